@@ -1,0 +1,226 @@
+package billing
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/truecost/truecost/domain"
+)
+
+// batchSize is how many line items travel together from the reader to the
+// store: large enough to amortise a COPY round trip, small enough to keep
+// memory flat.
+const batchSize = 4096
+
+// Ingester loads a Source into storage as replaceable (connector, billing
+// period) partitions: a new version is written beside the old one and swapped
+// in atomically, an unchanged source is a no-op, and a failure leaves the
+// previous version in place.
+type Ingester struct {
+	store IngestStore
+	now   func() time.Time
+	newID func() string
+}
+
+// NewIngester returns an Ingester writing to store; newID makes run IDs.
+func NewIngester(store IngestStore, newID func() string) *Ingester {
+	return &Ingester{store: store, now: time.Now, newID: newID}
+}
+
+// IngestRequest names what to load and where it belongs.
+type IngestRequest struct {
+	OrgID       string
+	ConnectorID string
+	Source      Source
+	// Progress, when set, is told the total bytes to read, then the bytes
+	// read so far.
+	Progress func(done, total int64)
+}
+
+// Ingest runs one ingestion and returns its run record. A run whose source
+// version equals the last loaded one ends Unchanged without reading. On
+// failure the returned run is Failed and the error says why.
+func (g *Ingester) Ingest(ctx context.Context, req IngestRequest) (IngestionRun, error) {
+	run := IngestionRun{
+		ID:          g.newID(),
+		OrgID:       req.OrgID,
+		ConnectorID: req.ConnectorID,
+		Status:      RunRunning,
+		StartedAt:   g.now().UTC(),
+	}
+	m, err := req.Source.Scan(ctx)
+	if err != nil {
+		return g.fail(ctx, run, err, false)
+	}
+	run.Format, run.SourceVersion = m.Format, m.Version
+	run.Files = make([]string, len(m.Files))
+	var total int64
+	for i, f := range m.Files {
+		run.Files[i] = f.Name
+		total += f.Size
+	}
+	if len(m.Files) == 0 {
+		return g.fail(ctx, run, domain.Errorf(domain.Invalid, "the source holds no billing files"), false)
+	}
+
+	last, err := g.store.LatestRun(ctx, req.OrgID, req.ConnectorID)
+	switch {
+	case err == nil && last.SourceVersion == m.Version:
+		run.Status = RunUnchanged
+		run.Rows, run.Periods, run.Totals = last.Rows, last.Periods, last.Totals
+		run.FinishedAt = g.now().UTC()
+		if err := g.store.CreateRun(ctx, run); err != nil {
+			return run, err
+		}
+		return run, nil
+	case err != nil && !domain.IsNotFound(err):
+		return run, err
+	}
+
+	if err := g.store.CreateRun(ctx, run); err != nil {
+		return run, err
+	}
+	rollups, err := g.load(ctx, &run, req.Source, m, total, req.Progress)
+	if err != nil {
+		return g.fail(ctx, run, err, true)
+	}
+	run.Status = RunSucceeded
+	run.FinishedAt = g.now().UTC()
+	if err := g.store.PublishRun(ctx, run, rollups); err != nil {
+		return g.fail(ctx, run, fmt.Errorf("publish run: %w", err), true)
+	}
+	return run, nil
+}
+
+// load streams the source into the store on one goroutine while reading and
+// aggregating on this one.
+func (g *Ingester) load(ctx context.Context, run *IngestionRun, src Source, m Manifest, total int64, progress func(int64, int64)) ([]Rollup, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	batches := make(chan []LineItem, 4)
+	writeErr := make(chan error, 1)
+	go func() {
+		err := g.store.WriteLineItems(ctx, *run, batches)
+		if err != nil {
+			cancel()
+		}
+		// Drain so the reader never blocks on a writer that gave up.
+		for range batches {
+		}
+		writeErr <- err
+	}()
+
+	totals := make(Totals)
+	periods := make(map[time.Time]bool)
+	rb := newRollupBuilder()
+	tags := make(map[string]bool)
+	batch := make([]LineItem, 0, batchSize)
+	var rows int64
+
+	send := func() error {
+		select {
+		case batches <- batch:
+			batch = make([]LineItem, 0, batchSize)
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	readErr := src.Read(ctx, m, func(l *LineItem) error {
+		if err := checkLineItem(l, tags); err != nil {
+			return err
+		}
+		rows++
+		totals.Add(l.BillingCurrency, l.BilledCost)
+		periods[l.BillingPeriodStart] = true
+		rb.add(l)
+		batch = append(batch, *l)
+		if len(batch) == batchSize {
+			return send()
+		}
+		return nil
+	}, func(done int64) {
+		if progress != nil {
+			progress(done, total)
+		}
+	})
+	if readErr == nil && len(batch) > 0 {
+		readErr = send()
+	}
+	close(batches)
+	wErr := <-writeErr
+	switch {
+	case wErr != nil && (readErr == nil || errors.Is(readErr, context.Canceled)):
+		return nil, fmt.Errorf("store line items: %w", wErr)
+	case readErr != nil:
+		return nil, readErr
+	}
+	if rows == 0 {
+		return nil, domain.Errorf(domain.Invalid, "the source files hold no line items")
+	}
+
+	run.Rows = rows
+	run.Totals = totals.Money()
+	run.Periods = make([]time.Time, 0, len(periods))
+	for p := range periods {
+		run.Periods = append(run.Periods, p)
+	}
+	sort.Slice(run.Periods, func(i, j int) bool { return run.Periods[i].Before(run.Periods[j]) })
+	return rb.rollups(run.OrgID), nil
+}
+
+// RowError is returned by a Source's callback for a line item that is
+// wrong as a whole; the Source reports it with the file and line it read.
+type RowError struct {
+	Column  string
+	Message string
+}
+
+func (e *RowError) Error() string { return e.Column + ": " + e.Message }
+
+// checkLineItem enforces what every stored line item must satisfy beyond
+// parsing: the mandatory columns and well-formed tag JSON.
+func checkLineItem(l *LineItem, seenTags map[string]bool) error {
+	if l.BillingCurrency == "" {
+		return &RowError{Column: "BillingCurrency", Message: "must not be empty"}
+	}
+	if l.Tags != "" && !seenTags[l.Tags] {
+		var obj map[string]any
+		if err := json.Unmarshal([]byte(l.Tags), &obj); err != nil {
+			return &RowError{Column: "Tags", Message: fmt.Sprintf("not a JSON object: %v", err)}
+		}
+		if len(seenTags) < 100_000 {
+			seenTags[l.Tags] = true
+		}
+	}
+	return nil
+}
+
+func (g *Ingester) fail(ctx context.Context, run IngestionRun, cause error, created bool) (IngestionRun, error) {
+	run.Status = RunFailed
+	run.Error = domain.ErrorMessage(cause)
+	if domain.ErrorCode(cause) == domain.Internal {
+		run.Error = cause.Error()
+	}
+	run.FinishedAt = g.now().UTC()
+	// The caller's context may be what failed; record the outcome anyway.
+	bg := context.WithoutCancel(ctx)
+	if created {
+		if err := g.store.DiscardRun(bg, run); err != nil {
+			return run, errors.Join(cause, fmt.Errorf("discard run: %w", err))
+		}
+		if err := g.store.FinishRun(bg, run); err != nil {
+			return run, errors.Join(cause, fmt.Errorf("record failed run: %w", err))
+		}
+		return run, cause
+	}
+	if err := g.store.CreateRun(bg, run); err != nil {
+		return run, errors.Join(cause, fmt.Errorf("record failed run: %w", err))
+	}
+	return run, cause
+}

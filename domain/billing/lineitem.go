@@ -1,0 +1,225 @@
+package billing
+
+import (
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// LineItem is one FOCUS 1.2 cost-and-usage row (with the FOCUS 1.3 additions
+// kept when present). Strings are empty when the source has no value; Null*
+// decimals are invalid then. Times are UTC. JSON columns hold the source's
+// JSON object text.
+type LineItem struct {
+	BillingPeriodStart time.Time
+	BillingPeriodEnd   time.Time
+	ChargePeriodStart  time.Time
+	ChargePeriodEnd    time.Time
+
+	BillingCurrency string
+	BilledCost      decimal.Decimal
+	EffectiveCost   decimal.Decimal
+	ListCost        decimal.NullDecimal
+	ContractedCost  decimal.NullDecimal
+
+	ListUnitPrice                      decimal.NullDecimal
+	ContractedUnitPrice                decimal.NullDecimal
+	PricingQuantity                    decimal.NullDecimal
+	ConsumedQuantity                   decimal.NullDecimal
+	CommitmentDiscountQuantity         decimal.NullDecimal
+	PricingCurrencyContractedUnitPrice decimal.NullDecimal
+	PricingCurrencyEffectiveCost       decimal.NullDecimal
+	PricingCurrencyListUnitPrice       decimal.NullDecimal
+
+	AvailabilityZone           string
+	BillingAccountID           string
+	BillingAccountName         string
+	BillingAccountType         string
+	CapacityReservationID      string
+	CapacityReservationStatus  string
+	ChargeCategory             string
+	ChargeClass                string
+	ChargeDescription          string
+	ChargeFrequency            string
+	CommitmentDiscountCategory string
+	CommitmentDiscountID       string
+	CommitmentDiscountName     string
+	CommitmentDiscountStatus   string
+	CommitmentDiscountType     string
+	CommitmentDiscountUnit     string
+	ConsumedUnit               string
+	InvoiceID                  string
+	InvoiceIssuerName          string
+	PricingCategory            string
+	PricingCurrency            string
+	PricingUnit                string
+	ProviderName               string
+	PublisherName              string
+	RegionID                   string
+	RegionName                 string
+	ResourceID                 string
+	ResourceName               string
+	ResourceType               string
+	ServiceCategory            string
+	ServiceName                string
+	ServiceSubcategory         string
+	SkuID                      string
+	SkuMeter                   string
+	SkuPriceID                 string
+	SubAccountID               string
+	SubAccountName             string
+	SubAccountType             string
+	// FOCUS 1.3
+	ServiceProviderName   string
+	HostProviderName      string
+	AllocatedMethodID     string
+	AllocatedResourceID   string
+	AllocatedResourceName string
+
+	// JSON object columns.
+	Tags                   string
+	SkuPriceDetails        string
+	ContractApplied        string
+	AllocatedMethodDetails string
+	AllocatedTags          string
+
+	// Extras holds provider-specific x_* columns (and any other column the
+	// FOCUS version read does not define), by source column name.
+	Extras map[string]string
+}
+
+// Kind is the type of a FOCUS column.
+type Kind int
+
+// Column kinds.
+const (
+	KindString Kind = iota
+	KindDecimal
+	KindTime
+	KindJSON
+)
+
+// Field describes one FOCUS column of LineItem: its FOCUS name, its storage
+// column name and how to reach it.
+type Field struct {
+	Name   string // FOCUS column name, e.g. "BilledCost"
+	Column string // storage column name, e.g. "billed_cost"
+	Kind   Kind
+	// Exactly one accessor is set, matching Kind (KindJSON uses Str).
+	Str  func(*LineItem) *string
+	Dec  func(*LineItem) *decimal.NullDecimal
+	Time func(*LineItem) *time.Time
+	// Required columns must be present in a FOCUS header and non-null.
+	Required bool
+	// RequiredDec addresses the non-nullable decimal columns.
+	ReqDec func(*LineItem) *decimal.Decimal
+}
+
+func str(name, col string, f func(*LineItem) *string) Field {
+	return Field{Name: name, Column: col, Kind: KindString, Str: f}
+}
+func js(name, col string, f func(*LineItem) *string) Field {
+	return Field{Name: name, Column: col, Kind: KindJSON, Str: f}
+}
+func dec(name, col string, f func(*LineItem) *decimal.NullDecimal) Field {
+	return Field{Name: name, Column: col, Kind: KindDecimal, Dec: f}
+}
+func reqDec(name, col string, f func(*LineItem) *decimal.Decimal) Field {
+	return Field{Name: name, Column: col, Kind: KindDecimal, ReqDec: f, Required: true}
+}
+func tm(name, col string, f func(*LineItem) *time.Time) Field {
+	return Field{Name: name, Column: col, Kind: KindTime, Time: f, Required: true}
+}
+
+// Fields lists every FOCUS column of LineItem in storage order. Storage
+// adapters and readers iterate it instead of naming columns one by one.
+var Fields = []Field{
+	tm("BillingPeriodStart", "billing_period_start", func(l *LineItem) *time.Time { return &l.BillingPeriodStart }),
+	tm("BillingPeriodEnd", "billing_period_end", func(l *LineItem) *time.Time { return &l.BillingPeriodEnd }),
+	tm("ChargePeriodStart", "charge_period_start", func(l *LineItem) *time.Time { return &l.ChargePeriodStart }),
+	tm("ChargePeriodEnd", "charge_period_end", func(l *LineItem) *time.Time { return &l.ChargePeriodEnd }),
+	{Name: "BillingCurrency", Column: "billing_currency", Kind: KindString, Required: true, Str: func(l *LineItem) *string { return &l.BillingCurrency }},
+	reqDec("BilledCost", "billed_cost", func(l *LineItem) *decimal.Decimal { return &l.BilledCost }),
+	reqDec("EffectiveCost", "effective_cost", func(l *LineItem) *decimal.Decimal { return &l.EffectiveCost }),
+	dec("ListCost", "list_cost", func(l *LineItem) *decimal.NullDecimal { return &l.ListCost }),
+	dec("ContractedCost", "contracted_cost", func(l *LineItem) *decimal.NullDecimal { return &l.ContractedCost }),
+	dec("ListUnitPrice", "list_unit_price", func(l *LineItem) *decimal.NullDecimal { return &l.ListUnitPrice }),
+	dec("ContractedUnitPrice", "contracted_unit_price", func(l *LineItem) *decimal.NullDecimal { return &l.ContractedUnitPrice }),
+	dec("PricingQuantity", "pricing_quantity", func(l *LineItem) *decimal.NullDecimal { return &l.PricingQuantity }),
+	dec("ConsumedQuantity", "consumed_quantity", func(l *LineItem) *decimal.NullDecimal { return &l.ConsumedQuantity }),
+	dec("CommitmentDiscountQuantity", "commitment_discount_quantity", func(l *LineItem) *decimal.NullDecimal { return &l.CommitmentDiscountQuantity }),
+	dec("PricingCurrencyContractedUnitPrice", "pricing_currency_contracted_unit_price", func(l *LineItem) *decimal.NullDecimal { return &l.PricingCurrencyContractedUnitPrice }),
+	dec("PricingCurrencyEffectiveCost", "pricing_currency_effective_cost", func(l *LineItem) *decimal.NullDecimal { return &l.PricingCurrencyEffectiveCost }),
+	dec("PricingCurrencyListUnitPrice", "pricing_currency_list_unit_price", func(l *LineItem) *decimal.NullDecimal { return &l.PricingCurrencyListUnitPrice }),
+	str("AvailabilityZone", "availability_zone", func(l *LineItem) *string { return &l.AvailabilityZone }),
+	str("BillingAccountId", "billing_account_id", func(l *LineItem) *string { return &l.BillingAccountID }),
+	str("BillingAccountName", "billing_account_name", func(l *LineItem) *string { return &l.BillingAccountName }),
+	str("BillingAccountType", "billing_account_type", func(l *LineItem) *string { return &l.BillingAccountType }),
+	str("CapacityReservationId", "capacity_reservation_id", func(l *LineItem) *string { return &l.CapacityReservationID }),
+	str("CapacityReservationStatus", "capacity_reservation_status", func(l *LineItem) *string { return &l.CapacityReservationStatus }),
+	str("ChargeCategory", "charge_category", func(l *LineItem) *string { return &l.ChargeCategory }),
+	str("ChargeClass", "charge_class", func(l *LineItem) *string { return &l.ChargeClass }),
+	str("ChargeDescription", "charge_description", func(l *LineItem) *string { return &l.ChargeDescription }),
+	str("ChargeFrequency", "charge_frequency", func(l *LineItem) *string { return &l.ChargeFrequency }),
+	str("CommitmentDiscountCategory", "commitment_discount_category", func(l *LineItem) *string { return &l.CommitmentDiscountCategory }),
+	str("CommitmentDiscountId", "commitment_discount_id", func(l *LineItem) *string { return &l.CommitmentDiscountID }),
+	str("CommitmentDiscountName", "commitment_discount_name", func(l *LineItem) *string { return &l.CommitmentDiscountName }),
+	str("CommitmentDiscountStatus", "commitment_discount_status", func(l *LineItem) *string { return &l.CommitmentDiscountStatus }),
+	str("CommitmentDiscountType", "commitment_discount_type", func(l *LineItem) *string { return &l.CommitmentDiscountType }),
+	str("CommitmentDiscountUnit", "commitment_discount_unit", func(l *LineItem) *string { return &l.CommitmentDiscountUnit }),
+	str("ConsumedUnit", "consumed_unit", func(l *LineItem) *string { return &l.ConsumedUnit }),
+	str("InvoiceId", "invoice_id", func(l *LineItem) *string { return &l.InvoiceID }),
+	str("InvoiceIssuerName", "invoice_issuer_name", func(l *LineItem) *string { return &l.InvoiceIssuerName }),
+	str("PricingCategory", "pricing_category", func(l *LineItem) *string { return &l.PricingCategory }),
+	str("PricingCurrency", "pricing_currency", func(l *LineItem) *string { return &l.PricingCurrency }),
+	str("PricingUnit", "pricing_unit", func(l *LineItem) *string { return &l.PricingUnit }),
+	str("ProviderName", "provider_name", func(l *LineItem) *string { return &l.ProviderName }),
+	str("PublisherName", "publisher_name", func(l *LineItem) *string { return &l.PublisherName }),
+	str("RegionId", "region_id", func(l *LineItem) *string { return &l.RegionID }),
+	str("RegionName", "region_name", func(l *LineItem) *string { return &l.RegionName }),
+	str("ResourceId", "resource_id", func(l *LineItem) *string { return &l.ResourceID }),
+	str("ResourceName", "resource_name", func(l *LineItem) *string { return &l.ResourceName }),
+	str("ResourceType", "resource_type", func(l *LineItem) *string { return &l.ResourceType }),
+	str("ServiceCategory", "service_category", func(l *LineItem) *string { return &l.ServiceCategory }),
+	str("ServiceName", "service_name", func(l *LineItem) *string { return &l.ServiceName }),
+	str("ServiceSubcategory", "service_subcategory", func(l *LineItem) *string { return &l.ServiceSubcategory }),
+	str("SkuId", "sku_id", func(l *LineItem) *string { return &l.SkuID }),
+	str("SkuMeter", "sku_meter", func(l *LineItem) *string { return &l.SkuMeter }),
+	str("SkuPriceId", "sku_price_id", func(l *LineItem) *string { return &l.SkuPriceID }),
+	str("SubAccountId", "sub_account_id", func(l *LineItem) *string { return &l.SubAccountID }),
+	str("SubAccountName", "sub_account_name", func(l *LineItem) *string { return &l.SubAccountName }),
+	str("SubAccountType", "sub_account_type", func(l *LineItem) *string { return &l.SubAccountType }),
+	str("ServiceProviderName", "service_provider_name", func(l *LineItem) *string { return &l.ServiceProviderName }),
+	str("HostProviderName", "host_provider_name", func(l *LineItem) *string { return &l.HostProviderName }),
+	str("AllocatedMethodId", "allocated_method_id", func(l *LineItem) *string { return &l.AllocatedMethodID }),
+	str("AllocatedResourceId", "allocated_resource_id", func(l *LineItem) *string { return &l.AllocatedResourceID }),
+	str("AllocatedResourceName", "allocated_resource_name", func(l *LineItem) *string { return &l.AllocatedResourceName }),
+	js("Tags", "tags", func(l *LineItem) *string { return &l.Tags }),
+	js("SkuPriceDetails", "sku_price_details", func(l *LineItem) *string { return &l.SkuPriceDetails }),
+	js("ContractApplied", "contract_applied", func(l *LineItem) *string { return &l.ContractApplied }),
+	js("AllocatedMethodDetails", "allocated_method_details", func(l *LineItem) *string { return &l.AllocatedMethodDetails }),
+	js("AllocatedTags", "allocated_tags", func(l *LineItem) *string { return &l.AllocatedTags }),
+}
+
+// FieldByName finds a FOCUS column by its exact FOCUS name.
+func FieldByName(name string) (Field, bool) {
+	f, ok := fieldIndex[name]
+	return f, ok
+}
+
+var fieldIndex = func() map[string]Field {
+	m := make(map[string]Field, len(Fields))
+	for _, f := range Fields {
+		m[f.Name] = f
+	}
+	return m
+}()
+
+// Provider returns the provider a line item is attributed to: ProviderName,
+// or FOCUS 1.3's ServiceProviderName when only that is set.
+func (l *LineItem) Provider() string {
+	if l.ProviderName != "" {
+		return l.ProviderName
+	}
+	return l.ServiceProviderName
+}

@@ -1,0 +1,107 @@
+package billing
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/truecost/truecost/domain"
+)
+
+// RunStatus is the outcome of an IngestionRun.
+type RunStatus string
+
+// Run statuses. An unchanged run found the source at the version already
+// loaded and wrote nothing.
+const (
+	RunRunning   RunStatus = "running"
+	RunSucceeded RunStatus = "succeeded"
+	RunUnchanged RunStatus = "unchanged"
+	RunFailed    RunStatus = "failed"
+)
+
+// IngestionRun records one load of a connector's source.
+type IngestionRun struct {
+	ID            string
+	OrgID         string
+	ConnectorID   string
+	Status        RunStatus
+	Format        string
+	SourceVersion string
+	Files         []string
+	Rows          int64
+	Periods       []time.Time // billing periods (their starts) the run replaced
+	Totals        []Money     // BilledCost per currency
+	Error         string
+	StartedAt     time.Time
+	FinishedAt    time.Time
+}
+
+// Duration is how long the run took, or zero while it runs.
+func (r IngestionRun) Duration() time.Duration {
+	if r.FinishedAt.IsZero() {
+		return 0
+	}
+	return r.FinishedAt.Sub(r.StartedAt)
+}
+
+// SourceFile is one file (or object) a source will read.
+type SourceFile struct {
+	Name string
+	Size int64
+}
+
+// Manifest is what a source holds right now: the files to read, in order, and
+// a version that changes whenever their content may have.
+type Manifest struct {
+	Format  string
+	Version string
+	Files   []SourceFile
+}
+
+// Source reads a provider's billing data as FOCUS line items.
+type Source interface {
+	// Scan lists what the source holds now without reading it.
+	Scan(ctx context.Context) (Manifest, error)
+	// Read streams every line item of the manifest's files to fn, calling
+	// progress with the bytes consumed so far. Bad input is a domain.Invalid
+	// error naming file, line and column.
+	Read(ctx context.Context, m Manifest, fn func(*LineItem) error, progress func(bytes int64)) error
+}
+
+// RunStore keeps ingestion runs.
+type RunStore interface {
+	CreateRun(ctx context.Context, run IngestionRun) error
+	// FinishRun records a run's final state (failed or unchanged); successful
+	// runs finish through PublishRun.
+	FinishRun(ctx context.Context, run IngestionRun) error
+	// LatestRun returns the newest succeeded or unchanged run of a connector,
+	// or a domain.NotFound error.
+	LatestRun(ctx context.Context, orgID, connectorID string) (IngestionRun, error)
+	// ListRuns returns the newest runs of the organizations, newest first.
+	ListRuns(ctx context.Context, orgIDs []string, limit int) ([]IngestionRun, error)
+}
+
+// IngestStore is what the Ingester needs from storage.
+type IngestStore interface {
+	RunStore
+	// WriteLineItems stores the batches of a running run until the channel
+	// closes. The rows stay invisible to readers until PublishRun.
+	WriteLineItems(ctx context.Context, run IngestionRun, batches <-chan []LineItem) error
+	// PublishRun stores the run's rollups, makes the run the active version of
+	// each of its periods and records it as succeeded, all in one
+	// transaction, then removes the rows it superseded.
+	PublishRun(ctx context.Context, run IngestionRun, rollups []Rollup) error
+	// DiscardRun removes whatever a failed run wrote.
+	DiscardRun(ctx context.Context, run IngestionRun) error
+}
+
+// InputError returns a domain.Invalid error locating bad input: the file,
+// the 1-based line, and the column (empty when the whole line is wrong).
+func InputError(file string, line int, column, format string, args ...any) error {
+	where := fmt.Sprintf("%s: line %d", file, line)
+	if column != "" {
+		where += fmt.Sprintf(", column %s", column)
+	}
+	return domain.Errorf(domain.Invalid, "%s: %s", where, fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,235 @@
+package tenancy
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/truecost/truecost/domain"
+)
+
+// SessionLifetime is how long a console login lasts.
+const SessionLifetime = 12 * time.Hour
+
+// Service holds the tenancy rules: creating organizations and users, issuing
+// credentials and resolving them to a Principal, and deciding which
+// organizations a caller may read.
+type Service struct {
+	store Store
+	now   func() time.Time
+}
+
+// NewService returns a Service over store.
+func NewService(store Store) *Service {
+	return &Service{store: store, now: time.Now}
+}
+
+// NewID returns a new time-ordered identifier for any Truecost record.
+func NewID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// CreateOrganization validates and stores a new organization. A customer may
+// name its reseller by slug; resellers cannot have one.
+func (s *Service) CreateOrganization(ctx context.Context, slug, name string, kind OrgKind, resellerSlug string) (Organization, error) {
+	if err := ValidateSlug(slug); err != nil {
+		return Organization{}, err
+	}
+	if kind == "" {
+		kind = Customer
+	}
+	if kind != Reseller && kind != Customer {
+		return Organization{}, domain.Errorf(domain.Invalid, "organization kind %q must be reseller or customer", kind)
+	}
+	name = strings.TrimSpace(name)
+	if name == "" {
+		name = slug
+	}
+	org := Organization{ID: NewID(), Slug: slug, Name: name, Kind: kind, CreatedAt: s.now().UTC()}
+	if resellerSlug != "" {
+		if kind == Reseller {
+			return Organization{}, domain.Errorf(domain.Invalid, "a reseller cannot have a reseller")
+		}
+		parent, err := s.store.OrganizationBySlug(ctx, resellerSlug)
+		if err != nil {
+			return Organization{}, err
+		}
+		if parent.Kind != Reseller {
+			return Organization{}, domain.Errorf(domain.Invalid, "organization %q is not a reseller", resellerSlug)
+		}
+		org.ResellerID = parent.ID
+	}
+	if err := s.store.CreateOrganization(ctx, org); err != nil {
+		return Organization{}, err
+	}
+	return org, nil
+}
+
+// CreateUser adds a user to the organization named by slug. An empty password
+// creates a user that can only use API tokens.
+func (s *Service) CreateUser(ctx context.Context, email, orgSlug string, role Role, password string) (User, error) {
+	email, err := NormalizeEmail(email)
+	if err != nil {
+		return User{}, err
+	}
+	if role != Admin && role != Member {
+		return User{}, domain.Errorf(domain.Invalid, "role %q must be admin or member", role)
+	}
+	org, err := s.store.OrganizationBySlug(ctx, orgSlug)
+	if err != nil {
+		return User{}, err
+	}
+	u := User{ID: NewID(), OrgID: org.ID, Email: email, Role: role, CreatedAt: s.now().UTC()}
+	if password != "" {
+		if u.PasswordHash, err = HashPassword(password); err != nil {
+			return User{}, err
+		}
+	}
+	if err := s.store.CreateUser(ctx, u); err != nil {
+		return User{}, err
+	}
+	return u, nil
+}
+
+// IssueToken creates an API token for a user and returns it in plain text.
+// It is shown once: only its hash is stored.
+func (s *Service) IssueToken(ctx context.Context, u User, name string) (string, error) {
+	token, err := newSecret("tc_", 32)
+	if err != nil {
+		return "", err
+	}
+	if name == "" {
+		name = "cli"
+	}
+	t := APIToken{ID: NewID(), OrgID: u.OrgID, UserID: u.ID, Name: name, Hash: HashToken(token), CreatedAt: s.now().UTC()}
+	if err := s.store.CreateAPIToken(ctx, t); err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+var errBadLogin = domain.Errorf(domain.Unauthorized, "wrong email or password")
+
+// Login checks an email and password and opens a console session. It returns
+// the session's cookie value, the session and the caller.
+func (s *Service) Login(ctx context.Context, email, password string) (string, Session, Principal, error) {
+	email, err := NormalizeEmail(email)
+	if err != nil {
+		return "", Session{}, Principal{}, errBadLogin
+	}
+	u, err := s.store.UserByEmail(ctx, email)
+	if domain.IsNotFound(err) {
+		// Spend the same time as a real check so timing does not reveal
+		// which emails exist.
+		CheckPassword(dummyHash, password)
+		return "", Session{}, Principal{}, errBadLogin
+	}
+	if err != nil {
+		return "", Session{}, Principal{}, err
+	}
+	if u.PasswordHash == "" || !CheckPassword(u.PasswordHash, password) {
+		return "", Session{}, Principal{}, errBadLogin
+	}
+	p, err := s.principal(ctx, u.OrgID, u.ID)
+	if err != nil {
+		return "", Session{}, Principal{}, err
+	}
+	token, err := newSecret("", 32)
+	if err != nil {
+		return "", Session{}, Principal{}, err
+	}
+	csrf, err := newSecret("", 32)
+	if err != nil {
+		return "", Session{}, Principal{}, err
+	}
+	now := s.now().UTC()
+	sess := Session{ID: NewID(), OrgID: u.OrgID, UserID: u.ID, Hash: HashToken(token), CSRF: csrf, CreatedAt: now, ExpiresAt: now.Add(SessionLifetime)}
+	if err := s.store.CreateSession(ctx, sess); err != nil {
+		return "", Session{}, Principal{}, err
+	}
+	return token, sess, p, nil
+}
+
+var dummyHash, _ = HashPassword("not-a-real-password")
+
+// Logout ends the session whose cookie value is token.
+func (s *Service) Logout(ctx context.Context, token string) error {
+	return s.store.DeleteSession(ctx, HashToken(token))
+}
+
+// SessionPrincipal resolves a session cookie value to its session and caller.
+func (s *Service) SessionPrincipal(ctx context.Context, token string) (Session, Principal, error) {
+	if token == "" {
+		return Session{}, Principal{}, domain.Errorf(domain.Unauthorized, "not signed in")
+	}
+	sess, err := s.store.SessionByHash(ctx, HashToken(token), s.now().UTC())
+	if domain.IsNotFound(err) {
+		return Session{}, Principal{}, domain.Errorf(domain.Unauthorized, "session expired; sign in again")
+	}
+	if err != nil {
+		return Session{}, Principal{}, err
+	}
+	p, err := s.principal(ctx, sess.OrgID, sess.UserID)
+	return sess, p, err
+}
+
+// TokenPrincipal resolves a bearer token to its caller.
+func (s *Service) TokenPrincipal(ctx context.Context, token string) (Principal, error) {
+	t, err := s.store.APITokenByHash(ctx, HashToken(token))
+	if domain.IsNotFound(err) {
+		return Principal{}, domain.Errorf(domain.Unauthorized, "invalid or revoked API token")
+	}
+	if err != nil {
+		return Principal{}, err
+	}
+	return s.principal(ctx, t.OrgID, t.UserID)
+}
+
+func (s *Service) principal(ctx context.Context, orgID, userID string) (Principal, error) {
+	u, err := s.store.UserByID(ctx, orgID, userID)
+	if err != nil {
+		return Principal{}, err
+	}
+	org, err := s.store.OrganizationByID(ctx, orgID)
+	if err != nil {
+		return Principal{}, err
+	}
+	return Principal{User: u, Org: org}, nil
+}
+
+// VisibleOrganizations lists the organizations the caller may read: its own,
+// and for a reseller each of its customers.
+func (s *Service) VisibleOrganizations(ctx context.Context, p Principal) ([]Organization, error) {
+	orgs := []Organization{p.Org}
+	if p.Org.Kind != Reseller {
+		return orgs, nil
+	}
+	customers, err := s.store.CustomersOf(ctx, p.Org.ID)
+	if err != nil {
+		return nil, err
+	}
+	return append(orgs, customers...), nil
+}
+
+// Scope returns the IDs of the organizations a read by the caller covers.
+// With orgID empty it is every visible organization (a reseller and all its
+// customers together); otherwise orgID alone, which must be visible.
+func (s *Service) Scope(ctx context.Context, p Principal, orgID string) ([]string, error) {
+	orgs, err := s.VisibleOrganizations(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(orgs))
+	for _, o := range orgs {
+		if orgID == "" {
+			ids = append(ids, o.ID)
+		} else if o.ID == orgID {
+			return []string{o.ID}, nil
+		}
+	}
+	if orgID != "" {
+		// Same answer whether the organization exists or not.
+		return nil, domain.Errorf(domain.NotFound, "organization %q not found", orgID)
+	}
+	return ids, nil
+}
