@@ -1,0 +1,80 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/truecost/truecost/domain/billing"
+)
+
+type jobLockRow struct {
+	bun.BaseModel `bun:"table:job_locks"`
+	JobName       string    `bun:"job_name,pk"`
+	Slot          time.Time `bun:"slot,pk"`
+	Owner         string    `bun:"owner"`
+	LockedAt      time.Time `bun:"locked_at"`
+}
+
+// TryLockSlot claims (job, slot) for owner. It returns true for the first
+// caller only, on any number of replicas sharing the database.
+func (s *Store) TryLockSlot(ctx context.Context, job string, slot time.Time, owner string) (bool, error) {
+	row := jobLockRow{JobName: job, Slot: slot.UTC(), Owner: owner, LockedAt: time.Now().UTC()}
+	res, err := s.db.NewInsert().Model(&row).On("CONFLICT DO NOTHING").Exec(ctx)
+	if err != nil {
+		return false, fmt.Errorf("lock job %s slot %s: %w", job, slot.Format(time.RFC3339), err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("lock job %s: %w", job, err)
+	}
+	return n == 1, nil
+}
+
+// staleRunAge is how long a run may stay "running" before housekeeping
+// decides its process died.
+const staleRunAge = 6 * time.Hour
+
+// lockRetention is how long consumed job slots are remembered.
+const lockRetention = 7 * 24 * time.Hour
+
+// Housekeep fails runs left running by a dead process, removes line items
+// and rollups no partition points at (superseded or failed runs), and
+// forgets old job slots.
+func (s *Store) Housekeep(ctx context.Context, now time.Time) (billing.HousekeepResult, error) {
+	var res billing.HousekeepResult
+	r, err := s.db.NewUpdate().Model((*runRow)(nil)).
+		Set("status = ?", string(billing.RunFailed)).
+		Set("error = ?", "interrupted: the process running this ingestion stopped").
+		Set("finished_at = ?", now.UTC()).
+		Where("status = ? AND started_at < ?", string(billing.RunRunning), now.Add(-staleRunAge).UTC()).
+		Exec(ctx)
+	if err != nil {
+		return res, fmt.Errorf("fail stale runs: %w", err)
+	}
+	n, _ := r.RowsAffected()
+	res.StaleRunsFailed = int(n)
+
+	for _, table := range []string{"cost_line_items", "cost_rollups"} {
+		r, err := s.db.NewDelete().TableExpr(table+" AS t").
+			Where("NOT EXISTS (SELECT 1 FROM billing_partitions AS p WHERE p.org_id = t.org_id"+
+				" AND p.connector_id = t.connector_id AND p.billing_period_start = t.billing_period_start AND p.run_id = t.run_id)").
+			Where("NOT EXISTS (SELECT 1 FROM ingestion_runs AS ir WHERE ir.org_id = t.org_id AND ir.id = t.run_id AND ir.status = ?)",
+				string(billing.RunRunning)).
+			Exec(ctx)
+		if err != nil {
+			return res, fmt.Errorf("delete orphaned %s: %w", table, err)
+		}
+		n, _ := r.RowsAffected()
+		res.OrphanRowsDeleted += n
+	}
+
+	r, err = s.db.NewDelete().Model((*jobLockRow)(nil)).Where("slot < ?", now.Add(-lockRetention).UTC()).Exec(ctx)
+	if err != nil {
+		return res, fmt.Errorf("prune job locks: %w", err)
+	}
+	res.LocksPruned, _ = r.RowsAffected()
+	return res, nil
+}

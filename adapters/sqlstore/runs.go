@@ -1,0 +1,281 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"github.com/uptrace/bun"
+
+	"github.com/truecost/truecost/domain/billing"
+)
+
+var _ billing.IngestStore = (*Store)(nil)
+
+type runRow struct {
+	bun.BaseModel `bun:"table:ingestion_runs"`
+	OrgID         string     `bun:"org_id,pk"`
+	ID            string     `bun:"id,pk"`
+	ConnectorID   string     `bun:"connector_id"`
+	Status        string     `bun:"status"`
+	Format        string     `bun:"format"`
+	SourceVersion string     `bun:"source_version"`
+	Files         string     `bun:"files"`
+	Rows          int64      `bun:"row_count"`
+	Periods       string     `bun:"periods"`
+	Totals        string     `bun:"totals"`
+	Error         string     `bun:"error"`
+	StartedAt     time.Time  `bun:"started_at"`
+	FinishedAt    *time.Time `bun:"finished_at"`
+}
+
+type moneyJSON struct {
+	Amount   decimal.Decimal `json:"amount"`
+	Currency string          `json:"currency"`
+}
+
+func newRunRow(r billing.IngestionRun) runRow {
+	files, _ := json.Marshal(nonNil(r.Files))
+	periods := make([]string, len(r.Periods))
+	for i, p := range r.Periods {
+		periods[i] = p.UTC().Format(time.RFC3339)
+	}
+	ps, _ := json.Marshal(periods)
+	totals := make([]moneyJSON, len(r.Totals))
+	for i, m := range r.Totals {
+		totals[i] = moneyJSON{Amount: m.Amount, Currency: m.Currency}
+	}
+	ts, _ := json.Marshal(totals)
+	row := runRow{OrgID: r.OrgID, ID: r.ID, ConnectorID: r.ConnectorID, Status: string(r.Status), Format: r.Format,
+		SourceVersion: r.SourceVersion, Files: string(files), Rows: r.Rows, Periods: string(ps), Totals: string(ts),
+		Error: r.Error, StartedAt: r.StartedAt}
+	if !r.FinishedAt.IsZero() {
+		f := r.FinishedAt
+		row.FinishedAt = &f
+	}
+	return row
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func (r runRow) domain() (billing.IngestionRun, error) {
+	run := billing.IngestionRun{ID: r.ID, OrgID: r.OrgID, ConnectorID: r.ConnectorID, Status: billing.RunStatus(r.Status),
+		Format: r.Format, SourceVersion: r.SourceVersion, Rows: r.Rows, Error: r.Error, StartedAt: r.StartedAt.UTC()}
+	if r.FinishedAt != nil {
+		run.FinishedAt = r.FinishedAt.UTC()
+	}
+	if err := json.Unmarshal([]byte(r.Files), &run.Files); err != nil {
+		return run, fmt.Errorf("run %s files: %w", r.ID, err)
+	}
+	var periods []string
+	if err := json.Unmarshal([]byte(r.Periods), &periods); err != nil {
+		return run, fmt.Errorf("run %s periods: %w", r.ID, err)
+	}
+	for _, p := range periods {
+		t, err := time.Parse(time.RFC3339, p)
+		if err != nil {
+			return run, fmt.Errorf("run %s period %q: %w", r.ID, p, err)
+		}
+		run.Periods = append(run.Periods, t.UTC())
+	}
+	var totals []moneyJSON
+	if err := json.Unmarshal([]byte(r.Totals), &totals); err != nil {
+		return run, fmt.Errorf("run %s totals: %w", r.ID, err)
+	}
+	for _, m := range totals {
+		run.Totals = append(run.Totals, billing.Money{Amount: m.Amount, Currency: m.Currency})
+	}
+	return run, nil
+}
+
+// CreateRun stores a new run.
+func (s *Store) CreateRun(ctx context.Context, run billing.IngestionRun) error {
+	row := newRunRow(run)
+	_, err := s.db.NewInsert().Model(&row).Exec(ctx)
+	return mapErr(err, "ingestion run")
+}
+
+// FinishRun records a run's final state.
+func (s *Store) FinishRun(ctx context.Context, run billing.IngestionRun) error {
+	return updateRun(ctx, s.db, run)
+}
+
+func updateRun(ctx context.Context, db bun.IDB, run billing.IngestionRun) error {
+	row := newRunRow(run)
+	_, err := db.NewUpdate().Model(&row).
+		Column("status", "format", "source_version", "files", "row_count", "periods", "totals", "error", "finished_at").
+		WherePK().Exec(ctx)
+	return mapErr(err, "ingestion run")
+}
+
+// LatestRun returns a connector's newest succeeded or unchanged run.
+func (s *Store) LatestRun(ctx context.Context, orgID, connectorID string) (billing.IngestionRun, error) {
+	var row runRow
+	err := s.db.NewSelect().Model(&row).
+		Where("org_id = ? AND connector_id = ? AND status IN (?)", orgID, connectorID,
+			bun.In([]string{string(billing.RunSucceeded), string(billing.RunUnchanged)})).
+		Order("started_at DESC", "id DESC").Limit(1).Scan(ctx)
+	if err != nil {
+		return billing.IngestionRun{}, mapErr(err, "ingestion run")
+	}
+	return row.domain()
+}
+
+// ListRuns returns the newest runs of the organizations.
+func (s *Store) ListRuns(ctx context.Context, orgIDs []string, limit int) ([]billing.IngestionRun, error) {
+	if len(orgIDs) == 0 {
+		return nil, nil
+	}
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	var rows []runRow
+	if err := s.db.NewSelect().Model(&rows).Where("org_id IN (?)", bun.In(orgIDs)).
+		Order("started_at DESC", "id DESC").Limit(int64(limit)).Scan(ctx); err != nil {
+		return nil, mapErr(err, "ingestion runs")
+	}
+	out := make([]billing.IngestionRun, 0, len(rows))
+	for _, r := range rows {
+		run, err := r.domain()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, run)
+	}
+	return out, nil
+}
+
+type partitionRow struct {
+	bun.BaseModel      `bun:"table:billing_partitions"`
+	OrgID              string    `bun:"org_id,pk"`
+	ConnectorID        string    `bun:"connector_id,pk"`
+	BillingPeriodStart time.Time `bun:"billing_period_start,pk"`
+	RunID              string    `bun:"run_id"`
+	UpdatedAt          time.Time `bun:"updated_at"`
+}
+
+type rollupRow struct {
+	bun.BaseModel      `bun:"table:cost_rollups"`
+	OrgID              string          `bun:"org_id"`
+	ConnectorID        string          `bun:"connector_id"`
+	RunID              string          `bun:"run_id"`
+	Day                time.Time       `bun:"day"`
+	BillingPeriodStart time.Time       `bun:"billing_period_start"`
+	ProviderName       string          `bun:"provider_name"`
+	ServiceName        string          `bun:"service_name"`
+	ServiceCategory    string          `bun:"service_category"`
+	RegionID           string          `bun:"region_id"`
+	RegionName         string          `bun:"region_name"`
+	BillingAccountID   string          `bun:"billing_account_id"`
+	BillingAccountName string          `bun:"billing_account_name"`
+	SubAccountID       string          `bun:"sub_account_id"`
+	SubAccountName     string          `bun:"sub_account_name"`
+	ChargeCategory     string          `bun:"charge_category"`
+	ChargeClass        string          `bun:"charge_class"`
+	Currency           string          `bun:"currency"`
+	Tags               string          `bun:"tags"`
+	BilledCost         decimal.Decimal `bun:"billed_cost"`
+	EffectiveCost      decimal.Decimal `bun:"effective_cost"`
+	ListCost           decimal.Decimal `bun:"list_cost"`
+	ContractedCost     decimal.Decimal `bun:"contracted_cost"`
+	Rows               int64           `bun:"row_count"`
+}
+
+func newRollupRow(run billing.IngestionRun, r billing.Rollup) rollupRow {
+	k := r.RollupKey
+	return rollupRow{OrgID: run.OrgID, ConnectorID: run.ConnectorID, RunID: run.ID, Day: k.Day, BillingPeriodStart: k.BillingPeriodStart,
+		ProviderName: k.ProviderName, ServiceName: k.ServiceName, ServiceCategory: k.ServiceCategory, RegionID: k.RegionID,
+		RegionName: k.RegionName, BillingAccountID: k.BillingAccountID, BillingAccountName: k.BillingAccountName,
+		SubAccountID: k.SubAccountID, SubAccountName: k.SubAccountName, ChargeCategory: k.ChargeCategory,
+		ChargeClass: k.ChargeClass, Currency: k.Currency, Tags: k.Tags, BilledCost: r.BilledCost,
+		EffectiveCost: r.EffectiveCost, ListCost: r.ListCost, ContractedCost: r.ContractedCost, Rows: r.Rows}
+}
+
+func (r rollupRow) domain() billing.Rollup {
+	return billing.Rollup{
+		RollupKey: billing.RollupKey{Day: r.Day.UTC(), BillingPeriodStart: r.BillingPeriodStart.UTC(), ProviderName: r.ProviderName,
+			ServiceName: r.ServiceName, ServiceCategory: r.ServiceCategory, RegionID: r.RegionID, RegionName: r.RegionName,
+			BillingAccountID: r.BillingAccountID, BillingAccountName: r.BillingAccountName, SubAccountID: r.SubAccountID,
+			SubAccountName: r.SubAccountName, ChargeCategory: r.ChargeCategory, ChargeClass: r.ChargeClass,
+			Currency: r.Currency, Tags: r.Tags},
+		OrgID: r.OrgID, BilledCost: r.BilledCost, EffectiveCost: r.EffectiveCost, ListCost: r.ListCost,
+		ContractedCost: r.ContractedCost, Rows: r.Rows,
+	}
+}
+
+// rollupChunk keeps multi-row inserts under SQLite's bound-parameter limit.
+const rollupChunk = 500
+
+// PublishRun swaps a run in as the active version of its periods.
+func (s *Store) PublishRun(ctx context.Context, run billing.IngestionRun, rollups []billing.Rollup) error {
+	type superseded struct {
+		runID  string
+		period time.Time
+	}
+	var old []superseded
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		for start := 0; start < len(rollups); start += rollupChunk {
+			end := min(start+rollupChunk, len(rollups))
+			rows := make([]rollupRow, 0, end-start)
+			for _, r := range rollups[start:end] {
+				rows = append(rows, newRollupRow(run, r))
+			}
+			if _, err := tx.NewInsert().Model(&rows).Exec(ctx); err != nil {
+				return fmt.Errorf("insert rollups: %w", err)
+			}
+		}
+		for _, p := range run.Periods {
+			var prev partitionRow
+			err := tx.NewSelect().Model(&prev).
+				Where("org_id = ? AND connector_id = ? AND billing_period_start = ?", run.OrgID, run.ConnectorID, p.UTC()).
+				Scan(ctx)
+			if err == nil && prev.RunID != run.ID {
+				old = append(old, superseded{prev.RunID, p})
+			}
+			row := partitionRow{OrgID: run.OrgID, ConnectorID: run.ConnectorID, BillingPeriodStart: p.UTC(), RunID: run.ID, UpdatedAt: run.FinishedAt}
+			if _, err := tx.NewInsert().Model(&row).
+				On("CONFLICT (org_id, connector_id, billing_period_start) DO UPDATE").
+				Set("run_id = EXCLUDED.run_id").Set("updated_at = EXCLUDED.updated_at").
+				Exec(ctx); err != nil {
+				return fmt.Errorf("swap partition %s: %w", p.Format("2006-01"), err)
+			}
+		}
+		return updateRun(ctx, tx, run)
+	})
+	if err != nil {
+		return err
+	}
+	// The old versions are unreachable now; removing them can happen outside
+	// the swap. If this fails, housekeeping removes them later.
+	for _, o := range old {
+		if err := s.deleteRunRows(ctx, run.OrgID, o.runID, &o.period); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DiscardRun removes the rows a failed run wrote.
+func (s *Store) DiscardRun(ctx context.Context, run billing.IngestionRun) error {
+	return s.deleteRunRows(ctx, run.OrgID, run.ID, nil)
+}
+
+func (s *Store) deleteRunRows(ctx context.Context, orgID, runID string, period *time.Time) error {
+	for _, table := range []string{"cost_line_items", "cost_rollups"} {
+		q := s.db.NewDelete().TableExpr(table).Where("org_id = ? AND run_id = ?", orgID, runID)
+		if period != nil {
+			q = q.Where("billing_period_start = ?", period.UTC())
+		}
+		if _, err := q.Exec(ctx); err != nil {
+			return fmt.Errorf("delete %s of run %s: %w", table, runID, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,156 @@
+// Package sqlstore is Truecost's storage adapter: bun repositories over
+// Postgres or SQLite (the embedded default) implementing the domain's store
+// ports, with bulk loads (COPY on Postgres) for line items, the atomic swap
+// of billing partitions, and the job slot locks.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
+	"github.com/uptrace/bun/migrate"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/truecost/truecost/domain"
+	"github.com/truecost/truecost/migrations"
+)
+
+// Dialect names the database behind a Store.
+type Dialect string
+
+// Supported dialects.
+const (
+	Postgres Dialect = "postgres"
+	SQLite   Dialect = "sqlite"
+)
+
+// Store implements the domain's storage ports on one database.
+type Store struct {
+	db      *bun.DB
+	dialect Dialect
+}
+
+// Open connects to databaseURL: "postgres://…" (or "postgresql://…"), or
+// "sqlite://PATH" where PATH is a file path taken verbatim, relative or
+// absolute. The SQLite file's folder is created when missing.
+func Open(ctx context.Context, databaseURL string) (*Store, error) {
+	switch {
+	case strings.HasPrefix(databaseURL, "postgres://"), strings.HasPrefix(databaseURL, "postgresql://"):
+		cfg, err := pgconnConfig(databaseURL)
+		if err != nil {
+			return nil, err
+		}
+		sqldb := stdlib.OpenDB(*cfg)
+		sqldb.SetMaxOpenConns(16)
+		sqldb.SetMaxIdleConns(4)
+		s := &Store{db: bun.NewDB(sqldb, pgdialect.New()), dialect: Postgres}
+		if err := s.db.PingContext(ctx); err != nil {
+			s.db.Close()
+			return nil, domain.WrapError(domain.Unavailable, err, "cannot reach Postgres at %s", redact(databaseURL))
+		}
+		return s, nil
+	case strings.HasPrefix(databaseURL, "sqlite://"):
+		path := strings.TrimPrefix(databaseURL, "sqlite://")
+		if path == "" {
+			return nil, domain.Errorf(domain.Invalid, "sqlite:// needs a file path, e.g. sqlite://var/truecost.db")
+		}
+		if dir := filepath.Dir(path); dir != "." {
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				return nil, fmt.Errorf("create database folder: %w", err)
+			}
+		}
+		dsn := "file:" + path + "?_pragma=busy_timeout(30000)&_pragma=journal_mode(WAL)" +
+			"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+		sqldb, err := sql.Open("sqlite", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite %q: %w", path, err)
+		}
+		sqldb.SetMaxOpenConns(8)
+		s := &Store{db: bun.NewDB(sqldb, sqlitedialect.New()), dialect: SQLite}
+		if err := s.db.PingContext(ctx); err != nil {
+			s.db.Close()
+			return nil, domain.WrapError(domain.Unavailable, err, "cannot open SQLite database %s", path)
+		}
+		return s, nil
+	}
+	return nil, domain.Errorf(domain.Invalid, "database URL must start with postgres:// or sqlite:// (got %q)", redact(databaseURL))
+}
+
+// Dialect returns the database kind behind the store.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// Close closes the database connections.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Migrate applies every pending migration and returns how many it applied.
+func (s *Store) Migrate(ctx context.Context) (int, error) {
+	ms, err := migrations.For(string(s.dialect))
+	if err != nil {
+		return 0, err
+	}
+	m := migrate.NewMigrator(s.db, ms, migrate.WithMarkAppliedOnSuccess(true))
+	if err := m.Init(ctx); err != nil {
+		return 0, fmt.Errorf("init migrations: %w", err)
+	}
+	if err := m.Lock(ctx); err != nil {
+		return 0, fmt.Errorf("lock migrations: %w", err)
+	}
+	defer m.Unlock(context.WithoutCancel(ctx)) //nolint:errcheck // best effort; the lock row is removed on success
+	group, err := m.Migrate(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("migrate: %w", err)
+	}
+	return len(group.Migrations), nil
+}
+
+func pgconnConfig(url string) (*pgx.ConnConfig, error) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, domain.WrapError(domain.Invalid, err, "bad Postgres URL %s", redact(url))
+	}
+	return cfg, nil
+}
+
+// redact hides a password in a database URL.
+func redact(url string) string {
+	at := strings.LastIndex(url, "@")
+	scheme := strings.Index(url, "://")
+	if at < 0 || scheme < 0 {
+		return url
+	}
+	userinfo := url[scheme+3 : at]
+	if i := strings.IndexByte(userinfo, ':'); i >= 0 {
+		return url[:scheme+3] + userinfo[:i] + ":***" + url[at:]
+	}
+	return url
+}
+
+// mapErr turns driver errors into domain errors: no rows → NotFound,
+// unique violations → Conflict.
+func mapErr(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return domain.Errorf(domain.NotFound, "%s not found", what)
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		return domain.WrapError(domain.Conflict, err, "%s already exists", what)
+	}
+	if strings.Contains(err.Error(), "UNIQUE constraint failed") {
+		return domain.WrapError(domain.Conflict, err, "%s already exists", what)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
