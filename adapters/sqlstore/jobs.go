@@ -18,6 +18,8 @@ type jobLockRow struct {
 	LockedAt      time.Time `bun:"locked_at"`
 }
 
+var _ billing.Housekeeper = (*Store)(nil)
+
 // TryLockSlot claims (job, slot) for owner. It returns true for the first
 // caller only, on any number of replicas sharing the database.
 func (s *Store) TryLockSlot(ctx context.Context, job string, slot time.Time, owner string) (bool, error) {
@@ -33,13 +35,6 @@ func (s *Store) TryLockSlot(ctx context.Context, job string, slot time.Time, own
 	return n == 1, nil
 }
 
-// staleRunAge is how long a run may stay "running" before housekeeping
-// decides its process died.
-const staleRunAge = 6 * time.Hour
-
-// lockRetention is how long consumed job slots are remembered.
-const lockRetention = 7 * 24 * time.Hour
-
 // Housekeep fails runs left running by a dead process, removes line items
 // and rollups no partition points at (superseded or failed runs), and
 // forgets old job slots.
@@ -47,9 +42,9 @@ func (s *Store) Housekeep(ctx context.Context, now time.Time) (billing.Housekeep
 	var res billing.HousekeepResult
 	r, err := s.db.NewUpdate().Model((*runRow)(nil)).
 		Set("status = ?", string(billing.RunFailed)).
-		Set("error = ?", "interrupted: the process running this ingestion stopped").
+		Set("error = ?", billing.InterruptedRunError).
 		Set("finished_at = ?", now.UTC()).
-		Where("status = ? AND started_at < ?", string(billing.RunRunning), now.Add(-staleRunAge).UTC()).
+		Where("status = ? AND started_at < ?", string(billing.RunRunning), now.Add(-billing.StaleRunAge).UTC()).
 		Exec(ctx)
 	if err != nil {
 		return res, fmt.Errorf("fail stale runs: %w", err)
@@ -71,7 +66,7 @@ func (s *Store) Housekeep(ctx context.Context, now time.Time) (billing.Housekeep
 		res.OrphanRowsDeleted += n
 	}
 
-	r, err = s.db.NewDelete().Model((*jobLockRow)(nil)).Where("slot < ?", now.Add(-lockRetention).UTC()).Exec(ctx)
+	r, err = s.db.NewDelete().Model((*jobLockRow)(nil)).Where("slot < ?", now.Add(-billing.JobLockRetention).UTC()).Exec(ctx)
 	if err != nil {
 		return res, fmt.Errorf("prune job locks: %w", err)
 	}
