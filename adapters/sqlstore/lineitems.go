@@ -231,4 +231,3 @@ func appendSQLiteArgs(args []any, run billing.IngestionRun, l *billing.LineItem)
 	extras, _ := json.Marshal(l.Extras) // a map of strings always encodes
 	return append(args, string(extras))
 }
-

@@ -1,0 +1,157 @@
+// Package localfiles reads billing exports from a folder or file on the
+// machine Truecost runs on: FOCUS cost-and-usage CSV files, plain or
+// gzipped. It implements billing.Source for `truecost ingest` and the demo.
+package localfiles
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/klauspost/compress/gzip"
+
+	"github.com/truecost/truecost/domain"
+	"github.com/truecost/truecost/domain/billing"
+)
+
+// Source reads the FOCUS files under one path.
+type Source struct {
+	root   string
+	format string
+}
+
+var _ billing.Source = (*Source)(nil)
+
+// New returns a Source for path (a file or a folder) in format "focus" or
+// "auto" (which detects FOCUS by its header). Provider-native formats are
+// read by their own connectors.
+func New(path, format string) (*Source, error) {
+	if format == "" {
+		format = "auto"
+	}
+	if format != "auto" && format != "focus" {
+		return nil, domain.Errorf(domain.Invalid, "format %q cannot be read from local files by this version; use focus or auto", format)
+	}
+	if _, err := os.Stat(path); err != nil {
+		return nil, domain.WrapError(domain.Invalid, err, "cannot read source %s", path)
+	}
+	return &Source{root: path, format: format}, nil
+}
+
+// Scan lists the source's CSV files in path order. The version digests
+// each file's name, size and modification time, so a rewritten or added file
+// changes it while an untouched folder does not.
+func (s *Source) Scan(ctx context.Context) (billing.Manifest, error) {
+	var files []billing.SourceFile
+	h := sha256.New()
+	info, err := os.Stat(s.root)
+	if err != nil {
+		return billing.Manifest{}, domain.WrapError(domain.Invalid, err, "cannot read source %s", s.root)
+	}
+	add := func(path string, fi fs.FileInfo) {
+		files = append(files, billing.SourceFile{Name: path, Size: fi.Size()})
+		fmt.Fprintf(h, "%s\x00%d\x00%d\n", path, fi.Size(), fi.ModTime().UnixNano())
+	}
+	if !info.IsDir() {
+		add(s.root, info)
+	} else {
+		var paths []string
+		err := filepath.WalkDir(s.root, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			name := strings.ToLower(d.Name())
+			if d.IsDir() && strings.HasPrefix(name, ".") && path != s.root {
+				return filepath.SkipDir
+			}
+			if !d.IsDir() && (strings.HasSuffix(name, ".csv") || strings.HasSuffix(name, ".csv.gz")) {
+				paths = append(paths, path)
+			}
+			return nil
+		})
+		if err != nil {
+			return billing.Manifest{}, domain.WrapError(domain.Invalid, err, "cannot list source %s", s.root)
+		}
+		sort.Strings(paths)
+		for _, p := range paths {
+			fi, err := os.Stat(p)
+			if err != nil {
+				return billing.Manifest{}, domain.WrapError(domain.Invalid, err, "cannot read %s", p)
+			}
+			add(p, fi)
+		}
+	}
+	return billing.Manifest{Format: "focus", Version: "files:" + hex.EncodeToString(h.Sum(nil)), Files: files}, nil
+}
+
+// Read streams every file's line items in manifest order.
+func (s *Source) Read(ctx context.Context, m billing.Manifest, fn func(*billing.LineItem) error, progress func(int64)) error {
+	var done int64
+	for _, f := range m.Files {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		base := done
+		err := readFile(ctx, f.Name, fn, func(n int64) {
+			if progress != nil {
+				progress(base + n)
+			}
+		})
+		if err != nil {
+			return err
+		}
+		done += f.Size
+	}
+	return nil
+}
+
+// countingReader counts the bytes read from a file, for progress.
+type countingReader struct {
+	r      io.Reader
+	n      int64
+	report func(int64)
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if c.report != nil && n > 0 {
+		c.report(c.n)
+	}
+	return n, err
+}
+
+func readFile(ctx context.Context, path string, fn func(*billing.LineItem) error, progress func(int64)) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return domain.WrapError(domain.Invalid, err, "cannot open %s", path)
+	}
+	defer f.Close()
+	counted := &countingReader{r: f, report: progress}
+	br := bufio.NewReaderSize(counted, 1<<20)
+	var r io.Reader = br
+	magic, _ := br.Peek(2)
+	if bytes.Equal(magic, []byte{0x1f, 0x8b}) {
+		gz, err := gzip.NewReader(br)
+		if err != nil {
+			return billing.InputError(path, 1, "", "not a valid gzip file: %v", err)
+		}
+		defer gz.Close()
+		r = gz
+	} else if strings.HasSuffix(strings.ToLower(path), ".gz") {
+		return billing.InputError(path, 1, "", "named .gz but not gzip-compressed")
+	}
+	return billing.DecodeFOCUS(ctx, path, r, fn)
+}

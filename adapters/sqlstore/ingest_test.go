@@ -1,0 +1,287 @@
+package sqlstore_test
+
+import (
+	"context"
+	"encoding/csv"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/truecost/truecost/adapters/localfiles"
+	"github.com/truecost/truecost/adapters/sqlstore"
+	"github.com/truecost/truecost/adapters/sqlstore/sqltest"
+	"github.com/truecost/truecost/domain"
+	"github.com/truecost/truecost/domain/billing"
+	"github.com/truecost/truecost/domain/connectors"
+	"github.com/truecost/truecost/domain/tenancy"
+)
+
+type env struct {
+	store    *sqlstore.Store
+	tenancy  *tenancy.Service
+	conns    *connectors.Service
+	ingester *billing.Ingester
+	reporter *billing.Reporter
+}
+
+func newEnv(s *sqlstore.Store) env {
+	return env{store: s, tenancy: tenancy.NewService(s), conns: connectors.NewService(s, tenancy.NewID),
+		ingester: billing.NewIngester(s, tenancy.NewID), reporter: billing.NewReporter(s)}
+}
+
+func (e env) org(t *testing.T, slug string) tenancy.Organization {
+	t.Helper()
+	o, err := e.tenancy.CreateOrganization(context.Background(), slug, "", tenancy.Customer, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+func (e env) ingest(t *testing.T, org tenancy.Organization, path string) (billing.IngestionRun, error) {
+	t.Helper()
+	ctx := context.Background()
+	loc, err := connectors.CanonicalLocation(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := e.conns.EnsureLocal(ctx, org.ID, loc, "focus")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := localfiles.New(loc, "focus")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e.ingester.Ingest(ctx, billing.IngestRequest{OrgID: org.ID, ConnectorID: c.ID, Source: src})
+}
+
+func (e env) byProvider(t *testing.T, orgIDs ...string) map[string]decimal.Decimal {
+	t.Helper()
+	rep, err := e.reporter.Report(context.Background(), billing.CostQuery{
+		OrgIDs: orgIDs, From: date("2024-01-01"), To: date("2025-01-01"), GroupBy: []billing.Dimension{billing.DimProvider},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]decimal.Decimal{}
+	for _, g := range rep.Groups {
+		out[*g.Keys[0].Value+" "+g.Currency] = g.Total
+	}
+	return out
+}
+
+func date(s string) time.Time {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// sumFromFile computes BilledCost per provider and currency straight from a
+// FOCUS CSV, independently of the ingestion code.
+func sumFromFile(t *testing.T, path string) map[string]decimal.Decimal {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := map[string]int{}
+	for i, h := range rows[0] {
+		idx[h] = i
+	}
+	out := map[string]decimal.Decimal{}
+	for _, r := range rows[1:] {
+		k := r[idx["ProviderName"]] + " " + r[idx["BillingCurrency"]]
+		out[k] = out[k].Add(decimal.RequireFromString(r[idx["BilledCost"]]))
+	}
+	return out
+}
+
+func assertTotals(t *testing.T, got, want map[string]decimal.Decimal) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("got %d groups %v, want %d %v", len(got), got, len(want), want)
+	}
+	for k, w := range want {
+		if g, ok := got[k]; !ok || !g.Equal(w) {
+			t.Errorf("%s: got %s, want %s", k, g, w)
+		}
+	}
+}
+
+func copyFile(t *testing.T, src, dst string) {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestIngestedTotalsReconcileWithSourceFile(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
+		e := newEnv(s)
+		for _, file := range []string{"focus-1.2-sample.csv", "focus-1.3-sample.csv"} {
+			org := e.org(t, strings.TrimSuffix(strings.ReplaceAll(file, ".", "-"), "-csv"))
+			run, err := e.ingest(t, org, filepath.Join("testdata", file))
+			if err != nil {
+				t.Fatalf("%s: %v", file, err)
+			}
+			if run.Status != billing.RunSucceeded || run.Rows != 1000 {
+				t.Errorf("%s: run %s with %d rows, want succeeded with 1000", file, run.Status, run.Rows)
+			}
+			assertTotals(t, e.byProvider(t, org.ID), sumFromFile(t, filepath.Join("testdata", file)))
+		}
+	})
+}
+
+func TestIngestMatchesPublishedSampleTotals(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
+		e := newEnv(s)
+		org := e.org(t, "acme")
+		if _, err := e.ingest(t, org, "testdata/focus-1.2-sample.csv"); err != nil {
+			t.Fatal(err)
+		}
+		assertTotals(t, e.byProvider(t, org.ID), map[string]decimal.Decimal{
+			"AWS USD":       decimal.RequireFromString("93672.998281940000073"),
+			"Microsoft USD": decimal.RequireFromString("111643.501602049999716"),
+			"Google USD":    decimal.RequireFromString("93468.59701118999982"),
+			"Oracle USD":    decimal.RequireFromString("110509.47396102000021"),
+		})
+	})
+}
+
+func TestReingestOfUnchangedSourceIsNoop(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
+		e := newEnv(s)
+		org := e.org(t, "acme")
+		first, err := e.ingest(t, org, "testdata/focus-1.2-sample.csv")
+		if err != nil {
+			t.Fatal(err)
+		}
+		second, err := e.ingest(t, org, "testdata/focus-1.2-sample.csv")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if second.Status != billing.RunUnchanged || second.SourceVersion != first.SourceVersion {
+			t.Errorf("second run: status %s version %s, want unchanged %s", second.Status, second.SourceVersion, first.SourceVersion)
+		}
+		assertTotals(t, e.byProvider(t, org.ID), sumFromFile(t, "testdata/focus-1.2-sample.csv"))
+	})
+}
+
+func TestReingestReplacesRestatedPeriod(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
+		e := newEnv(s)
+		org := e.org(t, "acme")
+		dir := t.TempDir()
+		path := filepath.Join(dir, "export.csv")
+		copyFile(t, "testdata/focus-1.2-sample.csv", path)
+		if _, err := e.ingest(t, org, path); err != nil {
+			t.Fatal(err)
+		}
+		// The provider restates the month: the same file with fewer rows.
+		lines := strings.Split(readFile(t, path), "\n")
+		restated := strings.Join(lines[:501], "\n") + "\n"
+		if err := os.WriteFile(path, []byte(restated), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		future := time.Now().Add(time.Minute)
+		_ = os.Chtimes(path, future, future)
+		run, err := e.ingest(t, org, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if run.Status != billing.RunSucceeded || run.Rows != 500 {
+			t.Fatalf("restated run: %s, %d rows; want succeeded, 500", run.Status, run.Rows)
+		}
+		assertTotals(t, e.byProvider(t, org.ID), sumFromFile(t, path))
+		if n := countRows(t, s, org.ID); n != 500 {
+			t.Errorf("%d line items stored after the swap, want 500 (old version removed)", n)
+		}
+	})
+}
+
+func TestFailedIngestKeepsPreviousVersion(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
+		e := newEnv(s)
+		org := e.org(t, "acme")
+		dir := t.TempDir()
+		path := filepath.Join(dir, "export.csv")
+		copyFile(t, "testdata/focus-1.2-sample.csv", path)
+		if _, err := e.ingest(t, org, path); err != nil {
+			t.Fatal(err)
+		}
+		// Break the last row's BilledCost: the run fails after loading 999
+		// rows.
+		content := readFile(t, path)
+		last := strings.LastIndex(strings.TrimRight(content, "\n"), "\n")
+		broken := content[:last+1] + "oops" + content[strings.Index(content[last+1:], ",")+last+1:]
+		if err := os.WriteFile(path, []byte(broken), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		future := time.Now().Add(time.Minute)
+		_ = os.Chtimes(path, future, future)
+		run, err := e.ingest(t, org, path)
+		if err == nil {
+			t.Fatal("ingest of a broken file succeeded")
+		}
+		if domain.ErrorCode(err) != domain.Invalid || !strings.Contains(err.Error(), "line 1001, column BilledCost") {
+			t.Errorf("error %q (code %s), want invalid naming line 1001, column BilledCost", err, domain.ErrorCode(err))
+		}
+		if run.Status != billing.RunFailed {
+			t.Errorf("run status %s, want failed", run.Status)
+		}
+		assertTotals(t, e.byProvider(t, org.ID), sumFromFile(t, "testdata/focus-1.2-sample.csv"))
+		if n := countRows(t, s, org.ID); n != 1000 {
+			t.Errorf("%d line items stored, want the previous 1000 only", n)
+		}
+		runs, err := s.ListRuns(context.Background(), []string{org.ID}, 10)
+		if err != nil || len(runs) != 2 || runs[0].Status != billing.RunFailed || runs[0].Error == "" {
+			t.Errorf("runs %+v (err %v), want newest failed with its error", runs, err)
+		}
+	})
+}
+
+func TestCostsAreScopedToTheOrganization(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
+		e := newEnv(s)
+		a, b := e.org(t, "org-a"), e.org(t, "org-b")
+		if _, err := e.ingest(t, a, "testdata/focus-1.2-sample.csv"); err != nil {
+			t.Fatal(err)
+		}
+		if got := e.byProvider(t, b.ID); len(got) != 0 {
+			t.Errorf("org B sees org A's costs: %v", got)
+		}
+		if runs, _ := s.ListRuns(context.Background(), []string{b.ID}, 10); len(runs) != 0 {
+			t.Errorf("org B sees org A's runs: %v", runs)
+		}
+	})
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func countRows(t *testing.T, s *sqlstore.Store, orgID string) int {
+	t.Helper()
+	return sqlstore.CountLineItems(t, s, orgID)
+}

@@ -1,0 +1,257 @@
+package billing
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/truecost/truecost/domain"
+)
+
+// FOCUSVersion guesses the FOCUS version of a header from the columns each
+// version introduced.
+func FOCUSVersion(header []string) string {
+	has := make(map[string]bool, len(header))
+	for _, h := range header {
+		has[h] = true
+	}
+	switch {
+	case has["ServiceProviderName"] || has["HostProviderName"] || has["ContractApplied"] || has["AllocatedMethodId"]:
+		return "1.3"
+	case has["InvoiceId"] || has["BillingAccountType"] || has["PricingCurrency"]:
+		return "1.2"
+	case has["CapacityReservationId"] || has["ServiceSubcategory"] || has["SkuMeter"] || has["SkuPriceDetails"]:
+		return "1.1"
+	default:
+		return "1.0"
+	}
+}
+
+// IsFOCUSHeader reports whether a header row carries the columns every FOCUS
+// version requires.
+func IsFOCUSHeader(header []string) bool {
+	return len(missingColumns(header)) == 0
+}
+
+func missingColumns(header []string) []string {
+	has := make(map[string]bool, len(header))
+	for _, h := range header {
+		has[strings.TrimSpace(h)] = true
+	}
+	var missing []string
+	for _, f := range Fields {
+		if f.Required && !has[f.Name] {
+			missing = append(missing, f.Name)
+		}
+	}
+	if !has["ProviderName"] && !has["ServiceProviderName"] {
+		missing = append(missing, "ProviderName")
+	}
+	return missing
+}
+
+// column is how one CSV column is stored.
+type column struct {
+	name  string
+	field *Field    // nil: an extra column kept under name
+	last  string    // the last text parsed or validated, to skip repeats
+	lastT time.Time // the time parsed from last
+}
+
+// DecodeFOCUS reads a FOCUS cost-and-usage CSV (versions 1.0 to 1.3, found
+// by header) from r and calls fn for each row. name is used in errors, which
+// are domain.Invalid and say file, line and column. The LineItem passed to fn
+// is reused: fn must copy what it keeps (Extras maps are fresh per row).
+// A UTF-8 byte-order mark, CRLF line ends, and the literal NULL or an empty
+// cell for null are accepted.
+func DecodeFOCUS(ctx context.Context, name string, r io.Reader, fn func(*LineItem) error) error {
+	cr := csv.NewReader(r)
+	cr.ReuseRecord = true
+	header, err := cr.Read()
+	if err == io.EOF {
+		return InputError(name, 1, "", "empty file: a FOCUS header row is required")
+	}
+	if err != nil {
+		return csvError(name, cr, err)
+	}
+	header = append([]string(nil), header...)
+	if len(header) > 0 {
+		header[0] = strings.TrimPrefix(header[0], "\uFEFF")
+	}
+	cols := make([]column, len(header))
+	seen := make(map[string]bool, len(header))
+	for i, h := range header {
+		h = strings.TrimSpace(h)
+		if seen[h] {
+			return InputError(name, 1, h, "column appears twice")
+		}
+		seen[h] = true
+		cols[i].name = h
+		if f, ok := fieldIndex[h]; ok {
+			f := f
+			cols[i].field = &f
+		}
+	}
+	if missing := missingColumns(header); len(missing) > 0 {
+		return InputError(name, 1, "", "not a FOCUS cost-and-usage file: missing column(s) %s", strings.Join(missing, ", "))
+	}
+	cr.FieldsPerRecord = len(header)
+
+	var item LineItem
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rec, err := cr.Read()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return csvError(name, cr, err)
+		}
+		line, _ := cr.FieldPos(0)
+		item = LineItem{}
+		for i, v := range rec {
+			if err := cols[i].set(&item, v); err != nil {
+				return InputError(name, line, cols[i].name, "%v", err)
+			}
+		}
+		if item.Provider() == "" {
+			return InputError(name, line, "ProviderName", "must not be empty")
+		}
+		if err := fn(&item); err != nil {
+			var rowErr *RowError
+			if errors.As(err, &rowErr) {
+				return InputError(name, line, rowErr.Column, "%s", rowErr.Message)
+			}
+			return err
+		}
+	}
+}
+
+func csvError(name string, cr *csv.Reader, err error) error {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		if errors.Is(pe.Err, csv.ErrFieldCount) {
+			return InputError(name, pe.StartLine, "", "wrong number of fields (want one per header column)")
+		}
+		return InputError(name, pe.Line, fmt.Sprintf("%d", pe.Column), "malformed CSV: %v", pe.Err)
+	}
+	line, _ := cr.FieldPos(0)
+	return domain.WrapError(domain.Invalid, err, "%s: near line %d: cannot read: %v", name, line, err)
+}
+
+func isNull(v string) bool { return v == "" || v == "NULL" }
+
+func (c *column) set(l *LineItem, v string) error {
+	if !utf8.ValidString(v) {
+		return errors.New("not valid UTF-8 text")
+	}
+	f := c.field
+	if f == nil {
+		if !isNull(v) {
+			if l.Extras == nil {
+				l.Extras = make(map[string]string)
+			}
+			l.Extras[c.name] = v
+		}
+		return nil
+	}
+	switch f.Kind {
+	case KindDecimal:
+		if isNull(v) {
+			if f.Required {
+				return errors.New("must not be null")
+			}
+			return nil
+		}
+		d, err := ParseDecimal(v)
+		if err != nil {
+			return err
+		}
+		if f.ReqDec != nil {
+			*f.ReqDec(l) = d
+		} else {
+			*f.Dec(l) = decimal.NullDecimal{Decimal: d, Valid: true}
+		}
+	case KindTime:
+		if isNull(v) {
+			if f.Required {
+				return errors.New("must not be null")
+			}
+			return nil
+		}
+		if v == c.last {
+			*f.Time(l) = c.lastT
+			return nil
+		}
+		t, err := ParseTime(v)
+		if err != nil {
+			return err
+		}
+		c.last, c.lastT = v, t
+		*f.Time(l) = t
+	case KindJSON:
+		if isNull(v) {
+			return nil
+		}
+		if v != c.last {
+			if !json.Valid([]byte(v)) || !strings.HasPrefix(strings.TrimSpace(v), "{") {
+				return errors.New("not a JSON object")
+			}
+			c.last = v
+		}
+		*f.Str(l) = v
+	default:
+		if isNull(v) {
+			if f.Required {
+				return errors.New("must not be null")
+			}
+			return nil
+		}
+		*f.Str(l) = v
+	}
+	return nil
+}
+
+// ParseDecimal reads a decimal exactly as written, in plain or scientific
+// notation ("1.7e-05").
+func ParseDecimal(v string) (decimal.Decimal, error) {
+	d, err := decimal.NewFromString(strings.TrimSpace(v))
+	if err != nil {
+		return decimal.Decimal{}, fmt.Errorf("%q is not a number", v)
+	}
+	return d, nil
+}
+
+var timeLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04Z07:00",
+	"2006-01-02 15:04:05Z07:00",
+	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02T15:04:05",
+	"2006-01-02 15:04:05",
+	"2006-01-02T15:04",
+	"2006-01-02",
+}
+
+// ParseTime reads a timestamp in the forms billing exports use (RFC 3339,
+// a space instead of T, minutes only, no zone meaning UTC, a bare date) and
+// returns it in UTC.
+func ParseTime(v string) (time.Time, error) {
+	v = strings.TrimSpace(v)
+	for _, layout := range timeLayouts {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not a date-time (want e.g. 2024-09-01T00:00:00Z)", v)
+}
