@@ -144,8 +144,9 @@ func appendCopyText(buf []byte, s string) []byte {
 	return buf
 }
 
-// sqliteRowsPerInsert keeps a statement under SQLite's 32766 parameters.
-const sqliteRowsPerInsert = 200
+// sqliteRowsPerInsert is small on purpose: the SQLite driver's bind cost
+// grows faster than linearly with a statement's parameter count.
+const sqliteRowsPerInsert = 4
 
 func (s *Store) insertLineItems(ctx context.Context, run billing.IngestionRun, batches <-chan []billing.LineItem) error {
 	ncol := len(lineItemColumns)
