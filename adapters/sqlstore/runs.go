@@ -188,16 +188,6 @@ type rollupRow struct {
 	Rows               int64           `bun:"row_count"`
 }
 
-func newRollupRow(run billing.IngestionRun, r billing.Rollup) rollupRow {
-	k := r.RollupKey
-	return rollupRow{OrgID: run.OrgID, ConnectorID: run.ConnectorID, RunID: run.ID, Day: k.Day, BillingPeriodStart: k.BillingPeriodStart,
-		ProviderName: k.ProviderName, ServiceName: k.ServiceName, ServiceCategory: k.ServiceCategory, RegionID: k.RegionID,
-		RegionName: k.RegionName, BillingAccountID: k.BillingAccountID, BillingAccountName: k.BillingAccountName,
-		SubAccountID: k.SubAccountID, SubAccountName: k.SubAccountName, ChargeCategory: k.ChargeCategory,
-		ChargeClass: k.ChargeClass, Currency: k.Currency, Tags: k.Tags, BilledCost: r.BilledCost,
-		EffectiveCost: r.EffectiveCost, ListCost: r.ListCost, ContractedCost: r.ContractedCost, Rows: r.Rows}
-}
-
 func (r rollupRow) domain() billing.Rollup {
 	return billing.Rollup{
 		RollupKey: billing.RollupKey{Day: r.Day.UTC(), BillingPeriodStart: r.BillingPeriodStart.UTC(), ProviderName: r.ProviderName,
@@ -210,27 +200,19 @@ func (r rollupRow) domain() billing.Rollup {
 	}
 }
 
-// rollupChunk keeps multi-row inserts under SQLite's bound-parameter limit.
-const rollupChunk = 500
-
-// PublishRun swaps a run in as the active version of its periods.
+// PublishRun swaps a run in as the active version of its periods. The
+// rollups are bulk-loaded first: like the line items, they stay invisible
+// until the transaction that points the partitions at this run commits.
 func (s *Store) PublishRun(ctx context.Context, run billing.IngestionRun, rollups []billing.Rollup) error {
+	if err := s.writeRollups(ctx, run, rollups); err != nil {
+		return fmt.Errorf("write rollups: %w", err)
+	}
 	type superseded struct {
 		runID  string
 		period time.Time
 	}
 	var old []superseded
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		for start := 0; start < len(rollups); start += rollupChunk {
-			end := min(start+rollupChunk, len(rollups))
-			rows := make([]rollupRow, 0, end-start)
-			for _, r := range rollups[start:end] {
-				rows = append(rows, newRollupRow(run, r))
-			}
-			if _, err := tx.NewInsert().Model(&rows).Exec(ctx); err != nil {
-				return fmt.Errorf("insert rollups: %w", err)
-			}
-		}
 		for _, p := range run.Periods {
 			var prev partitionRow
 			err := tx.NewSelect().Model(&prev).

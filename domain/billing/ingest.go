@@ -14,7 +14,7 @@ import (
 // batchSize is how many line items travel together from the reader to the
 // store: large enough to amortise a COPY round trip, small enough to keep
 // memory flat.
-const batchSize = 4096
+const batchSize = 2048
 
 // Ingester loads a Source into storage as replaceable (connector, billing
 // period) partitions: a new version is written beside the old one and swapped
@@ -102,7 +102,7 @@ func (g *Ingester) load(ctx context.Context, run *IngestionRun, src Source, m Ma
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	batches := make(chan []LineItem, 4)
+	batches := make(chan []LineItem, 2)
 	writeErr := make(chan error, 1)
 	go func() {
 		err := g.store.WriteLineItems(ctx, *run, batches)

@@ -1,0 +1,74 @@
+# Truecost: `make run` for the demo, `make test` for the whole suite.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/truecost
+export TRUECOST_DATABASE_URL ?= sqlite://var/truecost.db
+PG_DEFAULT_URL := postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
+
+.PHONY: all build run test test-go assets generate check-generated postgres chromium lint bench clean
+
+all: build
+
+## assets: third-party browser files from npm into static/vendor (never committed)
+assets: static/vendor/htmx.min.js
+
+static/vendor/htmx.min.js: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
+
+## generate: regenerate gqlgen and templ code
+generate:
+	$(GO) tool gqlgen generate
+	$(GO) tool templ generate -path views
+
+## build: the truecost binary in bin/
+build: assets
+	$(GO) build -o $(BIN) .
+
+## run: build, migrate the embedded SQLite database, load the demo and serve
+run: build
+	./$(BIN) migrate
+	./$(BIN) serve --demo
+
+## check-generated: regenerate; under CI=true fail when that changed committed code
+check-generated: generate
+	@if [ "$$CI" = "true" ] && [ -n "$$(git status --porcelain -- graph views)" ]; then \
+		echo "generated code is stale: run 'make generate' and commit:"; git status --short -- graph views; exit 1; fi
+
+## postgres: start the local Postgres cluster when it is not running
+postgres:
+	@if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
+		if [ -d /etc/postgresql ] && command -v pg_ctlcluster >/dev/null; then \
+			echo "starting Postgres"; pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -1) main start; \
+			for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; \
+		else echo "Postgres is not running and no local cluster was found"; fi; \
+	fi
+
+## chromium: install Debian's Chromium for the browser tests when missing
+chromium:
+	@if ! command -v chromium >/dev/null && [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing chromium"; \
+			(apt-get install -y -q chromium >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)); \
+		else echo "chromium is missing (apt-get install chromium); browser tests will skip"; fi; \
+	fi
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^node_modules/')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+## test: everything the tests need, then the whole suite (-race throughout)
+test: assets postgres chromium check-generated lint
+	@if [ -z "$$TRUECOST_TEST_POSTGRES_URL" ] && { [ "$$CI" = "true" ] || pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }; then \
+		export TRUECOST_TEST_POSTGRES_URL='$(PG_DEFAULT_URL)'; fi; \
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+## bench: ingestion throughput and memory against psql \copy, as a table
+bench: build postgres
+	TRUECOST_TEST_POSTGRES_URL=$${TRUECOST_TEST_POSTGRES_URL:-$(PG_DEFAULT_URL)} \
+		$(GO) test -run '^$$' -bench BenchmarkIngest -benchtime 1x -timeout 60m ./adapters/sqlstore/
+
+clean:
+	rm -rf bin var static/vendor

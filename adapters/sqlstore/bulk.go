@@ -1,0 +1,322 @@
+package sqlstore
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/uptrace/bun"
+
+	"github.com/truecost/truecost/domain/billing"
+)
+
+// timeLayout is how times are written to SQLite, the same layout bun uses,
+// so that equality and range comparisons on the text agree.
+const timeLayout = "2006-01-02 15:04:05.999999-07:00"
+
+// rowSet is a batch of rows a bulk load writes, encodable both ways.
+type rowSet interface {
+	Len() int
+	// AppendCopyText appends row i in Postgres's COPY text format, without
+	// the line end.
+	AppendCopyText(buf []byte, i int) []byte
+	// AppendArgs appends row i's values as SQLite arguments.
+	AppendArgs(args []any, i int) []any
+}
+
+// bulkLoad writes every rowSet next yields into table: one COPY on
+// Postgres, small batched INSERTs in one transaction per set on SQLite.
+func (s *Store) bulkLoad(ctx context.Context, table string, cols []string, next func() (rowSet, bool)) error {
+	if s.dialect == Postgres {
+		return s.copyIn(ctx, table, cols, next)
+	}
+	return s.insertIn(ctx, table, cols, next)
+}
+
+func (s *Store) copyIn(ctx context.Context, table string, cols []string, next func() (rowSet, bool)) error {
+	conn, err := s.db.DB.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("get connection: %w", err)
+	}
+	defer conn.Close()
+	return conn.Raw(func(driverConn any) error {
+		pg := driverConn.(*stdlib.Conn).Conn().PgConn()
+		pr, pw := io.Pipe()
+		encoded := make(chan error, 1)
+		go func() {
+			err := encodeCopy(pw, next)
+			pw.CloseWithError(err)
+			encoded <- err
+		}()
+		copySQL := "COPY " + table + " (" + strings.Join(cols, ", ") + ") FROM STDIN"
+		_, copyErr := pg.CopyFrom(ctx, pr, copySQL)
+		pr.CloseWithError(io.ErrClosedPipe) // unblock the encoder if COPY stopped early
+		encErr := <-encoded
+		if copyErr != nil {
+			return fmt.Errorf("copy into %s: %w", table, copyErr)
+		}
+		return encErr
+	})
+}
+
+func encodeCopy(w io.Writer, next func() (rowSet, bool)) error {
+	bw := bufio.NewWriterSize(w, 256<<10)
+	var buf []byte
+	for {
+		set, ok := next()
+		if !ok {
+			return bw.Flush()
+		}
+		for i := 0; i < set.Len(); i++ {
+			buf = append(set.AppendCopyText(buf[:0], i), '\n')
+			if _, err := bw.Write(buf); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// sqliteRowsPerInsert is small on purpose: the SQLite driver's bind cost
+// grows faster than linearly with a statement's parameter count.
+const sqliteRowsPerInsert = 4
+
+func (s *Store) insertIn(ctx context.Context, table string, cols []string, next func() (rowSet, bool)) error {
+	full := insertSQL(table, cols, sqliteRowsPerInsert)
+	var args []any
+	for {
+		set, ok := next()
+		if !ok {
+			return nil
+		}
+		err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			stmt, err := tx.PrepareContext(ctx, full)
+			if err != nil {
+				return err
+			}
+			defer stmt.Close()
+			for start := 0; start < set.Len(); start += sqliteRowsPerInsert {
+				end := min(start+sqliteRowsPerInsert, set.Len())
+				args = args[:0]
+				for i := start; i < end; i++ {
+					args = set.AppendArgs(args, i)
+				}
+				if end-start == sqliteRowsPerInsert {
+					_, err = stmt.ExecContext(ctx, args...)
+				} else {
+					_, err = tx.ExecContext(ctx, insertSQL(table, cols, end-start), args...)
+				}
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("insert into %s: %w", table, err)
+		}
+	}
+}
+
+func insertSQL(table string, cols []string, rows int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES ")
+	row := "(" + strings.TrimSuffix(strings.Repeat("?,", len(cols)), ",") + ")"
+	for i := 0; i < rows; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(row)
+	}
+	return b.String()
+}
+
+func appendCopyText(buf []byte, s string) []byte {
+	if s == "" {
+		return append(buf, `\N`...)
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\\':
+			buf = append(buf, '\\', '\\')
+		case '\n':
+			buf = append(buf, '\\', 'n')
+		case '\r':
+			buf = append(buf, '\\', 'r')
+		case '\t':
+			buf = append(buf, '\\', 't')
+		default:
+			buf = append(buf, c)
+		}
+	}
+	return buf
+}
+
+// appendCopyNotNull appends s even when empty (NOT NULL text columns).
+func appendCopyNotNull(buf []byte, s string) []byte {
+	if s == "" {
+		return buf
+	}
+	return appendCopyText(buf, s)
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// lineItemColumns are the cost_line_items columns in load order.
+var lineItemColumns = func() []string {
+	cols := []string{"org_id", "connector_id", "run_id"}
+	for _, f := range billing.Fields {
+		cols = append(cols, f.Column)
+	}
+	return append(cols, "extras")
+}()
+
+type lineItemRows struct {
+	run   *billing.IngestionRun
+	items []billing.LineItem
+}
+
+func (r lineItemRows) Len() int { return len(r.items) }
+
+func (r lineItemRows) AppendCopyText(buf []byte, i int) []byte {
+	l := &r.items[i]
+	buf = appendCopyText(buf, r.run.OrgID)
+	buf = append(buf, '\t')
+	buf = appendCopyText(buf, r.run.ConnectorID)
+	buf = append(buf, '\t')
+	buf = appendCopyText(buf, r.run.ID)
+	for _, f := range billing.Fields {
+		buf = append(buf, '\t')
+		switch {
+		case f.ReqDec != nil:
+			buf = append(buf, f.ReqDec(l).String()...)
+		case f.Dec != nil:
+			if d := f.Dec(l); d.Valid {
+				buf = append(buf, d.Decimal.String()...)
+			} else {
+				buf = append(buf, `\N`...)
+			}
+		case f.Time != nil:
+			if t := f.Time(l); !t.IsZero() {
+				buf = t.UTC().AppendFormat(buf, time.RFC3339Nano)
+			} else {
+				buf = append(buf, `\N`...)
+			}
+		default:
+			buf = appendCopyText(buf, *f.Str(l))
+		}
+	}
+	buf = append(buf, '\t')
+	return appendCopyText(buf, extrasJSON(l))
+}
+
+func (r lineItemRows) AppendArgs(args []any, i int) []any {
+	l := &r.items[i]
+	args = append(args, r.run.OrgID, r.run.ConnectorID, r.run.ID)
+	for _, f := range billing.Fields {
+		switch {
+		case f.ReqDec != nil:
+			args = append(args, f.ReqDec(l).String())
+		case f.Dec != nil:
+			if d := f.Dec(l); d.Valid {
+				args = append(args, d.Decimal.String())
+			} else {
+				args = append(args, nil)
+			}
+		case f.Time != nil:
+			if t := f.Time(l); !t.IsZero() {
+				args = append(args, t.UTC().Format(timeLayout))
+			} else {
+				args = append(args, nil)
+			}
+		default:
+			args = append(args, nullString(*f.Str(l)))
+		}
+	}
+	return append(args, nullString(extrasJSON(l)))
+}
+
+func extrasJSON(l *billing.LineItem) string {
+	if len(l.Extras) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(l.Extras) // a map of strings always encodes
+	return string(b)
+}
+
+// WriteLineItems loads a run's line items as they arrive.
+func (s *Store) WriteLineItems(ctx context.Context, run billing.IngestionRun, batches <-chan []billing.LineItem) error {
+	return s.bulkLoad(ctx, "cost_line_items", lineItemColumns, func() (rowSet, bool) {
+		items, ok := <-batches
+		return lineItemRows{run: &run, items: items}, ok
+	})
+}
+
+var rollupColumns = []string{"org_id", "connector_id", "run_id", "day", "billing_period_start", "provider_name",
+	"service_name", "service_category", "region_id", "region_name", "billing_account_id", "billing_account_name",
+	"sub_account_id", "sub_account_name", "charge_category", "charge_class", "currency", "tags",
+	"billed_cost", "effective_cost", "list_cost", "contracted_cost", "row_count"}
+
+type rollupRows struct {
+	run     *billing.IngestionRun
+	rollups []billing.Rollup
+}
+
+func (r rollupRows) Len() int { return len(r.rollups) }
+
+func (r rollupRows) texts(i int) []string {
+	x := &r.rollups[i]
+	return []string{x.ProviderName, x.ServiceName, x.ServiceCategory, x.RegionID, x.RegionName, x.BillingAccountID,
+		x.BillingAccountName, x.SubAccountID, x.SubAccountName, x.ChargeCategory, x.ChargeClass, x.Currency, x.Tags}
+}
+
+func (r rollupRows) AppendCopyText(buf []byte, i int) []byte {
+	x := &r.rollups[i]
+	for _, v := range []string{r.run.OrgID, r.run.ConnectorID, r.run.ID} {
+		buf = append(appendCopyText(buf, v), '\t')
+	}
+	buf = append(x.Day.UTC().AppendFormat(buf, time.DateOnly), '\t')
+	buf = append(x.BillingPeriodStart.UTC().AppendFormat(buf, time.RFC3339Nano), '\t')
+	for _, v := range r.texts(i) {
+		buf = append(appendCopyNotNull(buf, v), '\t')
+	}
+	for _, d := range []string{x.BilledCost.String(), x.EffectiveCost.String(), x.ListCost.String(), x.ContractedCost.String()} {
+		buf = append(append(buf, d...), '\t')
+	}
+	return fmt.Appendf(buf, "%d", x.Rows)
+}
+
+func (r rollupRows) AppendArgs(args []any, i int) []any {
+	x := &r.rollups[i]
+	args = append(args, r.run.OrgID, r.run.ConnectorID, r.run.ID, x.Day.UTC().Format(timeLayout),
+		x.BillingPeriodStart.UTC().Format(timeLayout))
+	for _, v := range r.texts(i) {
+		args = append(args, v)
+	}
+	return append(args, x.BilledCost.String(), x.EffectiveCost.String(), x.ListCost.String(), x.ContractedCost.String(), x.Rows)
+}
+
+// rollupChunk is how many rollups travel in one set.
+const rollupChunk = 2048
+
+func (s *Store) writeRollups(ctx context.Context, run billing.IngestionRun, rollups []billing.Rollup) error {
+	start := 0
+	return s.bulkLoad(ctx, "cost_rollups", rollupColumns, func() (rowSet, bool) {
+		if start >= len(rollups) {
+			return nil, false
+		}
+		end := min(start+rollupChunk, len(rollups))
+		set := rollupRows{run: &run, rollups: rollups[start:end]}
+		start = end
+		return set, true
+	})
+}
