@@ -1,0 +1,89 @@
+// Package graph is Truecost's GraphQL driver: the schema (*.graphqls), the
+// resolvers that parse a request, call the domain services and convert their
+// answers, the error presenter that turns domain errors into GraphQL errors,
+// and the HTTP handler that authenticates callers. It depends on the domain
+// only, through the small interfaces of Deps; main.go wires the adapters.
+package graph
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/truecost/truecost/domain"
+	"github.com/truecost/truecost/domain/billing"
+	"github.com/truecost/truecost/domain/connectors"
+	"github.com/truecost/truecost/domain/tenancy"
+)
+
+// Tenancy authenticates callers and decides which organizations they may
+// read. *tenancy.Service implements it.
+type Tenancy interface {
+	// TokenPrincipal resolves an API bearer token; an unknown or revoked
+	// token is a domain.Unauthorized error.
+	TokenPrincipal(ctx context.Context, token string) (tenancy.Principal, error)
+	// SessionPrincipal resolves a console session cookie value.
+	SessionPrincipal(ctx context.Context, token string) (tenancy.Session, tenancy.Principal, error)
+	VisibleOrganizations(ctx context.Context, p tenancy.Principal) ([]tenancy.Organization, error)
+	// Scope returns the organization IDs a read covers; a named organization
+	// the caller may not read is a domain.NotFound error.
+	Scope(ctx context.Context, p tenancy.Principal, orgID string) ([]string, error)
+}
+
+// Reporter builds cost reports. *billing.Reporter implements it.
+type Reporter interface {
+	Report(ctx context.Context, q billing.CostQuery) (billing.CostReport, error)
+}
+
+// RunLister lists ingestion runs. billing.RunStore implementations (the SQL
+// store) implement it.
+type RunLister interface {
+	ListRuns(ctx context.Context, orgIDs []string, limit int) ([]billing.IngestionRun, error)
+}
+
+// ConnectorLister lists billing connectors. *connectors.Service implements
+// it.
+type ConnectorLister interface {
+	List(ctx context.Context, orgIDs []string) ([]connectors.Connector, error)
+}
+
+// Deps is what the GraphQL API needs from the rest of Truecost. Logger may be
+// nil (slog.Default is used); the others are required.
+type Deps struct {
+	Tenancy    Tenancy
+	Reporter   Reporter
+	Runs       RunLister
+	Connectors ConnectorLister
+	Logger     *slog.Logger
+}
+
+// Resolver is the root of the resolvers; gqlgen's generated executor calls
+// its methods.
+type Resolver struct {
+	deps Deps
+}
+
+// Bounds of Query.ingestionRuns' limit.
+const (
+	defaultRunLimit = 50
+	maxRunLimit     = 500
+)
+
+// principal returns the caller the handler put in ctx.
+func principal(ctx context.Context) (tenancy.Principal, error) {
+	p, ok := tenancy.PrincipalFrom(ctx)
+	if !ok {
+		return tenancy.Principal{}, domain.Errorf(domain.Unauthorized, "not signed in")
+	}
+	return p, nil
+}
+
+// scope returns the organizations a read by the caller covers: orgID alone
+// when given (a domain.NotFound error when the caller may not read it), else
+// every organization it may read.
+func (r *Resolver) scope(ctx context.Context, orgID *string) ([]string, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.deps.Tenancy.Scope(ctx, p, deref(orgID))
+}
