@@ -1,0 +1,237 @@
+package views_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+	"github.com/shopspring/decimal"
+
+	"github.com/truecost/truecost/domain/billing"
+	"github.com/truecost/truecost/domain/tenancy"
+	"github.com/truecost/truecost/static"
+	"github.com/truecost/truecost/views"
+)
+
+const testPassword = "correct horse battery"
+
+var (
+	september = time.Date(2024, 9, 1, 0, 0, 0, 0, time.UTC)
+	august    = time.Date(2024, 8, 1, 0, 0, 0, 0, time.UTC)
+	// testNow is in a month without data, so the dashboard opens on the
+	// latest month that has some.
+	testNow = time.Date(2024, 10, 15, 9, 0, 0, 0, time.UTC)
+)
+
+// fixture is a console over in-memory stores: reseller Acme with customers
+// Globex and Initech, and the unrelated direct customer Umbrella.
+type fixture struct {
+	t       *testing.T
+	srv     *httptest.Server
+	orgs    map[string]tenancy.Organization // by slug
+	rollups []billing.Rollup
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	store := newMemTenancy()
+	svc := tenancy.NewService(store)
+	f := &fixture{t: t, orgs: make(map[string]tenancy.Organization)}
+	for _, o := range []struct {
+		slug, name string
+		kind       tenancy.OrgKind
+		reseller   string
+	}{
+		{"acme", "Acme Cloud Partners", tenancy.Reseller, ""},
+		{"globex", "Globex", tenancy.Customer, "acme"},
+		{"initech", "Initech", tenancy.Customer, "acme"},
+		{"umbrella", "Umbrella Corp", tenancy.Customer, ""},
+	} {
+		org, err := svc.CreateOrganization(ctx, o.slug, o.name, o.kind, o.reseller)
+		if err != nil {
+			t.Fatalf("create organization %s: %v", o.slug, err)
+		}
+		f.orgs[o.slug] = org
+	}
+	for _, u := range []struct{ email, org string }{
+		{"admin@acme.test", "acme"},
+		{"ops@globex.test", "globex"},
+		{"it@umbrella.test", "umbrella"},
+	} {
+		if _, err := svc.CreateUser(ctx, u.email, u.org, tenancy.Member, testPassword); err != nil {
+			t.Fatalf("create user %s: %v", u.email, err)
+		}
+	}
+
+	add := func(org string, day time.Time, provider, service, currency, billed string) {
+		amount := decimal.RequireFromString(billed)
+		f.rollups = append(f.rollups, billing.Rollup{
+			RollupKey: billing.RollupKey{
+				Day: day, BillingPeriodStart: billing.MonthStart(day),
+				ProviderName: provider, ServiceName: service, Currency: currency, ChargeCategory: "Usage",
+			},
+			OrgID:         f.orgs[org].ID,
+			BilledCost:    amount,
+			EffectiveCost: amount.Mul(decimal.RequireFromString("0.9")),
+			ListCost:      amount.Mul(decimal.RequireFromString("1.2")),
+			Rows:          1,
+		})
+	}
+	for d := 0; d < 30; d++ {
+		add("globex", september.AddDate(0, 0, d), "AWS", "Amazon Elastic Compute Cloud", "USD", "100.10")
+		if d < 15 {
+			add("globex", september.AddDate(0, 0, d), "Microsoft", "Virtual Machines", "USD", "50.05")
+		}
+	}
+	add("globex", september.AddDate(0, 0, 9), "AWS", "Credits", "USD", "-20.00")
+	for i := 1; i <= 12; i++ {
+		add("globex", september.AddDate(0, 0, 1), "Google", fmt.Sprintf("Service %02d", i), "USD", fmt.Sprintf("%d.25", i))
+	}
+	add("globex", august.AddDate(0, 0, 14), "AWS", "Amazon Elastic Compute Cloud", "USD", "1.00")
+	for d := 0; d < 5; d++ {
+		add("initech", september.AddDate(0, 0, d), "Google", "Compute Engine", "EUR", "10.50")
+	}
+	add("umbrella", september, "Oracle", "OCI Compute", "USD", "999.99")
+
+	runs := &memRuns{runs: []billing.IngestionRun{
+		{
+			ID: "run-globex", OrgID: f.orgs["globex"].ID, ConnectorID: "0192f0aa-connector-globex", Status: billing.RunSucceeded,
+			Format: "focus", Rows: 1234, Periods: []time.Time{september},
+			Totals:    []billing.Money{{Amount: decimal.RequireFromString("3754.50"), Currency: "USD"}},
+			StartedAt: testNow.Add(-2 * time.Hour), FinishedAt: testNow.Add(-2*time.Hour + 1500*time.Millisecond),
+		},
+		{
+			ID: "run-initech", OrgID: f.orgs["initech"].ID, ConnectorID: "0192f0aa-connector-initech", Status: billing.RunFailed,
+			Format: "focus", Error: `focus_sample.csv: line 12, column BilledCost: "abc" is not a decimal number`,
+			StartedAt: testNow.Add(-time.Hour), FinishedAt: testNow.Add(-time.Hour + 200*time.Millisecond),
+		},
+		{
+			ID: "run-umbrella", OrgID: f.orgs["umbrella"].ID, ConnectorID: "0192f0aa-connector-umbrella", Status: billing.RunSucceeded,
+			Format: "focus", Rows: 1, StartedAt: testNow.Add(-3 * time.Hour), FinishedAt: testNow.Add(-3 * time.Hour),
+		},
+	}}
+
+	mux := http.NewServeMux()
+	mux.Handle(static.Prefix, static.Handler())
+	mux.Handle("/", views.NewHandler(views.Deps{
+		Auth:     svc,
+		Reporter: billing.NewReporter(&memRollups{rollups: f.rollups}),
+		Runs:     runs,
+		Now:      func() time.Time { return testNow },
+	}))
+	f.srv = httptest.NewServer(mux)
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+// total sums the fixture's billed cost of some organizations in a month.
+func (f *fixture) total(month time.Time, currency string, slugs ...string) string {
+	sum := decimal.Zero
+	for _, r := range f.rollups {
+		for _, s := range slugs {
+			if r.OrgID == f.orgs[s].ID && r.Currency == currency && billing.MonthStart(r.Day).Equal(month) {
+				sum = sum.Add(r.BilledCost)
+			}
+		}
+	}
+	return sum.String()
+}
+
+// client returns an HTTP client with its own cookies that does not follow
+// redirects, so tests see them.
+func (f *fixture) client() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{
+		Jar: jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+}
+
+// signIn logs email in through the login form and returns the client and
+// the session's CSRF token.
+func (f *fixture) signIn(email string) (*http.Client, string) {
+	f.t.Helper()
+	c := f.client()
+	token := f.loginFormToken(c)
+	resp := f.postForm(c, "/login", url.Values{"email": {email}, "password": {testPassword}, "csrf_token": {token}}, nil)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
+		f.t.Fatalf("sign in %s: got %d to %q, want 303 to /", email, resp.StatusCode, resp.Header.Get("Location"))
+	}
+	doc := f.getDoc(c, "/", nil, http.StatusOK)
+	csrf, _ := doc.Find(`form[action="/logout"] input[name="csrf_token"]`).Attr("value")
+	if csrf == "" {
+		f.t.Fatal("signed-in page has no CSRF token in its sign-out form")
+	}
+	return c, csrf
+}
+
+func (f *fixture) loginFormToken(c *http.Client) string {
+	f.t.Helper()
+	doc := f.getDoc(c, "/login", nil, http.StatusOK)
+	token, _ := doc.Find(`[data-testid=login-form] input[name=csrf_token]`).Attr("value")
+	if token == "" {
+		f.t.Fatal("login form has no CSRF token")
+	}
+	return token
+}
+
+func (f *fixture) get(c *http.Client, path string, header http.Header) *http.Response {
+	f.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, f.srv.URL+path, nil)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		f.t.Fatalf("GET %s: %v", path, err)
+	}
+	return resp
+}
+
+func (f *fixture) postForm(c *http.Client, path string, form url.Values, header http.Header) *http.Response {
+	f.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, f.srv.URL+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		f.t.Fatalf("POST %s: %v", path, err)
+	}
+	return resp
+}
+
+// getDoc fetches path, checks the status and parses the HTML.
+func (f *fixture) getDoc(c *http.Client, path string, header http.Header, wantStatus int) *goquery.Document {
+	f.t.Helper()
+	resp := f.get(c, path, header)
+	defer resp.Body.Close()
+	if resp.StatusCode != wantStatus {
+		f.t.Fatalf("GET %s: status %d, want %d", path, resp.StatusCode, wantStatus)
+	}
+	doc, err := goquery.NewDocumentFromReader(resp.Body)
+	if err != nil {
+		f.t.Fatalf("parse %s: %v", path, err)
+	}
+	return doc
+}
+
+func testID(id string) string { return `[data-testid="` + id + `"]` }

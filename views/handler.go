@@ -1,0 +1,123 @@
+package views
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/truecost/truecost/domain/billing"
+	"github.com/truecost/truecost/domain/connectors"
+	"github.com/truecost/truecost/domain/tenancy"
+	"github.com/truecost/truecost/views/dashboard"
+	"github.com/truecost/truecost/views/login"
+	"github.com/truecost/truecost/views/runs"
+)
+
+// Auth signs users in and out and decides which organizations they may read.
+// *tenancy.Service implements it.
+type Auth interface {
+	Login(ctx context.Context, email, password string) (string, tenancy.Session, tenancy.Principal, error)
+	Logout(ctx context.Context, token string) error
+	SessionPrincipal(ctx context.Context, token string) (tenancy.Session, tenancy.Principal, error)
+	VisibleOrganizations(ctx context.Context, p tenancy.Principal) ([]tenancy.Organization, error)
+	Scope(ctx context.Context, p tenancy.Principal, orgID string) ([]string, error)
+}
+
+// Reporter builds cost reports. *billing.Reporter implements it.
+type Reporter interface {
+	Report(ctx context.Context, q billing.CostQuery) (billing.CostReport, error)
+	DefaultPeriod(ctx context.Context, orgIDs []string, now time.Time) (from, to time.Time, err error)
+}
+
+// Runs lists ingestion runs. billing.RunStore implementations satisfy it.
+type Runs interface {
+	ListRuns(ctx context.Context, orgIDs []string, limit int) ([]billing.IngestionRun, error)
+}
+
+// Connectors lists billing connectors so pages can show their names.
+// *connectors.Service implements it.
+type Connectors interface {
+	List(ctx context.Context, orgIDs []string) ([]connectors.Connector, error)
+}
+
+// Deps is what the console needs from the rest of Truecost.
+type Deps struct {
+	Auth     Auth
+	Reporter Reporter
+	Runs     Runs
+	// Connectors is optional; without it runs show connector IDs.
+	Connectors Connectors
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// Logger receives internal errors; slog.Default() when nil.
+	Logger *slog.Logger
+}
+
+// NewHandler returns the console's routes: /login, /logout, the dashboard at
+// / and the ingestion runs at /runs. Static assets are served separately
+// (package static, under /static/). Every POST must carry the session's CSRF
+// token, and cross-origin state-changing requests are refused.
+func NewHandler(deps Deps) http.Handler {
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.Default()
+	}
+	s := &server{deps: deps}
+
+	loginPage := &login.Handler{Auth: deps.Auth}
+	dashboardPage := &dashboard.Handler{Tenancy: deps.Auth, Reporter: deps.Reporter, Now: deps.Now}
+	runsPage := &runs.Handler{Tenancy: deps.Auth, Runs: deps.Runs, Connectors: deps.Connectors}
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /login", s.public(loginPage.Show))
+	mux.Handle("POST /login", s.public(loginPage.Submit))
+	mux.Handle("POST /logout", s.signedIn(loginPage.Logout))
+	mux.Handle("GET /{$}", s.signedIn(dashboardPage.Show))
+	mux.Handle("GET /runs", s.signedIn(runsPage.Show))
+	mux.Handle("/", s.signedIn(func(http.ResponseWriter, *http.Request) error {
+		return errPageNotFound
+	}))
+
+	return secureHeaders(http.NewCrossOriginProtection().Handler(s.recoverPanics(mux)))
+}
+
+// server holds the dependencies shared by the middleware.
+type server struct {
+	deps Deps
+}
+
+// handlerFunc is a page handler: it writes a response or returns an error
+// that serveError turns into one.
+type handlerFunc func(http.ResponseWriter, *http.Request) error
+
+// secureHeaders sets the headers every console response carries. The
+// Content-Security-Policy allows scripts and styles only from this origin;
+// the pages use no inline script or style.
+func secureHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.deps.Logger.ErrorContext(r.Context(), "console panic", "path", r.URL.Path, "panic", v)
+				s.serveError(w, r, errInternalPanic)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
