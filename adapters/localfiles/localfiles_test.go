@@ -71,7 +71,7 @@ func TestFolderReadsPlainAndGzippedCSVInPathOrder(t *testing.T) {
 	if len(m.Files) != 2 || !strings.HasSuffix(m.Files[0].Name, "part-1.csv") || !strings.HasSuffix(m.Files[1].Name, "part-2.csv.gz") {
 		t.Errorf("files %+v, want part-1.csv then part-2.csv.gz", m.Files)
 	}
-	if len(items) != 2 || !items[1].BilledCost.Equal(items[0].BilledCost) {
+	if len(items) != 2 || items[1].BilledCost != items[0].BilledCost {
 		t.Errorf("items %d, want 2 equal rows", len(items))
 	}
 }

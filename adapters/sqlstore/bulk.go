@@ -197,14 +197,8 @@ func (r lineItemRows) AppendCopyText(buf []byte, i int) []byte {
 	for _, f := range billing.Fields {
 		buf = append(buf, '\t')
 		switch {
-		case f.ReqDec != nil:
-			buf = append(buf, f.ReqDec(l).String()...)
-		case f.Dec != nil:
-			if d := f.Dec(l); d.Valid {
-				buf = append(buf, d.Decimal.String()...)
-			} else {
-				buf = append(buf, `\N`...)
-			}
+		case f.Num != nil:
+			buf = appendCopyText(buf, string(*f.Num(l)))
 		case f.Time != nil:
 			if t := f.Time(l); !t.IsZero() {
 				buf = t.UTC().AppendFormat(buf, time.RFC3339Nano)
@@ -224,14 +218,8 @@ func (r lineItemRows) AppendArgs(args []any, i int) []any {
 	args = append(args, r.run.OrgID, r.run.ConnectorID, r.run.ID)
 	for _, f := range billing.Fields {
 		switch {
-		case f.ReqDec != nil:
-			args = append(args, f.ReqDec(l).String())
-		case f.Dec != nil:
-			if d := f.Dec(l); d.Valid {
-				args = append(args, d.Decimal.String())
-			} else {
-				args = append(args, nil)
-			}
+		case f.Num != nil:
+			args = append(args, nullString(string(*f.Num(l))))
 		case f.Time != nil:
 			if t := f.Time(l); !t.IsZero() {
 				args = append(args, t.UTC().Format(timeLayout))

@@ -11,8 +11,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/truecost/truecost/domain"
 )
 
@@ -173,15 +171,11 @@ func (c *column) set(l *LineItem, v string) error {
 			}
 			return nil
 		}
-		d, err := ParseDecimal(v)
+		n, err := ParseNumber(v)
 		if err != nil {
 			return err
 		}
-		if f.ReqDec != nil {
-			*f.ReqDec(l) = d
-		} else {
-			*f.Dec(l) = decimal.NullDecimal{Decimal: d, Valid: true}
-		}
+		*f.Num(l) = n
 	case KindTime:
 		if isNull(v) {
 			if f.Required {
@@ -220,16 +214,6 @@ func (c *column) set(l *LineItem, v string) error {
 		*f.Str(l) = v
 	}
 	return nil
-}
-
-// ParseDecimal reads a decimal exactly as written, in plain or scientific
-// notation ("1.7e-05").
-func ParseDecimal(v string) (decimal.Decimal, error) {
-	d, err := decimal.NewFromString(strings.TrimSpace(v))
-	if err != nil {
-		return decimal.Decimal{}, fmt.Errorf("%q is not a number", v)
-	}
-	return d, nil
 }
 
 var timeLayouts = []string{

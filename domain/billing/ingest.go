@@ -115,7 +115,7 @@ func (g *Ingester) load(ctx context.Context, run *IngestionRun, src Source, m Ma
 		writeErr <- err
 	}()
 
-	totals := make(Totals)
+	totals := make(map[string]*Sum)
 	periods := make(map[time.Time]bool)
 	rb := newRollupBuilder()
 	tags := make(map[string]bool)
@@ -136,7 +136,12 @@ func (g *Ingester) load(ctx context.Context, run *IngestionRun, src Source, m Ma
 			return err
 		}
 		rows++
-		totals.Add(l.BillingCurrency, l.BilledCost)
+		t := totals[l.BillingCurrency]
+		if t == nil {
+			t = new(Sum)
+			totals[l.BillingCurrency] = t
+		}
+		t.Add(l.BilledCost)
 		periods[l.BillingPeriodStart] = true
 		rb.add(l)
 		batch = append(batch, *l)
@@ -165,7 +170,11 @@ func (g *Ingester) load(ctx context.Context, run *IngestionRun, src Source, m Ma
 	}
 
 	run.Rows = rows
-	run.Totals = totals.Money()
+	money := make(Totals, len(totals))
+	for cur, t := range totals {
+		money[cur] = t.Decimal()
+	}
+	run.Totals = money.Money()
 	run.Periods = make([]time.Time, 0, len(periods))
 	for p := range periods {
 		run.Periods = append(run.Periods, p)

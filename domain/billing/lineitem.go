@@ -1,15 +1,10 @@
 package billing
 
-import (
-	"time"
-
-	"github.com/shopspring/decimal"
-)
+import "time"
 
 // LineItem is one FOCUS 1.2 cost-and-usage row (with the FOCUS 1.3 additions
-// kept when present). Strings are empty when the source has no value; Null*
-// decimals are invalid then. Times are UTC. JSON columns hold the source's
-// JSON object text.
+// kept when present). Strings and Numbers are empty when the source has no
+// value. Times are UTC. JSON columns hold the source's JSON object text.
 type LineItem struct {
 	BillingPeriodStart time.Time
 	BillingPeriodEnd   time.Time
@@ -17,19 +12,19 @@ type LineItem struct {
 	ChargePeriodEnd    time.Time
 
 	BillingCurrency string
-	BilledCost      decimal.Decimal
-	EffectiveCost   decimal.Decimal
-	ListCost        decimal.NullDecimal
-	ContractedCost  decimal.NullDecimal
+	BilledCost      Number // never null
+	EffectiveCost   Number // never null
+	ListCost        Number
+	ContractedCost  Number
 
-	ListUnitPrice                      decimal.NullDecimal
-	ContractedUnitPrice                decimal.NullDecimal
-	PricingQuantity                    decimal.NullDecimal
-	ConsumedQuantity                   decimal.NullDecimal
-	CommitmentDiscountQuantity         decimal.NullDecimal
-	PricingCurrencyContractedUnitPrice decimal.NullDecimal
-	PricingCurrencyEffectiveCost       decimal.NullDecimal
-	PricingCurrencyListUnitPrice       decimal.NullDecimal
+	ListUnitPrice                      Number
+	ContractedUnitPrice                Number
+	PricingQuantity                    Number
+	ConsumedQuantity                   Number
+	CommitmentDiscountQuantity         Number
+	PricingCurrencyContractedUnitPrice Number
+	PricingCurrencyEffectiveCost       Number
+	PricingCurrencyListUnitPrice       Number
 
 	AvailabilityZone           string
 	BillingAccountID           string
@@ -107,12 +102,10 @@ type Field struct {
 	Kind   Kind
 	// Exactly one accessor is set, matching Kind (KindJSON uses Str).
 	Str  func(*LineItem) *string
-	Dec  func(*LineItem) *decimal.NullDecimal
+	Num  func(*LineItem) *Number
 	Time func(*LineItem) *time.Time
 	// Required columns must be present in a FOCUS header and non-null.
 	Required bool
-	// RequiredDec addresses the non-nullable decimal columns.
-	ReqDec func(*LineItem) *decimal.Decimal
 }
 
 func str(name, col string, f func(*LineItem) *string) Field {
@@ -121,11 +114,11 @@ func str(name, col string, f func(*LineItem) *string) Field {
 func js(name, col string, f func(*LineItem) *string) Field {
 	return Field{Name: name, Column: col, Kind: KindJSON, Str: f}
 }
-func dec(name, col string, f func(*LineItem) *decimal.NullDecimal) Field {
-	return Field{Name: name, Column: col, Kind: KindDecimal, Dec: f}
+func num(name, col string, f func(*LineItem) *Number) Field {
+	return Field{Name: name, Column: col, Kind: KindDecimal, Num: f}
 }
-func reqDec(name, col string, f func(*LineItem) *decimal.Decimal) Field {
-	return Field{Name: name, Column: col, Kind: KindDecimal, ReqDec: f, Required: true}
+func reqNum(name, col string, f func(*LineItem) *Number) Field {
+	return Field{Name: name, Column: col, Kind: KindDecimal, Num: f, Required: true}
 }
 func tm(name, col string, f func(*LineItem) *time.Time) Field {
 	return Field{Name: name, Column: col, Kind: KindTime, Time: f, Required: true}
@@ -139,18 +132,18 @@ var Fields = []Field{
 	tm("ChargePeriodStart", "charge_period_start", func(l *LineItem) *time.Time { return &l.ChargePeriodStart }),
 	tm("ChargePeriodEnd", "charge_period_end", func(l *LineItem) *time.Time { return &l.ChargePeriodEnd }),
 	{Name: "BillingCurrency", Column: "billing_currency", Kind: KindString, Required: true, Str: func(l *LineItem) *string { return &l.BillingCurrency }},
-	reqDec("BilledCost", "billed_cost", func(l *LineItem) *decimal.Decimal { return &l.BilledCost }),
-	reqDec("EffectiveCost", "effective_cost", func(l *LineItem) *decimal.Decimal { return &l.EffectiveCost }),
-	dec("ListCost", "list_cost", func(l *LineItem) *decimal.NullDecimal { return &l.ListCost }),
-	dec("ContractedCost", "contracted_cost", func(l *LineItem) *decimal.NullDecimal { return &l.ContractedCost }),
-	dec("ListUnitPrice", "list_unit_price", func(l *LineItem) *decimal.NullDecimal { return &l.ListUnitPrice }),
-	dec("ContractedUnitPrice", "contracted_unit_price", func(l *LineItem) *decimal.NullDecimal { return &l.ContractedUnitPrice }),
-	dec("PricingQuantity", "pricing_quantity", func(l *LineItem) *decimal.NullDecimal { return &l.PricingQuantity }),
-	dec("ConsumedQuantity", "consumed_quantity", func(l *LineItem) *decimal.NullDecimal { return &l.ConsumedQuantity }),
-	dec("CommitmentDiscountQuantity", "commitment_discount_quantity", func(l *LineItem) *decimal.NullDecimal { return &l.CommitmentDiscountQuantity }),
-	dec("PricingCurrencyContractedUnitPrice", "pricing_currency_contracted_unit_price", func(l *LineItem) *decimal.NullDecimal { return &l.PricingCurrencyContractedUnitPrice }),
-	dec("PricingCurrencyEffectiveCost", "pricing_currency_effective_cost", func(l *LineItem) *decimal.NullDecimal { return &l.PricingCurrencyEffectiveCost }),
-	dec("PricingCurrencyListUnitPrice", "pricing_currency_list_unit_price", func(l *LineItem) *decimal.NullDecimal { return &l.PricingCurrencyListUnitPrice }),
+	reqNum("BilledCost", "billed_cost", func(l *LineItem) *Number { return &l.BilledCost }),
+	reqNum("EffectiveCost", "effective_cost", func(l *LineItem) *Number { return &l.EffectiveCost }),
+	num("ListCost", "list_cost", func(l *LineItem) *Number { return &l.ListCost }),
+	num("ContractedCost", "contracted_cost", func(l *LineItem) *Number { return &l.ContractedCost }),
+	num("ListUnitPrice", "list_unit_price", func(l *LineItem) *Number { return &l.ListUnitPrice }),
+	num("ContractedUnitPrice", "contracted_unit_price", func(l *LineItem) *Number { return &l.ContractedUnitPrice }),
+	num("PricingQuantity", "pricing_quantity", func(l *LineItem) *Number { return &l.PricingQuantity }),
+	num("ConsumedQuantity", "consumed_quantity", func(l *LineItem) *Number { return &l.ConsumedQuantity }),
+	num("CommitmentDiscountQuantity", "commitment_discount_quantity", func(l *LineItem) *Number { return &l.CommitmentDiscountQuantity }),
+	num("PricingCurrencyContractedUnitPrice", "pricing_currency_contracted_unit_price", func(l *LineItem) *Number { return &l.PricingCurrencyContractedUnitPrice }),
+	num("PricingCurrencyEffectiveCost", "pricing_currency_effective_cost", func(l *LineItem) *Number { return &l.PricingCurrencyEffectiveCost }),
+	num("PricingCurrencyListUnitPrice", "pricing_currency_list_unit_price", func(l *LineItem) *Number { return &l.PricingCurrencyListUnitPrice }),
 	str("AvailabilityZone", "availability_zone", func(l *LineItem) *string { return &l.AvailabilityZone }),
 	str("BillingAccountId", "billing_account_id", func(l *LineItem) *string { return &l.BillingAccountID }),
 	str("BillingAccountName", "billing_account_name", func(l *LineItem) *string { return &l.BillingAccountName }),

@@ -62,36 +62,37 @@ func rollupKeyOf(l *LineItem) RollupKey {
 // rollupBuilder aggregates line items as they stream past; its memory grows
 // with the number of distinct keys, not with the number of rows.
 type rollupBuilder struct {
-	sums map[RollupKey]*Rollup
+	sums map[RollupKey]*rollupSums
+}
+
+type rollupSums struct {
+	billed, effective, list, contracted Sum
+	rows                                int64
 }
 
 func newRollupBuilder() *rollupBuilder {
-	return &rollupBuilder{sums: make(map[RollupKey]*Rollup)}
+	return &rollupBuilder{sums: make(map[RollupKey]*rollupSums)}
 }
 
 func (b *rollupBuilder) add(l *LineItem) {
 	k := rollupKeyOf(l)
 	r := b.sums[k]
 	if r == nil {
-		r = &Rollup{RollupKey: k}
+		r = &rollupSums{}
 		b.sums[k] = r
 	}
-	r.BilledCost = r.BilledCost.Add(l.BilledCost)
-	r.EffectiveCost = r.EffectiveCost.Add(l.EffectiveCost)
-	if l.ListCost.Valid {
-		r.ListCost = r.ListCost.Add(l.ListCost.Decimal)
-	}
-	if l.ContractedCost.Valid {
-		r.ContractedCost = r.ContractedCost.Add(l.ContractedCost.Decimal)
-	}
-	r.Rows++
+	r.billed.Add(l.BilledCost)
+	r.effective.Add(l.EffectiveCost)
+	r.list.Add(l.ListCost)
+	r.contracted.Add(l.ContractedCost)
+	r.rows++
 }
 
 func (b *rollupBuilder) rollups(orgID string) []Rollup {
 	out := make([]Rollup, 0, len(b.sums))
-	for _, r := range b.sums {
-		r.OrgID = orgID
-		out = append(out, *r)
+	for k, r := range b.sums {
+		out = append(out, Rollup{RollupKey: k, OrgID: orgID, BilledCost: r.billed.Decimal(),
+			EffectiveCost: r.effective.Decimal(), ListCost: r.list.Decimal(), ContractedCost: r.contracted.Decimal(), Rows: r.rows})
 	}
 	return out
 }
