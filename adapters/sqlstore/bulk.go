@@ -139,6 +139,9 @@ func appendCopyText(buf []byte, s string) []byte {
 	if s == "" {
 		return append(buf, `\N`...)
 	}
+	if !strings.ContainsAny(s, "\\\n\r\t") {
+		return append(buf, s...)
+	}
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; c {
 		case '\\':

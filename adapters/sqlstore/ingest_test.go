@@ -285,3 +285,36 @@ func countRows(t *testing.T, s *sqlstore.Store, orgID string) int {
 	t.Helper()
 	return sqlstore.CountLineItems(t, s, orgID)
 }
+
+func TestIngestKeepsAwkwardTextIntact(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
+		e := newEnv(s)
+		org := e.org(t, "acme")
+		name := "Tab\there, back\\slash, \"quotes\",\nnew line, ünïcode"
+		csv := "BillingPeriodStart,BillingPeriodEnd,ChargePeriodStart,ChargePeriodEnd,BillingCurrency,BilledCost,EffectiveCost,ProviderName,ServiceName,Tags,x_Note\n" +
+			`2024-09-01T00:00:00Z,2024-10-01T00:00:00Z,2024-09-10T12:00:00Z,2024-09-10T13:00:00Z,EUR,0.22255356620000002,1.7e-05,AWS,"` +
+			strings.ReplaceAll(name, `"`, `""`) + `","{""k\\t"": ""v\nw""}","x\ty"` + "\n"
+		path := filepath.Join(t.TempDir(), "awkward.csv")
+		if err := os.WriteFile(path, []byte(csv), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.ingest(t, org, path); err != nil {
+			t.Fatal(err)
+		}
+		rep, err := e.reporter.Report(context.Background(), billing.CostQuery{OrgIDs: []string{org.ID},
+			From: date("2024-09-01"), To: date("2024-10-01"), GroupBy: []billing.Dimension{billing.DimServiceName}, TagKeys: []string{`k\t`}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Groups) != 1 {
+			t.Fatalf("groups %+v", rep.Groups)
+		}
+		g := rep.Groups[0]
+		if *g.Keys[0].Value != name || g.Keys[1].Value == nil || *g.Keys[1].Value != "v\nw" {
+			t.Errorf("keys %q %v, want %q and tag v\\nw", *g.Keys[0].Value, g.Keys[1].Value, name)
+		}
+		if !g.Total.Equal(decimal.RequireFromString("0.22255356620000002")) || g.Currency != "EUR" {
+			t.Errorf("total %s %s", g.Total, g.Currency)
+		}
+	})
+}

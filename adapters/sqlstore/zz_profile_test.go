@@ -1,13 +1,13 @@
 package sqlstore_test
 
 import (
-	"context"
+	"time"
 	"github.com/truecost/truecost/adapters/sqlstore"
 	"github.com/truecost/truecost/domain/tenancy"
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/truecost/truecost/adapters/localfiles"
 	"github.com/truecost/truecost/adapters/sqlstore/sqltest"

@@ -150,10 +150,11 @@ func csvError(name string, cr *csv.Reader, err error) error {
 func isNull(v string) bool { return v == "" || v == "NULL" }
 
 func (c *column) set(l *LineItem, v string) error {
-	if !utf8.ValidString(v) {
+	f := c.field
+	// Numbers and times are checked by their parsers, which accept ASCII only.
+	if (f == nil || f.Kind == KindString || f.Kind == KindJSON) && !utf8.ValidString(v) {
 		return errors.New("not valid UTF-8 text")
 	}
-	f := c.field
 	if f == nil {
 		if !isNull(v) {
 			if l.Extras == nil {
