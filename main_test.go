@@ -119,7 +119,6 @@ func TestCLIEndToEnd(t *testing.T) {
 	}
 }
 
-
 // serve starts `truecost serve` on a free port and returns its base URL.
 func serve(t *testing.T, dir, dbURL string) string {
 	t.Helper()
