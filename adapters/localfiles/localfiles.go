@@ -93,13 +93,15 @@ func (s *Source) Scan(ctx context.Context) (billing.Manifest, error) {
 			add(p, fi)
 		}
 	}
-	return billing.Manifest{Format: "focus", Version: "files:" + hex.EncodeToString(h.Sum(nil)), Files: files}, nil
+	// FOCUS files may hold any billing periods: one part, periods from the data.
+	part := billing.Part{Version: "files:" + hex.EncodeToString(h.Sum(nil)), Files: files}
+	return billing.Manifest{Format: "focus", Parts: []billing.Part{part}}, nil
 }
 
-// Read streams every file's line items in manifest order.
-func (s *Source) Read(ctx context.Context, m billing.Manifest, fn func(*billing.LineItem) error, progress func(int64)) error {
+// Read streams every file's line items in the part's order.
+func (s *Source) Read(ctx context.Context, p billing.Part, fn func(*billing.LineItem) error, progress func(int64)) error {
 	var done int64
-	for _, f := range m.Files {
+	for _, f := range p.Files {
 		if err := ctx.Err(); err != nil {
 			return err
 		}

@@ -37,16 +37,20 @@ func write(t *testing.T, path string, data []byte) {
 	}
 }
 
-func readAll(t *testing.T, path string) (billing.Manifest, []billing.LineItem, error) {
+func readAll(t *testing.T, path string) (billing.Part, []billing.LineItem, error) {
 	t.Helper()
 	src, err := localfiles.New(path, "auto")
 	if err != nil {
-		return billing.Manifest{}, nil, err
+		return billing.Part{}, nil, err
 	}
-	m, err := src.Scan(context.Background())
+	manifest, err := src.Scan(context.Background())
 	if err != nil {
-		return m, nil, err
+		return billing.Part{}, nil, err
 	}
+	if len(manifest.Parts) != 1 || !manifest.Parts[0].Period.IsZero() {
+		t.Fatalf("parts %+v, want one part of unknown period", manifest.Parts)
+	}
+	m := manifest.Parts[0]
 	var items []billing.LineItem
 	var progressed int64
 	err = src.Read(context.Background(), m, func(l *billing.LineItem) error {

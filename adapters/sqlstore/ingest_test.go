@@ -318,3 +318,65 @@ func TestIngestKeepsAwkwardTextIntact(t *testing.T) {
 		}
 	})
 }
+
+// monthsSource serves one part per month, each row costing the month's
+// amount; versions are set by the test.
+type monthsSource struct {
+	versions map[time.Time]string
+	amount   map[time.Time]string
+}
+
+func (m *monthsSource) Scan(context.Context) (billing.Manifest, error) {
+	var parts []billing.Part
+	for _, p := range []time.Time{date("2026-09-01"), date("2026-10-01")} {
+		parts = append(parts, billing.Part{Period: p, Version: m.versions[p], Files: []billing.SourceFile{{Name: p.Format("2006-01") + ".csv", Size: 1}}})
+	}
+	return billing.Manifest{Format: "test", Parts: parts}, nil
+}
+
+func (m *monthsSource) Read(_ context.Context, p billing.Part, fn func(*billing.LineItem) error, progress func(int64)) error {
+	for i := 0; i < 3; i++ {
+		l := billing.LineItem{BillingPeriodStart: p.Period, BillingPeriodEnd: p.Period.AddDate(0, 1, 0),
+			ChargePeriodStart: p.Period.AddDate(0, 0, i), ChargePeriodEnd: p.Period.AddDate(0, 0, i+1),
+			BillingCurrency: "USD", BilledCost: billing.Number(m.amount[p.Period]), EffectiveCost: "0", ProviderName: "AWS"}
+		if err := fn(&l); err != nil {
+			return err
+		}
+	}
+	progress(1)
+	return nil
+}
+
+func TestOnlyChangedPeriodsAreReloaded(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
+		e := newEnv(s)
+		ctx := context.Background()
+		org := e.org(t, "acme")
+		sep, oct := date("2026-09-01"), date("2026-10-01")
+		src := &monthsSource{versions: map[time.Time]string{sep: "a1", oct: "b1"}, amount: map[time.Time]string{sep: "1.10", oct: "2.20"}}
+		ingest := func() billing.IngestionRun {
+			run, err := e.ingester.Ingest(ctx, billing.IngestRequest{OrgID: org.ID, ConnectorID: "conn-1", Source: src})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return run
+		}
+		if run := ingest(); run.Rows != 6 || len(run.Periods) != 2 {
+			t.Fatalf("first run: %d rows, periods %v", run.Rows, run.Periods)
+		}
+		// October is restated; September's export did not change.
+		src.versions[oct], src.amount[oct] = "b2", "5.00"
+		src.amount[sep] = "999" // would show if September were re-read
+		run := ingest()
+		if run.Rows != 3 || len(run.Periods) != 1 || !run.Periods[0].Equal(oct) {
+			t.Errorf("second run read %d rows for %v, want October's 3 only", run.Rows, run.Periods)
+		}
+		got := e.byProvider(t, org.ID)["AWS USD"]
+		if want := decimal.RequireFromString("18.30"); !got.Equal(want) { // 3×1.10 + 3×5.00
+			t.Errorf("total %s, want %s", got, want)
+		}
+		if run := ingest(); run.Status != billing.RunUnchanged {
+			t.Errorf("third run %s, want unchanged", run.Status)
+		}
+	})
+}

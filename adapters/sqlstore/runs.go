@@ -158,7 +158,22 @@ type partitionRow struct {
 	ConnectorID        string    `bun:"connector_id,pk"`
 	BillingPeriodStart time.Time `bun:"billing_period_start,pk"`
 	RunID              string    `bun:"run_id"`
+	SourceVersion      string    `bun:"source_version"`
 	UpdatedAt          time.Time `bun:"updated_at"`
+}
+
+// PartitionVersions returns the source version of each active partition of
+// a connector.
+func (s *Store) PartitionVersions(ctx context.Context, orgID, connectorID string) (map[time.Time]string, error) {
+	var rows []partitionRow
+	if err := s.db.NewSelect().Model(&rows).Where("org_id = ? AND connector_id = ?", orgID, connectorID).Scan(ctx); err != nil {
+		return nil, mapErr(err, "partitions")
+	}
+	out := make(map[time.Time]string, len(rows))
+	for _, r := range rows {
+		out[r.BillingPeriodStart.UTC()] = r.SourceVersion
+	}
+	return out, nil
 }
 
 type rollupRow struct {
@@ -221,10 +236,11 @@ func (s *Store) PublishRun(ctx context.Context, run billing.IngestionRun, rollup
 			if err == nil && prev.RunID != run.ID {
 				old = append(old, superseded{prev.RunID, p})
 			}
-			row := partitionRow{OrgID: run.OrgID, ConnectorID: run.ConnectorID, BillingPeriodStart: p.UTC(), RunID: run.ID, UpdatedAt: run.FinishedAt}
+			row := partitionRow{OrgID: run.OrgID, ConnectorID: run.ConnectorID, BillingPeriodStart: p.UTC(), RunID: run.ID,
+				SourceVersion: run.PeriodVersions[p], UpdatedAt: run.FinishedAt}
 			if _, err := tx.NewInsert().Model(&row).
 				On("CONFLICT (org_id, connector_id, billing_period_start) DO UPDATE").
-				Set("run_id = EXCLUDED.run_id").Set("updated_at = EXCLUDED.updated_at").
+				Set("run_id = EXCLUDED.run_id").Set("source_version = EXCLUDED.source_version").Set("updated_at = EXCLUDED.updated_at").
 				Exec(ctx); err != nil {
 				return fmt.Errorf("swap partition %s: %w", p.Format("2006-01"), err)
 			}

@@ -2,6 +2,8 @@ package billing
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,9 +43,10 @@ type IngestRequest struct {
 	Progress func(done, total int64)
 }
 
-// Ingest runs one ingestion and returns its run record. A run whose source
-// version equals the last loaded one ends Unchanged without reading. On
-// failure the returned run is Failed and the error says why.
+// Ingest runs one ingestion and returns its run record. Only parts whose
+// version differs from the loaded one are read; when none does, the run ends
+// Unchanged without reading. On failure the returned run is Failed, nothing
+// it wrote is visible, and the error says why.
 func (g *Ingester) Ingest(ctx context.Context, req IngestRequest) (IngestionRun, error) {
 	run := IngestionRun{
 		ID:          g.newID(),
@@ -56,35 +59,35 @@ func (g *Ingester) Ingest(ctx context.Context, req IngestRequest) (IngestionRun,
 	if err != nil {
 		return g.fail(ctx, run, err, false)
 	}
-	run.Format, run.SourceVersion = m.Format, m.Version
-	run.Files = make([]string, len(m.Files))
-	var total int64
-	for i, f := range m.Files {
-		run.Files[i] = f.Name
-		total += f.Size
-	}
-	if len(m.Files) == 0 {
+	run.Format = m.Format
+	run.SourceVersion = manifestVersion(m)
+	if len(m.Parts) == 0 {
 		return g.fail(ctx, run, domain.Errorf(domain.Invalid, "the source holds no billing files"), false)
 	}
-
-	last, err := g.store.LatestRun(ctx, req.OrgID, req.ConnectorID)
-	switch {
-	case err == nil && last.SourceVersion == m.Version:
+	loaded, err := g.store.PartitionVersions(ctx, req.OrgID, req.ConnectorID)
+	if err != nil {
+		return run, err
+	}
+	changed := changedParts(m.Parts, loaded)
+	if len(changed) == 0 {
 		run.Status = RunUnchanged
-		run.Rows, run.Periods, run.Totals = last.Rows, last.Periods, last.Totals
 		run.FinishedAt = g.now().UTC()
 		if err := g.store.CreateRun(ctx, run); err != nil {
 			return run, err
 		}
 		return run, nil
-	case err != nil && !domain.IsNotFound(err):
-		return run, err
 	}
-
+	var total int64
+	for _, p := range changed {
+		for _, f := range p.Files {
+			run.Files = append(run.Files, f.Name)
+			total += f.Size
+		}
+	}
 	if err := g.store.CreateRun(ctx, run); err != nil {
 		return run, err
 	}
-	rollups, err := g.load(ctx, &run, req.Source, m, total, req.Progress)
+	rollups, err := g.load(ctx, &run, req.Source, changed, total, req.Progress)
 	if err != nil {
 		return g.fail(ctx, run, err, true)
 	}
@@ -96,9 +99,39 @@ func (g *Ingester) Ingest(ctx context.Context, req IngestRequest) (IngestionRun,
 	return run, nil
 }
 
-// load streams the source into the store on one goroutine while reading and
+// changedParts keeps the parts not already loaded at their version. A part
+// of known period compares with that period's partition; a part whose
+// periods are found in the data counts as loaded when any partition carries
+// its version (versions identify content, so that partition came from it).
+func changedParts(parts []Part, loaded map[time.Time]string) []Part {
+	seen := make(map[string]bool, len(loaded))
+	for _, v := range loaded {
+		seen[v] = true
+	}
+	var changed []Part
+	for _, p := range parts {
+		if p.Period.IsZero() {
+			if !seen[p.Version] {
+				changed = append(changed, p)
+			}
+		} else if loaded[p.Period.UTC()] != p.Version {
+			changed = append(changed, p)
+		}
+	}
+	return changed
+}
+
+func manifestVersion(m Manifest) string {
+	h := sha256.New()
+	for _, p := range m.Parts {
+		fmt.Fprintf(h, "%s\x00%s\n", p.Period.UTC().Format(time.RFC3339), p.Version)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// load streams the parts into the store on one goroutine while reading and
 // aggregating on this one.
-func (g *Ingester) load(ctx context.Context, run *IngestionRun, src Source, m Manifest, total int64, progress func(int64, int64)) ([]Rollup, error) {
+func (g *Ingester) load(ctx context.Context, run *IngestionRun, src Source, parts []Part, total int64, progress func(int64, int64)) ([]Rollup, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -116,11 +149,11 @@ func (g *Ingester) load(ctx context.Context, run *IngestionRun, src Source, m Ma
 	}()
 
 	totals := make(map[string]*Sum)
-	periods := make(map[time.Time]bool)
+	run.PeriodVersions = make(map[time.Time]string)
 	rb := newRollupBuilder()
 	tags := make(map[string]bool)
 	batch := make([]LineItem, 0, batchSize)
-	var rows int64
+	var rows, done int64
 
 	send := func() error {
 		select {
@@ -131,41 +164,68 @@ func (g *Ingester) load(ctx context.Context, run *IngestionRun, src Source, m Ma
 			return ctx.Err()
 		}
 	}
-	readErr := src.Read(ctx, m, func(l *LineItem) error {
-		if err := checkLineItem(l, tags); err != nil {
-			return err
+	var readErr error
+	for _, part := range parts {
+		base := done
+		readErr = src.Read(ctx, part, func(l *LineItem) error {
+			if err := checkLineItem(l, tags); err != nil {
+				return err
+			}
+			period := l.BillingPeriodStart
+			if !part.Period.IsZero() && !period.Equal(part.Period) {
+				return &RowError{Column: "BillingPeriodStart", Message: fmt.Sprintf("is %s but the file belongs to the billing period starting %s",
+					period.Format(time.RFC3339), part.Period.UTC().Format(time.RFC3339))}
+			}
+			if _, ok := run.PeriodVersions[period]; !ok {
+				run.PeriodVersions[period] = part.Version
+			}
+			rows++
+			t := totals[l.BillingCurrency]
+			if t == nil {
+				t = new(Sum)
+				totals[l.BillingCurrency] = t
+			}
+			t.Add(l.BilledCost)
+			rb.add(l)
+			batch = append(batch, *l)
+			if len(batch) == batchSize {
+				return send()
+			}
+			return nil
+		}, func(n int64) {
+			done = base + n
+			if progress != nil {
+				progress(done, total)
+			}
+		})
+		if readErr != nil {
+			break
 		}
-		rows++
-		t := totals[l.BillingCurrency]
-		if t == nil {
-			t = new(Sum)
-			totals[l.BillingCurrency] = t
+		// A known period with no rows left (everything restated away) is
+		// still replaced, by an empty version.
+		if !part.Period.IsZero() {
+			if _, ok := run.PeriodVersions[part.Period.UTC()]; !ok {
+				run.PeriodVersions[part.Period.UTC()] = part.Version
+			}
 		}
-		t.Add(l.BilledCost)
-		periods[l.BillingPeriodStart] = true
-		rb.add(l)
-		batch = append(batch, *l)
-		if len(batch) == batchSize {
-			return send()
-		}
-		return nil
-	}, func(done int64) {
-		if progress != nil {
-			progress(done, total)
-		}
-	})
+	}
 	if readErr == nil && len(batch) > 0 {
 		readErr = send()
+	}
+	if readErr != nil {
+		cancel()
 	}
 	close(batches)
 	wErr := <-writeErr
 	switch {
-	case wErr != nil && (readErr == nil || errors.Is(readErr, context.Canceled)):
+	case readErr != nil && !errors.Is(readErr, context.Canceled):
+		return nil, readErr
+	case wErr != nil:
 		return nil, fmt.Errorf("store line items: %w", wErr)
 	case readErr != nil:
 		return nil, readErr
 	}
-	if rows == 0 {
+	if rows == 0 && len(run.PeriodVersions) == 0 {
 		return nil, domain.Errorf(domain.Invalid, "the source files hold no line items")
 	}
 
@@ -175,8 +235,8 @@ func (g *Ingester) load(ctx context.Context, run *IngestionRun, src Source, m Ma
 		money[cur] = t.Decimal()
 	}
 	run.Totals = money.Money()
-	run.Periods = make([]time.Time, 0, len(periods))
-	for p := range periods {
+	run.Periods = make([]time.Time, 0, len(run.PeriodVersions))
+	for p := range run.PeriodVersions {
 		run.Periods = append(run.Periods, p)
 	}
 	sort.Slice(run.Periods, func(i, j int) bool { return run.Periods[i].Before(run.Periods[j]) })

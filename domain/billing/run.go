@@ -3,6 +3,7 @@ package billing
 import (
 	"context"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/truecost/truecost/domain"
@@ -31,10 +32,12 @@ type IngestionRun struct {
 	Files         []string
 	Rows          int64
 	Periods       []time.Time // billing periods (their starts) the run replaced
-	Totals        []Money     // BilledCost per currency
-	Error         string
-	StartedAt     time.Time
-	FinishedAt    time.Time
+	// PeriodVersions is the source version each replaced period was read at.
+	PeriodVersions map[time.Time]string
+	Totals         []Money // BilledCost per currency
+	Error          string
+	StartedAt      time.Time
+	FinishedAt     time.Time
 }
 
 // Duration is how long the run took, or zero while it runs.
@@ -51,22 +54,47 @@ type SourceFile struct {
 	Size int64
 }
 
-// Manifest is what a source holds right now: the files to read, in order, and
-// a version that changes whenever their content may have.
-type Manifest struct {
-	Format  string
-	Version string
+// Part is a slice of a source that is loaded or skipped as a whole: the
+// files that make up one billing period (AWS's newest assembly for a month,
+// Azure's newest run, a GCP invoice month), or, when Period is zero, files
+// whose periods are only known once read (plain FOCUS files).
+type Part struct {
+	Period  time.Time // start of the billing period; zero when found in the data
+	Version string    // changes whenever the part's content may have
 	Files   []SourceFile
+}
+
+// Manifest is what a source holds right now.
+type Manifest struct {
+	Format string
+	Parts  []Part
 }
 
 // Source reads a provider's billing data as FOCUS line items.
 type Source interface {
 	// Scan lists what the source holds now without reading it.
 	Scan(ctx context.Context) (Manifest, error)
-	// Read streams every line item of the manifest's files to fn, calling
-	// progress with the bytes consumed so far. Bad input is a domain.Invalid
-	// error naming file, line and column.
-	Read(ctx context.Context, m Manifest, fn func(*LineItem) error, progress func(bytes int64)) error
+	// Read streams every line item of a part's files to fn, calling progress
+	// with the bytes consumed so far in the part. Bad input is a
+	// domain.Invalid error naming file, line and column. fn may keep the
+	// item only by copying it.
+	Read(ctx context.Context, p Part, fn func(*LineItem) error, progress func(bytes int64)) error
+}
+
+// Object is one file of a bucket-like store.
+type Object struct {
+	Key      string
+	Size     int64
+	Modified time.Time
+	ETag     string
+}
+
+// Bucket lists and opens the objects of an export location: an S3 bucket,
+// a Blob Storage container, an OCI bucket, or a local folder. Keys use "/".
+type Bucket interface {
+	// List returns every object whose key starts with prefix, in key order.
+	List(ctx context.Context, prefix string) ([]Object, error)
+	Open(ctx context.Context, key string) (io.ReadCloser, error)
 }
 
 // RunStore keeps ingestion runs.
@@ -78,6 +106,9 @@ type RunStore interface {
 	// LatestRun returns the newest succeeded or unchanged run of a connector,
 	// or a domain.NotFound error.
 	LatestRun(ctx context.Context, orgID, connectorID string) (IngestionRun, error)
+	// PartitionVersions returns the source version of each active partition
+	// of a connector, by billing period start.
+	PartitionVersions(ctx context.Context, orgID, connectorID string) (map[time.Time]string, error)
 	// ListRuns returns the newest runs of the organizations, newest first.
 	ListRuns(ctx context.Context, orgIDs []string, limit int) ([]IngestionRun, error)
 }
@@ -89,8 +120,8 @@ type IngestStore interface {
 	// closes. The rows stay invisible to readers until PublishRun.
 	WriteLineItems(ctx context.Context, run IngestionRun, batches <-chan []LineItem) error
 	// PublishRun stores the run's rollups, makes the run the active version of
-	// each of its periods and records it as succeeded, all in one
-	// transaction, then removes the rows it superseded.
+	// each of its periods (recording run.PeriodVersions) and records it as
+	// succeeded, all in one transaction, then removes the rows it superseded.
 	PublishRun(ctx context.Context, run IngestionRun, rollups []Rollup) error
 	// DiscardRun removes whatever a failed run wrote.
 	DiscardRun(ctx context.Context, run IngestionRun) error
