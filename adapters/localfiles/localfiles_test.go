@@ -149,3 +149,21 @@ func TestWriteDemoIsIdempotent(t *testing.T) {
 		t.Errorf("second write changed the version (%v) or rows %d != 1000", m1.Version != m2.Version, len(items))
 	}
 }
+
+func TestDirListsKeysUnderAPrefix(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "cur", "2026", "a.csv.gz"), []byte("a"))
+	write(t, filepath.Join(dir, "cur", "b.json"), []byte("bb"))
+	write(t, filepath.Join(dir, "other", "c.csv"), []byte("c"))
+	write(t, filepath.Join(dir, ".hidden", "d.csv"), []byte("d"))
+	objs, err := localfiles.Dir(dir).List(context.Background(), "cur/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(objs) != 2 || objs[0].Key != "cur/2026/a.csv.gz" || objs[1].Key != "cur/b.json" || objs[1].Size != 2 {
+		t.Errorf("objects %+v", objs)
+	}
+	if _, err := localfiles.Dir(dir).Open(context.Background(), "../etc/passwd"); domain.ErrorCode(err) != domain.Invalid {
+		t.Errorf("escaping key: %v", err)
+	}
+}
