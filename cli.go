@@ -12,7 +12,6 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"github.com/truecost/truecost/adapters/localfiles"
 	"github.com/truecost/truecost/adapters/sqlstore"
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/billing"
@@ -102,19 +101,15 @@ func (a *app) ingestLocal(ctx context.Context, orgID, source, format string, pro
 	if err := connectors.ValidFormat(format); err != nil {
 		return billing.IngestionRun{}, err
 	}
-	src, err := localfiles.New(loc, format)
-	if err != nil {
+	// Fail on a bad path or format before creating a connector for it.
+	if _, err := localSource(ctx, loc, format); err != nil {
 		return billing.IngestionRun{}, err
 	}
 	conn, err := a.connectors.EnsureLocal(ctx, orgID, loc, format)
 	if err != nil {
 		return billing.IngestionRun{}, err
 	}
-	run, ingestErr := a.ingester.Ingest(ctx, billing.IngestRequest{OrgID: orgID, ConnectorID: conn.ID, Source: src, Progress: progress})
-	if err := a.connectors.RecordSync(context.WithoutCancel(ctx), conn, ingestErr); err != nil && ingestErr == nil {
-		return run, err
-	}
-	return run, ingestErr
+	return a.connectors.SyncConnector(ctx, conn, progress)
 }
 
 // summary is the one line the CLI prints after an ingestion.

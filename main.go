@@ -92,6 +92,7 @@ type app struct {
 	store      *sqlstore.Store
 	tenancy    *tenancy.Service
 	connectors *connectors.Service
+	manager    *connectors.Manager
 	ingester   *billing.Ingester
 	reporter   *billing.Reporter
 }
@@ -106,13 +107,20 @@ func openApp(ctx context.Context, g *Globals) (*app, error) {
 		store.Close()
 		return nil, err
 	}
-	return &app{
-		store:      store,
-		tenancy:    tenancy.NewService(store),
-		connectors: connectors.NewService(store, tenancy.NewID),
-		ingester:   billing.NewIngester(store, tenancy.NewID),
-		reporter:   billing.NewReporter(store),
-	}, nil
+	sealer, err := loadSealer(string(store.Dialect()))
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	a := &app{
+		store:    store,
+		tenancy:  tenancy.NewService(store),
+		ingester: billing.NewIngester(store, tenancy.NewID),
+		reporter: billing.NewReporter(store),
+	}
+	a.connectors = connectors.NewService(store, sealer, sourceFactory{}, a.ingester, tenancy.NewID)
+	a.manager = connectors.NewManager(a.connectors, a.tenancy)
+	return a, nil
 }
 
 func (a *app) Close() error { return a.store.Close() }

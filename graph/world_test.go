@@ -40,7 +40,7 @@ func newWorld(t *testing.T, store *sqlstore.Store) *world {
 	t.Helper()
 	ctx := context.Background()
 	tn := tenancy.NewService(store)
-	conns := connectors.NewService(store, tenancy.NewID)
+	conns := connectors.NewService(store, nil, nil, nil, tenancy.NewID)
 	ingester := billing.NewIngester(store, tenancy.NewID)
 	w := &world{}
 

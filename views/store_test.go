@@ -38,7 +38,7 @@ func newStoreConsole(t *testing.T) *storeConsole {
 	ctx := context.Background()
 	store := sqltest.SQLite(t)
 	tenants := tenancy.NewService(store)
-	conns := connectors.NewService(store, tenancy.NewID)
+	conns := connectors.NewService(store, nil, nil, nil, tenancy.NewID)
 	ingester := billing.NewIngester(store, tenancy.NewID)
 
 	org := func(slug, name string, kind tenancy.OrgKind, reseller string) tenancy.Organization {
@@ -70,7 +70,7 @@ func newStoreConsole(t *testing.T) *storeConsole {
 			t.Fatal(err)
 		}
 		run, err := ingester.Ingest(ctx, billing.IngestRequest{OrgID: o.ID, ConnectorID: c.ID, Source: src})
-		_ = conns.RecordSync(ctx, c, err)
+		_ = conns.RecordSync(ctx, c, run, err)
 		return run, err
 	}
 

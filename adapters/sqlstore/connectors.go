@@ -2,10 +2,13 @@ package sqlstore
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/uptrace/bun"
 
+	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/connectors"
 )
 
@@ -19,27 +22,110 @@ type connectorRow struct {
 	Name          string     `bun:"name"`
 	Location      string     `bun:"location"`
 	Format        string     `bun:"format"`
+	Config        string     `bun:"config"`
+	Secret        []byte     `bun:"secret"`
+	ExternalID    string     `bun:"external_id"`
+	Enabled       bool       `bun:"enabled"`
 	Status        string     `bun:"status"`
 	LastSyncAt    *time.Time `bun:"last_sync_at"`
 	LastError     string     `bun:"last_error"`
+	LastRows      int64      `bun:"last_rows"`
+	LastPeriod    *time.Time `bun:"last_period"`
 	CreatedAt     time.Time  `bun:"created_at"`
 }
 
-func (r connectorRow) domain() connectors.Connector {
+func newConnectorRow(c connectors.Connector, sealed []byte) (connectorRow, error) {
+	cfg, err := json.Marshal(c.Config)
+	if err != nil {
+		return connectorRow{}, fmt.Errorf("encode connector config: %w", err)
+	}
+	return connectorRow{OrgID: c.OrgID, ID: c.ID, Provider: string(c.Provider), Name: c.Name, Location: c.Location,
+		Format: c.Format, Config: string(cfg), Secret: sealed, ExternalID: c.ExternalID, Enabled: c.Enabled,
+		Status: string(c.Status), LastError: c.LastError, CreatedAt: c.CreatedAt}, nil
+}
+
+func (r connectorRow) domain() (connectors.Connector, error) {
 	c := connectors.Connector{ID: r.ID, OrgID: r.OrgID, Provider: connectors.Provider(r.Provider), Name: r.Name,
-		Location: r.Location, Format: r.Format, Status: connectors.Status(r.Status), LastError: r.LastError, CreatedAt: r.CreatedAt.UTC()}
+		Location: r.Location, Format: r.Format, ExternalID: r.ExternalID, HasSecret: len(r.Secret) > 0, Enabled: r.Enabled,
+		Status: connectors.Status(r.Status), LastError: r.LastError, LastRows: r.LastRows, CreatedAt: r.CreatedAt.UTC()}
 	if r.LastSyncAt != nil {
 		c.LastSyncAt = r.LastSyncAt.UTC()
 	}
-	return c
+	if r.LastPeriod != nil {
+		c.LastPeriod = r.LastPeriod.UTC()
+	}
+	if err := json.Unmarshal([]byte(r.Config), &c.Config); err != nil {
+		return c, fmt.Errorf("connector %s config: %w", r.ID, err)
+	}
+	return c, nil
+}
+
+func connectorList(rows []connectorRow) ([]connectors.Connector, error) {
+	out := make([]connectors.Connector, 0, len(rows))
+	for _, r := range rows {
+		c, err := r.domain()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
 }
 
 // CreateConnector stores a new connector.
-func (s *Store) CreateConnector(ctx context.Context, c connectors.Connector) error {
-	row := connectorRow{OrgID: c.OrgID, ID: c.ID, Provider: string(c.Provider), Name: c.Name, Location: c.Location,
-		Format: c.Format, Status: string(c.Status), LastError: c.LastError, CreatedAt: c.CreatedAt}
-	_, err := s.db.NewInsert().Model(&row).Exec(ctx)
+func (s *Store) CreateConnector(ctx context.Context, c connectors.Connector, sealed []byte) error {
+	row, err := newConnectorRow(c, sealed)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.NewInsert().Model(&row).Exec(ctx)
+	if domain.ErrorCode(mapErr(err, "")) == domain.Conflict {
+		return domain.Errorf(domain.Conflict, "a connector for %s already exists in this organization", c.Location)
+	}
 	return mapErr(err, "connector "+c.Name)
+}
+
+// UpdateConnector stores a connector's new settings; a nil sealed secret
+// keeps the stored one.
+func (s *Store) UpdateConnector(ctx context.Context, c connectors.Connector, sealed []byte) error {
+	row, err := newConnectorRow(c, sealed)
+	if err != nil {
+		return err
+	}
+	cols := []string{"name", "location", "format", "config", "enabled"}
+	if sealed != nil {
+		cols = append(cols, "secret")
+	}
+	res, err := s.db.NewUpdate().Model(&row).Column(cols...).WherePK().Exec(ctx)
+	if err != nil {
+		return mapErr(err, "connector "+c.Name)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return domain.Errorf(domain.NotFound, "connector not found")
+	}
+	return nil
+}
+
+// DeleteConnector removes a connector of an organization.
+func (s *Store) DeleteConnector(ctx context.Context, orgID, id string) error {
+	res, err := s.db.NewDelete().Model((*connectorRow)(nil)).Where("org_id = ? AND id = ?", orgID, id).Exec(ctx)
+	if err != nil {
+		return mapErr(err, "connector")
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return domain.Errorf(domain.NotFound, "connector not found")
+	}
+	return nil
+}
+
+// Connector returns one connector of an organization and its sealed secret.
+func (s *Store) Connector(ctx context.Context, orgID, id string) (connectors.Connector, []byte, error) {
+	var row connectorRow
+	if err := s.db.NewSelect().Model(&row).Where("org_id = ? AND id = ?", orgID, id).Scan(ctx); err != nil {
+		return connectors.Connector{}, nil, mapErr(err, "connector")
+	}
+	c, err := row.domain()
+	return c, row.Secret, err
 }
 
 // ConnectorByLocation finds an organization's connector for a location.
@@ -47,7 +133,10 @@ func (s *Store) ConnectorByLocation(ctx context.Context, orgID string, provider 
 	var row connectorRow
 	err := s.db.NewSelect().Model(&row).
 		Where("org_id = ? AND provider = ? AND location = ?", orgID, string(provider), location).Scan(ctx)
-	return row.domain(), mapErr(err, "connector")
+	if err != nil {
+		return connectors.Connector{}, mapErr(err, "connector")
+	}
+	return row.domain()
 }
 
 // ListConnectors returns the connectors of the organizations by name.
@@ -59,17 +148,26 @@ func (s *Store) ListConnectors(ctx context.Context, orgIDs []string) ([]connecto
 	if err := s.db.NewSelect().Model(&rows).Where("org_id IN (?)", bun.In(orgIDs)).Order("name", "id").Scan(ctx); err != nil {
 		return nil, mapErr(err, "connectors")
 	}
-	out := make([]connectors.Connector, len(rows))
-	for i, r := range rows {
-		out[i] = r.domain()
+	return connectorList(rows)
+}
+
+// EnabledConnectors lists the enabled connectors of all organizations.
+func (s *Store) EnabledConnectors(ctx context.Context) ([]connectors.Connector, error) {
+	var rows []connectorRow
+	if err := s.db.NewSelect().Model(&rows).Where("enabled").Order("org_id", "id").Scan(ctx); err != nil {
+		return nil, mapErr(err, "connectors")
 	}
-	return out, nil
+	return connectorList(rows)
 }
 
 // RecordSync stores the outcome of a connector's sync.
-func (s *Store) RecordSync(ctx context.Context, orgID, id string, status connectors.Status, at time.Time, lastError string) error {
-	_, err := s.db.NewUpdate().Model((*connectorRow)(nil)).
-		Set("status = ?", string(status)).Set("last_sync_at = ?", at.UTC()).Set("last_error = ?", lastError).
-		Where("org_id = ? AND id = ?", orgID, id).Exec(ctx)
+func (s *Store) RecordSync(ctx context.Context, orgID, id string, r connectors.SyncResult) error {
+	q := s.db.NewUpdate().Model((*connectorRow)(nil)).
+		Set("status = ?", string(r.Status)).Set("last_sync_at = ?", r.At.UTC()).Set("last_error = ?", r.Error).
+		Set("last_rows = ?", r.Rows)
+	if !r.LastPeriod.IsZero() {
+		q = q.Set("last_period = ?", r.LastPeriod.UTC())
+	}
+	_, err := q.Where("org_id = ? AND id = ?", orgID, id).Exec(ctx)
 	return mapErr(err, "connector")
 }

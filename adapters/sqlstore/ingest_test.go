@@ -29,7 +29,7 @@ type env struct {
 }
 
 func newEnv(s *sqlstore.Store) env {
-	return env{store: s, tenancy: tenancy.NewService(s), conns: connectors.NewService(s, tenancy.NewID),
+	return env{store: s, tenancy: tenancy.NewService(s), conns: connectors.NewService(s, nil, nil, nil, tenancy.NewID),
 		ingester: billing.NewIngester(s, tenancy.NewID), reporter: billing.NewReporter(s)}
 }
 

@@ -1,8 +1,9 @@
 // Package connectors holds billing connectors: where an organization's cost
-// data comes from (a provider's export, or a local folder or file) and how it
-// went last time. Each connector owns the (connector, billing period)
-// partitions the billing package loads. Its Store port is implemented by
-// adapters/sqlstore.
+// data comes from (a cloud's billing export, or a local folder or file), the
+// settings and sealed credentials to read it, and how the last sync went.
+// Each connector owns the (connector, billing period) partitions the billing
+// package loads. Its Store port is implemented by adapters/sqlstore; its
+// SourceFactory by the composition root over the cloud adapters.
 package connectors
 
 import (
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/truecost/truecost/domain"
+	"github.com/truecost/truecost/domain/billing"
 )
 
 // Provider names a connector's kind of source.
@@ -25,6 +27,9 @@ const (
 	GCP   Provider = "gcp"
 	OCI   Provider = "oci"
 )
+
+// CloudProviders are the providers a user can add a connector for.
+var CloudProviders = []Provider{AWS, Azure, GCP, OCI}
 
 // Formats a local source may hold.
 var Formats = []string{"auto", "focus", "aws-cur", "aws-cur2", "azure", "gcp", "oci"}
@@ -41,39 +46,77 @@ const (
 
 // Connector is one source of billing data for an organization.
 type Connector struct {
-	ID         string
-	OrgID      string
-	Provider   Provider
-	Name       string
-	Location   string // canonical: absolute path or URL
-	Format     string
+	ID       string
+	OrgID    string
+	Provider Provider
+	Name     string
+	Location string // canonical: absolute path, or the cloud source's URL
+	Format   string
+	Config   Config
+	// ExternalID is the AWS external ID the customer's role trust policy
+	// must require; generated per connector.
+	ExternalID string
+	// HasSecret reports that sealed credentials are stored; they are never
+	// returned.
+	HasSecret  bool
+	Enabled    bool
 	Status     Status
 	LastSyncAt time.Time
 	LastError  string
+	LastRows   int64
+	LastPeriod time.Time
 	CreatedAt  time.Time
+}
+
+// SyncResult is what RecordSync stores.
+type SyncResult struct {
+	Status     Status
+	At         time.Time
+	Error      string
+	Rows       int64
+	LastPeriod time.Time
 }
 
 // Store keeps connectors, always within one organization.
 type Store interface {
-	CreateConnector(ctx context.Context, c Connector) error
+	// CreateConnector stores a connector with its sealed secret (nil when
+	// there is none).
+	CreateConnector(ctx context.Context, c Connector, sealed []byte) error
+	// UpdateConnector stores new settings; sealed nil keeps the stored secret.
+	UpdateConnector(ctx context.Context, c Connector, sealed []byte) error
+	DeleteConnector(ctx context.Context, orgID, id string) error
+	// Connector returns one connector and its sealed secret, or NotFound.
+	Connector(ctx context.Context, orgID, id string) (Connector, []byte, error)
 	// ConnectorByLocation finds an organization's connector for a canonical
 	// location, or returns a domain.NotFound error.
 	ConnectorByLocation(ctx context.Context, orgID string, provider Provider, location string) (Connector, error)
 	ListConnectors(ctx context.Context, orgIDs []string) ([]Connector, error)
-	// RecordSync stores the outcome of a sync.
-	RecordSync(ctx context.Context, orgID, id string, status Status, at time.Time, lastError string) error
+	// EnabledConnectors lists every enabled connector of every organization,
+	// for the scheduled sync.
+	EnabledConnectors(ctx context.Context) ([]Connector, error)
+	RecordSync(ctx context.Context, orgID, id string, r SyncResult) error
+}
+
+// SourceFactory opens the billing.Source a connector reads, with its
+// credentials.
+type SourceFactory interface {
+	Source(ctx context.Context, c Connector, secret Secret) (billing.Source, error)
 }
 
 // Service holds the connector rules.
 type Service struct {
-	store Store
-	newID func() string
-	now   func() time.Time
+	store    Store
+	sealer   Sealer
+	sources  SourceFactory
+	ingester *billing.Ingester
+	newID    func() string
+	now      func() time.Time
 }
 
-// NewService returns a Service over store; newID makes connector IDs.
-func NewService(store Store, newID func() string) *Service {
-	return &Service{store: store, newID: newID, now: time.Now}
+// NewService returns a Service. sealer, sources and ingester may be nil for
+// uses that only list connectors or create local ones.
+func NewService(store Store, sealer Sealer, sources SourceFactory, ingester *billing.Ingester, newID func() string) *Service {
+	return &Service{store: store, sealer: sealer, sources: sources, ingester: ingester, newID: newID, now: time.Now}
 }
 
 // CanonicalLocation turns a path or URL into the form that identifies a
@@ -120,25 +163,31 @@ func (s *Service) EnsureLocal(ctx context.Context, orgID, location, format strin
 		Name:      filepath.Base(location),
 		Location:  location,
 		Format:    format,
+		Enabled:   true,
 		Status:    StatusNew,
 		CreatedAt: s.now().UTC(),
 	}
-	if err := s.store.CreateConnector(ctx, c); err != nil {
+	if err := s.store.CreateConnector(ctx, c, nil); err != nil {
 		return Connector{}, err
 	}
 	return c, nil
 }
 
 // RecordSync stores how a sync of c ended.
-func (s *Service) RecordSync(ctx context.Context, c Connector, syncErr error) error {
-	status, msg := StatusOK, ""
+func (s *Service) RecordSync(ctx context.Context, c Connector, run billing.IngestionRun, syncErr error) error {
+	r := SyncResult{Status: StatusOK, At: s.now().UTC(), Rows: c.LastRows, LastPeriod: c.LastPeriod}
 	if syncErr != nil {
-		status, msg = StatusFailed, domain.ErrorMessage(syncErr)
+		r.Status, r.Error = StatusFailed, domain.ErrorMessage(syncErr)
 		if domain.ErrorCode(syncErr) == domain.Internal {
-			msg = syncErr.Error()
+			r.Error = syncErr.Error()
+		}
+	} else if run.Status == billing.RunSucceeded {
+		r.Rows = run.Rows
+		if n := len(run.Periods); n > 0 && run.Periods[n-1].After(r.LastPeriod) {
+			r.LastPeriod = run.Periods[n-1]
 		}
 	}
-	return s.store.RecordSync(ctx, c.OrgID, c.ID, status, s.now().UTC(), msg)
+	return s.store.RecordSync(ctx, c.OrgID, c.ID, r)
 }
 
 // List returns the connectors of the organizations.
