@@ -22,6 +22,8 @@ type serveCmd struct {
 	Addr    string `env:"TRUECOST_ADDR" default:"127.0.0.1:8080" help:"Address to listen on."`
 	Demo    bool   `help:"Load the bundled demo organizations and sample exports before serving."`
 	DemoDir string `name:"demo-dir" default:"var/demo" help:"Where --demo writes the sample exports it ingests."`
+	// SyncInterval is how often the scheduler syncs each billing connector.
+	SyncInterval time.Duration `name:"sync-interval" env:"TRUECOST_SYNC_INTERVAL" default:"1h" help:"How often billing connectors are synced."`
 }
 
 func (c serveCmd) Run(ctx context.Context, e *env, g *Globals) error {
@@ -37,7 +39,11 @@ func (c serveCmd) Run(ctx context.Context, e *env, g *Globals) error {
 		}
 	}
 
-	sched, err := jobs.New(jobs.Deps{Housekeeper: a.store, Locks: a.store, Logger: e.log})
+	if c.SyncInterval < time.Minute {
+		return domain.Errorf(domain.Invalid, "--sync-interval must be at least 1m")
+	}
+	sched, err := jobs.New(jobs.Deps{Housekeeper: a.store, Locks: a.store, Logger: e.log,
+		Connectors: a.connectors, SyncInterval: c.SyncInterval})
 	if err != nil {
 		return err
 	}

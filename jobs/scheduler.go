@@ -29,6 +29,11 @@ type Deps struct {
 	Logger *slog.Logger
 	// Clock tells jobs and the scheduler the time. Nil means the real clock.
 	Clock clockwork.Clock
+	// Connectors syncs billing connectors. When nil, the sync job is not
+	// scheduled.
+	Connectors ConnectorSyncer
+	// SyncInterval is how often each connector is synced; zero means hourly.
+	SyncInterval time.Duration
 }
 
 func (d Deps) logger() *slog.Logger {
@@ -57,10 +62,19 @@ type job struct {
 // job; it is also the job's key in SlotLocks.
 const IngestionHousekeepingJob = "ingestion-housekeeping"
 
-func schedule() []job {
-	return []job{
+// ConnectorSyncJob is the name of the job that syncs billing connectors.
+const ConnectorSyncJob = "connector-sync"
+
+func schedule(deps Deps) []job {
+	jobs := []job{
 		{name: IngestionHousekeepingJob, interval: time.Hour, timeout: 15 * time.Minute, run: IngestionHousekeeping},
 	}
+	if deps.Connectors != nil {
+		// A pass may sync many connectors; it may run almost a whole slot.
+		jobs = append(jobs, job{name: ConnectorSyncJob, interval: deps.syncInterval(),
+			timeout: deps.syncInterval() * 9 / 10, run: ConnectorSync})
+	}
+	return jobs
 }
 
 // Option adjusts a Scheduler.
@@ -122,7 +136,7 @@ func New(deps Deps, opts ...Option) (*Scheduler, error) {
 		return nil, fmt.Errorf("jobs: new scheduler: %w", err)
 	}
 	s := &Scheduler{cron: cron, deps: deps, owner: o.owner}
-	for _, j := range schedule() {
+	for _, j := range schedule(deps) {
 		if locker != nil {
 			locker.register(j.name, j.interval)
 		}
