@@ -95,6 +95,9 @@ type app struct {
 	manager    *connectors.Manager
 	ingester   *billing.Ingester
 	reporter   *billing.Reporter
+	// awsPrincipal is the IAM identity Truecost runs as, named in the trust
+	// policy customers attach to the role Truecost assumes.
+	awsPrincipal string
 }
 
 // openApp opens and migrates the store and wires the services.
@@ -113,10 +116,11 @@ func openApp(ctx context.Context, g *Globals) (*app, error) {
 		return nil, err
 	}
 	a := &app{
-		store:    store,
-		tenancy:  tenancy.NewService(store),
-		ingester: billing.NewIngester(store, tenancy.NewID),
-		reporter: billing.NewReporter(store),
+		awsPrincipal: os.Getenv("TRUECOST_AWS_PRINCIPAL"),
+		store:        store,
+		tenancy:      tenancy.NewService(store),
+		ingester:     billing.NewIngester(store, tenancy.NewID),
+		reporter:     billing.NewReporter(store),
 	}
 	a.connectors = connectors.NewService(store, sealer, sourceFactory{}, a.ingester, tenancy.NewID)
 	a.manager = connectors.NewManager(a.connectors, a.tenancy)

@@ -90,7 +90,8 @@ func (c serveCmd) Run(ctx context.Context, e *env, g *Globals) error {
 func (a *app) handler(e *env) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", graph.NewHandler(graph.Deps{
-		Tenancy: a.tenancy, Reporter: a.reporter, Runs: a.store, Connectors: a.connectors, Logger: e.log,
+		Tenancy: a.tenancy, Reporter: a.reporter, Runs: a.store, Connectors: a.connectors,
+		ConnectorAdmin: a.manager, AWSPrincipal: a.awsPrincipal, Logger: e.log,
 	}))
 	mux.Handle("/static/", static.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -98,7 +99,8 @@ func (a *app) handler(e *env) http.Handler {
 		fmt.Fprintln(w, "ok")
 	})
 	mux.Handle("/", views.NewHandler(views.Deps{
-		Auth: a.tenancy, Reporter: a.reporter, Runs: a.store, Connectors: a.connectors, Logger: e.log,
+		Auth: a.tenancy, Reporter: a.reporter, Runs: a.store, Connectors: a.connectors,
+		ConnectorManager: a.manager, AWSPrincipal: a.awsPrincipal, Logger: e.log,
 	}))
 	return mux
 }

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/truecost/truecost/domain/billing"
-	"github.com/truecost/truecost/domain/connectors"
 	"github.com/truecost/truecost/domain/tenancy"
 	"github.com/truecost/truecost/graph/model"
 )
@@ -142,21 +141,6 @@ func runToModel(r billing.IngestionRun) model.IngestionRun {
 		out.DurationSeconds = &s
 	}
 	return out
-}
-
-func connectorToModel(c connectors.Connector) model.Connector {
-	return model.Connector{
-		ID:             c.ID,
-		OrganizationID: c.OrgID,
-		Provider:       model.ConnectorProvider(strings.ToUpper(string(c.Provider))),
-		Name:           c.Name,
-		Location:       c.Location,
-		Format:         c.Format,
-		Status:         model.ConnectorStatus(strings.ToUpper(string(c.Status))),
-		LastSyncAt:     optionalTime(c.LastSyncAt),
-		LastError:      optional(c.LastError),
-		CreatedAt:      c.CreatedAt,
-	}
 }
 
 // optional returns nil for an empty string, so the API answers null.

@@ -34,19 +34,3 @@ func (r *queryResolver) IngestionRuns(ctx context.Context, organizationID *strin
 	}
 	return out, nil
 }
-
-func (r *queryResolver) Connectors(ctx context.Context, organizationID *string) ([]model.Connector, error) {
-	orgIDs, err := r.scope(ctx, organizationID)
-	if err != nil {
-		return nil, err
-	}
-	cs, err := r.deps.Connectors.List(ctx, orgIDs)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]model.Connector, len(cs))
-	for i, c := range cs {
-		out[i] = connectorToModel(c)
-	}
-	return out, nil
-}

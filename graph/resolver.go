@@ -13,6 +13,7 @@ import (
 	"github.com/truecost/truecost/domain/billing"
 	"github.com/truecost/truecost/domain/connectors"
 	"github.com/truecost/truecost/domain/tenancy"
+	"github.com/truecost/truecost/graph/model"
 )
 
 // Tenancy authenticates callers and decides which organizations they may
@@ -46,14 +47,39 @@ type ConnectorLister interface {
 	List(ctx context.Context, orgIDs []string) ([]connectors.Connector, error)
 }
 
+// ConnectorAdmin reads and changes one organization's billing connectors on
+// behalf of a caller, checking that the caller may: changes need an admin
+// (a domain.Forbidden error otherwise) and an organization the caller may
+// not read is a domain.NotFound error. *connectors.Manager implements it.
+type ConnectorAdmin interface {
+	Get(ctx context.Context, p tenancy.Principal, orgID, id string) (connectors.Connector, error)
+	Create(ctx context.Context, p tenancy.Principal, orgID string, in connectors.Input) (connectors.Connector, error)
+	Update(ctx context.Context, p tenancy.Principal, orgID, id string, in connectors.Input) (connectors.Connector, error)
+	Delete(ctx context.Context, p tenancy.Principal, orgID, id string) error
+	Test(ctx context.Context, p tenancy.Principal, orgID, id string) (connectors.TestResult, error)
+	Sync(ctx context.Context, p tenancy.Principal, orgID, id string) (billing.IngestionRun, error)
+}
+
+var (
+	_ ConnectorLister = (*connectors.Service)(nil)
+	_ ConnectorAdmin  = (*connectors.Manager)(nil)
+)
+
 // Deps is what the GraphQL API needs from the rest of Truecost. Logger may be
-// nil (slog.Default is used); the others are required.
+// nil (slog.Default is used). ConnectorAdmin may be nil, and then the
+// connector query and mutations answer "unavailable"; AWSPrincipal may be
+// empty, and then AWS trust policies name a placeholder account. The others
+// are required.
 type Deps struct {
-	Tenancy    Tenancy
-	Reporter   Reporter
-	Runs       RunLister
-	Connectors ConnectorLister
-	Logger     *slog.Logger
+	Tenancy        Tenancy
+	Reporter       Reporter
+	Runs           RunLister
+	Connectors     ConnectorLister
+	ConnectorAdmin ConnectorAdmin
+	// AWSPrincipal is the IAM principal (an ARN) Truecost reads AWS exports
+	// as; the trust policies shown for AWS connectors let it assume roles.
+	AWSPrincipal string
+	Logger       *slog.Logger
 }
 
 // Resolver is the root of the resolvers; gqlgen's generated executor calls
@@ -86,4 +112,33 @@ func (r *Resolver) scope(ctx context.Context, orgID *string) ([]string, error) {
 		return nil, err
 	}
 	return r.deps.Tenancy.Scope(ctx, p, deref(orgID))
+}
+
+// connectorTarget returns what a connector query or mutation acts with: the
+// connector manager, the caller, and the organization (the caller's own when
+// orgID is omitted).
+func (r *Resolver) connectorTarget(ctx context.Context, orgID *string) (ConnectorAdmin, tenancy.Principal, string, error) {
+	if r.deps.ConnectorAdmin == nil {
+		return nil, tenancy.Principal{}, "", domain.Errorf(domain.Unavailable, "connector management is not configured")
+	}
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, tenancy.Principal{}, "", err
+	}
+	id := deref(orgID)
+	if id == "" {
+		id = p.Org.ID
+	}
+	return r.deps.ConnectorAdmin, p, id, nil
+}
+
+// connectorToModel converts c for the caller p: the AWS role's external ID
+// and trust policy are shown to admins only.
+func (r *Resolver) connectorToModel(p tenancy.Principal, c connectors.Connector) *model.Connector {
+	out := connectorToModel(c)
+	if c.Provider == connectors.AWS && p.IsAdmin() {
+		policy := connectors.AWSTrustPolicy(c, r.deps.AWSPrincipal)
+		out.AWSExternalID, out.AWSTrustPolicy = optional(c.ExternalID), &policy
+	}
+	return &out
 }

@@ -6,9 +6,11 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/billing"
 	"github.com/truecost/truecost/domain/connectors"
 	"github.com/truecost/truecost/domain/tenancy"
+	connectorpages "github.com/truecost/truecost/views/connectors"
 	"github.com/truecost/truecost/views/dashboard"
 	"github.com/truecost/truecost/views/login"
 	"github.com/truecost/truecost/views/runs"
@@ -41,6 +43,19 @@ type Connectors interface {
 	List(ctx context.Context, orgIDs []string) ([]connectors.Connector, error)
 }
 
+// ConnectorManager lists billing connectors and, on behalf of a caller,
+// reads, adds, changes, deletes, tests and syncs them. *connectors.Manager
+// implements it.
+type ConnectorManager interface {
+	List(ctx context.Context, orgIDs []string) ([]connectors.Connector, error)
+	Get(ctx context.Context, p tenancy.Principal, orgID, id string) (connectors.Connector, error)
+	Create(ctx context.Context, p tenancy.Principal, orgID string, in connectors.Input) (connectors.Connector, error)
+	Update(ctx context.Context, p tenancy.Principal, orgID, id string, in connectors.Input) (connectors.Connector, error)
+	Delete(ctx context.Context, p tenancy.Principal, orgID, id string) error
+	Test(ctx context.Context, p tenancy.Principal, orgID, id string) (connectors.TestResult, error)
+	Sync(ctx context.Context, p tenancy.Principal, orgID, id string) (billing.IngestionRun, error)
+}
+
 // Deps is what the console needs from the rest of Truecost.
 type Deps struct {
 	Auth     Auth
@@ -48,6 +63,12 @@ type Deps struct {
 	Runs     Runs
 	// Connectors is optional; without it runs show connector IDs.
 	Connectors Connectors
+	// ConnectorManager serves the billing connectors pages; without it
+	// they answer that connectors are not configured.
+	ConnectorManager ConnectorManager
+	// AWSPrincipal is the AWS principal (account root or role ARN) that
+	// assumes customers' IAM roles, shown in the trust policy they install.
+	AWSPrincipal string
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 	// Logger receives internal errors; slog.Default() when nil.
@@ -55,7 +76,8 @@ type Deps struct {
 }
 
 // NewHandler returns the console's routes: /login, /logout, the dashboard at
-// / and the ingestion runs at /runs. Static assets are served separately
+// /, the billing connectors under /connectors and the ingestion runs at
+// /runs. Static assets are served separately
 // (package static, under /static/). Every POST must carry the session's CSRF
 // token, and cross-origin state-changing requests are refused.
 func NewHandler(deps Deps) http.Handler {
@@ -70,6 +92,9 @@ func NewHandler(deps Deps) http.Handler {
 	loginPage := &login.Handler{Auth: deps.Auth}
 	dashboardPage := &dashboard.Handler{Tenancy: deps.Auth, Reporter: deps.Reporter, Now: deps.Now}
 	runsPage := &runs.Handler{Tenancy: deps.Auth, Runs: deps.Runs, Connectors: deps.Connectors}
+	if deps.Connectors == nil && deps.ConnectorManager != nil {
+		runsPage.Connectors = deps.ConnectorManager
+	}
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /login", s.public(loginPage.Show))
@@ -77,6 +102,7 @@ func NewHandler(deps Deps) http.Handler {
 	mux.Handle("POST /logout", s.signedIn(loginPage.Logout))
 	mux.Handle("GET /{$}", s.signedIn(dashboardPage.Show))
 	mux.Handle("GET /runs", s.signedIn(runsPage.Show))
+	s.connectorRoutes(mux)
 	mux.Handle("/", s.signedIn(func(http.ResponseWriter, *http.Request) error {
 		return errPageNotFound
 	}))
@@ -120,4 +146,37 @@ func (s *server) recoverPanics(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(w, r)
 	})
+}
+
+var errNoConnectors = domain.Errorf(domain.Unavailable, "billing connectors are not configured on this server")
+
+// connectorRoutes serves the billing connectors pages, or an explanation
+// when the console has no connector manager.
+func (s *server) connectorRoutes(mux *http.ServeMux) {
+	page := &connectorpages.Handler{
+		Tenancy: s.deps.Auth, Manager: s.deps.ConnectorManager,
+		AWSPrincipal: s.deps.AWSPrincipal, Now: s.deps.Now,
+	}
+	routes := []struct {
+		pattern string
+		handle  handlerFunc
+	}{
+		{"GET /connectors", page.List},
+		{"GET /connectors/new", page.New},
+		{"GET /connectors/fields", page.Fields},
+		{"POST /connectors", page.Create},
+		{"GET /connectors/{id}", page.Show},
+		{"GET /connectors/{id}/edit", page.Edit},
+		{"POST /connectors/{id}/edit", page.Update},
+		{"POST /connectors/{id}/delete", page.Delete},
+		{"POST /connectors/{id}/test", page.Test},
+		{"POST /connectors/{id}/sync", page.Sync},
+	}
+	for _, r := range routes {
+		h := r.handle
+		if s.deps.ConnectorManager == nil {
+			h = func(http.ResponseWriter, *http.Request) error { return errNoConnectors }
+		}
+		mux.Handle(r.pattern, s.signedIn(h))
+	}
 }

@@ -137,8 +137,9 @@ func (g *Ingester) load(ctx context.Context, run *IngestionRun, src Source, part
 
 	batches := make(chan []LineItem, 2)
 	writeErr := make(chan error, 1)
+	meta := *run // the writer's copy: this goroutine goes on filling run
 	go func() {
-		err := g.store.WriteLineItems(ctx, *run, batches)
+		err := g.store.WriteLineItems(ctx, meta, batches)
 		if err != nil {
 			cancel()
 		}

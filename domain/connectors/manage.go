@@ -71,7 +71,7 @@ func (m *Manager) Create(ctx context.Context, p tenancy.Principal, orgID string,
 	if err := m.authorize(ctx, p, orgID, true); err != nil {
 		return Connector{}, err
 	}
-	c := Connector{ID: m.newID(), OrgID: orgID, Provider: in.Provider, Enabled: true, Status: StatusNew, CreatedAt: m.now().UTC()}
+	c := Connector{ID: m.newID(), OrgID: orgID, Provider: in.Provider, Enabled: true, Status: StatusNew, CreatedAt: m.now().UTC().Truncate(time.Microsecond)}
 	if in.Provider == AWS {
 		c.ExternalID = newExternalID()
 	}

@@ -30,6 +30,7 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	Mutation() MutationResolver
 	Query() QueryResolver
 }
 
@@ -38,16 +39,53 @@ type DirectiveRoot struct {
 
 type ComplexityRoot struct {
 	Connector struct {
+		AWSExternalID  func(childComplexity int) int
+		AWSTrustPolicy func(childComplexity int) int
+		Config         func(childComplexity int) int
 		CreatedAt      func(childComplexity int) int
+		Enabled        func(childComplexity int) int
 		Format         func(childComplexity int) int
+		HasSecret      func(childComplexity int) int
 		ID             func(childComplexity int) int
 		LastError      func(childComplexity int) int
+		LastPeriod     func(childComplexity int) int
+		LastRows       func(childComplexity int) int
 		LastSyncAt     func(childComplexity int) int
 		Location       func(childComplexity int) int
 		Name           func(childComplexity int) int
 		OrganizationID func(childComplexity int) int
 		Provider       func(childComplexity int) int
 		Status         func(childComplexity int) int
+	}
+
+	ConnectorConfig struct {
+		AWSAccountID     func(childComplexity int) int
+		AzureCloud       func(childComplexity int) int
+		BillingAccountID func(childComplexity int) int
+		Bucket           func(childComplexity int) int
+		Container        func(childComplexity int) int
+		Dataset          func(childComplexity int) int
+		Endpoint         func(childComplexity int) int
+		FileType         func(childComplexity int) int
+		Fingerprint      func(childComplexity int) int
+		Path             func(childComplexity int) int
+		ProjectID        func(childComplexity int) int
+		Region           func(childComplexity int) int
+		ResultBucket     func(childComplexity int) int
+		ResultDataset    func(childComplexity int) int
+		ResultProject    func(childComplexity int) int
+		ResultRegion     func(childComplexity int) int
+		StorageAccount   func(childComplexity int) int
+		Table            func(childComplexity int) int
+		TenancyOcid      func(childComplexity int) int
+		UserOcid         func(childComplexity int) int
+	}
+
+	ConnectorTest struct {
+		FileCount  func(childComplexity int) int
+		Format     func(childComplexity int) int
+		Parts      func(childComplexity int) int
+		TotalBytes func(childComplexity int) int
 	}
 
 	CostGroup struct {
@@ -94,6 +132,14 @@ type ComplexityRoot struct {
 		Currency func(childComplexity int) int
 	}
 
+	Mutation struct {
+		CreateConnector func(childComplexity int, organizationID *string, input model.ConnectorInput) int
+		DeleteConnector func(childComplexity int, organizationID *string, id string) int
+		SyncConnector   func(childComplexity int, organizationID *string, id string) int
+		TestConnector   func(childComplexity int, organizationID *string, id string) int
+		UpdateConnector func(childComplexity int, organizationID *string, id string, input model.ConnectorInput) int
+	}
+
 	Organization struct {
 		ID         func(childComplexity int) int
 		Kind       func(childComplexity int) int
@@ -103,11 +149,23 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
+		Connector     func(childComplexity int, organizationID *string, id string) int
 		Connectors    func(childComplexity int, organizationID *string) int
 		Costs         func(childComplexity int, query model.CostQuery) int
 		IngestionRuns func(childComplexity int, organizationID *string, limit *int) int
 		Organizations func(childComplexity int) int
 		Viewer        func(childComplexity int) int
+	}
+
+	SourceFile struct {
+		Name func(childComplexity int) int
+		Size func(childComplexity int) int
+	}
+
+	SourcePart struct {
+		Files   func(childComplexity int) int
+		Period  func(childComplexity int) int
+		Version func(childComplexity int) int
 	}
 
 	User struct {
@@ -126,11 +184,19 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type MutationResolver interface {
+	CreateConnector(ctx context.Context, organizationID *string, input model.ConnectorInput) (*model.Connector, error)
+	UpdateConnector(ctx context.Context, organizationID *string, id string, input model.ConnectorInput) (*model.Connector, error)
+	DeleteConnector(ctx context.Context, organizationID *string, id string) (bool, error)
+	TestConnector(ctx context.Context, organizationID *string, id string) (*model.ConnectorTest, error)
+	SyncConnector(ctx context.Context, organizationID *string, id string) (*model.IngestionRun, error)
+}
 type QueryResolver interface {
 	Viewer(ctx context.Context) (*model.Viewer, error)
+	Connectors(ctx context.Context, organizationID *string) ([]model.Connector, error)
+	Connector(ctx context.Context, organizationID *string, id string) (*model.Connector, error)
 	Costs(ctx context.Context, query model.CostQuery) (*model.CostReport, error)
 	IngestionRuns(ctx context.Context, organizationID *string, limit *int) ([]model.IngestionRun, error)
-	Connectors(ctx context.Context, organizationID *string) ([]model.Connector, error)
 	Organizations(ctx context.Context) ([]model.Organization, error)
 }
 
@@ -152,18 +218,48 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	_ = ec
 	switch typeName + "." + field {
 
+	case "Connector.awsExternalId":
+		if e.ComplexityRoot.Connector.AWSExternalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Connector.AWSExternalID(childComplexity), true
+	case "Connector.awsTrustPolicy":
+		if e.ComplexityRoot.Connector.AWSTrustPolicy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Connector.AWSTrustPolicy(childComplexity), true
+	case "Connector.config":
+		if e.ComplexityRoot.Connector.Config == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Connector.Config(childComplexity), true
 	case "Connector.createdAt":
 		if e.ComplexityRoot.Connector.CreatedAt == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Connector.CreatedAt(childComplexity), true
+	case "Connector.enabled":
+		if e.ComplexityRoot.Connector.Enabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Connector.Enabled(childComplexity), true
 	case "Connector.format":
 		if e.ComplexityRoot.Connector.Format == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Connector.Format(childComplexity), true
+	case "Connector.hasSecret":
+		if e.ComplexityRoot.Connector.HasSecret == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Connector.HasSecret(childComplexity), true
 	case "Connector.id":
 		if e.ComplexityRoot.Connector.ID == nil {
 			break
@@ -176,6 +272,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Connector.LastError(childComplexity), true
+	case "Connector.lastPeriod":
+		if e.ComplexityRoot.Connector.LastPeriod == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Connector.LastPeriod(childComplexity), true
+	case "Connector.lastRows":
+		if e.ComplexityRoot.Connector.LastRows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Connector.LastRows(childComplexity), true
 	case "Connector.lastSyncAt":
 		if e.ComplexityRoot.Connector.LastSyncAt == nil {
 			break
@@ -212,6 +320,152 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Connector.Status(childComplexity), true
+
+	case "ConnectorConfig.awsAccountId":
+		if e.ComplexityRoot.ConnectorConfig.AWSAccountID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorConfig.AWSAccountID(childComplexity), true
+	case "ConnectorConfig.azureCloud":
+		if e.ComplexityRoot.ConnectorConfig.AzureCloud == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorConfig.AzureCloud(childComplexity), true
+	case "ConnectorConfig.billingAccountId":
+		if e.ComplexityRoot.ConnectorConfig.BillingAccountID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorConfig.BillingAccountID(childComplexity), true
+	case "ConnectorConfig.bucket":
+		if e.ComplexityRoot.ConnectorConfig.Bucket == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorConfig.Bucket(childComplexity), true
+	case "ConnectorConfig.container":
+		if e.ComplexityRoot.ConnectorConfig.Container == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorConfig.Container(childComplexity), true
+	case "ConnectorConfig.dataset":
+		if e.ComplexityRoot.ConnectorConfig.Dataset == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorConfig.Dataset(childComplexity), true
+	case "ConnectorConfig.endpoint":
+		if e.ComplexityRoot.ConnectorConfig.Endpoint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorConfig.Endpoint(childComplexity), true
+	case "ConnectorConfig.fileType":
+		if e.ComplexityRoot.ConnectorConfig.FileType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorConfig.FileType(childComplexity), true
+	case "ConnectorConfig.fingerprint":
+		if e.ComplexityRoot.ConnectorConfig.Fingerprint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorConfig.Fingerprint(childComplexity), true
+	case "ConnectorConfig.path":
+		if e.ComplexityRoot.ConnectorConfig.Path == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorConfig.Path(childComplexity), true
+	case "ConnectorConfig.projectId":
+		if e.ComplexityRoot.ConnectorConfig.ProjectID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorConfig.ProjectID(childComplexity), true
+	case "ConnectorConfig.region":
+		if e.ComplexityRoot.ConnectorConfig.Region == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorConfig.Region(childComplexity), true
+	case "ConnectorConfig.resultBucket":
+		if e.ComplexityRoot.ConnectorConfig.ResultBucket == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorConfig.ResultBucket(childComplexity), true
+	case "ConnectorConfig.resultDataset":
+		if e.ComplexityRoot.ConnectorConfig.ResultDataset == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorConfig.ResultDataset(childComplexity), true
+	case "ConnectorConfig.resultProject":
+		if e.ComplexityRoot.ConnectorConfig.ResultProject == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorConfig.ResultProject(childComplexity), true
+	case "ConnectorConfig.resultRegion":
+		if e.ComplexityRoot.ConnectorConfig.ResultRegion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorConfig.ResultRegion(childComplexity), true
+	case "ConnectorConfig.storageAccount":
+		if e.ComplexityRoot.ConnectorConfig.StorageAccount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorConfig.StorageAccount(childComplexity), true
+	case "ConnectorConfig.table":
+		if e.ComplexityRoot.ConnectorConfig.Table == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorConfig.Table(childComplexity), true
+	case "ConnectorConfig.tenancyOcid":
+		if e.ComplexityRoot.ConnectorConfig.TenancyOcid == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorConfig.TenancyOcid(childComplexity), true
+	case "ConnectorConfig.userOcid":
+		if e.ComplexityRoot.ConnectorConfig.UserOcid == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorConfig.UserOcid(childComplexity), true
+
+	case "ConnectorTest.fileCount":
+		if e.ComplexityRoot.ConnectorTest.FileCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorTest.FileCount(childComplexity), true
+	case "ConnectorTest.format":
+		if e.ComplexityRoot.ConnectorTest.Format == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorTest.Format(childComplexity), true
+	case "ConnectorTest.parts":
+		if e.ComplexityRoot.ConnectorTest.Parts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorTest.Parts(childComplexity), true
+	case "ConnectorTest.totalBytes":
+		if e.ComplexityRoot.ConnectorTest.TotalBytes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorTest.TotalBytes(childComplexity), true
 
 	case "CostGroup.keys":
 		if e.ComplexityRoot.CostGroup.Keys == nil {
@@ -375,6 +629,62 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Money.Currency(childComplexity), true
 
+	case "Mutation.createConnector":
+		if e.ComplexityRoot.Mutation.CreateConnector == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createConnector_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateConnector(childComplexity, args["organizationId"].(*string), args["input"].(model.ConnectorInput)), true
+	case "Mutation.deleteConnector":
+		if e.ComplexityRoot.Mutation.DeleteConnector == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteConnector_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteConnector(childComplexity, args["organizationId"].(*string), args["id"].(string)), true
+	case "Mutation.syncConnector":
+		if e.ComplexityRoot.Mutation.SyncConnector == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_syncConnector_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SyncConnector(childComplexity, args["organizationId"].(*string), args["id"].(string)), true
+	case "Mutation.testConnector":
+		if e.ComplexityRoot.Mutation.TestConnector == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_testConnector_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.TestConnector(childComplexity, args["organizationId"].(*string), args["id"].(string)), true
+	case "Mutation.updateConnector":
+		if e.ComplexityRoot.Mutation.UpdateConnector == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateConnector_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateConnector(childComplexity, args["organizationId"].(*string), args["id"].(string), args["input"].(model.ConnectorInput)), true
+
 	case "Organization.id":
 		if e.ComplexityRoot.Organization.ID == nil {
 			break
@@ -406,6 +716,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Organization.Slug(childComplexity), true
 
+	case "Query.connector":
+		if e.ComplexityRoot.Query.Connector == nil {
+			break
+		}
+
+		args, err := ec.field_Query_connector_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Connector(childComplexity, args["organizationId"].(*string), args["id"].(string)), true
 	case "Query.connectors":
 		if e.ComplexityRoot.Query.Connectors == nil {
 			break
@@ -453,6 +774,38 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Viewer(childComplexity), true
 
+	case "SourceFile.name":
+		if e.ComplexityRoot.SourceFile.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SourceFile.Name(childComplexity), true
+	case "SourceFile.size":
+		if e.ComplexityRoot.SourceFile.Size == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SourceFile.Size(childComplexity), true
+
+	case "SourcePart.files":
+		if e.ComplexityRoot.SourcePart.Files == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SourcePart.Files(childComplexity), true
+	case "SourcePart.period":
+		if e.ComplexityRoot.SourcePart.Period == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SourcePart.Period(childComplexity), true
+	case "SourcePart.version":
+		if e.ComplexityRoot.SourcePart.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SourcePart.Version(childComplexity), true
+
 	case "User.email":
 		if e.ComplexityRoot.User.Email == nil {
 			break
@@ -493,6 +846,9 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	opCtx := graphql.GetOperationContext(ctx)
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalMap := graphql.BuildUnmarshalerMap(
+		ec.unmarshalInputConnectorConfigInput,
+		ec.unmarshalInputConnectorInput,
+		ec.unmarshalInputConnectorSecretInput,
 		ec.unmarshalInputCostFilter,
 		ec.unmarshalInputCostQuery,
 		ec.unmarshalInputTagFilterInput,
@@ -530,6 +886,21 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 
 			return &response
 		}
+	case ast.Mutation:
+		return func(ctx context.Context) *graphql.Response {
+			if !first {
+				return nil
+			}
+			first = false
+			ctx = graphql.WithUnmarshalerMap(ctx, inputUnmarshalMap)
+			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
+			var buf bytes.Buffer
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
 
 	default:
 		return graphql.OneShot(graphql.ErrorResponse(ctx, "unsupported GraphQL operation"))
@@ -556,6 +927,231 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
+	{Name: "../connectors.graphqls", Input: `# Billing connectors ("Billing Connector FOCUS"): where an organization's cost
+# data comes from, their settings, and how their last sync went. Credentials
+# are write-only: no field ever returns them.
+
+"Where a connector reads billing data from."
+enum ConnectorProvider {
+  "Files on the machine Truecost runs on (made by ` + "`" + `truecost ingest` + "`" + `)."
+  LOCAL
+  AWS
+  AZURE
+  GCP
+  OCI
+}
+
+"The outcome of a connector's last sync."
+enum ConnectorStatus {
+  NEW
+  OK
+  FAILED
+}
+
+"""
+A connector's non-secret source settings. Each provider uses its own fields;
+the others are null.
+"""
+type ConnectorConfig {
+  "AWS: the 12-digit account holding the export bucket."
+  awsAccountId: String
+  "AWS: the S3 bucket of the export."
+  bucket: String
+  "AWS and Azure: the export's folder (prefix) in the bucket or container."
+  path: String
+  "AWS: cur (legacy CUR), cur2 (CUR 2.0) or focus (FOCUS export)."
+  fileType: String
+  "AWS bucket region, GCP BigQuery location, or OCI home region."
+  region: String
+  "Storage endpoint override (private links, emulators)."
+  endpoint: String
+  "Azure: the cloud, default or china."
+  azureCloud: String
+  "Azure: the storage account of the Cost Management export."
+  storageAccount: String
+  "Azure: the container of the Cost Management export."
+  container: String
+  "GCP: the billing account, like 012345-6789AB-CDEF01."
+  billingAccountId: String
+  "GCP: the project of the BigQuery billing export."
+  projectId: String
+  "GCP: the BigQuery dataset of the billing export."
+  dataset: String
+  "GCP: the export table; null means the standard detailed export table."
+  table: String
+  "GCP: the project that runs queries and stages large results."
+  resultProject: String
+  resultRegion: String
+  resultDataset: String
+  "GCP: the Cloud Storage bucket large results are staged in."
+  resultBucket: String
+  "OCI: the tenancy whose cost reports are read."
+  tenancyOcid: String
+  "OCI: the API user Truecost signs requests as."
+  userOcid: String
+  "OCI: the fingerprint of the API signing key."
+  fingerprint: String
+}
+
+"A source of billing data for an organization (a Billing Connector FOCUS)."
+type Connector {
+  id: ID!
+  organizationId: ID!
+  provider: ConnectorProvider!
+  name: String!
+  "The canonical location read: an absolute path or a URL."
+  location: String!
+  "The source format, e.g. focus, aws-cur2, azure, gcp or oci."
+  format: String!
+  "Disabled connectors are skipped by the scheduled sync."
+  enabled: Boolean!
+  status: ConnectorStatus!
+  lastSyncAt: Time
+  "Why the last sync failed; null after a successful one."
+  lastError: String
+  "Rows loaded by the last sync that loaded anything."
+  lastRows: Int!
+  "The newest billing period (its first day) loaded; null before any."
+  lastPeriod: Date
+  "Whether credentials are stored. They are never returned."
+  hasSecret: Boolean!
+  "Source settings; null for local connectors."
+  config: ConnectorConfig
+  """
+  AWS: the external ID the IAM role's trust policy must require. Shown to
+  organization admins only; null for members and other providers.
+  """
+  awsExternalId: String
+  """
+  AWS: the trust policy (JSON) to attach to the IAM role Truecost assumes.
+  Shown to organization admins only; null for members and other providers.
+  """
+  awsTrustPolicy: String
+  createdAt: Time!
+}
+
+"Source settings of a cloud connector; see ConnectorConfig for each field."
+input ConnectorConfigInput {
+  awsAccountId: String
+  bucket: String
+  path: String
+  "cur, cur2 (the default) or focus."
+  fileType: String
+  region: String
+  endpoint: String
+  "default (the default) or china."
+  azureCloud: String
+  storageAccount: String
+  container: String
+  billingAccountId: String
+  projectId: String
+  dataset: String
+  table: String
+  resultProject: String
+  resultRegion: String
+  resultDataset: String
+  resultBucket: String
+  tenancyOcid: String
+  userOcid: String
+  fingerprint: String
+}
+
+"""
+Credentials, write-only. On update, omitted or empty fields keep the stored
+values. AWS: roleArn (preferred) or accessKeyId and secretAccessKey. Azure:
+connectionString, sasUrl, or tenantId, clientId and clientSecret. GCP:
+serviceAccountJson. OCI: privateKey (PEM) and its passphrase.
+"""
+input ConnectorSecretInput {
+  roleArn: String
+  accessKeyId: String
+  secretAccessKey: String
+  connectionString: String
+  sasUrl: String
+  tenantId: String
+  clientId: String
+  clientSecret: String
+  serviceAccountJson: String
+  privateKey: String
+  passphrase: String
+}
+
+"""
+A cloud connector's settings. An update replaces the name, enabled flag and
+config; a connector's provider cannot change.
+"""
+input ConnectorInput {
+  "AWS, AZURE, GCP or OCI; local connectors are made by ` + "`" + `truecost ingest` + "`" + `."
+  provider: ConnectorProvider!
+  "1 to 100 characters."
+  name: String!
+  enabled: Boolean = true
+  config: ConnectorConfigInput
+  secret: ConnectorSecretInput
+}
+
+"One file a source would read."
+type SourceFile {
+  name: String!
+  """
+  Bytes. A Float so that JavaScript clients read it as a number; exact up to
+  2^53 bytes (8 PiB).
+  """
+  size: Float!
+}
+
+"Files loaded or skipped as a whole: usually one billing period's export."
+type SourcePart {
+  "The billing period's first day; null when the periods are found in the data."
+  period: Date
+  "The provider's version of the part (manifest, export run or digest)."
+  version: String!
+  files: [SourceFile!]!
+}
+
+"What a connector would ingest right now; nothing is written."
+type ConnectorTest {
+  format: String!
+  parts: [SourcePart!]!
+  fileCount: Int!
+  "Bytes over every part (a Float, exact up to 2^53)."
+  totalBytes: Float!
+}
+
+extend type Query {
+  "The billing connectors of one visible organization or of all of them."
+  connectors(organizationId: ID): [Connector!]!
+  """
+  One connector of a visible organization (the caller's own when
+  organizationId is omitted). An unknown or invisible one is a not_found error.
+  """
+  connector(organizationId: ID, id: ID!): Connector
+}
+
+# Connector changes need an organization admin (members get a forbidden
+# error); a reseller's admins manage their customers' connectors.
+extend type Mutation {
+  """
+  Adds a cloud connector to an organization (the caller's own when
+  organizationId is omitted; the same holds for every mutation below). Bad
+  settings are an invalid error naming the field; only admins may change
+  connectors (forbidden otherwise).
+  """
+  createConnector(organizationId: ID, input: ConnectorInput!): Connector!
+  "Changes a connector's name, settings or credentials."
+  updateConnector(organizationId: ID, id: ID!, input: ConnectorInput!): Connector!
+  "Removes a connector; the costs it loaded stay."
+  deleteConnector(organizationId: ID, id: ID!): Boolean!
+  "Lists what the connector would ingest now, checking its credentials."
+  testConnector(organizationId: ID, id: ID!): ConnectorTest!
+  """
+  Ingests what changed in the connector's source now. A failed load is an
+  error (bad input names file, line and column); it is recorded on the
+  connector and in ingestionRuns.
+  """
+  syncConnector(organizationId: ID, id: ID!): IngestionRun!
+}
+`, BuiltIn: false},
 	{Name: "../costs.graphqls", Input: `# The cost report: the contract front ends build on.
 
 "Which date places a cost in the report's range."
@@ -688,7 +1284,7 @@ extend type Query {
   costs(query: CostQuery!): CostReport!
 }
 `, BuiltIn: false},
-	{Name: "../ingestion.graphqls", Input: `# Billing connectors and the ingestion runs that load their data.
+	{Name: "../ingestion.graphqls", Input: `# Ingestion runs: each load of a billing connector's data.
 
 "How an ingestion run ended (or that it is still running)."
 enum IngestionStatus {
@@ -722,50 +1318,17 @@ type IngestionRun {
   durationSeconds: Float
 }
 
-"Where a connector reads billing data from."
-enum ConnectorProvider {
-  LOCAL
-  AWS
-  AZURE
-  GCP
-  OCI
-}
-
-"The outcome of a connector's last sync."
-enum ConnectorStatus {
-  NEW
-  OK
-  FAILED
-}
-
-"A source of billing data for an organization (a Billing Connector FOCUS)."
-type Connector {
-  id: ID!
-  organizationId: ID!
-  provider: ConnectorProvider!
-  name: String!
-  "The canonical location read: an absolute path or a URL."
-  location: String!
-  format: String!
-  status: ConnectorStatus!
-  lastSyncAt: Time
-  lastError: String
-  createdAt: Time!
-}
-
 extend type Query {
   """
   The newest ingestion runs, newest first, of one visible organization or,
   with organizationId omitted, of every organization the caller may read.
   """
   ingestionRuns(organizationId: ID, limit: Int = 50): [IngestionRun!]!
-
-  "The billing connectors of one visible organization or of all of them."
-  connectors(organizationId: ID): [Connector!]!
 }
 `, BuiltIn: false},
 	{Name: "../schema.graphqls", Input: `# Truecost GraphQL API: the root types and the scalars every topic shares.
-# Topics extend Query in costs.graphqls, tenancy.graphqls and ingestion.graphqls.
+# Topics extend Query and Mutation in their own files (costs.graphqls,
+# tenancy.graphqls, ingestion.graphqls, connectors.graphqls).
 
 "A calendar day, written YYYY-MM-DD and read in UTC."
 scalar Date
@@ -783,6 +1346,9 @@ type Query {
   "The authenticated caller."
   viewer: Viewer!
 }
+
+"Changes; each topic adds its own."
+type Mutation
 `, BuiltIn: false},
 	{Name: "../tenancy.graphqls", Input: `# Organizations and users: who is calling and which tenants it may read.
 
@@ -847,16 +1413,90 @@ func (ec *executionContext) childFields_Connector(ctx context.Context, field gra
 		return ec.fieldContext_Connector_location(ctx, field)
 	case "format":
 		return ec.fieldContext_Connector_format(ctx, field)
+	case "enabled":
+		return ec.fieldContext_Connector_enabled(ctx, field)
 	case "status":
 		return ec.fieldContext_Connector_status(ctx, field)
 	case "lastSyncAt":
 		return ec.fieldContext_Connector_lastSyncAt(ctx, field)
 	case "lastError":
 		return ec.fieldContext_Connector_lastError(ctx, field)
+	case "lastRows":
+		return ec.fieldContext_Connector_lastRows(ctx, field)
+	case "lastPeriod":
+		return ec.fieldContext_Connector_lastPeriod(ctx, field)
+	case "hasSecret":
+		return ec.fieldContext_Connector_hasSecret(ctx, field)
+	case "config":
+		return ec.fieldContext_Connector_config(ctx, field)
+	case "awsExternalId":
+		return ec.fieldContext_Connector_awsExternalId(ctx, field)
+	case "awsTrustPolicy":
+		return ec.fieldContext_Connector_awsTrustPolicy(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Connector_createdAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Connector", field.Name)
+}
+
+func (ec *executionContext) childFields_ConnectorConfig(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "awsAccountId":
+		return ec.fieldContext_ConnectorConfig_awsAccountId(ctx, field)
+	case "bucket":
+		return ec.fieldContext_ConnectorConfig_bucket(ctx, field)
+	case "path":
+		return ec.fieldContext_ConnectorConfig_path(ctx, field)
+	case "fileType":
+		return ec.fieldContext_ConnectorConfig_fileType(ctx, field)
+	case "region":
+		return ec.fieldContext_ConnectorConfig_region(ctx, field)
+	case "endpoint":
+		return ec.fieldContext_ConnectorConfig_endpoint(ctx, field)
+	case "azureCloud":
+		return ec.fieldContext_ConnectorConfig_azureCloud(ctx, field)
+	case "storageAccount":
+		return ec.fieldContext_ConnectorConfig_storageAccount(ctx, field)
+	case "container":
+		return ec.fieldContext_ConnectorConfig_container(ctx, field)
+	case "billingAccountId":
+		return ec.fieldContext_ConnectorConfig_billingAccountId(ctx, field)
+	case "projectId":
+		return ec.fieldContext_ConnectorConfig_projectId(ctx, field)
+	case "dataset":
+		return ec.fieldContext_ConnectorConfig_dataset(ctx, field)
+	case "table":
+		return ec.fieldContext_ConnectorConfig_table(ctx, field)
+	case "resultProject":
+		return ec.fieldContext_ConnectorConfig_resultProject(ctx, field)
+	case "resultRegion":
+		return ec.fieldContext_ConnectorConfig_resultRegion(ctx, field)
+	case "resultDataset":
+		return ec.fieldContext_ConnectorConfig_resultDataset(ctx, field)
+	case "resultBucket":
+		return ec.fieldContext_ConnectorConfig_resultBucket(ctx, field)
+	case "tenancyOcid":
+		return ec.fieldContext_ConnectorConfig_tenancyOcid(ctx, field)
+	case "userOcid":
+		return ec.fieldContext_ConnectorConfig_userOcid(ctx, field)
+	case "fingerprint":
+		return ec.fieldContext_ConnectorConfig_fingerprint(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConnectorConfig", field.Name)
+}
+
+func (ec *executionContext) childFields_ConnectorTest(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "format":
+		return ec.fieldContext_ConnectorTest_format(ctx, field)
+	case "parts":
+		return ec.fieldContext_ConnectorTest_parts(ctx, field)
+	case "fileCount":
+		return ec.fieldContext_ConnectorTest_fileCount(ctx, field)
+	case "totalBytes":
+		return ec.fieldContext_ConnectorTest_totalBytes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConnectorTest", field.Name)
 }
 
 func (ec *executionContext) childFields_CostGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -961,6 +1601,28 @@ func (ec *executionContext) childFields_Organization(ctx context.Context, field 
 		return ec.fieldContext_Organization_resellerId(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Organization", field.Name)
+}
+
+func (ec *executionContext) childFields_SourceFile(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_SourceFile_name(ctx, field)
+	case "size":
+		return ec.fieldContext_SourceFile_size(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SourceFile", field.Name)
+}
+
+func (ec *executionContext) childFields_SourcePart(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "period":
+		return ec.fieldContext_SourcePart_period(ctx, field)
+	case "version":
+		return ec.fieldContext_SourcePart_version(ctx, field)
+	case "files":
+		return ec.fieldContext_SourcePart_files(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SourcePart", field.Name)
 }
 
 func (ec *executionContext) childFields_User(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1101,6 +1763,124 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) field_Mutation_createConnector_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "organizationId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["organizationId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ConnectorInput, error) {
+			return ec.unmarshalNConnectorInput2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐConnectorInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteConnector_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "organizationId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["organizationId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_syncConnector_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "organizationId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["organizationId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_testConnector_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "organizationId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["organizationId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateConnector_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "organizationId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["organizationId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ConnectorInput, error) {
+			return ec.unmarshalNConnectorInput2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐConnectorInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1112,6 +1892,28 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_connector_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "organizationId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["organizationId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg1
 	return args, nil
 }
 
@@ -1363,6 +2165,29 @@ func (ec *executionContext) fieldContext_Connector_format(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Connector", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _Connector_enabled(ctx context.Context, field graphql.CollectedField, obj *model.Connector) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Connector_enabled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Enabled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Connector_enabled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Connector", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
 func (ec *executionContext) _Connector_status(ctx context.Context, field graphql.CollectedField, obj *model.Connector) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1432,6 +2257,153 @@ func (ec *executionContext) fieldContext_Connector_lastError(_ context.Context, 
 	return graphql.NewScalarFieldContext("Connector", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _Connector_lastRows(ctx context.Context, field graphql.CollectedField, obj *model.Connector) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Connector_lastRows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastRows, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Connector_lastRows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Connector", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Connector_lastPeriod(ctx context.Context, field graphql.CollectedField, obj *model.Connector) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Connector_lastPeriod(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastPeriod, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODate2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Connector_lastPeriod(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Connector", field, false, false, errors.New("field of type Date does not have child fields"))
+}
+
+func (ec *executionContext) _Connector_hasSecret(ctx context.Context, field graphql.CollectedField, obj *model.Connector) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Connector_hasSecret(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HasSecret, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Connector_hasSecret(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Connector", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _Connector_config(ctx context.Context, field graphql.CollectedField, obj *model.Connector) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Connector_config(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Config, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConnectorConfig) graphql.Marshaler {
+			return ec.marshalOConnectorConfig2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐConnectorConfig(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Connector_config(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Connector",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConnectorConfig(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Connector_awsExternalId(ctx context.Context, field graphql.CollectedField, obj *model.Connector) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Connector_awsExternalId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AWSExternalID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Connector_awsExternalId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Connector", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Connector_awsTrustPolicy(ctx context.Context, field graphql.CollectedField, obj *model.Connector) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Connector_awsTrustPolicy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AWSTrustPolicy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Connector_awsTrustPolicy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Connector", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _Connector_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.Connector) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1453,6 +2425,567 @@ func (ec *executionContext) _Connector_createdAt(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_Connector_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Connector", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _ConnectorConfig_awsAccountId(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorConfig_awsAccountId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AWSAccountID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorConfig_awsAccountId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorConfig", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ConnectorConfig_bucket(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorConfig_bucket(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Bucket, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorConfig_bucket(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorConfig", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ConnectorConfig_path(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorConfig_path(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Path, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorConfig_path(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorConfig", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ConnectorConfig_fileType(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorConfig_fileType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FileType, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorConfig_fileType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorConfig", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ConnectorConfig_region(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorConfig_region(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Region, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorConfig_region(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorConfig", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ConnectorConfig_endpoint(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorConfig_endpoint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Endpoint, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorConfig_endpoint(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorConfig", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ConnectorConfig_azureCloud(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorConfig_azureCloud(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AzureCloud, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorConfig_azureCloud(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorConfig", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ConnectorConfig_storageAccount(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorConfig_storageAccount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StorageAccount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorConfig_storageAccount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorConfig", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ConnectorConfig_container(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorConfig_container(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Container, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorConfig_container(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorConfig", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ConnectorConfig_billingAccountId(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorConfig_billingAccountId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BillingAccountID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorConfig_billingAccountId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorConfig", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ConnectorConfig_projectId(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorConfig_projectId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProjectID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorConfig_projectId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorConfig", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ConnectorConfig_dataset(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorConfig_dataset(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Dataset, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorConfig_dataset(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorConfig", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ConnectorConfig_table(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorConfig_table(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Table, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorConfig_table(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorConfig", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ConnectorConfig_resultProject(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorConfig_resultProject(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResultProject, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorConfig_resultProject(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorConfig", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ConnectorConfig_resultRegion(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorConfig_resultRegion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResultRegion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorConfig_resultRegion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorConfig", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ConnectorConfig_resultDataset(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorConfig_resultDataset(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResultDataset, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorConfig_resultDataset(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorConfig", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ConnectorConfig_resultBucket(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorConfig_resultBucket(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResultBucket, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorConfig_resultBucket(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorConfig", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ConnectorConfig_tenancyOcid(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorConfig_tenancyOcid(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TenancyOcid, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorConfig_tenancyOcid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorConfig", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ConnectorConfig_userOcid(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorConfig_userOcid(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserOcid, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorConfig_userOcid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorConfig", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ConnectorConfig_fingerprint(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorConfig_fingerprint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Fingerprint, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorConfig_fingerprint(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorConfig", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ConnectorTest_format(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorTest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorTest_format(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Format, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorTest_format(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorTest", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ConnectorTest_parts(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorTest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorTest_parts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Parts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.SourcePart) graphql.Marshaler {
+			return ec.marshalNSourcePart2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐSourcePartᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorTest_parts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ConnectorTest",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SourcePart(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ConnectorTest_fileCount(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorTest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorTest_fileCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FileCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorTest_fileCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorTest", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ConnectorTest_totalBytes(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorTest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorTest_totalBytes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalBytes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorTest_totalBytes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorTest", field, false, false, errors.New("field of type Float does not have child fields"))
 }
 
 func (ec *executionContext) _CostGroup_keys(ctx context.Context, field graphql.CollectedField, obj *model.CostGroup) (ret graphql.Marshaler) {
@@ -2107,6 +3640,226 @@ func (ec *executionContext) fieldContext_Money_currency(_ context.Context, field
 	return graphql.NewScalarFieldContext("Money", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _Mutation_createConnector(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createConnector(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateConnector(ctx, fc.Args["organizationId"].(*string), fc.Args["input"].(model.ConnectorInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Connector) graphql.Marshaler {
+			return ec.marshalNConnector2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐConnector(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createConnector(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Connector(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createConnector_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateConnector(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateConnector(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateConnector(ctx, fc.Args["organizationId"].(*string), fc.Args["id"].(string), fc.Args["input"].(model.ConnectorInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Connector) graphql.Marshaler {
+			return ec.marshalNConnector2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐConnector(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateConnector(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Connector(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateConnector_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteConnector(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteConnector(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteConnector(ctx, fc.Args["organizationId"].(*string), fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteConnector(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteConnector_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_testConnector(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_testConnector(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().TestConnector(ctx, fc.Args["organizationId"].(*string), fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConnectorTest) graphql.Marshaler {
+			return ec.marshalNConnectorTest2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐConnectorTest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_testConnector(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConnectorTest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_testConnector_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_syncConnector(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_syncConnector(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SyncConnector(ctx, fc.Args["organizationId"].(*string), fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.IngestionRun) graphql.Marshaler {
+			return ec.marshalNIngestionRun2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐIngestionRun(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_syncConnector(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IngestionRun(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_syncConnector_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Organization_id(ctx context.Context, field graphql.CollectedField, obj *model.Organization) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2254,6 +4007,94 @@ func (ec *executionContext) fieldContext_Query_viewer(_ context.Context, field g
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_connectors(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_connectors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Connectors(ctx, fc.Args["organizationId"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.Connector) graphql.Marshaler {
+			return ec.marshalNConnector2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐConnectorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_connectors(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Connector(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_connectors_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_connector(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_connector(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Connector(ctx, fc.Args["organizationId"].(*string), fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Connector) graphql.Marshaler {
+			return ec.marshalOConnector2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐConnector(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_connector(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Connector(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_connector_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_costs(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2336,50 +4177,6 @@ func (ec *executionContext) fieldContext_Query_ingestionRuns(ctx context.Context
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_ingestionRuns_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Query_connectors(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Query_connectors(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Connectors(ctx, fc.Args["organizationId"].(*string))
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.Connector) graphql.Marshaler {
-			return ec.marshalNConnector2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐConnectorᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Query_connectors(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Query",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Connector(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_connectors_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -2489,6 +4286,130 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___Schema(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SourceFile_name(ctx context.Context, field graphql.CollectedField, obj *model.SourceFile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SourceFile_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SourceFile_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SourceFile", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SourceFile_size(ctx context.Context, field graphql.CollectedField, obj *model.SourceFile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SourceFile_size(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Size, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SourceFile_size(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SourceFile", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _SourcePart_period(ctx context.Context, field graphql.CollectedField, obj *model.SourcePart) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SourcePart_period(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Period, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODate2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SourcePart_period(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SourcePart", field, false, false, errors.New("field of type Date does not have child fields"))
+}
+
+func (ec *executionContext) _SourcePart_version(ctx context.Context, field graphql.CollectedField, obj *model.SourcePart) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SourcePart_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SourcePart_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SourcePart", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SourcePart_files(ctx context.Context, field graphql.CollectedField, obj *model.SourcePart) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SourcePart_files(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Files, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.SourceFile) graphql.Marshaler {
+			return ec.marshalNSourceFile2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐSourceFileᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SourcePart_files(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SourcePart",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SourceFile(ctx, field)
 		},
 	}
 	return fc, nil
@@ -3686,6 +5607,331 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputConnectorConfigInput(ctx context.Context, obj any) (model.ConnectorConfigInput, error) {
+	var it model.ConnectorConfigInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"awsAccountId", "bucket", "path", "fileType", "region", "endpoint", "azureCloud", "storageAccount", "container", "billingAccountId", "projectId", "dataset", "table", "resultProject", "resultRegion", "resultDataset", "resultBucket", "tenancyOcid", "userOcid", "fingerprint"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "awsAccountId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("awsAccountId"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AWSAccountID = data
+		case "bucket":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bucket"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Bucket = data
+		case "path":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("path"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Path = data
+		case "fileType":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fileType"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FileType = data
+		case "region":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("region"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Region = data
+		case "endpoint":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endpoint"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Endpoint = data
+		case "azureCloud":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("azureCloud"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AzureCloud = data
+		case "storageAccount":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("storageAccount"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StorageAccount = data
+		case "container":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("container"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Container = data
+		case "billingAccountId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("billingAccountId"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BillingAccountID = data
+		case "projectId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectId"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProjectID = data
+		case "dataset":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dataset"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Dataset = data
+		case "table":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("table"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Table = data
+		case "resultProject":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resultProject"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResultProject = data
+		case "resultRegion":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resultRegion"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResultRegion = data
+		case "resultDataset":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resultDataset"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResultDataset = data
+		case "resultBucket":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resultBucket"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResultBucket = data
+		case "tenancyOcid":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tenancyOcid"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TenancyOcid = data
+		case "userOcid":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userOcid"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UserOcid = data
+		case "fingerprint":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fingerprint"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Fingerprint = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputConnectorInput(ctx context.Context, obj any) (model.ConnectorInput, error) {
+	var it model.ConnectorInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["enabled"]; !present {
+		asMap["enabled"] = true
+	}
+
+	fieldsInOrder := [...]string{"provider", "name", "enabled", "config", "secret"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "provider":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("provider"))
+			data, err := ec.unmarshalNConnectorProvider2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐConnectorProvider(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Provider = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "enabled":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enabled"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Enabled = data
+		case "config":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("config"))
+			data, err := ec.unmarshalOConnectorConfigInput2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐConnectorConfigInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Config = data
+		case "secret":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("secret"))
+			data, err := ec.unmarshalOConnectorSecretInput2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐConnectorSecretInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Secret = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputConnectorSecretInput(ctx context.Context, obj any) (model.ConnectorSecretInput, error) {
+	var it model.ConnectorSecretInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"roleArn", "accessKeyId", "secretAccessKey", "connectionString", "sasUrl", "tenantId", "clientId", "clientSecret", "serviceAccountJson", "privateKey", "passphrase"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "roleArn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleArn"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RoleArn = data
+		case "accessKeyId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accessKeyId"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AccessKeyID = data
+		case "secretAccessKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("secretAccessKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SecretAccessKey = data
+		case "connectionString":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("connectionString"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ConnectionString = data
+		case "sasUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sasUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SasURL = data
+		case "tenantId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tenantId"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TenantID = data
+		case "clientId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clientId"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClientID = data
+		case "clientSecret":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clientSecret"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClientSecret = data
+		case "serviceAccountJson":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("serviceAccountJson"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ServiceAccountJSON = data
+		case "privateKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("privateKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PrivateKey = data
+		case "passphrase":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("passphrase"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Passphrase = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputCostFilter(ctx context.Context, obj any) (model.CostFilter, error) {
 	var it model.CostFilter
 	if obj == nil {
@@ -3969,6 +6215,11 @@ func (ec *executionContext) _Connector(ctx context.Context, sel ast.SelectionSet
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "enabled":
+			out.Values[i] = ec._Connector_enabled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "status":
 			out.Values[i] = ec._Connector_status(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -3984,8 +6235,224 @@ func (ec *executionContext) _Connector(ctx context.Context, sel ast.SelectionSet
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "lastRows":
+			out.Values[i] = ec._Connector_lastRows(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastPeriod":
+			out.Values[i] = ec._Connector_lastPeriod(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "hasSecret":
+			out.Values[i] = ec._Connector_hasSecret(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "config":
+			out.Values[i] = ec._Connector_config(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "awsExternalId":
+			out.Values[i] = ec._Connector_awsExternalId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "awsTrustPolicy":
+			out.Values[i] = ec._Connector_awsTrustPolicy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "createdAt":
 			out.Values[i] = ec._Connector_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var connectorConfigImplementors = []string{"ConnectorConfig"}
+
+func (ec *executionContext) _ConnectorConfig(ctx context.Context, sel ast.SelectionSet, obj *model.ConnectorConfig) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, connectorConfigImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ConnectorConfig")
+		case "awsAccountId":
+			out.Values[i] = ec._ConnectorConfig_awsAccountId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "bucket":
+			out.Values[i] = ec._ConnectorConfig_bucket(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "path":
+			out.Values[i] = ec._ConnectorConfig_path(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "fileType":
+			out.Values[i] = ec._ConnectorConfig_fileType(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "region":
+			out.Values[i] = ec._ConnectorConfig_region(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "endpoint":
+			out.Values[i] = ec._ConnectorConfig_endpoint(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "azureCloud":
+			out.Values[i] = ec._ConnectorConfig_azureCloud(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "storageAccount":
+			out.Values[i] = ec._ConnectorConfig_storageAccount(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "container":
+			out.Values[i] = ec._ConnectorConfig_container(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "billingAccountId":
+			out.Values[i] = ec._ConnectorConfig_billingAccountId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "projectId":
+			out.Values[i] = ec._ConnectorConfig_projectId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "dataset":
+			out.Values[i] = ec._ConnectorConfig_dataset(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "table":
+			out.Values[i] = ec._ConnectorConfig_table(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "resultProject":
+			out.Values[i] = ec._ConnectorConfig_resultProject(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "resultRegion":
+			out.Values[i] = ec._ConnectorConfig_resultRegion(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "resultDataset":
+			out.Values[i] = ec._ConnectorConfig_resultDataset(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "resultBucket":
+			out.Values[i] = ec._ConnectorConfig_resultBucket(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "tenancyOcid":
+			out.Values[i] = ec._ConnectorConfig_tenancyOcid(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userOcid":
+			out.Values[i] = ec._ConnectorConfig_userOcid(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "fingerprint":
+			out.Values[i] = ec._ConnectorConfig_fingerprint(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var connectorTestImplementors = []string{"ConnectorTest"}
+
+func (ec *executionContext) _ConnectorTest(ctx context.Context, sel ast.SelectionSet, obj *model.ConnectorTest) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, connectorTestImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ConnectorTest")
+		case "format":
+			out.Values[i] = ec._ConnectorTest_format(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "parts":
+			out.Values[i] = ec._ConnectorTest_parts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fileCount":
+			out.Values[i] = ec._ConnectorTest_fileCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalBytes":
+			out.Values[i] = ec._ConnectorTest_totalBytes(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -4338,6 +6805,82 @@ func (ec *executionContext) _Money(ctx context.Context, sel ast.SelectionSet, ob
 	return out
 }
 
+var mutationImplementors = []string{"Mutation"}
+
+func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, mutationImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Mutation",
+	})
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		innerCtx := graphql.WithRootFieldContext(ctx, &graphql.RootFieldContext{
+			Object: field.Name,
+			Field:  field,
+		})
+
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Mutation")
+		case "createConnector":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createConnector(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateConnector":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateConnector(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteConnector":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteConnector(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "testConnector":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_testConnector(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "syncConnector":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_syncConnector(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var organizationImplementors = []string{"Organization"}
 
 func (ec *executionContext) _Organization(ctx context.Context, sel ast.SelectionSet, obj *model.Organization) graphql.Marshaler {
@@ -4438,6 +6981,50 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "connectors":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_connectors(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "connector":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_connector(ctx, field)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "costs":
 			field := field
 
@@ -4470,28 +7057,6 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 					}
 				}()
 				res = ec._Query_ingestionRuns(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
-		case "connectors":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_connectors(ctx, field)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -4539,6 +7104,97 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var sourceFileImplementors = []string{"SourceFile"}
+
+func (ec *executionContext) _SourceFile(ctx context.Context, sel ast.SelectionSet, obj *model.SourceFile) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, sourceFileImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SourceFile")
+		case "name":
+			out.Values[i] = ec._SourceFile_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "size":
+			out.Values[i] = ec._SourceFile_size(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var sourcePartImplementors = []string{"SourcePart"}
+
+func (ec *executionContext) _SourcePart(ctx context.Context, sel ast.SelectionSet, obj *model.SourcePart) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, sourcePartImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SourcePart")
+		case "period":
+			out.Values[i] = ec._SourcePart_period(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "version":
+			out.Values[i] = ec._SourcePart_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "files":
+			out.Values[i] = ec._SourcePart_files(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -5080,6 +7736,21 @@ func (ec *executionContext) marshalNConnector2ᚕgithubᚗcomᚋtruecostᚋtruec
 	return ret
 }
 
+func (ec *executionContext) marshalNConnector2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐConnector(ctx context.Context, sel ast.SelectionSet, v *model.Connector) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Connector(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNConnectorInput2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐConnectorInput(ctx context.Context, v any) (model.ConnectorInput, error) {
+	res, err := ec.unmarshalInputConnectorInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNConnectorProvider2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐConnectorProvider(ctx context.Context, v any) (model.ConnectorProvider, error) {
 	var res model.ConnectorProvider
 	err := res.UnmarshalGQL(v)
@@ -5098,6 +7769,16 @@ func (ec *executionContext) unmarshalNConnectorStatus2githubᚗcomᚋtruecostᚋ
 
 func (ec *executionContext) marshalNConnectorStatus2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐConnectorStatus(ctx context.Context, sel ast.SelectionSet, v model.ConnectorStatus) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNConnectorTest2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐConnectorTest(ctx context.Context, sel ast.SelectionSet, v *model.ConnectorTest) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ConnectorTest(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNCostDimension2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCostDimension(ctx context.Context, v any) (model.CostDimension, error) {
@@ -5246,6 +7927,22 @@ func (ec *executionContext) marshalNDimensionValue2ᚕgithubᚗcomᚋtruecostᚋ
 	return ret
 }
 
+func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.SelectionSet, v float64) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalFloatContext(v)
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return graphql.WrapContextMarshaler(ctx, res)
+}
+
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalID(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -5280,6 +7977,16 @@ func (ec *executionContext) marshalNIngestionRun2ᚕgithubᚗcomᚋtruecostᚋtr
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNIngestionRun2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐIngestionRun(ctx context.Context, sel ast.SelectionSet, v *model.IngestionRun) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._IngestionRun(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNIngestionStatus2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐIngestionStatus(ctx context.Context, v any) (model.IngestionStatus, error) {
@@ -5386,6 +8093,46 @@ func (ec *executionContext) unmarshalNRole2githubᚗcomᚋtruecostᚋtruecostᚋ
 
 func (ec *executionContext) marshalNRole2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐRole(ctx context.Context, sel ast.SelectionSet, v model.Role) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNSourceFile2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐSourceFile(ctx context.Context, sel ast.SelectionSet, v model.SourceFile) graphql.Marshaler {
+	return ec._SourceFile(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNSourceFile2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐSourceFileᚄ(ctx context.Context, sel ast.SelectionSet, v []model.SourceFile) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSourceFile2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐSourceFile(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSourcePart2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐSourcePart(ctx context.Context, sel ast.SelectionSet, v model.SourcePart) graphql.Marshaler {
+	return ec._SourcePart(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNSourcePart2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐSourcePartᚄ(ctx context.Context, sel ast.SelectionSet, v []model.SourcePart) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSourcePart2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐSourcePart(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
@@ -5644,6 +8391,36 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
+func (ec *executionContext) marshalOConnector2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐConnector(ctx context.Context, sel ast.SelectionSet, v *model.Connector) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Connector(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOConnectorConfig2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐConnectorConfig(ctx context.Context, sel ast.SelectionSet, v *model.ConnectorConfig) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ConnectorConfig(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOConnectorConfigInput2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐConnectorConfigInput(ctx context.Context, v any) (*model.ConnectorConfigInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputConnectorConfigInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOConnectorSecretInput2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐConnectorSecretInput(ctx context.Context, v any) (*model.ConnectorSecretInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputConnectorSecretInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalOCostDimension2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCostDimensionᚄ(ctx context.Context, v any) ([]model.CostDimension, error) {
 	if v == nil {
 		return nil, nil
@@ -5702,6 +8479,24 @@ func (ec *executionContext) marshalOCostMetric2ᚖgithubᚗcomᚋtruecostᚋtrue
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) unmarshalODate2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := model.UnmarshalDate(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalODate2ᚖtimeᚐTime(ctx context.Context, sel ast.SelectionSet, v *time.Time) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := model.MarshalDate(*v)
+	return res
 }
 
 func (ec *executionContext) unmarshalODateBasis2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐDateBasis(ctx context.Context, v any) (*model.DateBasis, error) {

@@ -19,12 +19,138 @@ type Connector struct {
 	Provider       ConnectorProvider `json:"provider"`
 	Name           string            `json:"name"`
 	// The canonical location read: an absolute path or a URL.
-	Location   string          `json:"location"`
-	Format     string          `json:"format"`
+	Location string `json:"location"`
+	// The source format, e.g. focus, aws-cur2, azure, gcp or oci.
+	Format string `json:"format"`
+	// Disabled connectors are skipped by the scheduled sync.
+	Enabled    bool            `json:"enabled"`
 	Status     ConnectorStatus `json:"status"`
 	LastSyncAt *time.Time      `json:"lastSyncAt,omitempty"`
-	LastError  *string         `json:"lastError,omitempty"`
-	CreatedAt  time.Time       `json:"createdAt"`
+	// Why the last sync failed; null after a successful one.
+	LastError *string `json:"lastError,omitempty"`
+	// Rows loaded by the last sync that loaded anything.
+	LastRows int `json:"lastRows"`
+	// The newest billing period (its first day) loaded; null before any.
+	LastPeriod *time.Time `json:"lastPeriod,omitempty"`
+	// Whether credentials are stored. They are never returned.
+	HasSecret bool `json:"hasSecret"`
+	// Source settings; null for local connectors.
+	Config *ConnectorConfig `json:"config,omitempty"`
+	// AWS: the external ID the IAM role's trust policy must require. Shown to
+	// organization admins only; null for members and other providers.
+	AWSExternalID *string `json:"awsExternalId,omitempty"`
+	// AWS: the trust policy (JSON) to attach to the IAM role Truecost assumes.
+	// Shown to organization admins only; null for members and other providers.
+	AWSTrustPolicy *string   `json:"awsTrustPolicy,omitempty"`
+	CreatedAt      time.Time `json:"createdAt"`
+}
+
+// A connector's non-secret source settings. Each provider uses its own fields;
+// the others are null.
+type ConnectorConfig struct {
+	// AWS: the 12-digit account holding the export bucket.
+	AWSAccountID *string `json:"awsAccountId,omitempty"`
+	// AWS: the S3 bucket of the export.
+	Bucket *string `json:"bucket,omitempty"`
+	// AWS and Azure: the export's folder (prefix) in the bucket or container.
+	Path *string `json:"path,omitempty"`
+	// AWS: cur (legacy CUR), cur2 (CUR 2.0) or focus (FOCUS export).
+	FileType *string `json:"fileType,omitempty"`
+	// AWS bucket region, GCP BigQuery location, or OCI home region.
+	Region *string `json:"region,omitempty"`
+	// Storage endpoint override (private links, emulators).
+	Endpoint *string `json:"endpoint,omitempty"`
+	// Azure: the cloud, default or china.
+	AzureCloud *string `json:"azureCloud,omitempty"`
+	// Azure: the storage account of the Cost Management export.
+	StorageAccount *string `json:"storageAccount,omitempty"`
+	// Azure: the container of the Cost Management export.
+	Container *string `json:"container,omitempty"`
+	// GCP: the billing account, like 012345-6789AB-CDEF01.
+	BillingAccountID *string `json:"billingAccountId,omitempty"`
+	// GCP: the project of the BigQuery billing export.
+	ProjectID *string `json:"projectId,omitempty"`
+	// GCP: the BigQuery dataset of the billing export.
+	Dataset *string `json:"dataset,omitempty"`
+	// GCP: the export table; null means the standard detailed export table.
+	Table *string `json:"table,omitempty"`
+	// GCP: the project that runs queries and stages large results.
+	ResultProject *string `json:"resultProject,omitempty"`
+	ResultRegion  *string `json:"resultRegion,omitempty"`
+	ResultDataset *string `json:"resultDataset,omitempty"`
+	// GCP: the Cloud Storage bucket large results are staged in.
+	ResultBucket *string `json:"resultBucket,omitempty"`
+	// OCI: the tenancy whose cost reports are read.
+	TenancyOcid *string `json:"tenancyOcid,omitempty"`
+	// OCI: the API user Truecost signs requests as.
+	UserOcid *string `json:"userOcid,omitempty"`
+	// OCI: the fingerprint of the API signing key.
+	Fingerprint *string `json:"fingerprint,omitempty"`
+}
+
+// Source settings of a cloud connector; see ConnectorConfig for each field.
+type ConnectorConfigInput struct {
+	AWSAccountID *string `json:"awsAccountId,omitempty"`
+	Bucket       *string `json:"bucket,omitempty"`
+	Path         *string `json:"path,omitempty"`
+	// cur, cur2 (the default) or focus.
+	FileType *string `json:"fileType,omitempty"`
+	Region   *string `json:"region,omitempty"`
+	Endpoint *string `json:"endpoint,omitempty"`
+	// default (the default) or china.
+	AzureCloud       *string `json:"azureCloud,omitempty"`
+	StorageAccount   *string `json:"storageAccount,omitempty"`
+	Container        *string `json:"container,omitempty"`
+	BillingAccountID *string `json:"billingAccountId,omitempty"`
+	ProjectID        *string `json:"projectId,omitempty"`
+	Dataset          *string `json:"dataset,omitempty"`
+	Table            *string `json:"table,omitempty"`
+	ResultProject    *string `json:"resultProject,omitempty"`
+	ResultRegion     *string `json:"resultRegion,omitempty"`
+	ResultDataset    *string `json:"resultDataset,omitempty"`
+	ResultBucket     *string `json:"resultBucket,omitempty"`
+	TenancyOcid      *string `json:"tenancyOcid,omitempty"`
+	UserOcid         *string `json:"userOcid,omitempty"`
+	Fingerprint      *string `json:"fingerprint,omitempty"`
+}
+
+// A cloud connector's settings. An update replaces the name, enabled flag and
+// config; a connector's provider cannot change.
+type ConnectorInput struct {
+	// AWS, AZURE, GCP or OCI; local connectors are made by `truecost ingest`.
+	Provider ConnectorProvider `json:"provider"`
+	// 1 to 100 characters.
+	Name    string                `json:"name"`
+	Enabled *bool                 `json:"enabled,omitempty"`
+	Config  *ConnectorConfigInput `json:"config,omitempty"`
+	Secret  *ConnectorSecretInput `json:"secret,omitempty"`
+}
+
+// Credentials, write-only. On update, omitted or empty fields keep the stored
+// values. AWS: roleArn (preferred) or accessKeyId and secretAccessKey. Azure:
+// connectionString, sasUrl, or tenantId, clientId and clientSecret. GCP:
+// serviceAccountJson. OCI: privateKey (PEM) and its passphrase.
+type ConnectorSecretInput struct {
+	RoleArn            *string `json:"roleArn,omitempty"`
+	AccessKeyID        *string `json:"accessKeyId,omitempty"`
+	SecretAccessKey    *string `json:"secretAccessKey,omitempty"`
+	ConnectionString   *string `json:"connectionString,omitempty"`
+	SasURL             *string `json:"sasUrl,omitempty"`
+	TenantID           *string `json:"tenantId,omitempty"`
+	ClientID           *string `json:"clientId,omitempty"`
+	ClientSecret       *string `json:"clientSecret,omitempty"`
+	ServiceAccountJSON *string `json:"serviceAccountJson,omitempty"`
+	PrivateKey         *string `json:"privateKey,omitempty"`
+	Passphrase         *string `json:"passphrase,omitempty"`
+}
+
+// What a connector would ingest right now; nothing is written.
+type ConnectorTest struct {
+	Format    string       `json:"format"`
+	Parts     []SourcePart `json:"parts"`
+	FileCount int          `json:"fileCount"`
+	// Bytes over every part (a Float, exact up to 2^53).
+	TotalBytes float64 `json:"totalBytes"`
 }
 
 // Keeps costs matching every given list (any value of a list). An omitted or
@@ -125,6 +251,10 @@ type Money struct {
 	Currency string          `json:"currency"`
 }
 
+// Changes; each topic adds its own.
+type Mutation struct {
+}
+
 // A tenant.
 type Organization struct {
 	ID   string           `json:"id"`
@@ -136,6 +266,23 @@ type Organization struct {
 }
 
 type Query struct {
+}
+
+// One file a source would read.
+type SourceFile struct {
+	Name string `json:"name"`
+	// Bytes. A Float so that JavaScript clients read it as a number; exact up to
+	// 2^53 bytes (8 PiB).
+	Size float64 `json:"size"`
+}
+
+// Files loaded or skipped as a whole: usually one billing period's export.
+type SourcePart struct {
+	// The billing period's first day; null when the periods are found in the data.
+	Period *time.Time `json:"period,omitempty"`
+	// The provider's version of the part (manifest, export run or digest).
+	Version string       `json:"version"`
+	Files   []SourceFile `json:"files"`
 }
 
 // Keeps costs whose tag key has one of the values.
@@ -161,6 +308,7 @@ type Viewer struct {
 type ConnectorProvider string
 
 const (
+	// Files on the machine Truecost runs on (made by `truecost ingest`).
 	ConnectorProviderLocal ConnectorProvider = "LOCAL"
 	ConnectorProviderAWS   ConnectorProvider = "AWS"
 	ConnectorProviderAzure ConnectorProvider = "AZURE"

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 
 	"github.com/truecost/truecost/domain/tenancy"
 )
@@ -20,6 +21,12 @@ type Chrome struct {
 	Reseller  bool
 	CSRFToken string
 	Path      string
+}
+
+// InSection reports whether the current page is href or, for a section
+// other than the dashboard at "/", one of its sub-pages.
+func (c Chrome) InSection(href string) bool {
+	return c.Path == href || href != "/" && strings.HasPrefix(c.Path, href+"/")
 }
 
 // SignedIn reports whether the chrome belongs to a session.

@@ -157,3 +157,48 @@ func trimZeros(s string) string {
 	s = strings.TrimRight(s, "0")
 	return strings.TrimSuffix(s, ".")
 }
+
+// FormatAgo renders how long before now t was, for reading at a glance:
+// "just now", "5 minutes ago", "3 hours ago", "2 days ago", then the date
+// ("Sep 3, 2024"). The exact instant belongs in a title next to it. A zero
+// t is "never".
+func FormatAgo(t, now time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return agoUnit(int64(d/time.Minute), "minute")
+	case d < 24*time.Hour:
+		return agoUnit(int64(d/time.Hour), "hour")
+	case d < 30*24*time.Hour:
+		return agoUnit(int64(d/(24*time.Hour)), "day")
+	}
+	return t.UTC().Format("Jan 2, 2006")
+}
+
+func agoUnit(n int64, unit string) string {
+	if n == 1 {
+		return "1 " + unit + " ago"
+	}
+	return strconv.FormatInt(n, 10) + " " + unit + "s ago"
+}
+
+// FormatBytes renders a size in binary units with one decimal: "512 B",
+// "1.5 KiB", "12.0 MiB".
+func FormatBytes(n int64) string {
+	if n < 1024 {
+		return strconv.FormatInt(n, 10) + " B"
+	}
+	v := float64(n)
+	for _, unit := range []string{"KiB", "MiB", "GiB", "TiB"} {
+		v /= 1024
+		if v < 1024 || unit == "TiB" {
+			return strconv.FormatFloat(v, 'f', 1, 64) + " " + unit
+		}
+	}
+	return ""
+}

@@ -74,3 +74,47 @@ func TestFormatDurationAndCount(t *testing.T) {
 		}
 	}
 }
+
+func TestFormatAgoReadsRelativeToNow(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2024, 10, 15, 9, 0, 0, 0, time.UTC)
+	tests := []struct {
+		at   time.Time
+		want string
+	}{
+		{time.Time{}, "never"},
+		{now.Add(-20 * time.Second), "just now"},
+		{now.Add(time.Minute), "just now"},
+		{now.Add(-time.Minute), "1 minute ago"},
+		{now.Add(-59 * time.Minute), "59 minutes ago"},
+		{now.Add(-3 * time.Hour), "3 hours ago"},
+		{now.Add(-25 * time.Hour), "1 day ago"},
+		{now.Add(-29 * 24 * time.Hour), "29 days ago"},
+		{now.AddDate(0, -2, 0), "Aug 15, 2024"},
+	}
+	for _, tt := range tests {
+		if got := layout.FormatAgo(tt.at, now); got != tt.want {
+			t.Errorf("FormatAgo(%v) = %q, want %q", tt.at, got, tt.want)
+		}
+	}
+}
+
+func TestFormatBytesUsesBinaryUnits(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		n    int64
+		want string
+	}{
+		{0, "0 B"},
+		{1023, "1023 B"},
+		{1536, "1.5 KiB"},
+		{12 << 20, "12.0 MiB"},
+		{3 << 40, "3.0 TiB"},
+		{5 << 50, "5120.0 TiB"},
+	}
+	for _, tt := range tests {
+		if got := layout.FormatBytes(tt.n); got != tt.want {
+			t.Errorf("FormatBytes(%d) = %q, want %q", tt.n, got, tt.want)
+		}
+	}
+}

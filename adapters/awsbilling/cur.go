@@ -1,0 +1,167 @@
+package awsbilling
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode"
+
+	"github.com/truecost/truecost/domain/billing"
+)
+
+// DecodeCUR reads one AWS Cost and Usage Report file in CSV, plain or
+// gzip-compressed, and calls fn with each row mapped to a FOCUS 1.2 line
+// item. Both the legacy CUR (lineItem/UnblendedCost, resourceTags/user:app…)
+// and CUR 2.0 (line_item_unblended_cost, a resource_tags map…) column sets
+// are accepted, found by header; the real header is read, never a
+// manifest's column list. name is used in errors, which are domain.Invalid
+// and say file, line and column. The LineItem passed to fn is reused: fn
+// must copy what it keeps (its Extras map is fresh per row). The file is
+// decoded while it is read, so memory stays flat whatever its size.
+func DecodeCUR(ctx context.Context, name string, r io.Reader, fn func(*billing.LineItem) error) error {
+	br, done, err := decompress(name, r)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return decodeCURText(ctx, name, br, fn)
+}
+
+func decodeCURText(ctx context.Context, name string, r *bufio.Reader, fn func(*billing.LineItem) error) error {
+	cr := csv.NewReader(r)
+	cr.ReuseRecord = true
+	header, err := cr.Read()
+	if err == io.EOF {
+		return billing.InputError(name, 1, "", "empty file: a CUR header row is required")
+	}
+	if err != nil {
+		return csvError(name, cr, err)
+	}
+	m, err := newCURMapper(name, header)
+	if err != nil {
+		return err
+	}
+	cr.FieldsPerRecord = len(header)
+	var item billing.LineItem
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rec, err := cr.Read()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return csvError(name, cr, err)
+		}
+		line, _ := cr.FieldPos(0)
+		if err := m.decode(rec, line, &item); err != nil {
+			return err
+		}
+		if err := emit(name, line, &item, fn); err != nil {
+			return err
+		}
+	}
+}
+
+// emit hands a decoded row to fn, locating a row-level rejection.
+func emit(name string, line int, item *billing.LineItem, fn func(*billing.LineItem) error) error {
+	err := fn(item)
+	if err == nil {
+		return nil
+	}
+	var rowErr *billing.RowError
+	if errors.As(err, &rowErr) {
+		return billing.InputError(name, line, rowErr.Column, "%s", rowErr.Message)
+	}
+	return err
+}
+
+func csvError(name string, cr *csv.Reader, err error) error {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		if errors.Is(pe.Err, csv.ErrFieldCount) {
+			return billing.InputError(name, pe.StartLine, "", "wrong number of fields (want one per header column)")
+		}
+		return billing.InputError(name, pe.Line, fmt.Sprintf("%d", pe.Column), "malformed CSV: %v", pe.Err)
+	}
+	line, _ := cr.FieldPos(0)
+	return readError(name, line, err)
+}
+
+// canonical turns a CUR column name into its CUR 2.0 (Athena) form, so both
+// generations share one mapping: "lineItem/UnblendedCost" and
+// "line_item_unblended_cost" both become "line_item_unblended_cost".
+func canonical(h string) string {
+	h = strings.TrimSpace(h)
+	s := strings.ToLower(h)
+	if cat, attr, ok := strings.Cut(h, "/"); ok {
+		s = snake(cat) + "_" + snake(attr)
+	}
+	// AWS spells ARN columns "SavingsPlanARN", "SavingsPlanArn" and
+	// "savings_plan_savings_plan_a_r_n".
+	return strings.ReplaceAll(s, "_a_r_n", "_arn")
+}
+
+func snake(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 4)
+	for i, r := range s {
+		switch {
+		case unicode.IsUpper(r):
+			if i > 0 && !strings.HasSuffix(b.String(), "_") {
+				b.WriteByte('_')
+			}
+			b.WriteRune(unicode.ToLower(r))
+		case r == ' ' || r == '-' || r == ':':
+			b.WriteByte('_')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// pascal turns a canonical name into the x_ column name extras use:
+// "line_item_line_item_type" becomes "LineItemLineItemType".
+func pascal(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	up := true
+	for _, r := range s {
+		if r == '_' || r == ' ' || r == '-' || r == ':' || r == '/' {
+			up = true
+			continue
+		}
+		if up {
+			r = unicode.ToUpper(r)
+			up = false
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// isCURHeader reports whether a header row carries the columns every CUR
+// mapping needs.
+func isCURHeader(header []string) bool {
+	have := make(map[string]bool, len(header))
+	for _, h := range header {
+		have[canonical(strings.TrimPrefix(h, "\uFEFF"))] = true
+	}
+	return have["line_item_unblended_cost"] && have["line_item_line_item_type"]
+}
+
+// isFOCUSHeader reports whether a header row is a FOCUS export's.
+func isFOCUSHeader(header []string) bool {
+	for _, h := range header {
+		if strings.TrimSpace(strings.TrimPrefix(h, "\uFEFF")) == "BilledCost" {
+			return true
+		}
+	}
+	return false
+}

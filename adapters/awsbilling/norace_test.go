@@ -1,0 +1,5 @@
+//go:build !race
+
+package awsbilling_test
+
+const raceEnabled = false

@@ -1,0 +1,123 @@
+package awsbilling
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/klauspost/compress/gzip"
+
+	"github.com/truecost/truecost/domain"
+	"github.com/truecost/truecost/domain/billing"
+)
+
+// readBufferSize is the read-ahead between the network (or disk) and the
+// decompressor: large enough for few system calls, small enough to keep
+// memory flat.
+const readBufferSize = 1 << 20
+
+var (
+	gzipMagic    = []byte{0x1f, 0x8b}
+	parquetMagic = []byte("PAR1")
+	zipMagic     = []byte("PK\x03\x04")
+)
+
+// countingReader reports the bytes read so far, for progress.
+type countingReader struct {
+	r      io.Reader
+	n      int64
+	report func(int64)
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if n > 0 && c.report != nil {
+		c.report(c.n)
+	}
+	return n, err
+}
+
+// decompress returns the text of a CSV file, gunzipping it when it starts
+// with the gzip magic number. The returned closer releases the decompressor.
+func decompress(name string, r io.Reader) (*bufio.Reader, func(), error) {
+	br, ok := r.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReaderSize(r, readBufferSize)
+	}
+	magic, _ := br.Peek(len(gzipMagic))
+	if !bytes.Equal(magic, gzipMagic) {
+		switch p, _ := br.Peek(4); {
+		case bytes.Equal(p, parquetMagic):
+			return nil, nil, billing.InputError(name, 1, "", "a Parquet file where CSV was expected")
+		case bytes.Equal(p, zipMagic):
+			return nil, nil, billing.InputError(name, 1, "", "ZIP-compressed reports cannot be streamed; set the report's compression to GZIP or Parquet")
+		case strings.HasSuffix(strings.ToLower(name), ".gz"):
+			return nil, nil, billing.InputError(name, 1, "", "named .gz but not gzip-compressed")
+		}
+		return br, func() {}, nil
+	}
+	gz, err := gzip.NewReader(br)
+	if err != nil {
+		return nil, nil, billing.InputError(name, 1, "", "not a valid gzip file: %v", err)
+	}
+	return bufio.NewReaderSize(gz, readBufferSize), func() { gz.Close() }, nil
+}
+
+// readError turns a failure to read a file's bytes (a broken gzip stream,
+// a dropped connection) into an error naming the file and line.
+func readError(name string, line int, err error) error {
+	if ctxErr := contextError(err); ctxErr != nil {
+		return ctxErr
+	}
+	if domain.ErrorCode(err) != domain.Internal {
+		return err
+	}
+	return domain.WrapError(domain.Invalid, err, "%s: near line %d: cannot read: %v", name, line, err)
+}
+
+func contextError(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}
+
+// readerAt gives random access to an opened object, as Parquet needs: a
+// local file is used in place; anything else (an S3 stream) is copied to a
+// temporary file first, which keeps memory flat for any file size. The
+// returned cleanup closes and removes what was created.
+func readerAt(name string, rc io.Reader, progress func(int64)) (io.ReaderAt, int64, func(), error) {
+	if f, ok := rc.(*os.File); ok {
+		info, err := f.Stat()
+		if err != nil {
+			return nil, 0, nil, domain.WrapError(domain.Invalid, err, "cannot read %s", name)
+		}
+		if progress != nil {
+			progress(info.Size())
+		}
+		return f, info.Size(), func() {}, nil
+	}
+	tmp, err := os.CreateTemp("", "truecost-aws-*.parquet")
+	if err != nil {
+		return nil, 0, nil, fmt.Errorf("spool %s: %w", name, err)
+	}
+	cleanup := func() {
+		tmp.Close()
+		os.Remove(tmp.Name())
+	}
+	n, err := io.Copy(tmp, &countingReader{r: rc, report: progress})
+	if err != nil {
+		cleanup()
+		if ctxErr := contextError(err); ctxErr != nil {
+			return nil, 0, nil, ctxErr
+		}
+		return nil, 0, nil, domain.WrapError(domain.Unavailable, err, "cannot download %s: %v", name, err)
+	}
+	return tmp, n, cleanup, nil
+}

@@ -1,0 +1,282 @@
+package connectors
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/truecost/truecost/domain"
+	conn "github.com/truecost/truecost/domain/connectors"
+	"github.com/truecost/truecost/domain/tenancy"
+	"github.com/truecost/truecost/views/layout"
+)
+
+// Form is the view model of the add and edit forms.
+type Form struct {
+	New    bool
+	Action string
+	Cancel string
+	ID     string
+	CSRF   string
+	Title  string // the connector's saved name, when editing
+
+	Provider  conn.Provider
+	Providers []ProviderChoice
+	Picker    Picker // the owning organization, for resellers adding one
+	OrgName   string // the owning organization, when editing
+
+	Name    string
+	Config  conn.Config
+	Enabled bool
+	// Access is the chosen way to authenticate: AWS role or keys; Azure
+	// connection_string, sas_url or service_principal.
+	Access string
+	// Kept holds the identifiers among the credentials (role ARN, tenant
+	// and client IDs) entered before a failed save; credentials themselves
+	// are never sent back.
+	Kept      map[string]string
+	HasSecret bool
+
+	// Errors maps a field name to what is wrong with it; Error is the
+	// message above the form.
+	Errors map[string]string
+	Error  string
+
+	// For AWS: the trust policy the role needs (with the external ID once
+	// the connector exists) and the principal it trusts.
+	ExternalID  string
+	TrustPolicy string
+	Principal   string
+}
+
+// ProviderChoice is one cloud in the provider picker.
+type ProviderChoice struct {
+	Info    ProviderInfo
+	Checked bool
+}
+
+// New renders the add form for ?provider= (AWS when absent), in ?org= for
+// a reseller.
+func (h *Handler) New(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	p, err := admin(ctx)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	org := q.Get("org")
+	if org == "" {
+		org = p.Org.ID
+	}
+	f, err := h.newForm(ctx, p, providerOr(q.Get("provider")), org)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	return FormPage(layout.ChromeFrom(ctx), f).Render(ctx, w)
+}
+
+// Fields renders the add form's provider-specific fields for ?provider=;
+// the provider picker swaps them in with htmx.
+func (h *Handler) Fields(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	p, err := admin(ctx)
+	if err != nil {
+		return err
+	}
+	provider := conn.Provider(r.URL.Query().Get(fProvider))
+	if !cloud(provider) {
+		return domain.Errorf(domain.Invalid, "unknown cloud provider %q", provider)
+	}
+	f, err := h.newForm(ctx, p, provider, p.Org.ID)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	return ProviderFields(f).Render(ctx, w)
+}
+
+func (h *Handler) newForm(ctx context.Context, p tenancy.Principal, provider conn.Provider, org string) (Form, error) {
+	orgs, err := h.Tenancy.VisibleOrganizations(ctx, p)
+	if err != nil {
+		return Form{}, err
+	}
+	f := Form{
+		New:      true,
+		Action:   "/connectors",
+		Cancel:   "/connectors",
+		CSRF:     layout.ChromeFrom(ctx).CSRFToken,
+		Provider: provider,
+		Picker:   orgPicker(p, orgs, org, ""),
+		Access:   defaultAccess[provider],
+		Enabled:  true,
+		Errors:   map[string]string{},
+	}
+	for _, c := range conn.CloudProviders {
+		f.Providers = append(f.Providers, ProviderChoice{Info: providerInfo(c), Checked: c == provider})
+	}
+	if provider == conn.AWS {
+		f.TrustPolicy = conn.AWSTrustPolicy(conn.Connector{ExternalID: "EXTERNAL_ID_SHOWN_AFTER_SAVING"}, h.AWSPrincipal)
+		f.Principal = principalLabel(h.AWSPrincipal)
+	}
+	return f, nil
+}
+
+// Create adds a connector. An AWS connector lands on its page, which shows
+// the trust policy with its new external ID; the others on the list. A
+// rejected form is shown again with the message next to the field.
+func (h *Handler) Create(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	p, err := admin(ctx)
+	if err != nil {
+		return err
+	}
+	provider := providerOr(r.PostFormValue(fProvider))
+	org := strings.TrimSpace(r.PostFormValue(fOrg))
+	if org == "" {
+		org = p.Org.ID
+	}
+	in, access := readInput(r, provider, conn.Config{})
+	c, err := h.Manager.Create(ctx, p, org, in)
+	if err == nil {
+		to := "/connectors?created=" + c.ID
+		if c.Provider == conn.AWS {
+			to = "/connectors/" + c.ID + "?created=1"
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
+		return nil
+	}
+	if !formError(err) {
+		return err
+	}
+	f, ferr := h.newForm(ctx, p, provider, org)
+	if ferr != nil {
+		return ferr
+	}
+	f.refill(in, access)
+	f.placeError(err)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusUnprocessableEntity)
+	return FormPage(layout.ChromeFrom(ctx), f).Render(ctx, w)
+}
+
+// Edit renders the form changing a connector. Credentials are not shown:
+// left empty, the stored ones are kept.
+func (h *Handler) Edit(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	p, err := admin(ctx)
+	if err != nil {
+		return err
+	}
+	c, err := h.find(ctx, p, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	f, err := h.editForm(ctx, p, c)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	return FormPage(layout.ChromeFrom(ctx), f).Render(ctx, w)
+}
+
+func (h *Handler) editForm(ctx context.Context, p tenancy.Principal, c conn.Connector) (Form, error) {
+	if !cloud(c.Provider) {
+		return Form{}, domain.Errorf(domain.Invalid, "local connectors are set up from the command line (truecost ingest); they cannot be edited here")
+	}
+	orgs, err := h.Tenancy.VisibleOrganizations(ctx, p)
+	if err != nil {
+		return Form{}, err
+	}
+	f := Form{
+		Action:    "/connectors/" + c.ID + "/edit",
+		Cancel:    "/connectors/" + c.ID,
+		ID:        c.ID,
+		CSRF:      layout.ChromeFrom(ctx).CSRFToken,
+		Provider:  c.Provider,
+		OrgName:   orgNames(orgs)[c.OrgID],
+		Name:      c.Name,
+		Title:     c.Name,
+		Config:    c.Config,
+		Enabled:   c.Enabled,
+		Access:    defaultAccess[c.Provider],
+		HasSecret: c.HasSecret,
+		Errors:    map[string]string{},
+	}
+	if len(orgs) < 2 {
+		f.OrgName = ""
+	}
+	if c.Provider == conn.AWS {
+		f.ExternalID = c.ExternalID
+		f.TrustPolicy = conn.AWSTrustPolicy(c, h.AWSPrincipal)
+		f.Principal = principalLabel(h.AWSPrincipal)
+	}
+	return f, nil
+}
+
+// Update saves the edit form and returns to the connector's page.
+func (h *Handler) Update(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	p, err := admin(ctx)
+	if err != nil {
+		return err
+	}
+	c, err := h.find(ctx, p, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	f, err := h.editForm(ctx, p, c)
+	if err != nil {
+		return err
+	}
+	in, access := readInput(r, c.Provider, c.Config)
+	if _, err = h.Manager.Update(ctx, p, c.OrgID, c.ID, in); err == nil {
+		http.Redirect(w, r, "/connectors/"+c.ID+"?saved=1", http.StatusSeeOther)
+		return nil
+	}
+	if !formError(err) {
+		return err
+	}
+	f.refill(in, access)
+	f.placeError(err)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusUnprocessableEntity)
+	return FormPage(layout.ChromeFrom(ctx), f).Render(ctx, w)
+}
+
+// formError reports whether a failed save is shown in the form rather than
+// as an error page.
+func formError(err error) bool {
+	switch domain.ErrorCode(err) {
+	case domain.Invalid, domain.Conflict, domain.Unavailable:
+		return true
+	}
+	return false
+}
+
+// refill puts what the user entered back in the form, except credentials.
+func (f *Form) refill(in conn.Input, access string) {
+	f.Name, f.Config, f.Enabled, f.Access = in.Name, in.Config, in.Enabled, access
+	f.Kept = map[string]string{}
+	for k, v := range in.Secret {
+		if identifiers[k] {
+			f.Kept[k] = strings.TrimSpace(v)
+		}
+	}
+}
+
+func providerOr(s string) conn.Provider {
+	if p := conn.Provider(s); cloud(p) {
+		return p
+	}
+	return conn.AWS
+}
+
+func cloud(p conn.Provider) bool {
+	for _, c := range conn.CloudProviders {
+		if c == p {
+			return true
+		}
+	}
+	return false
+}

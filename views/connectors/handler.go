@@ -1,0 +1,327 @@
+// Package connectors is the console's billing connectors pages: the list of
+// the caller's connectors with their last sync, the form adding or changing
+// a cloud connector (its fields follow the chosen provider through htmx),
+// a connector's page with the AWS role trust policy to install, and the
+// Test connection, Sync now and Delete actions. Admins manage connectors;
+// members only read the list. Credentials are written, never shown.
+package connectors
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/truecost/truecost/domain"
+	"github.com/truecost/truecost/domain/billing"
+	conn "github.com/truecost/truecost/domain/connectors"
+	"github.com/truecost/truecost/domain/tenancy"
+	"github.com/truecost/truecost/views/layout"
+)
+
+// Tenancy decides which organizations the caller may read.
+type Tenancy interface {
+	VisibleOrganizations(ctx context.Context, p tenancy.Principal) ([]tenancy.Organization, error)
+	Scope(ctx context.Context, p tenancy.Principal, orgID string) ([]string, error)
+}
+
+// Manager lists and manages connectors on behalf of a caller.
+// *connectors.Manager implements it; each method but List checks the
+// caller may act on the organization.
+type Manager interface {
+	List(ctx context.Context, orgIDs []string) ([]conn.Connector, error)
+	Get(ctx context.Context, p tenancy.Principal, orgID, id string) (conn.Connector, error)
+	Create(ctx context.Context, p tenancy.Principal, orgID string, in conn.Input) (conn.Connector, error)
+	Update(ctx context.Context, p tenancy.Principal, orgID, id string, in conn.Input) (conn.Connector, error)
+	Delete(ctx context.Context, p tenancy.Principal, orgID, id string) error
+	Test(ctx context.Context, p tenancy.Principal, orgID, id string) (conn.TestResult, error)
+	Sync(ctx context.Context, p tenancy.Principal, orgID, id string) (billing.IngestionRun, error)
+}
+
+// Handler serves the /connectors pages.
+type Handler struct {
+	Tenancy Tenancy
+	Manager Manager
+	// AWSPrincipal is the AWS principal (an account root or role ARN) that
+	// assumes customers' roles; it goes in the trust policy shown to them.
+	AWSPrincipal string
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+var (
+	errNotSignedIn = domain.Errorf(domain.Unauthorized, "not signed in")
+	errNotAdmin    = domain.Errorf(domain.Forbidden, "only organization admins may change billing connectors")
+	errNoConnector = domain.Errorf(domain.NotFound, "billing connector not found")
+)
+
+// From values tell an action which page it was sent from, and so which
+// fragment to answer an htmx request with.
+const (
+	fromList   = "list"
+	fromDetail = "detail"
+)
+
+func (h *Handler) now() time.Time {
+	if h.Now == nil {
+		return time.Now()
+	}
+	return h.Now()
+}
+
+func principal(ctx context.Context) (tenancy.Principal, error) {
+	p, ok := tenancy.PrincipalFrom(ctx)
+	if !ok {
+		return tenancy.Principal{}, errNotSignedIn
+	}
+	return p, nil
+}
+
+func admin(ctx context.Context) (tenancy.Principal, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return p, err
+	}
+	if !p.IsAdmin() {
+		return p, errNotAdmin
+	}
+	return p, nil
+}
+
+// List renders the connectors of the caller's organizations (for a
+// reseller, of its customers too; ?org= narrows to one), or only the list
+// region when htmx asks.
+func (h *Handler) List(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	p, err := principal(ctx)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	v, err := h.listView(ctx, p, q.Get("org"))
+	if err != nil {
+		return err
+	}
+	if id := q.Get("created"); id != "" {
+		for _, row := range v.Rows {
+			if row.ID == id {
+				v.Highlight = id
+				v.Notice = "Added the connector “" + row.Name + "”. Test the connection, then sync it to load its costs."
+			}
+		}
+	}
+	if q.Get("deleted") != "" {
+		v.Notice = "Connector deleted."
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if layout.IsFragmentRequest(r) {
+		return ListRegion(v).Render(ctx, w)
+	}
+	return ListPage(layout.ChromeFrom(ctx), v).Render(ctx, w)
+}
+
+func (h *Handler) listView(ctx context.Context, p tenancy.Principal, orgID string) (ListView, error) {
+	scope, err := h.Tenancy.Scope(ctx, p, orgID)
+	if err != nil {
+		return ListView{}, err
+	}
+	orgs, err := h.Tenancy.VisibleOrganizations(ctx, p)
+	if err != nil {
+		return ListView{}, err
+	}
+	list, err := h.Manager.List(ctx, scope)
+	if err != nil {
+		return ListView{}, err
+	}
+	v := ListView{
+		Scope:     orgID,
+		Picker:    orgPicker(p, orgs, orgID, "All customers"),
+		ShowOrg:   len(scope) > 1,
+		CanManage: p.IsAdmin(),
+		CSRF:      layout.ChromeFrom(ctx).CSRFToken,
+	}
+	names := orgNames(orgs)
+	now := h.now()
+	for _, c := range list {
+		v.Rows = append(v.Rows, newRow(c, names[c.OrgID], now))
+	}
+	return v, nil
+}
+
+// find returns the connector id among those the caller may read, or a
+// NotFound error: another organization's connector does not exist for the
+// caller.
+func (h *Handler) find(ctx context.Context, p tenancy.Principal, id string) (conn.Connector, error) {
+	scope, err := h.Tenancy.Scope(ctx, p, "")
+	if err != nil {
+		return conn.Connector{}, err
+	}
+	list, err := h.Manager.List(ctx, scope)
+	if err != nil {
+		return conn.Connector{}, err
+	}
+	for _, c := range list {
+		if c.ID == id {
+			return h.Manager.Get(ctx, p, c.OrgID, c.ID)
+		}
+	}
+	return conn.Connector{}, errNoConnector
+}
+
+// Show renders one connector: its settings, its last sync and, for AWS, the
+// trust policy its IAM role needs.
+func (h *Handler) Show(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	p, err := principal(ctx)
+	if err != nil {
+		return err
+	}
+	c, err := h.find(ctx, p, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	d, err := h.detailView(ctx, p, c)
+	if err != nil {
+		return err
+	}
+	switch {
+	case r.URL.Query().Get("created") != "":
+		d.Notice = "Connector created."
+		if c.Provider == conn.AWS {
+			d.Notice += " Attach the trust policy below to its IAM role, then test the connection."
+		}
+	case r.URL.Query().Get("saved") != "":
+		d.Notice = "Changes saved."
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	return DetailPage(layout.ChromeFrom(ctx), d).Render(ctx, w)
+}
+
+func (h *Handler) detailView(ctx context.Context, p tenancy.Principal, c conn.Connector) (Detail, error) {
+	orgs, err := h.Tenancy.VisibleOrganizations(ctx, p)
+	if err != nil {
+		return Detail{}, err
+	}
+	d := Detail{
+		Row:       newRow(c, orgNames(orgs)[c.OrgID], h.now()),
+		ShowOrg:   len(orgs) > 1,
+		CanManage: p.IsAdmin(),
+		CSRF:      layout.ChromeFrom(ctx).CSRFToken,
+		Settings:  settings(c),
+	}
+	if c.Provider == conn.AWS {
+		d.ExternalID = c.ExternalID
+		d.TrustPolicy = conn.AWSTrustPolicy(c, h.AWSPrincipal)
+		d.ReadPolicy = s3ReadPolicy(c.Config.Bucket, c.Config.Path)
+		d.Principal = principalLabel(h.AWSPrincipal)
+	}
+	return d, nil
+}
+
+// Delete removes a connector. htmx gets the refreshed list region (or, from
+// the connector's page, a redirect to the list); a plain form post is
+// redirected to the list.
+func (h *Handler) Delete(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	p, err := admin(ctx)
+	if err != nil {
+		return err
+	}
+	c, err := h.find(ctx, p, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if err := h.Manager.Delete(ctx, p, c.OrgID, c.ID); err != nil {
+		return err
+	}
+	if !layout.IsFragmentRequest(r) || r.PostFormValue("from") != fromList {
+		to := "/connectors?deleted=1"
+		if layout.IsFragmentRequest(r) {
+			w.Header().Set("HX-Redirect", to)
+			w.WriteHeader(http.StatusOK)
+			return nil
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
+		return nil
+	}
+	v, err := h.listView(ctx, p, r.PostFormValue("scope"))
+	if err != nil {
+		return err
+	}
+	v.Notice = "Deleted the connector “" + c.Name + "”."
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	return ListRegion(v).Render(ctx, w)
+}
+
+// Test lists what the connector's source holds now, without loading it.
+// A failing source is an answer, not an error of the request: the fragment
+// shows its message.
+func (h *Handler) Test(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	p, err := admin(ctx)
+	if err != nil {
+		return err
+	}
+	c, err := h.find(ctx, p, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	// The caller may act on the connector (checked above), so any error
+	// now is the source's: a refused role is Forbidden, a missing bucket
+	// NotFound.
+	res, testErr := h.Manager.Test(ctx, p, c.OrgID, c.ID)
+	return h.answer(w, r, p, c, testOutcome(res, testErr))
+}
+
+// Sync loads what changed in the connector's source now and shows the run,
+// with the connector's updated status; a failing source, like in Test, is
+// shown as the outcome.
+func (h *Handler) Sync(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	p, err := admin(ctx)
+	if err != nil {
+		return err
+	}
+	c, err := h.find(ctx, p, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	run, syncErr := h.Manager.Sync(ctx, p, c.OrgID, c.ID)
+	out := syncOutcome(run, syncErr)
+	// The sync recorded its outcome on the connector; show the new status.
+	if fresh, err := h.Manager.Get(ctx, p, c.OrgID, c.ID); err == nil {
+		c = fresh
+	} else {
+		return err
+	}
+	return h.answer(w, r, p, c, out)
+}
+
+// answer renders an action's outcome where it was asked for: the
+// connector's row of the list, the live region of its page, or (without
+// htmx) its whole page.
+func (h *Handler) answer(w http.ResponseWriter, r *http.Request, p tenancy.Principal, c conn.Connector, out *Outcome) error {
+	ctx := r.Context()
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if layout.IsFragmentRequest(r) && r.PostFormValue("from") == fromList {
+		v, err := h.listView(ctx, p, r.PostFormValue("scope"))
+		if err != nil {
+			return err
+		}
+		for _, row := range v.Rows {
+			if row.ID == c.ID {
+				row.Outcome = out
+				return RowBody(v, row).Render(ctx, w)
+			}
+		}
+		return errNoConnector
+	}
+	d, err := h.detailView(ctx, p, c)
+	if err != nil {
+		return err
+	}
+	d.Outcome = out
+	if layout.IsFragmentRequest(r) {
+		return Live(d).Render(ctx, w)
+	}
+	return DetailPage(layout.ChromeFrom(ctx), d).Render(ctx, w)
+}

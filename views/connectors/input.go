@@ -1,0 +1,163 @@
+package connectors
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/truecost/truecost/domain"
+	conn "github.com/truecost/truecost/domain/connectors"
+)
+
+// Field names of the form. Non-secret ones are the Config's JSON names;
+// secret ones are the Secret's keys.
+const (
+	fName, fOrg, fProvider, fAccess, fEnabled = "name", "org", "provider", "access", "enabled"
+)
+
+// secretFields are the credentials each provider's form may carry, by
+// access method ("" when it has no choice).
+var secretFields = map[conn.Provider]map[string][]string{
+	conn.AWS: {
+		"role": {"role_arn"},
+		"keys": {"access_key_id", "secret_access_key"},
+	},
+	conn.Azure: {
+		"connection_string": {"connection_string"},
+		"sas_url":           {"sas_url"},
+		"service_principal": {"tenant_id", "client_id", "client_secret"},
+	},
+	conn.GCP: {"": {"service_account_json"}},
+	conn.OCI: {"": {"private_key", "passphrase"}},
+}
+
+// defaultAccess is each provider's preselected access method.
+var defaultAccess = map[conn.Provider]string{conn.AWS: "role", conn.Azure: "connection_string"}
+
+// identifiers are the secret fields that name something rather than prove
+// anything; a form that failed to save keeps them.
+var identifiers = map[string]bool{"role_arn": true, "tenant_id": true, "client_id": true}
+
+// readInput reads the form posted for provider onto base, the settings of
+// the connector being changed (so settings the form does not show are
+// kept).
+func readInput(r *http.Request, provider conn.Provider, base conn.Config) (conn.Input, string) {
+	v := func(name string) string { return strings.TrimSpace(r.PostFormValue(name)) }
+	cfg := base
+	switch provider {
+	case conn.AWS:
+		cfg.AWSAccountID = strings.NewReplacer("-", "", " ", "").Replace(v("aws_account_id"))
+		cfg.Bucket, cfg.Path, cfg.FileType, cfg.Region = v("bucket"), v("path"), v("file_type"), v("region")
+	case conn.Azure:
+		cfg.AzureCloud, cfg.StorageAccount, cfg.Container, cfg.Path = v("azure_cloud"), v("storage_account"), v("container"), v("path")
+	case conn.GCP:
+		cfg.BillingAccountID, cfg.ProjectID, cfg.Region, cfg.Dataset, cfg.Table = v("billing_account_id"), v("project_id"), v("region"), v("dataset"), v("table")
+		cfg.ResultProject, cfg.ResultRegion, cfg.ResultDataset, cfg.ResultBucket = v("result_project"), v("result_region"), v("result_dataset"), v("result_bucket")
+	case conn.OCI:
+		cfg.TenancyOCID, cfg.UserOCID, cfg.Fingerprint, cfg.Region = v("tenancy_ocid"), v("user_ocid"), v("fingerprint"), v("region")
+	}
+	access := v(fAccess)
+	methods := secretFields[provider]
+	if _, ok := methods[access]; !ok {
+		access = defaultAccess[provider]
+	}
+	sec := conn.Secret{}
+	for _, name := range methods[access] {
+		if s := r.PostFormValue(name); strings.TrimSpace(s) != "" {
+			sec[name] = s
+		}
+	}
+	return conn.Input{Provider: provider, Name: v(fName), Config: cfg, Secret: sec, Enabled: r.PostFormValue(fEnabled) != ""}, access
+}
+
+// fieldLabels maps the subject a domain validation message starts with to
+// the form field it is about.
+var fieldLabels = map[string]string{
+	"connector name":      fName,
+	"AWS account ID":      "aws_account_id",
+	"S3 bucket":           "bucket",
+	"file type":           "file_type",
+	"role ARN":            "role_arn",
+	"access keys":         "access_key_id",
+	"access":              fAccess,
+	"storage account":     "storage_account",
+	"container":           "container",
+	"service principal":   "tenant_id",
+	"billing account ID":  "billing_account_id",
+	"BigQuery project ID": "project_id",
+	"dataset":             "dataset",
+	"table":               "table",
+	"result bucket":       "result_bucket",
+	"service account key": "service_account_json",
+	"tenancy OCID":        "tenancy_ocid",
+	"user OCID":           "user_ocid",
+	"API key":             "fingerprint",
+	"private key":         "private_key",
+}
+
+// placeError puts a failed save's message next to its field when the
+// message names one, and above the form in any case.
+func (f *Form) placeError(err error) {
+	msg := domain.ErrorMessage(err)
+	f.Error = msg
+	f.Errors = map[string]string{}
+	subject, detail, ok := strings.Cut(msg, ": ")
+	if !ok {
+		return
+	}
+	field := fieldLabels[subject]
+	switch subject {
+	case "region":
+		field = "region"
+		if f.Provider == conn.Azure {
+			field = "azure_cloud"
+		}
+	case "secret":
+		field = fAccess
+		if f.Provider == conn.GCP {
+			field = "service_account_json"
+		}
+	}
+	if field != "" {
+		f.Errors[field] = upperFirst(detail)
+	}
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// In describes one input of the form.
+type In struct {
+	Name        string
+	Label       string
+	Value       string
+	Hint        string
+	Placeholder string
+	Type        string // "text" when empty
+	List        string // the id of a datalist of suggestions
+	Pattern     string
+	InputMode   string
+	Required    bool
+	Optional    bool // marked "optional" next to the label
+	Mono        bool
+	Wide        bool // spans the form grid's two columns
+}
+
+func (in In) inputType() string {
+	if in.Type == "" {
+		return "text"
+	}
+	return in.Type
+}
+
+// secretPlaceholder is what an empty credential field says when editing a
+// connector that has stored credentials.
+func (f Form) secretPlaceholder(fallback string) string {
+	if !f.New && f.HasSecret {
+		return "Leave empty to keep the stored secret"
+	}
+	return fallback
+}

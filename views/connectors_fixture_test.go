@@ -1,0 +1,196 @@
+package views_test
+
+import (
+	"context"
+	"crypto/rand"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"github.com/truecost/truecost/adapters/localfiles"
+	"github.com/truecost/truecost/adapters/sqlstore"
+	"github.com/truecost/truecost/adapters/sqlstore/sqltest"
+	"github.com/truecost/truecost/domain/billing"
+	"github.com/truecost/truecost/domain/connectors"
+	"github.com/truecost/truecost/domain/tenancy"
+	"github.com/truecost/truecost/static"
+	"github.com/truecost/truecost/views"
+)
+
+// testAWSPrincipal is the principal the console's trust policies name.
+const testAWSPrincipal = "arn:aws:iam::111122223333:root"
+
+// fakeSources is a connectors.SourceFactory that records the credentials
+// each connector was opened with and reads the FOCUS sample, or fails as
+// told.
+type fakeSources struct {
+	mu      sync.Mutex
+	secrets map[string]connectors.Secret
+	fail    error
+}
+
+func (f *fakeSources) Source(_ context.Context, c connectors.Connector, sec connectors.Secret) (billing.Source, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.secrets == nil {
+		f.secrets = make(map[string]connectors.Secret)
+	}
+	f.secrets[c.ID] = sec
+	if f.fail != nil {
+		return nil, f.fail
+	}
+	return localfiles.New(filepath.Join("testdata", "focus_sample.csv"), "focus")
+}
+
+func (f *fakeSources) failWith(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fail = err
+}
+
+func (f *fakeSources) secret(id string) connectors.Secret {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.secrets[id]
+}
+
+// connectorConsole is the console over a real SQLite store with real
+// connector rules: reseller Northwind (an admin and a member) with its
+// customer Contoso, and the unrelated Fabrikam (an admin).
+type connectorConsole struct {
+	*fixture
+	store                       *sqlstore.Store
+	manager                     *connectors.Manager
+	sources                     *fakeSources
+	reseller, customer, foreign tenancy.Organization
+	resellerAdmin               tenancy.Principal
+	foreignAdmin                tenancy.Principal
+}
+
+func newConnectorConsole(t *testing.T) *connectorConsole {
+	t.Helper()
+	ctx := context.Background()
+	store := sqltest.SQLite(t)
+	tenants := tenancy.NewService(store)
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
+	sealer, err := connectors.NewAESSealer(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc := &connectorConsole{store: store, sources: &fakeSources{}}
+	svc := connectors.NewService(store, sealer, cc.sources, billing.NewIngester(store, tenancy.NewID), tenancy.NewID)
+	cc.manager = connectors.NewManager(svc, tenants)
+
+	org := func(slug, name string, kind tenancy.OrgKind, reseller string) tenancy.Organization {
+		t.Helper()
+		o, err := tenants.CreateOrganization(ctx, slug, name, kind, reseller)
+		if err != nil {
+			t.Fatalf("create organization %s: %v", slug, err)
+		}
+		return o
+	}
+	user := func(email, orgSlug string, role tenancy.Role) tenancy.Principal {
+		t.Helper()
+		u, err := tenants.CreateUser(ctx, email, orgSlug, role, testPassword)
+		if err != nil {
+			t.Fatalf("create user %s: %v", email, err)
+		}
+		o, err := store.OrganizationByID(ctx, u.OrgID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tenancy.Principal{User: u, Org: o}
+	}
+	cc.reseller = org("northwind", "Northwind Traders", tenancy.Reseller, "")
+	cc.customer = org("contoso", "Contoso Ltd", tenancy.Customer, "northwind")
+	cc.foreign = org("fabrikam", "Fabrikam Inc", tenancy.Customer, "")
+	cc.resellerAdmin = user("admin@northwind.test", "northwind", tenancy.Admin)
+	user("viewer@northwind.test", "northwind", tenancy.Member)
+	cc.foreignAdmin = user("admin@fabrikam.test", "fabrikam", tenancy.Admin)
+
+	mux := http.NewServeMux()
+	mux.Handle(static.Prefix, static.Handler())
+	mux.Handle("/", views.NewHandler(views.Deps{
+		Auth:             tenants,
+		Reporter:         billing.NewReporter(store),
+		Runs:             store,
+		ConnectorManager: cc.manager,
+		AWSPrincipal:     testAWSPrincipal,
+	}))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	cc.fixture = &fixture{t: t, srv: srv}
+	return cc
+}
+
+// add creates a connector directly through the domain.
+func (cc *connectorConsole) add(p tenancy.Principal, orgID string, in connectors.Input) connectors.Connector {
+	cc.t.Helper()
+	c, err := cc.manager.Create(context.Background(), p, orgID, in)
+	if err != nil {
+		cc.t.Fatalf("create connector %s: %v", in.Name, err)
+	}
+	return c
+}
+
+func awsInput(name string) connectors.Input {
+	return connectors.Input{
+		Provider: connectors.AWS, Name: name,
+		Config: connectors.Config{AWSAccountID: "123456789012", Bucket: "contoso-billing", Path: "cur2/contoso", FileType: "cur2"},
+		Secret: connectors.Secret{"role_arn": "arn:aws:iam::123456789012:role/TruecostRead"},
+	}
+}
+
+func azureInput(name string) connectors.Input {
+	return connectors.Input{
+		Provider: connectors.Azure, Name: name,
+		Config: connectors.Config{StorageAccount: "northwindcosts", Container: "exports"},
+		Secret: connectors.Secret{"sas_url": "https://northwindcosts.blob.core.windows.net/exports?sig=SAS-SIGNATURE-SECRET"},
+	}
+}
+
+// post sends a form with the session's CSRF token.
+func (cc *connectorConsole) post(c *http.Client, csrf, path string, form url.Values, header http.Header) *http.Response {
+	cc.t.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	form.Set(tenancy.CSRFFormField, csrf)
+	return cc.postForm(c, path, form, header)
+}
+
+func parse(t *testing.T, resp *http.Response) (*goquery.Document, string) {
+	t.Helper()
+	body := readAll(t, resp)
+	doc, err := goquery.NewDocumentFromReader(strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc, body
+}
+
+// parseRow parses a fragment holding a table's row group, in the table
+// context htmx swaps it into (an HTML parser drops table tags elsewhere).
+func parseRow(t *testing.T, resp *http.Response) *goquery.Document {
+	t.Helper()
+	body := readAll(t, resp)
+	if !strings.HasPrefix(strings.TrimSpace(body), "<tbody") {
+		t.Fatalf("status %d, want a <tbody> fragment, got %.300s", resp.StatusCode, body)
+	}
+	doc, err := goquery.NewDocumentFromReader(strings.NewReader("<table>" + body + "</table>"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+var htmx = http.Header{"Hx-Request": {"true"}}
