@@ -67,7 +67,8 @@ func TestCLIEndToEnd(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			src := folders["acme"]
+			src := filepath.Join(dir, "demo", "acme", "focus")
+			_ = folders
 			out, code = cmd(t, dir, dbURL, "", "ingest", "--org", "acme", "--source", src, "--format", "focus")
 			if code != 0 || !strings.Contains(out, "ingested 1000 rows") || !strings.Contains(out, "USD 409294.570856199999819") {
 				t.Fatalf("ingest: %d %s", code, out)

@@ -145,12 +145,14 @@ func loadDemo(ctx context.Context, a *app, e *env, dir string) (*demoLogin, erro
 		if err != nil {
 			return nil, err
 		}
-		abs, _ := filepath.Abs(folders[c.slug])
-		run, err := a.ingestLocal(ctx, org.ID, abs, "auto", nil)
-		if err != nil {
-			return nil, fmt.Errorf("ingest demo data for %s: %w", c.slug, err)
+		for _, folder := range folders[c.slug] {
+			abs, _ := filepath.Abs(folder)
+			run, err := a.ingestLocal(ctx, org.ID, abs, "auto", nil)
+			if err != nil {
+				return nil, fmt.Errorf("ingest demo data %s for %s: %w", filepath.Base(folder), c.slug, err)
+			}
+			fmt.Fprintf(e.stdout, "demo %s/%s: %s\n", c.slug, filepath.Base(folder), summary(run, run.Duration()))
 		}
-		fmt.Fprintf(e.stdout, "demo %s: %s\n", c.slug, summary(run, run.Duration()))
 	}
 	return &demoLogin{email: demoEmail, password: demoPassword, reseller: demoReseller, customers: "acme, globex"}, nil
 }

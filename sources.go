@@ -10,7 +10,11 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/truecost/truecost/adapters/awsbilling"
+	"github.com/truecost/truecost/adapters/azurebilling"
+	"github.com/truecost/truecost/adapters/gcpbilling"
 	"github.com/truecost/truecost/adapters/localfiles"
+	"github.com/truecost/truecost/adapters/ocibilling"
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/billing"
 	"github.com/truecost/truecost/domain/connectors"
@@ -23,22 +27,76 @@ type sourceFactory struct{}
 var _ connectors.SourceFactory = sourceFactory{}
 
 func (sourceFactory) Source(ctx context.Context, c connectors.Connector, secret connectors.Secret) (billing.Source, error) {
+	cfg := c.Config
 	switch c.Provider {
 	case connectors.Local:
 		return localSource(ctx, c.Location, c.Format)
-	default:
-		return nil, domain.Errorf(domain.Unavailable, "%s connectors are not available in this build", c.Provider)
+	case connectors.AWS:
+		return awsbilling.NewConnectorSource(ctx, c, secret)
+	case connectors.Azure:
+		bucket, err := azurebilling.NewBucket(azurebilling.Config{StorageAccount: cfg.StorageAccount, Container: cfg.Container,
+			Cloud: cfg.AzureCloud, Endpoint: cfg.Endpoint, Credentials: azurebilling.CredentialsFromSecret(secret)})
+		if err != nil {
+			return nil, err
+		}
+		return azurebilling.NewSource(bucket, cfg.Path, azurebilling.Options{}), nil
+	case connectors.GCP:
+		return gcpbilling.NewBigQuerySource(ctx, gcpbilling.Config{BillingAccountID: cfg.BillingAccountID, ProjectID: cfg.ProjectID,
+			Location: cfg.Region, Dataset: cfg.Dataset, Table: cfg.Table, CredentialsJSON: []byte(secret["service_account_json"]),
+			Endpoint: cfg.Endpoint, AllMonths: c.LastSyncAt.IsZero(), ResultProject: cfg.ResultProject,
+			ResultRegion: cfg.ResultRegion, ResultDataset: cfg.ResultDataset, ResultBucket: cfg.ResultBucket})
+	case connectors.OCI:
+		bucket, err := ocibilling.NewBucket(ocibilling.Config{TenancyOCID: cfg.TenancyOCID, UserOCID: cfg.UserOCID,
+			Fingerprint: cfg.Fingerprint, PrivateKey: secret["private_key"], Passphrase: secret["passphrase"],
+			Region: cfg.Region, Endpoint: cfg.Endpoint})
+		if err != nil {
+			return nil, err
+		}
+		return ocibilling.New(bucket, cfg.Path, ocibilling.Options{}), nil
 	}
+	return nil, domain.Errorf(domain.Invalid, "unknown connector provider %q", c.Provider)
 }
 
-// localSource reads a local file or folder in format, detecting the layout
-// when format is auto.
-func localSource(_ context.Context, path, format string) (billing.Source, error) {
+// localSource reads a local file or folder in format. With auto, a folder
+// is tried against each provider's layout and otherwise read as FOCUS CSV.
+func localSource(ctx context.Context, path, format string) (billing.Source, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, domain.WrapError(domain.Invalid, err, "cannot read source %s", path)
+	}
+	dir := localfiles.Dir(path)
+	if format == "auto" && info.IsDir() {
+		detectors := []struct {
+			format string
+			detect func(context.Context, billing.Bucket, string) (bool, error)
+		}{{"aws-cur", awsbilling.Detect}, {"azure", azurebilling.Detect}, {"gcp", gcpbilling.Detect}, {"oci", ocibilling.Detect}}
+		for _, d := range detectors {
+			ok, err := d.detect(ctx, dir, "")
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				format = d.format
+				break
+			}
+		}
+	}
+	if format != "auto" && format != "focus" && !info.IsDir() {
+		return nil, domain.Errorf(domain.Invalid, "format %s reads an export folder; %s is a file", format, path)
+	}
 	switch format {
 	case "auto", "focus":
 		return localfiles.New(path, format)
+	case "aws-cur", "aws-cur2":
+		return awsbilling.NewSource(dir, "", awsbilling.KindAuto), nil
+	case "azure":
+		return azurebilling.NewSource(dir, "", azurebilling.Options{}), nil
+	case "gcp":
+		return gcpbilling.NewSource(dir, ""), nil
+	case "oci":
+		return ocibilling.New(dir, "", ocibilling.Options{}), nil
 	}
-	return nil, domain.Errorf(domain.Invalid, "format %q cannot be read from local files by this build", format)
+	return nil, domain.Errorf(domain.Invalid, "unknown format %q", format)
 }
 
 // secretKeyFile is where the embedded default keeps its generated key.

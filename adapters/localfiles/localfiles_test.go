@@ -131,17 +131,21 @@ func TestWriteDemoIsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(folders) != 2 || folders["acme"] == "" || folders["globex"] == "" {
+	if len(folders) != 2 || len(folders["acme"]) != 3 || len(folders["globex"]) != 3 {
 		t.Fatalf("folders %v", folders)
 	}
-	m1, _, err := readAll(t, folders["acme"])
+	focus := folders["acme"][2]
+	if filepath.Base(focus) != "focus" {
+		t.Fatalf("acme folders %v", folders["acme"])
+	}
+	m1, _, err := readAll(t, focus)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := localfiles.WriteDemo(dir); err != nil {
 		t.Fatal(err)
 	}
-	m2, items, err := readAll(t, folders["acme"])
+	m2, items, err := readAll(t, focus)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -198,6 +199,7 @@ func (m *Manager) Test(ctx context.Context, p tenancy.Principal, orgID, id strin
 	if err != nil {
 		return TestResult{}, err
 	}
+	defer closeSource(src)
 	man, err := src.Scan(ctx)
 	if err != nil {
 		return TestResult{}, err
@@ -247,6 +249,7 @@ func (s *Service) SyncConnector(ctx context.Context, c Connector, progress func(
 	src, c, err := s.open(ctx, c.OrgID, c.ID)
 	var run billing.IngestionRun
 	if err == nil {
+		defer closeSource(src)
 		run, err = s.ingester.Ingest(ctx, billing.IngestRequest{OrgID: c.OrgID, ConnectorID: c.ID, Source: src, Progress: progress})
 	}
 	if recErr := s.RecordSync(context.WithoutCancel(ctx), c, run, err); recErr != nil && err == nil {
@@ -307,4 +310,11 @@ func AWSTrustPolicy(c Connector, principal string) string {
 	}
 	b, _ := json.MarshalIndent(policy, "", "  ")
 	return string(b)
+}
+
+// closeSource releases a source that holds a client (BigQuery, for one).
+func closeSource(src billing.Source) {
+	if c, ok := src.(io.Closer); ok {
+		_ = c.Close()
+	}
 }
