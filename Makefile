@@ -68,7 +68,7 @@ test: assets postgres chromium check-generated lint
 ## bench: ingestion throughput and memory against psql \copy, as a table
 bench: build postgres
 	TRUECOST_TEST_POSTGRES_URL=$${TRUECOST_TEST_POSTGRES_URL:-$(PG_DEFAULT_URL)} \
-		$(GO) test -run '^$$' -bench BenchmarkIngest -benchtime 1x -timeout 60m ./adapters/sqlstore/
+		$(GO) test -run '^$$' -bench 'BenchmarkIngest' -benchtime 1x -timeout 60m ./adapters/sqlstore/ ./adapters/awsbilling/
 
 clean:
 	rm -rf bin var static/vendor
