@@ -63,7 +63,9 @@ func TestAWSConnectorSyncsThroughTheBinary(t *testing.T) {
 	url := serve(t, dir, dbURL)
 
 	var created struct {
-		Data struct{ CreateConnector struct{ ID, AwsTrustPolicy string } }
+		Data struct {
+			CreateConnector struct{ ID, AwsTrustPolicy string }
+		}
 	}
 	q := `mutation { createConnector(input: {provider: AWS, name: "Payer CUR", config: {awsAccountId: "123456789012", bucket: "acme-billing", path: "cur-prefix", fileType: "cur", endpoint: "` + ts.URL + `"}, secret: {accessKeyId: "AKIAE2E", secretAccessKey: "e2e-secret"}}) { id awsTrustPolicy } }`
 	body := graphql(t, url, token, q)
@@ -84,7 +86,9 @@ func TestAWSConnectorSyncsThroughTheBinary(t *testing.T) {
 	}
 	var rep struct {
 		Data struct {
-			Costs struct{ Totals []struct{ Amount, Currency string } }
+			Costs struct {
+				Totals []struct{ Amount, Currency string }
+			}
 		}
 	}
 	body = graphql(t, url, token, `{ costs(query: {from: "2026-09-01", to: "2026-11-01"}) { totals { amount currency } } }`)
