@@ -269,7 +269,7 @@ func (s *Source) readFile(ctx context.Context, name string, legacy bool, fn func
 		}
 		return decodeParquet(ctx, name, ra, size, want, fn)
 	}
-	text, done, err := decompress(name, &countingReader{r: rc, report: progress})
+	text, done, err := decompress(name, &billing.CountingReader{R: rc, Report: progress})
 	if err != nil {
 		return err
 	}

@@ -8,9 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
-
-	"github.com/klauspost/compress/gzip"
 
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/billing"
@@ -22,26 +19,9 @@ import (
 const readBufferSize = 1 << 20
 
 var (
-	gzipMagic    = []byte{0x1f, 0x8b}
 	parquetMagic = []byte("PAR1")
 	zipMagic     = []byte("PK\x03\x04")
 )
-
-// countingReader reports the bytes read so far, for progress.
-type countingReader struct {
-	r      io.Reader
-	n      int64
-	report func(int64)
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	if n > 0 && c.report != nil {
-		c.report(c.n)
-	}
-	return n, err
-}
 
 // decompress returns the text of a CSV file, gunzipping it when it starts
 // with the gzip magic number. The returned closer releases the decompressor.
@@ -50,23 +30,13 @@ func decompress(name string, r io.Reader) (*bufio.Reader, func(), error) {
 	if !ok {
 		br = bufio.NewReaderSize(r, readBufferSize)
 	}
-	magic, _ := br.Peek(len(gzipMagic))
-	if !bytes.Equal(magic, gzipMagic) {
-		switch p, _ := br.Peek(4); {
-		case bytes.Equal(p, parquetMagic):
-			return nil, nil, billing.InputError(name, 1, "", "a Parquet file where CSV was expected")
-		case bytes.Equal(p, zipMagic):
-			return nil, nil, billing.InputError(name, 1, "", "ZIP-compressed reports cannot be streamed; set the report's compression to GZIP or Parquet")
-		case strings.HasSuffix(strings.ToLower(name), ".gz"):
-			return nil, nil, billing.InputError(name, 1, "", "named .gz but not gzip-compressed")
-		}
-		return br, func() {}, nil
+	switch p, _ := br.Peek(4); {
+	case bytes.Equal(p, parquetMagic):
+		return nil, nil, billing.InputError(name, 1, "", "a Parquet file where CSV was expected")
+	case bytes.Equal(p, zipMagic):
+		return nil, nil, billing.InputError(name, 1, "", "ZIP-compressed reports cannot be streamed; set the report's compression to GZIP or Parquet")
 	}
-	gz, err := gzip.NewReader(br)
-	if err != nil {
-		return nil, nil, billing.InputError(name, 1, "", "not a valid gzip file: %v", err)
-	}
-	return bufio.NewReaderSize(gz, readBufferSize), func() { gz.Close() }, nil
+	return billing.Decompress(name, br)
 }
 
 // readError turns a failure to read a file's bytes (a broken gzip stream,
@@ -111,7 +81,7 @@ func readerAt(name string, rc io.Reader, progress func(int64)) (io.ReaderAt, int
 		tmp.Close()
 		os.Remove(tmp.Name())
 	}
-	n, err := io.Copy(tmp, &countingReader{r: rc, report: progress})
+	n, err := io.Copy(tmp, &billing.CountingReader{R: rc, Report: progress})
 	if err != nil {
 		cleanup()
 		if ctxErr := contextError(err); ctxErr != nil {

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash"
-	"io"
 	"sort"
 	"strings"
 	"sync"
@@ -191,23 +190,7 @@ func (s *Source) readFile(ctx context.Context, f fileRead, fn func(*billing.Line
 		return storeError(err, "open %s", f.obj.Key)
 	}
 	defer rc.Close()
-	return decodeStream(ctx, f.obj.Key, &countingReader{r: rc, report: progress}, f.opts, fn)
-}
-
-// countingReader reports the bytes read so far.
-type countingReader struct {
-	r      io.Reader
-	n      int64
-	report func(int64)
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	if n > 0 {
-		c.n += int64(n)
-		c.report(c.n)
-	}
-	return n, err
+	return decodeStream(ctx, f.obj.Key, &billing.CountingReader{R: rc, Report: progress}, f.opts, fn)
 }
 
 // versionHash digests what identifies a part's content.

@@ -244,7 +244,7 @@ func open(ctx context.Context, bucket billing.Bucket, key string, progress func(
 	if err != nil {
 		return nil, nil, err
 	}
-	br := bufio.NewReaderSize(&countingReader{r: rc, report: progress}, 1<<20)
+	br := bufio.NewReaderSize(&billing.CountingReader{R: rc, Report: progress}, 1<<20)
 	magic, _ := br.Peek(2)
 	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		gz, err := gzip.NewReader(br)
@@ -271,20 +271,4 @@ func (c closers) Close() error {
 		}
 	}
 	return first
-}
-
-// countingReader counts the bytes read, for progress.
-type countingReader struct {
-	r      io.Reader
-	n      int64
-	report func(int64)
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	if c.report != nil && n > 0 {
-		c.report(c.n)
-	}
-	return n, err
 }

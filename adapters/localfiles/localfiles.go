@@ -4,20 +4,15 @@
 package localfiles
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
-
-	"github.com/klauspost/compress/gzip"
 
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/billing"
@@ -119,41 +114,16 @@ func (s *Source) Read(ctx context.Context, p billing.Part, fn func(*billing.Line
 	return nil
 }
 
-// countingReader counts the bytes read from a file, for progress.
-type countingReader struct {
-	r      io.Reader
-	n      int64
-	report func(int64)
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	if c.report != nil && n > 0 {
-		c.report(c.n)
-	}
-	return n, err
-}
-
 func readFile(ctx context.Context, path string, fn func(*billing.LineItem) error, progress func(int64)) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return domain.WrapError(domain.Invalid, err, "cannot open %s", path)
 	}
 	defer f.Close()
-	counted := &countingReader{r: f, report: progress}
-	br := bufio.NewReaderSize(counted, 1<<20)
-	var r io.Reader = br
-	magic, _ := br.Peek(2)
-	if bytes.Equal(magic, []byte{0x1f, 0x8b}) {
-		gz, err := gzip.NewReader(br)
-		if err != nil {
-			return billing.InputError(path, 1, "", "not a valid gzip file: %v", err)
-		}
-		defer gz.Close()
-		r = gz
-	} else if strings.HasSuffix(strings.ToLower(path), ".gz") {
-		return billing.InputError(path, 1, "", "named .gz but not gzip-compressed")
+	text, done, err := billing.Decompress(path, billing.NewFileReader(&billing.CountingReader{R: f, Report: progress}))
+	if err != nil {
+		return err
 	}
-	return billing.DecodeFOCUS(ctx, path, r, fn)
+	defer done()
+	return billing.DecodeFOCUS(ctx, path, text, fn)
 }

@@ -1,8 +1,6 @@
 package ocibilling
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/csv"
 	"fmt"
@@ -11,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/klauspost/compress/gzip"
 
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/billing"
@@ -89,22 +85,6 @@ func makeDate(y, m, d, how string) (fileDate, bool) {
 	return fileDate{month: start, day: day, how: how}, true
 }
 
-// countingReader counts the bytes read, for progress.
-type countingReader struct {
-	r      io.Reader
-	n      int64
-	report func(int64)
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	if n > 0 && c.report != nil {
-		c.report(c.n)
-	}
-	return n, err
-}
-
 // openReport opens a report object and returns its text, decompressed when
 // it is gzipped (told by its content, not its name).
 func openReport(ctx context.Context, bucket billing.Bucket, key string, progress func(int64)) (io.Reader, func(), error) {
@@ -112,21 +92,12 @@ func openReport(ctx context.Context, bucket billing.Bucket, key string, progress
 	if err != nil {
 		return nil, nil, fmt.Errorf("open %s: %w", key, err)
 	}
-	br := bufio.NewReaderSize(&countingReader{r: rc, report: progress}, 1<<20)
-	magic, _ := br.Peek(2)
-	if bytes.Equal(magic, []byte{0x1f, 0x8b}) {
-		gz, err := gzip.NewReader(br)
-		if err != nil {
-			rc.Close()
-			return nil, nil, billing.InputError(key, 1, "", "not a valid gzip file: %v", err)
-		}
-		return gz, func() { gz.Close(); rc.Close() }, nil
-	}
-	if strings.HasSuffix(strings.ToLower(key), ".gz") {
+	text, done, err := billing.Decompress(key, billing.NewFileReader(&billing.CountingReader{R: rc, Report: progress}))
+	if err != nil {
 		rc.Close()
-		return nil, nil, billing.InputError(key, 1, "", "named .gz but not gzip-compressed")
+		return nil, nil, err
 	}
-	return br, func() { rc.Close() }, nil
+	return text, func() { done(); rc.Close() }, nil
 }
 
 // readFile decodes one report file with the decoder of its kind.
