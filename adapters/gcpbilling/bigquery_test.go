@@ -3,11 +3,6 @@ package gcpbilling_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"log/slog"
 	"reflect"
@@ -18,6 +13,7 @@ import (
 	"google.golang.org/api/option"
 
 	"github.com/truecost/truecost/adapters/gcpbilling"
+	"github.com/truecost/truecost/adapters/gcpbilling/bqfake"
 	"github.com/truecost/truecost/adapters/localfiles"
 	"github.com/truecost/truecost/adapters/sqlstore"
 	"github.com/truecost/truecost/adapters/sqlstore/sqltest"
@@ -31,16 +27,16 @@ const (
 	standardTable = "gcp_billing_export_v1_01A2B3_C4D5E6_F7A8B9"
 )
 
-func newBigQuerySource(t *testing.T, f *fakeBigQuery, cfg gcpbilling.Config) *gcpbilling.BigQuerySource {
+func newBigQuerySource(t *testing.T, f *bqfake.Server, cfg gcpbilling.Config) *gcpbilling.BigQuerySource {
 	t.Helper()
 	if cfg.ProjectID == "" {
-		cfg.ProjectID = f.project
+		cfg.ProjectID = bqfake.Project
 	}
 	if cfg.Dataset == "" {
-		cfg.Dataset = f.dataset
+		cfg.Dataset = bqfake.Dataset
 	}
 	cfg.Location = "US"
-	src, err := gcpbilling.NewBigQuerySource(context.Background(), cfg, option.WithEndpoint(f.srv.URL), option.WithoutAuthentication())
+	src, err := gcpbilling.NewBigQuerySource(context.Background(), cfg, option.WithEndpoint(f.URL), option.WithoutAuthentication())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +61,7 @@ func TestBigQuerySourceReconcilesWithTheSample(t *testing.T) {
 	lines := sampleLines(t)
 	func(t *testing.T, s *sqlstore.Store) {
 		e := newEnv(s)
-		f := newFakeBigQuery(t, lines, "other_table", standardTable, detailedTable)
+		f := bqfake.New(t, lines, "other_table", standardTable, detailedTable)
 		src := newBigQuerySource(t, f, gcpbilling.Config{BillingAccountID: account, AllMonths: true})
 		org, conn := e.connector(t, "gcp-bq", "bigquery://billing-proj/billing_export")
 		run, err := e.ingest(t, org, conn, src)
@@ -86,10 +82,10 @@ func TestBigQuerySourceReconcilesWithTheSample(t *testing.T) {
 		if len(run.Files) != 2 || run.Files[0] != wantFile {
 			t.Errorf("files %v, want one per invoice month of the detailed table (%s first)", run.Files, wantFile)
 		}
-		if f.pageFetches == 0 {
+		if f.PageFetches() == 0 {
 			t.Error("the months' results were never paged through getQueryResults")
 		}
-		for _, q := range f.recorded() {
+		for _, q := range f.Queries() {
 			if !strings.Contains(q.SQL, "`billing-proj.billing_export."+detailedTable+"`") {
 				t.Errorf("query on another table than the detailed export:\n%s", q.SQL)
 			}
@@ -104,8 +100,8 @@ func TestBigQueryReadsTheSameLineItemsAsTheExtract(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	dir, lines := writeSmall(t)
-	f := newFakeBigQuery(t, lines, detailedTable)
-	f.pageSize = 40
+	f := bqfake.New(t, lines, detailedTable)
+	f.SetPageSize(40)
 	bq := newBigQuerySource(t, f, gcpbilling.Config{BillingAccountID: account, AllMonths: true})
 	jsonl := gcpbilling.NewSource(localfiles.Dir(dir), "")
 	read := func(src billing.Source) map[string][]billing.LineItem {
@@ -140,7 +136,7 @@ func TestBigQueryReadsTheSameLineItemsAsTheExtract(t *testing.T) {
 			t.Errorf("%s: BigQuery gave %d line items, the extract %d, and they differ", period, len(fromBQ[period]), len(fromExtract[period]))
 		}
 	}
-	if f.pageFetches == 0 {
+	if f.PageFetches() == 0 {
 		t.Error("the results were never paged through getQueryResults")
 	}
 }
@@ -151,7 +147,7 @@ func TestBigQueryLateRowsReloadOnlyTheirInvoiceMonth(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
 		e := newEnv(s)
 		ctx := context.Background()
-		f := newFakeBigQuery(t, lines, detailedTable)
+		f := bqfake.New(t, lines, detailedTable)
 		org, conn := e.connector(t, "gcp-bq-late", "bigquery://billing-proj/billing_export")
 		sync := func(now string) billing.IngestionRun {
 			t.Helper()
@@ -174,7 +170,7 @@ func TestBigQueryLateRowsReloadOnlyTheirInvoiceMonth(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		f.add(lateRow) // a September row exported after October's rows
+		f.Add(lateRow) // a September row exported after October's rows
 		run := sync("2026-10-07T00:00:00Z")
 		if run.Status != billing.RunSucceeded || len(run.Periods) != 1 || !run.Periods[0].Equal(september) {
 			t.Fatalf("sync after late rows: %s %v, want 2026-09 only", run.Status, run.Periods)
@@ -193,7 +189,7 @@ func TestBigQueryLateRowsReloadOnlyTheirInvoiceMonth(t *testing.T) {
 		if run := sync("2026-10-30T00:00:00Z"); run.Status != billing.RunUnchanged {
 			t.Errorf("quiet sync: %s, want unchanged", run.Status)
 		}
-		qs := f.recorded()
+		qs := f.Queries()
 		last := qs[len(qs)-1]
 		if got := last.Params["since:TIMESTAMP"]; !strings.HasPrefix(got, "2026-10-20 00:00:00") {
 			t.Errorf("quiet sync scanned since %q, want the 10-day window from 2026-10-20", got)
@@ -202,7 +198,7 @@ func TestBigQueryLateRowsReloadOnlyTheirInvoiceMonth(t *testing.T) {
 }
 
 func TestBigQueryScanListsMonthsExportedWithinTheWindow(t *testing.T) {
-	f := newFakeBigQuery(t, sampleLines(t), detailedTable)
+	f := bqfake.New(t, sampleLines(t), detailedTable)
 	tests := []struct {
 		name   string
 		cfg    gcpbilling.Config
@@ -254,7 +250,7 @@ func TestBigQueryFindsTheExportTable(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFakeBigQuery(t, []string{lateRow}, tt.tables...)
+			f := bqfake.New(t, []string{lateRow}, tt.tables...)
 			m, err := newBigQuerySource(t, f, tt.cfg).Scan(context.Background())
 			if tt.errCode != "" {
 				if domain.ErrorCode(err) != tt.errCode {
@@ -284,8 +280,8 @@ func TestBigQueryReadCastsDecimalsToText(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFakeBigQuery(t, []string{precise}, detailedTable)
-			f.ignoreCasts = tt.ignoreCasts
+			f := bqfake.New(t, []string{precise}, detailedTable)
+			f.IgnoreCasts(tt.ignoreCasts)
 			src := newBigQuerySource(t, f, gcpbilling.Config{Table: detailedTable, AllMonths: true})
 			m, err := src.Scan(context.Background())
 			if err != nil {
@@ -308,7 +304,7 @@ func TestBigQueryReadCastsDecimalsToText(t *testing.T) {
 
 func TestBigQueryBadValueNamesMonthRowAndColumn(t *testing.T) {
 	bad := strings.Replace(lateRow, `"amount": -0.25`, `"amount": "n/a"`, 1)
-	f := newFakeBigQuery(t, []string{lateRow, bad}, detailedTable)
+	f := bqfake.New(t, []string{lateRow, bad}, detailedTable)
 	src := newBigQuerySource(t, f, gcpbilling.Config{Table: detailedTable, AllMonths: true})
 	m, err := src.Scan(context.Background())
 	if err != nil {
@@ -321,30 +317,10 @@ func TestBigQueryBadValueNamesMonthRowAndColumn(t *testing.T) {
 	}
 }
 
-// serviceAccountKey returns a service-account key file whose token
-// endpoint is tokenURI.
-func serviceAccountKey(t *testing.T, tokenURI string) []byte {
-	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := json.Marshal(map[string]string{
-		"type": "service_account", "project_id": "billing-proj", "private_key_id": "k1",
-		"private_key":  string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
-		"client_email": "truecost@billing-proj.iam.gserviceaccount.com", "client_id": "1", "token_uri": tokenURI,
-	})
-	return b
-}
-
 func TestBigQueryAuthenticatesWithTheServiceAccountKey(t *testing.T) {
-	f := newFakeBigQuery(t, []string{lateRow}, detailedTable)
-	key := serviceAccountKey(t, f.srv.URL+"/token")
-	cfg := gcpbilling.Config{ProjectID: f.project, Dataset: f.dataset, Table: detailedTable, CredentialsJSON: key, Endpoint: f.srv.URL, AllMonths: true}
+	f := bqfake.New(t, []string{lateRow}, detailedTable)
+	key := f.ServiceAccountKey(t)
+	cfg := gcpbilling.Config{ProjectID: bqfake.Project, Dataset: bqfake.Dataset, Table: detailedTable, CredentialsJSON: key, Endpoint: f.URL, AllMonths: true}
 	src, err := gcpbilling.NewBigQuerySource(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -353,12 +329,11 @@ func TestBigQueryAuthenticatesWithTheServiceAccountKey(t *testing.T) {
 	if _, err := src.Scan(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.authHeaders) == 0 {
+	headers := f.AuthHeaders()
+	if len(headers) == 0 {
 		t.Fatal("no API request reached the server")
 	}
-	for _, h := range f.authHeaders {
+	for _, h := range headers {
 		if h != "Bearer fake-token" {
 			t.Errorf("request authorised with %q, want the token the key was exchanged for", h)
 		}

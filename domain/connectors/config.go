@@ -166,3 +166,23 @@ func (c Config) location(p Provider) string {
 	}
 	return ""
 }
+
+// Identifier checks shared with cloud accounts.
+
+// IsAWSAccountID reports whether s is a 12-digit AWS account ID.
+func IsAWSAccountID(s string) bool { return awsAccountRE.MatchString(s) }
+
+// IsAWSRoleARN reports whether s is an IAM role ARN.
+func IsAWSRoleARN(s string) bool { return roleARNRE.MatchString(s) }
+
+// IsGCPBillingAccountID reports whether s looks like 012345-6789AB-CDEF01.
+func IsGCPBillingAccountID(s string) bool { return gcpBillingRE.MatchString(strings.ToUpper(s)) }
+
+// IsGCPProjectID reports whether s is a Google Cloud project ID.
+func IsGCPProjectID(s string) bool { return gcpProjectRE.MatchString(s) }
+
+// IsBigQueryName reports whether s may name a BigQuery dataset or table.
+func IsBigQueryName(s string) bool { return bqNameRE.MatchString(s) }
+
+// IsOCID reports whether s is an Oracle Cloud identifier.
+func IsOCID(s string) bool { return ociOCIDRE.MatchString(s) }

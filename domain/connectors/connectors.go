@@ -194,3 +194,17 @@ func (s *Service) RecordSync(ctx context.Context, c Connector, run billing.Inges
 func (s *Service) List(ctx context.Context, orgIDs []string) ([]Connector, error) {
 	return s.store.ListConnectors(ctx, orgIDs)
 }
+
+// SetEnabled turns the scheduled sync of a connector on or off, keeping its
+// settings and credentials.
+func (s *Service) SetEnabled(ctx context.Context, orgID, id string, enabled bool) error {
+	c, _, err := s.store.Connector(ctx, orgID, id)
+	if err != nil {
+		return err
+	}
+	if c.Enabled == enabled {
+		return nil
+	}
+	c.Enabled = enabled
+	return s.store.UpdateConnector(ctx, c, nil)
+}

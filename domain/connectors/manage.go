@@ -74,7 +74,7 @@ func (m *Manager) Create(ctx context.Context, p tenancy.Principal, orgID string,
 	}
 	c := Connector{ID: m.newID(), OrgID: orgID, Provider: in.Provider, Enabled: true, Status: StatusNew, CreatedAt: m.now().UTC().Truncate(time.Microsecond)}
 	if in.Provider == AWS {
-		c.ExternalID = newExternalID()
+		c.ExternalID = NewExternalID()
 	}
 	sealed, err := m.apply(&c, in, Secret{}, false)
 	if err != nil {
@@ -100,7 +100,7 @@ func (m *Manager) Update(ctx context.Context, p tenancy.Principal, orgID, id str
 		return Connector{}, domain.Errorf(domain.Invalid, "a connector's provider cannot change; add a new connector instead")
 	}
 	in.Provider = c.Provider
-	old, err := openSecret(m.sealer, stored)
+	old, err := OpenSecret(m.sealer, stored)
 	if err != nil {
 		return Connector{}, err
 	}
@@ -150,7 +150,7 @@ func (m *Manager) apply(c *Connector, in Input, old Secret, hasStored bool) ([]b
 	if m.sealer == nil {
 		return nil, domain.Errorf(domain.Unavailable, "no secret key is configured, so credentials cannot be stored")
 	}
-	return sealSecret(m.sealer, merged)
+	return SealSecret(m.sealer, merged)
 }
 
 func isCloud(p Provider) bool {
@@ -175,7 +175,8 @@ func formatOf(p Provider, cfg Config) string {
 	}
 }
 
-func newExternalID() string {
+// NewExternalID returns a fresh AWS external ID for a role trust policy.
+func NewExternalID() string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
 	return "truecost-" + hex.EncodeToString(b)
@@ -232,7 +233,7 @@ func (s *Service) open(ctx context.Context, orgID, id string) (billing.Source, C
 		if s.sealer == nil {
 			return nil, c, domain.Errorf(domain.Unavailable, "no secret key is configured, so stored credentials cannot be read")
 		}
-		if sec, err = openSecret(s.sealer, sealed); err != nil {
+		if sec, err = OpenSecret(s.sealer, sealed); err != nil {
 			return nil, c, err
 		}
 	}

@@ -67,7 +67,8 @@ func (s *AESSealer) Open(sealed []byte) ([]byte, error) {
 	return out, nil
 }
 
-func sealSecret(s Sealer, sec Secret) ([]byte, error) {
+// SealSecret encrypts sec as JSON; an empty secret seals to nil.
+func SealSecret(s Sealer, sec Secret) ([]byte, error) {
 	if len(sec) == 0 {
 		return nil, nil
 	}
@@ -78,7 +79,8 @@ func sealSecret(s Sealer, sec Secret) ([]byte, error) {
 	return s.Seal(b)
 }
 
-func openSecret(s Sealer, sealed []byte) (Secret, error) {
+// OpenSecret decrypts what SealSecret produced; nil opens to an empty secret.
+func OpenSecret(s Sealer, sealed []byte) (Secret, error) {
 	if len(sealed) == 0 {
 		return Secret{}, nil
 	}

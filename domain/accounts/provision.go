@@ -1,0 +1,396 @@
+package accounts
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/truecost/truecost/domain"
+	"github.com/truecost/truecost/domain/connectors"
+)
+
+// State is where an infrastructure's provisioning stands.
+type State string
+
+// Infrastructure states. A failed provisioning or deprovisioning resumes
+// where it stopped when asked again.
+const (
+	StateProvisioning      State = "provisioning"
+	StateProvisioned       State = "provisioned"
+	StateFailed            State = "failed"
+	StateDeprovisioning    State = "deprovisioning"
+	StateDeprovisionFailed State = "deprovision_failed"
+	StateDeprovisioned     State = "deprovisioned"
+)
+
+// Settings are what a user chooses when provisioning. Each provider reads
+// its own fields; Provisioner.Validate fills defaults.
+type Settings struct {
+	// Region is where the infrastructure goes (AWS region, Azure
+	// location, BigQuery location).
+	Region string `json:"region,omitempty"`
+	// ExportType is the AWS export: "cur2" (CUR 2.0 through Data Exports,
+	// the default) or "cur" (legacy Cost and Usage Report).
+	ExportType string `json:"export_type,omitempty"`
+	// RegisterExportProvider asks to register the
+	// Microsoft.CostManagementExports resource provider in the subscription.
+	RegisterExportProvider bool `json:"register_export_provider,omitempty"`
+	// ProjectID is the Google Cloud project that holds the BigQuery dataset.
+	ProjectID string `json:"project_id,omitempty"`
+	// Dataset is the BigQuery dataset the billing export writes to.
+	Dataset string `json:"dataset,omitempty"`
+}
+
+// ResourceState is what became of a ledger entry.
+type ResourceState string
+
+// Ledger entry states. Only created resources are removed on deprovision.
+const (
+	// Created: Truecost created it; deprovisioning removes it.
+	Created ResourceState = "created"
+	// Kept: it was there already, or the step needed nothing (or only a
+	// manual action); deprovisioning leaves it alone.
+	Kept ResourceState = "kept"
+	// Deleted: created and since removed by deprovisioning.
+	Deleted ResourceState = "deleted"
+)
+
+// Item is one sub-result of a step, such as the state of one cost
+// allocation tag.
+type Item struct {
+	Name  string `json:"name"`
+	State string `json:"state"`
+	Note  string `json:"note,omitempty"`
+}
+
+// Resource is one ledger entry: what a provisioning step did.
+type Resource struct {
+	Step      string        `json:"step"`
+	Kind      string        `json:"kind"`
+	ID        string        `json:"id"`
+	Region    string        `json:"region,omitempty"`
+	State     ResourceState `json:"state"`
+	Note      string        `json:"note,omitempty"`
+	Items     []Item        `json:"items,omitempty"`
+	At        time.Time     `json:"at"`
+	DeletedAt time.Time     `json:"deleted_at,omitzero"`
+}
+
+// Infrastructure is the billing export set up for one provider of one
+// organization, with the ledger of everything provisioning did.
+type Infrastructure struct {
+	ID       string
+	OrgID    string
+	Provider Provider
+	// AccountID is the cloud account (Account.ID) whose credentials
+	// provisioned it.
+	AccountID     string
+	Settings      Settings
+	State         State
+	Error         string
+	Ledger        []Resource
+	ConnectorID   string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	ProvisionedAt time.Time
+}
+
+// Active reports whether the infrastructure exists in any form that
+// deprovisioning would still have to remove.
+func (inf Infrastructure) Active() bool {
+	return inf.ID != "" && inf.State != StateDeprovisioned
+}
+
+// Resource returns the ledger entry of a step.
+func (inf Infrastructure) Resource(step string) (Resource, bool) {
+	for _, r := range inf.Ledger {
+		if r.Step == step {
+			return r, true
+		}
+	}
+	return Resource{}, false
+}
+
+// Request is what a Provisioner works from: the infrastructure (its ID
+// makes resource names stable across retries, its Ledger says what exists),
+// the provisioning account and its credentials.
+type Request struct {
+	Infra       Infrastructure
+	Account     Account
+	Credentials Credentials
+}
+
+// Step is one resource-creating action. Run returns the ledger entry; a
+// step that finds its resource already there returns it as Kept.
+type Step struct {
+	Name string
+	Kind string
+	Run  func(ctx context.Context) (Resource, error)
+}
+
+// Provisioner sets up one provider's billing export.
+type Provisioner interface {
+	// Validate checks s and fills its defaults for account a.
+	Validate(s *Settings, a Account) error
+	// Steps lists the ordered steps for req. Steps whose name is already in
+	// the ledger are not run again.
+	Steps(req Request) []Step
+	// Remove deletes one Created resource.
+	Remove(ctx context.Context, req Request, r Resource) error
+	// Connector describes the billing connector that reads the export.
+	Connector(req Request) connectors.Input
+	// Manual lists what the user still has to do by hand after
+	// provisioning (Google's billing export cannot be switched on by API).
+	Manual(inf Infrastructure) []string
+}
+
+// Provision sets up the billing export of the account's provider for the
+// organization, continuing where an earlier attempt stopped. It returns the
+// infrastructure as it stands, also when a step fails.
+func (s *Service) Provision(ctx context.Context, p Principal, orgID, accountID string, set Settings) (Infrastructure, error) {
+	if err := s.authorize(ctx, p, orgID, true); err != nil {
+		return Infrastructure{}, err
+	}
+	a, sealed, err := s.store.Account(ctx, orgID, accountID)
+	if err != nil {
+		return Infrastructure{}, err
+	}
+	prov, err := s.provisioner(a.Provider)
+	if err != nil {
+		return Infrastructure{}, err
+	}
+	creds, err := connectors.OpenSecret(s.sealer, sealed)
+	if err != nil {
+		return Infrastructure{}, err
+	}
+	if len(creds) == 0 {
+		return Infrastructure{}, domain.Errorf(domain.Invalid, "account %s has no credentials: add them to provision billing from it", a.Name)
+	}
+	inf, err := s.store.Infrastructure(ctx, orgID, a.Provider)
+	switch {
+	case domain.IsNotFound(err) || (err == nil && inf.State == StateDeprovisioned):
+		if err := prov.Validate(&set, a); err != nil {
+			return Infrastructure{}, err
+		}
+		now := s.now().UTC()
+		inf = Infrastructure{ID: s.newID(), OrgID: orgID, Provider: a.Provider, AccountID: a.ID, Settings: set,
+			ConnectorID: inf.ConnectorID, CreatedAt: now}
+	case err != nil:
+		return Infrastructure{}, err
+	case inf.State == StateProvisioned:
+		return inf, domain.Errorf(domain.Conflict, "%s billing is already provisioned for this organization; its other %s accounts are detected by the status check",
+			ProviderLabel(a.Provider), ProviderLabel(a.Provider))
+	case inf.State == StateDeprovisioning || inf.State == StateDeprovisionFailed:
+		return inf, domain.Errorf(domain.Conflict, "deprovisioning of %s billing did not finish; deprovision again first", ProviderLabel(a.Provider))
+	case inf.AccountID != a.ID:
+		return inf, domain.Errorf(domain.Conflict, "%s billing provisioning was started from another account; retry it from that account, or deprovision first",
+			ProviderLabel(a.Provider))
+	}
+	inf.State, inf.Error = StateProvisioning, ""
+	if err := s.save(ctx, &inf); err != nil {
+		return inf, err
+	}
+	req := Request{Infra: inf, Account: a, Credentials: creds}
+	for _, st := range prov.Steps(req) {
+		if _, done := inf.Resource(st.Name); done {
+			continue
+		}
+		r, err := st.Run(ctx)
+		if err != nil {
+			return inf, s.fail(ctx, &inf, StateFailed, st.Kind, err)
+		}
+		r.Step, r.At = st.Name, s.now().UTC()
+		if r.Kind == "" {
+			r.Kind = st.Kind
+		}
+		inf.Ledger = append(inf.Ledger, r)
+		if err := s.save(ctx, &inf); err != nil {
+			return inf, err
+		}
+		req.Infra = inf
+	}
+	if err := s.connectInfrastructure(ctx, p, &inf, prov.Connector(req)); err != nil {
+		return inf, s.fail(ctx, &inf, StateFailed, "billing connector", err)
+	}
+	inf.State, inf.ProvisionedAt = StateProvisioned, s.now().UTC()
+	if err := s.save(ctx, &inf); err != nil {
+		return inf, err
+	}
+	_, err = s.evaluate(ctx, orgID)
+	return inf, err
+}
+
+// connectInfrastructure creates the connector that reads the export, or
+// updates and re-enables the one an earlier provisioning created.
+func (s *Service) connectInfrastructure(ctx context.Context, p Principal, inf *Infrastructure, in connectors.Input) error {
+	in.Enabled = true
+	if inf.ConnectorID != "" {
+		_, err := s.conns.Update(ctx, p, inf.OrgID, inf.ConnectorID, in)
+		if err == nil {
+			return s.conns.SetEnabled(ctx, inf.OrgID, inf.ConnectorID, true)
+		}
+		if !domain.IsNotFound(err) {
+			return err
+		}
+	}
+	c, err := s.conns.Create(ctx, p, inf.OrgID, in)
+	if err != nil {
+		return err
+	}
+	inf.ConnectorID = c.ID
+	return nil
+}
+
+// DeprovisionWarning says what deprovisioning a provider's billing does to
+// the organization's accounts.
+func (s *Service) DeprovisionWarning(ctx context.Context, p Principal, orgID string, provider Provider) (string, error) {
+	if err := s.authorize(ctx, p, orgID, false); err != nil {
+		return "", err
+	}
+	all, err := s.store.ListAccounts(ctx, []string{orgID})
+	if err != nil {
+		return "", err
+	}
+	var names []string
+	for _, a := range all {
+		if a.Provider == provider {
+			names = append(names, a.Name)
+		}
+	}
+	label := ProviderLabel(provider)
+	if len(names) == 1 {
+		return fmt.Sprintf("This removes the %s billing export and disables its connector. %s is the only provisioned %s account: it will stop receiving billing data.",
+			label, names[0], label), nil
+	}
+	return fmt.Sprintf("This removes the %s billing export and disables its connector. Every %s account of this organization (%d: %s) will stop receiving billing data.",
+		label, label, len(names), strings.Join(names, ", ")), nil
+}
+
+// Deprovision removes, in reverse order, exactly the resources provisioning
+// created for a provider, and disables the connector that read them. It
+// refuses without confirm, answering the warning as a Conflict. A failure
+// stops it; asking again continues.
+func (s *Service) Deprovision(ctx context.Context, p Principal, orgID string, provider Provider, confirm bool) (Infrastructure, error) {
+	if err := s.authorize(ctx, p, orgID, true); err != nil {
+		return Infrastructure{}, err
+	}
+	prov, err := s.provisioner(provider)
+	if err != nil {
+		return Infrastructure{}, err
+	}
+	inf, err := s.store.Infrastructure(ctx, orgID, provider)
+	if domain.IsNotFound(err) || (err == nil && !inf.Active()) {
+		return inf, domain.Errorf(domain.NotFound, "%s billing is not provisioned for this organization", ProviderLabel(provider))
+	}
+	if err != nil {
+		return Infrastructure{}, err
+	}
+	if !confirm {
+		warning, err := s.DeprovisionWarning(ctx, p, orgID, provider)
+		if err != nil {
+			return inf, err
+		}
+		return inf, domain.Errorf(domain.Conflict, "%s Confirm to deprovision.", warning)
+	}
+	a, sealed, err := s.store.Account(ctx, orgID, inf.AccountID)
+	if err != nil {
+		return inf, err
+	}
+	creds, err := connectors.OpenSecret(s.sealer, sealed)
+	if err != nil {
+		return inf, err
+	}
+	inf.State, inf.Error = StateDeprovisioning, ""
+	if err := s.save(ctx, &inf); err != nil {
+		return inf, err
+	}
+	if inf.ConnectorID != "" {
+		if err := s.conns.SetEnabled(ctx, orgID, inf.ConnectorID, false); err != nil && !domain.IsNotFound(err) {
+			return inf, s.fail(ctx, &inf, StateDeprovisionFailed, "billing connector", err)
+		}
+	}
+	for i := len(inf.Ledger) - 1; i >= 0; i-- {
+		r := inf.Ledger[i]
+		if r.State != Created {
+			continue
+		}
+		if err := prov.Remove(ctx, Request{Infra: inf, Account: a, Credentials: creds}, r); err != nil {
+			return inf, s.fail(ctx, &inf, StateDeprovisionFailed, r.Kind+" "+r.ID, err)
+		}
+		inf.Ledger[i].State, inf.Ledger[i].DeletedAt = Deleted, s.now().UTC()
+		if err := s.save(ctx, &inf); err != nil {
+			return inf, err
+		}
+	}
+	inf.State = StateDeprovisioned
+	if err := s.save(ctx, &inf); err != nil {
+		return inf, err
+	}
+	_, err = s.evaluate(ctx, orgID)
+	return inf, err
+}
+
+// Manual lists the steps the user still has to take by hand for inf.
+func (s *Service) Manual(inf Infrastructure) []string {
+	prov, err := s.provisioner(inf.Provider)
+	if err != nil || inf.State != StateProvisioned {
+		return nil
+	}
+	return prov.Manual(inf)
+}
+
+func (s *Service) provisioner(p Provider) (Provisioner, error) {
+	if !isProvisionable(p) {
+		return nil, domain.Errorf(domain.Invalid, "%s has nothing to provision: Oracle writes the cost reports itself; add an OCI billing connector with access to them",
+			ProviderLabel(p))
+	}
+	prov := s.provisioners[p]
+	if prov == nil {
+		return nil, domain.Errorf(domain.Unavailable, "%s provisioning is not configured", ProviderLabel(p))
+	}
+	return prov, nil
+}
+
+func (s *Service) save(ctx context.Context, inf *Infrastructure) error {
+	inf.UpdatedAt = s.now().UTC()
+	return s.store.SaveInfrastructure(context.WithoutCancel(ctx), *inf)
+}
+
+// fail records where provisioning or deprovisioning stopped and returns
+// the error to show. Errors from the cloud keep their code; others become
+// Unavailable, since trying again may work.
+func (s *Service) fail(ctx context.Context, inf *Infrastructure, state State, what string, cause error) error {
+	msg := domain.ErrorMessage(cause)
+	if domain.ErrorCode(cause) == domain.Internal {
+		msg = cause.Error()
+	}
+	inf.State, inf.Error = state, fmt.Sprintf("%s: %s", what, msg)
+	if err := s.save(ctx, inf); err != nil {
+		return err
+	}
+	code := domain.ErrorCode(cause)
+	if code == domain.Internal {
+		code = domain.Unavailable
+	}
+	verb := "provisioning"
+	if state == StateDeprovisionFailed {
+		verb = "deprovisioning"
+	}
+	return domain.Errorf(code, "%s %s billing stopped at %s; try again to continue from there", verb, ProviderLabel(inf.Provider), inf.Error)
+}
+
+// ProviderLabel is a provider's name as users know it.
+func ProviderLabel(p Provider) string {
+	switch p {
+	case connectors.AWS:
+		return "AWS"
+	case connectors.Azure:
+		return "Azure"
+	case connectors.GCP:
+		return "Google Cloud"
+	case connectors.OCI:
+		return "OCI"
+	}
+	return string(p)
+}
