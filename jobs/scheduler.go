@@ -34,6 +34,12 @@ type Deps struct {
 	Connectors ConnectorSyncer
 	// SyncInterval is how often each connector is synced; zero means hourly.
 	SyncInterval time.Duration
+	// Status checks the billing status of cloud accounts. When nil, the
+	// status job is not scheduled.
+	Status StatusChecker
+	// StatusInterval is how often billing statuses are checked; zero means
+	// hourly.
+	StatusInterval time.Duration
 }
 
 func (d Deps) logger() *slog.Logger {
@@ -65,6 +71,10 @@ const IngestionHousekeepingJob = "ingestion-housekeeping"
 // ConnectorSyncJob is the name of the job that syncs billing connectors.
 const ConnectorSyncJob = "connector-sync"
 
+// BillingStatusJob is the name of the job that checks the billing status of
+// cloud accounts.
+const BillingStatusJob = "billing-status"
+
 func schedule(deps Deps) []job {
 	jobs := []job{
 		{name: IngestionHousekeepingJob, interval: time.Hour, timeout: 15 * time.Minute, run: IngestionHousekeeping},
@@ -73,6 +83,10 @@ func schedule(deps Deps) []job {
 		// A pass may sync many connectors; it may run almost a whole slot.
 		jobs = append(jobs, job{name: ConnectorSyncJob, interval: deps.syncInterval(),
 			timeout: deps.syncInterval() * 9 / 10, run: ConnectorSync})
+	}
+	if deps.Status != nil {
+		jobs = append(jobs, job{name: BillingStatusJob, interval: deps.statusInterval(),
+			timeout: deps.statusTimeout(), run: BillingStatus})
 	}
 	return jobs
 }

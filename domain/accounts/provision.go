@@ -369,6 +369,9 @@ func (s *Service) fail(ctx context.Context, inf *Infrastructure, state State, wh
 	if err := s.save(ctx, inf); err != nil {
 		return err
 	}
+	// Best effort: the statuses follow what was left behind; the hourly
+	// check corrects them otherwise.
+	_, _ = s.evaluate(context.WithoutCancel(ctx), inf.OrgID)
 	code := domain.ErrorCode(cause)
 	if code == domain.Internal {
 		code = domain.Unavailable

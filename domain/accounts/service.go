@@ -341,10 +341,6 @@ func (s *Service) statusOf(a Account, seen []SeenAccount, infras []Infrastructur
 			last = sa.LastDay
 		}
 	}
-	if !last.IsZero() {
-		u.Status, u.Detail = Provisioned, "billing data found, latest charge day "+last.Format("2006-01-02")
-		return u
-	}
 	label := ProviderLabel(a.Provider)
 	var inf Infrastructure
 	for _, i := range infras {
@@ -366,6 +362,17 @@ func (s *Service) statusOf(a Account, seen []SeenAccount, infras []Infrastructur
 		} else if working == nil {
 			working = &conns[i]
 		}
+	}
+	removed := inf.State == StateDeprovisioning || inf.State == StateDeprovisionFailed || inf.State == StateDeprovisioned
+	switch {
+	case !last.IsZero() && removed && failed == nil && working == nil:
+		// The data stays, but nothing delivers more of it.
+		u.Status = Unprovisioned
+		u.Detail = fmt.Sprintf("%s billing was deprovisioned; data through %s is kept", label, last.Format("2006-01-02"))
+		return u
+	case !last.IsZero():
+		u.Status, u.Detail = Provisioned, "billing data found, latest charge day "+last.Format("2006-01-02")
+		return u
 	}
 	u.Status = Unprovisioned
 	switch inf.State {
