@@ -10,6 +10,7 @@ import (
 	"log/slog"
 
 	"github.com/truecost/truecost/domain"
+	"github.com/truecost/truecost/domain/accounts"
 	"github.com/truecost/truecost/domain/billing"
 	"github.com/truecost/truecost/domain/connectors"
 	"github.com/truecost/truecost/domain/tenancy"
@@ -67,7 +68,8 @@ var (
 
 // Deps is what the GraphQL API needs from the rest of Truecost. Logger may be
 // nil (slog.Default is used). ConnectorAdmin may be nil, and then the
-// connector query and mutations answer "unavailable"; AWSPrincipal may be
+// connector query and mutations answer "unavailable"; so may Accounts, and
+// then every cloud account query and mutation does. AWSPrincipal may be
 // empty, and then AWS trust policies name a placeholder account. The others
 // are required.
 type Deps struct {
@@ -76,8 +78,12 @@ type Deps struct {
 	Runs           RunLister
 	Connectors     ConnectorLister
 	ConnectorAdmin ConnectorAdmin
+	// Accounts manages cloud accounts, billing provisioning and billing
+	// status, checking the caller's rights itself.
+	Accounts *accounts.Service
 	// AWSPrincipal is the IAM principal (an ARN) Truecost reads AWS exports
-	// as; the trust policies shown for AWS connectors let it assume roles.
+	// as; the trust policies shown for AWS connectors and cloud accounts let
+	// it assume roles.
 	AWSPrincipal string
 	Logger       *slog.Logger
 }

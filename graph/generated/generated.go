@@ -30,6 +30,8 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	BillingInfrastructure() BillingInfrastructureResolver
+	CloudAccount() CloudAccountResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
 }
@@ -38,6 +40,54 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	BillingInfrastructure struct {
+		AccountID              func(childComplexity int) int
+		ConnectorID            func(childComplexity int) int
+		CreatedAt              func(childComplexity int) int
+		Dataset                func(childComplexity int) int
+		DeprovisionWarning     func(childComplexity int) int
+		Error                  func(childComplexity int) int
+		ExportType             func(childComplexity int) int
+		ID                     func(childComplexity int) int
+		Ledger                 func(childComplexity int) int
+		ManualSteps            func(childComplexity int) int
+		OrganizationID         func(childComplexity int) int
+		ProjectID              func(childComplexity int) int
+		Provider               func(childComplexity int) int
+		ProvisionedAt          func(childComplexity int) int
+		Region                 func(childComplexity int) int
+		RegisterExportProvider func(childComplexity int) int
+		State                  func(childComplexity int) int
+		UpdatedAt              func(childComplexity int) int
+	}
+
+	BillingStatusChange struct {
+		At     func(childComplexity int) int
+		Detail func(childComplexity int) int
+		From   func(childComplexity int) int
+		To     func(childComplexity int) int
+	}
+
+	CloudAccount struct {
+		AWSExternalID       func(childComplexity int) int
+		AWSTrustPolicy      func(childComplexity int) int
+		BillingAccountID    func(childComplexity int) int
+		BillingStatus       func(childComplexity int) int
+		CreatedAt           func(childComplexity int) int
+		HasCredentials      func(childComplexity int) int
+		ID                  func(childComplexity int) int
+		Infrastructure      func(childComplexity int) int
+		LastCheckedAt       func(childComplexity int) int
+		Name                func(childComplexity int) int
+		OciPolicyStatements func(childComplexity int, group *string) int
+		OrganizationID      func(childComplexity int) int
+		Provider            func(childComplexity int) int
+		ProviderAccountID   func(childComplexity int) int
+		StatusDetail        func(childComplexity int) int
+		StatusHistory       func(childComplexity int, limit *int) int
+		StatusSince         func(childComplexity int) int
+	}
+
 	Connector struct {
 		AWSExternalID  func(childComplexity int) int
 		AWSTrustPolicy func(childComplexity int) int
@@ -127,17 +177,41 @@ type ComplexityRoot struct {
 		Totals          func(childComplexity int) int
 	}
 
+	LedgerEntry struct {
+		At         func(childComplexity int) int
+		DeletedAt  func(childComplexity int) int
+		Items      func(childComplexity int) int
+		Kind       func(childComplexity int) int
+		Note       func(childComplexity int) int
+		Region     func(childComplexity int) int
+		ResourceID func(childComplexity int) int
+		State      func(childComplexity int) int
+		Step       func(childComplexity int) int
+	}
+
+	LedgerItem struct {
+		Name  func(childComplexity int) int
+		Note  func(childComplexity int) int
+		State func(childComplexity int) int
+	}
+
 	Money struct {
 		Amount   func(childComplexity int) int
 		Currency func(childComplexity int) int
 	}
 
 	Mutation struct {
-		CreateConnector func(childComplexity int, organizationID *string, input model.ConnectorInput) int
-		DeleteConnector func(childComplexity int, organizationID *string, id string) int
-		SyncConnector   func(childComplexity int, organizationID *string, id string) int
-		TestConnector   func(childComplexity int, organizationID *string, id string) int
-		UpdateConnector func(childComplexity int, organizationID *string, id string, input model.ConnectorInput) int
+		CheckBillingStatus func(childComplexity int, organizationID *string) int
+		CreateCloudAccount func(childComplexity int, organizationID *string, input model.CloudAccountInput) int
+		CreateConnector    func(childComplexity int, organizationID *string, input model.ConnectorInput) int
+		DeleteCloudAccount func(childComplexity int, organizationID *string, id string) int
+		DeleteConnector    func(childComplexity int, organizationID *string, id string) int
+		DeprovisionBilling func(childComplexity int, organizationID *string, provider model.CloudProvider, confirm bool) int
+		ProvisionBilling   func(childComplexity int, organizationID *string, accountID string, input model.ProvisionBillingInput) int
+		SyncConnector      func(childComplexity int, organizationID *string, id string) int
+		TestConnector      func(childComplexity int, organizationID *string, id string) int
+		UpdateCloudAccount func(childComplexity int, organizationID *string, id string, input model.CloudAccountInput) int
+		UpdateConnector    func(childComplexity int, organizationID *string, id string, input model.ConnectorInput) int
 	}
 
 	Organization struct {
@@ -149,12 +223,15 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Connector     func(childComplexity int, organizationID *string, id string) int
-		Connectors    func(childComplexity int, organizationID *string) int
-		Costs         func(childComplexity int, query model.CostQuery) int
-		IngestionRuns func(childComplexity int, organizationID *string, limit *int) int
-		Organizations func(childComplexity int) int
-		Viewer        func(childComplexity int) int
+		BillingInfrastructure func(childComplexity int, organizationID *string) int
+		CloudAccount          func(childComplexity int, organizationID *string, id string) int
+		CloudAccounts         func(childComplexity int, organizationID *string) int
+		Connector             func(childComplexity int, organizationID *string, id string) int
+		Connectors            func(childComplexity int, organizationID *string) int
+		Costs                 func(childComplexity int, query model.CostQuery) int
+		IngestionRuns         func(childComplexity int, organizationID *string, limit *int) int
+		Organizations         func(childComplexity int) int
+		Viewer                func(childComplexity int) int
 	}
 
 	SourceFile struct {
@@ -184,7 +261,21 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type BillingInfrastructureResolver interface {
+	DeprovisionWarning(ctx context.Context, obj *model.BillingInfrastructure) (string, error)
+}
+type CloudAccountResolver interface {
+	StatusHistory(ctx context.Context, obj *model.CloudAccount, limit *int) ([]model.BillingStatusChange, error)
+	Infrastructure(ctx context.Context, obj *model.CloudAccount) (*model.BillingInfrastructure, error)
+	OciPolicyStatements(ctx context.Context, obj *model.CloudAccount, group *string) ([]string, error)
+}
 type MutationResolver interface {
+	CreateCloudAccount(ctx context.Context, organizationID *string, input model.CloudAccountInput) (*model.CloudAccount, error)
+	UpdateCloudAccount(ctx context.Context, organizationID *string, id string, input model.CloudAccountInput) (*model.CloudAccount, error)
+	DeleteCloudAccount(ctx context.Context, organizationID *string, id string) (bool, error)
+	ProvisionBilling(ctx context.Context, organizationID *string, accountID string, input model.ProvisionBillingInput) (*model.BillingInfrastructure, error)
+	DeprovisionBilling(ctx context.Context, organizationID *string, provider model.CloudProvider, confirm bool) (*model.BillingInfrastructure, error)
+	CheckBillingStatus(ctx context.Context, organizationID *string) ([]model.CloudAccount, error)
 	CreateConnector(ctx context.Context, organizationID *string, input model.ConnectorInput) (*model.Connector, error)
 	UpdateConnector(ctx context.Context, organizationID *string, id string, input model.ConnectorInput) (*model.Connector, error)
 	DeleteConnector(ctx context.Context, organizationID *string, id string) (bool, error)
@@ -193,6 +284,9 @@ type MutationResolver interface {
 }
 type QueryResolver interface {
 	Viewer(ctx context.Context) (*model.Viewer, error)
+	CloudAccounts(ctx context.Context, organizationID *string) ([]model.CloudAccount, error)
+	CloudAccount(ctx context.Context, organizationID *string, id string) (*model.CloudAccount, error)
+	BillingInfrastructure(ctx context.Context, organizationID *string) ([]model.BillingInfrastructure, error)
 	Connectors(ctx context.Context, organizationID *string) ([]model.Connector, error)
 	Connector(ctx context.Context, organizationID *string, id string) (*model.Connector, error)
 	Costs(ctx context.Context, query model.CostQuery) (*model.CostReport, error)
@@ -217,6 +311,253 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "BillingInfrastructure.accountId":
+		if e.ComplexityRoot.BillingInfrastructure.AccountID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingInfrastructure.AccountID(childComplexity), true
+	case "BillingInfrastructure.connectorId":
+		if e.ComplexityRoot.BillingInfrastructure.ConnectorID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingInfrastructure.ConnectorID(childComplexity), true
+	case "BillingInfrastructure.createdAt":
+		if e.ComplexityRoot.BillingInfrastructure.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingInfrastructure.CreatedAt(childComplexity), true
+	case "BillingInfrastructure.dataset":
+		if e.ComplexityRoot.BillingInfrastructure.Dataset == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingInfrastructure.Dataset(childComplexity), true
+	case "BillingInfrastructure.deprovisionWarning":
+		if e.ComplexityRoot.BillingInfrastructure.DeprovisionWarning == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingInfrastructure.DeprovisionWarning(childComplexity), true
+	case "BillingInfrastructure.error":
+		if e.ComplexityRoot.BillingInfrastructure.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingInfrastructure.Error(childComplexity), true
+	case "BillingInfrastructure.exportType":
+		if e.ComplexityRoot.BillingInfrastructure.ExportType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingInfrastructure.ExportType(childComplexity), true
+	case "BillingInfrastructure.id":
+		if e.ComplexityRoot.BillingInfrastructure.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingInfrastructure.ID(childComplexity), true
+	case "BillingInfrastructure.ledger":
+		if e.ComplexityRoot.BillingInfrastructure.Ledger == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingInfrastructure.Ledger(childComplexity), true
+	case "BillingInfrastructure.manualSteps":
+		if e.ComplexityRoot.BillingInfrastructure.ManualSteps == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingInfrastructure.ManualSteps(childComplexity), true
+	case "BillingInfrastructure.organizationId":
+		if e.ComplexityRoot.BillingInfrastructure.OrganizationID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingInfrastructure.OrganizationID(childComplexity), true
+	case "BillingInfrastructure.projectId":
+		if e.ComplexityRoot.BillingInfrastructure.ProjectID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingInfrastructure.ProjectID(childComplexity), true
+	case "BillingInfrastructure.provider":
+		if e.ComplexityRoot.BillingInfrastructure.Provider == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingInfrastructure.Provider(childComplexity), true
+	case "BillingInfrastructure.provisionedAt":
+		if e.ComplexityRoot.BillingInfrastructure.ProvisionedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingInfrastructure.ProvisionedAt(childComplexity), true
+	case "BillingInfrastructure.region":
+		if e.ComplexityRoot.BillingInfrastructure.Region == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingInfrastructure.Region(childComplexity), true
+	case "BillingInfrastructure.registerExportProvider":
+		if e.ComplexityRoot.BillingInfrastructure.RegisterExportProvider == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingInfrastructure.RegisterExportProvider(childComplexity), true
+	case "BillingInfrastructure.state":
+		if e.ComplexityRoot.BillingInfrastructure.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingInfrastructure.State(childComplexity), true
+	case "BillingInfrastructure.updatedAt":
+		if e.ComplexityRoot.BillingInfrastructure.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingInfrastructure.UpdatedAt(childComplexity), true
+
+	case "BillingStatusChange.at":
+		if e.ComplexityRoot.BillingStatusChange.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingStatusChange.At(childComplexity), true
+	case "BillingStatusChange.detail":
+		if e.ComplexityRoot.BillingStatusChange.Detail == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingStatusChange.Detail(childComplexity), true
+	case "BillingStatusChange.from":
+		if e.ComplexityRoot.BillingStatusChange.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingStatusChange.From(childComplexity), true
+	case "BillingStatusChange.to":
+		if e.ComplexityRoot.BillingStatusChange.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingStatusChange.To(childComplexity), true
+
+	case "CloudAccount.awsExternalId":
+		if e.ComplexityRoot.CloudAccount.AWSExternalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CloudAccount.AWSExternalID(childComplexity), true
+	case "CloudAccount.awsTrustPolicy":
+		if e.ComplexityRoot.CloudAccount.AWSTrustPolicy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CloudAccount.AWSTrustPolicy(childComplexity), true
+	case "CloudAccount.billingAccountId":
+		if e.ComplexityRoot.CloudAccount.BillingAccountID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CloudAccount.BillingAccountID(childComplexity), true
+	case "CloudAccount.billingStatus":
+		if e.ComplexityRoot.CloudAccount.BillingStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CloudAccount.BillingStatus(childComplexity), true
+	case "CloudAccount.createdAt":
+		if e.ComplexityRoot.CloudAccount.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CloudAccount.CreatedAt(childComplexity), true
+	case "CloudAccount.hasCredentials":
+		if e.ComplexityRoot.CloudAccount.HasCredentials == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CloudAccount.HasCredentials(childComplexity), true
+	case "CloudAccount.id":
+		if e.ComplexityRoot.CloudAccount.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CloudAccount.ID(childComplexity), true
+	case "CloudAccount.infrastructure":
+		if e.ComplexityRoot.CloudAccount.Infrastructure == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CloudAccount.Infrastructure(childComplexity), true
+	case "CloudAccount.lastCheckedAt":
+		if e.ComplexityRoot.CloudAccount.LastCheckedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CloudAccount.LastCheckedAt(childComplexity), true
+	case "CloudAccount.name":
+		if e.ComplexityRoot.CloudAccount.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CloudAccount.Name(childComplexity), true
+	case "CloudAccount.ociPolicyStatements":
+		if e.ComplexityRoot.CloudAccount.OciPolicyStatements == nil {
+			break
+		}
+
+		args, err := ec.field_CloudAccount_ociPolicyStatements_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.CloudAccount.OciPolicyStatements(childComplexity, args["group"].(*string)), true
+	case "CloudAccount.organizationId":
+		if e.ComplexityRoot.CloudAccount.OrganizationID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CloudAccount.OrganizationID(childComplexity), true
+	case "CloudAccount.provider":
+		if e.ComplexityRoot.CloudAccount.Provider == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CloudAccount.Provider(childComplexity), true
+	case "CloudAccount.providerAccountId":
+		if e.ComplexityRoot.CloudAccount.ProviderAccountID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CloudAccount.ProviderAccountID(childComplexity), true
+	case "CloudAccount.statusDetail":
+		if e.ComplexityRoot.CloudAccount.StatusDetail == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CloudAccount.StatusDetail(childComplexity), true
+	case "CloudAccount.statusHistory":
+		if e.ComplexityRoot.CloudAccount.StatusHistory == nil {
+			break
+		}
+
+		args, err := ec.field_CloudAccount_statusHistory_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.CloudAccount.StatusHistory(childComplexity, args["limit"].(*int)), true
+	case "CloudAccount.statusSince":
+		if e.ComplexityRoot.CloudAccount.StatusSince == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CloudAccount.StatusSince(childComplexity), true
 
 	case "Connector.awsExternalId":
 		if e.ComplexityRoot.Connector.AWSExternalID == nil {
@@ -616,6 +957,80 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.IngestionRun.Totals(childComplexity), true
 
+	case "LedgerEntry.at":
+		if e.ComplexityRoot.LedgerEntry.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntry.At(childComplexity), true
+	case "LedgerEntry.deletedAt":
+		if e.ComplexityRoot.LedgerEntry.DeletedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntry.DeletedAt(childComplexity), true
+	case "LedgerEntry.items":
+		if e.ComplexityRoot.LedgerEntry.Items == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntry.Items(childComplexity), true
+	case "LedgerEntry.kind":
+		if e.ComplexityRoot.LedgerEntry.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntry.Kind(childComplexity), true
+	case "LedgerEntry.note":
+		if e.ComplexityRoot.LedgerEntry.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntry.Note(childComplexity), true
+	case "LedgerEntry.region":
+		if e.ComplexityRoot.LedgerEntry.Region == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntry.Region(childComplexity), true
+	case "LedgerEntry.resourceId":
+		if e.ComplexityRoot.LedgerEntry.ResourceID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntry.ResourceID(childComplexity), true
+	case "LedgerEntry.state":
+		if e.ComplexityRoot.LedgerEntry.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntry.State(childComplexity), true
+	case "LedgerEntry.step":
+		if e.ComplexityRoot.LedgerEntry.Step == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntry.Step(childComplexity), true
+
+	case "LedgerItem.name":
+		if e.ComplexityRoot.LedgerItem.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerItem.Name(childComplexity), true
+	case "LedgerItem.note":
+		if e.ComplexityRoot.LedgerItem.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerItem.Note(childComplexity), true
+	case "LedgerItem.state":
+		if e.ComplexityRoot.LedgerItem.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerItem.State(childComplexity), true
+
 	case "Money.amount":
 		if e.ComplexityRoot.Money.Amount == nil {
 			break
@@ -629,6 +1044,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Money.Currency(childComplexity), true
 
+	case "Mutation.checkBillingStatus":
+		if e.ComplexityRoot.Mutation.CheckBillingStatus == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_checkBillingStatus_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CheckBillingStatus(childComplexity, args["organizationId"].(*string)), true
+	case "Mutation.createCloudAccount":
+		if e.ComplexityRoot.Mutation.CreateCloudAccount == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createCloudAccount_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateCloudAccount(childComplexity, args["organizationId"].(*string), args["input"].(model.CloudAccountInput)), true
 	case "Mutation.createConnector":
 		if e.ComplexityRoot.Mutation.CreateConnector == nil {
 			break
@@ -640,6 +1077,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateConnector(childComplexity, args["organizationId"].(*string), args["input"].(model.ConnectorInput)), true
+	case "Mutation.deleteCloudAccount":
+		if e.ComplexityRoot.Mutation.DeleteCloudAccount == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteCloudAccount_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteCloudAccount(childComplexity, args["organizationId"].(*string), args["id"].(string)), true
 	case "Mutation.deleteConnector":
 		if e.ComplexityRoot.Mutation.DeleteConnector == nil {
 			break
@@ -651,6 +1099,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteConnector(childComplexity, args["organizationId"].(*string), args["id"].(string)), true
+	case "Mutation.deprovisionBilling":
+		if e.ComplexityRoot.Mutation.DeprovisionBilling == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deprovisionBilling_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeprovisionBilling(childComplexity, args["organizationId"].(*string), args["provider"].(model.CloudProvider), args["confirm"].(bool)), true
+	case "Mutation.provisionBilling":
+		if e.ComplexityRoot.Mutation.ProvisionBilling == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_provisionBilling_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ProvisionBilling(childComplexity, args["organizationId"].(*string), args["accountId"].(string), args["input"].(model.ProvisionBillingInput)), true
 	case "Mutation.syncConnector":
 		if e.ComplexityRoot.Mutation.SyncConnector == nil {
 			break
@@ -673,6 +1143,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.TestConnector(childComplexity, args["organizationId"].(*string), args["id"].(string)), true
+	case "Mutation.updateCloudAccount":
+		if e.ComplexityRoot.Mutation.UpdateCloudAccount == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateCloudAccount_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateCloudAccount(childComplexity, args["organizationId"].(*string), args["id"].(string), args["input"].(model.CloudAccountInput)), true
 	case "Mutation.updateConnector":
 		if e.ComplexityRoot.Mutation.UpdateConnector == nil {
 			break
@@ -716,6 +1197,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Organization.Slug(childComplexity), true
 
+	case "Query.billingInfrastructure":
+		if e.ComplexityRoot.Query.BillingInfrastructure == nil {
+			break
+		}
+
+		args, err := ec.field_Query_billingInfrastructure_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.BillingInfrastructure(childComplexity, args["organizationId"].(*string)), true
+	case "Query.cloudAccount":
+		if e.ComplexityRoot.Query.CloudAccount == nil {
+			break
+		}
+
+		args, err := ec.field_Query_cloudAccount_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.CloudAccount(childComplexity, args["organizationId"].(*string), args["id"].(string)), true
+	case "Query.cloudAccounts":
+		if e.ComplexityRoot.Query.CloudAccounts == nil {
+			break
+		}
+
+		args, err := ec.field_Query_cloudAccounts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.CloudAccounts(childComplexity, args["organizationId"].(*string)), true
 	case "Query.connector":
 		if e.ComplexityRoot.Query.Connector == nil {
 			break
@@ -846,11 +1360,14 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	opCtx := graphql.GetOperationContext(ctx)
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalMap := graphql.BuildUnmarshalerMap(
+		ec.unmarshalInputCloudAccountCredentialsInput,
+		ec.unmarshalInputCloudAccountInput,
 		ec.unmarshalInputConnectorConfigInput,
 		ec.unmarshalInputConnectorInput,
 		ec.unmarshalInputConnectorSecretInput,
 		ec.unmarshalInputCostFilter,
 		ec.unmarshalInputCostQuery,
+		ec.unmarshalInputProvisionBillingInput,
 		ec.unmarshalInputTagFilterInput,
 	)
 	first := true
@@ -927,6 +1444,306 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
+	{Name: "../accounts.graphqls", Input: `# Cloud accounts: an organization's AWS accounts, Azure subscriptions, Google
+# Cloud projects and OCI tenancies; the billing infrastructure provisioned
+# once per provider to make the provider export its billing data; and each
+# account's billing status. Credentials are write-only: no field ever returns
+# them. Changes need an organization admin (members get a forbidden error).
+
+"The cloud a cloud account belongs to."
+enum CloudProvider {
+  AWS
+  AZURE
+  GCP
+  OCI
+}
+
+"Whether an account's costs are in the organization's billing data."
+enum BillingStatus {
+  """
+  A check is running, or the provider's billing export is provisioned and
+  this account's first data has not arrived yet.
+  """
+  CHECKING
+  "Billing data for this account is in the organization's billing data."
+  PROVISIONED
+  "Neither billing infrastructure nor billing data exists for this account's provider."
+  UNPROVISIONED
+}
+
+"""
+Where a provider's billing infrastructure stands. FAILED and
+DEPROVISION_FAILED continue where they stopped when asked again.
+"""
+enum InfrastructureState {
+  PROVISIONING
+  PROVISIONED
+  FAILED
+  DEPROVISIONING
+  DEPROVISION_FAILED
+  DEPROVISIONED
+}
+
+"What became of a resource a provisioning step dealt with."
+enum LedgerEntryState {
+  "Truecost created it; deprovisioning removes it."
+  CREATED
+  """
+  It was there already, or the step needed nothing or only a manual action;
+  deprovisioning leaves it alone.
+  """
+  KEPT
+  "Truecost created it and deprovisioning has removed it."
+  DELETED
+}
+
+"The AWS cost export provisioning creates."
+enum AwsExportType {
+  "CUR 2.0 through AWS Data Exports (the default)."
+  CUR2
+  "The legacy Cost and Usage Report."
+  CUR
+}
+
+"One cloud account of an organization."
+type CloudAccount {
+  id: ID!
+  organizationId: ID!
+  provider: CloudProvider!
+  "1 to 100 characters."
+  name: String!
+  """
+  The AWS account ID (12 digits), Azure subscription ID, Google Cloud project
+  ID or OCI tenancy OCID.
+  """
+  providerAccountId: String!
+  "Google Cloud: the billing account the project is billed to; null otherwise."
+  billingAccountId: String
+  "Whether credentials are stored. They are never returned."
+  hasCredentials: Boolean!
+  """
+  AWS: the external ID the IAM role's trust policy must require. Shown to
+  organization admins only; null for members and other providers.
+  """
+  awsExternalId: String
+  """
+  AWS: the trust policy (JSON) to attach to the IAM role Truecost assumes in
+  this account, requiring awsExternalId. Shown to organization admins only;
+  null for members and other providers.
+  """
+  awsTrustPolicy: String
+  billingStatus: BillingStatus!
+  "Why the account has its status, e.g. the latest charge day found."
+  statusDetail: String!
+  "When the account got its current status."
+  statusSince: Time!
+  "When the status was last checked; null before the first check."
+  lastCheckedAt: Time
+  "The account's status changes, newest first (at most 200)."
+  statusHistory(limit: Int = 20): [BillingStatusChange!]! @goField(forceResolver: true)
+  """
+  The organization's billing infrastructure of this account's provider,
+  whichever account provisioned it; null when there is none.
+  """
+  infrastructure: BillingInfrastructure @goField(forceResolver: true)
+  """
+  OCI: the policy statements to add to the tenancy's root compartment so
+  that the users of group may read the tenancy's cost reports, which Oracle
+  keeps in its own usage-report tenancy. With group omitted the statements
+  hold a placeholder. Empty for other providers.
+  """
+  ociPolicyStatements(group: String): [String!]! @goField(forceResolver: true)
+  createdAt: Time!
+}
+
+"One change of an account's billing status."
+type BillingStatusChange {
+  from: BillingStatus!
+  to: BillingStatus!
+  detail: String!
+  at: Time!
+}
+
+"""
+The billing export set up for one provider of an organization, with the
+ledger of every resource provisioning dealt with.
+"""
+type BillingInfrastructure {
+  id: ID!
+  organizationId: ID!
+  provider: CloudProvider!
+  "The cloud account whose credentials provisioned it."
+  accountId: ID!
+  "Where the infrastructure is: AWS region, Azure location or BigQuery location."
+  region: String
+  "AWS: the cost export created; null for other providers."
+  exportType: AwsExportType
+  "Azure: whether provisioning was asked to register Microsoft.CostManagementExports."
+  registerExportProvider: Boolean!
+  "Google Cloud: the project holding the BigQuery dataset; null otherwise."
+  projectId: String
+  "Google Cloud: the BigQuery dataset the billing export writes to; null otherwise."
+  dataset: String
+  state: InfrastructureState!
+  "Where and why the last provisioning or deprovisioning stopped; null when it did not."
+  error: String
+  "The billing connector that reads the export; null before one exists."
+  connectorId: ID
+  "What each step did, in the order the steps ran."
+  ledger: [LedgerEntry!]!
+  """
+  What the user still has to do by hand once provisioned (Google Cloud's
+  billing export cannot be switched on by API); empty otherwise.
+  """
+  manualSteps: [String!]!
+  "What deprovisioning this provider's billing does to the organization's accounts."
+  deprovisionWarning: String! @goField(forceResolver: true)
+  createdAt: Time!
+  updatedAt: Time!
+  "When provisioning last finished; null before."
+  provisionedAt: Time
+}
+
+"One ledger entry: what a provisioning step did."
+type LedgerEntry {
+  "The step, such as bucket or export."
+  step: String!
+  "The kind of resource, such as S3 bucket or storage account."
+  kind: String!
+  "The resource's name or ID at the provider."
+  resourceId: String!
+  region: String
+  state: LedgerEntryState!
+  note: String
+  "Sub-results of the step, such as the state of each cost allocation tag."
+  items: [LedgerItem!]!
+  at: Time!
+  "When deprovisioning removed the resource; null while it exists."
+  deletedAt: Time
+}
+
+"One sub-result of a ledger entry."
+type LedgerItem {
+  name: String!
+  "The provider's state of the item, such as Active or NotPermitted."
+  state: String!
+  "What to do about it, when there is anything to do."
+  note: String
+}
+
+"""
+Credentials, write-only. On update, omitted or empty fields keep the stored
+values. AWS: roleArn (with the account's awsExternalId) or accessKeyId and
+secretAccessKey. Azure: tenantId, clientId and clientSecret. Google Cloud:
+serviceAccountJson (the JSON key file). OCI: userOcid, fingerprint,
+privateKey (PEM) and region.
+"""
+input CloudAccountCredentialsInput {
+  roleArn: String
+  accessKeyId: String
+  secretAccessKey: String
+  tenantId: String
+  clientId: String
+  clientSecret: String
+  serviceAccountJson: String
+  userOcid: String
+  fingerprint: String
+  privateKey: String
+  region: String
+}
+
+"""
+A cloud account's settings. An update replaces the name and IDs; an
+account's provider cannot change.
+"""
+input CloudAccountInput {
+  provider: CloudProvider!
+  "1 to 100 characters."
+  name: String!
+  """
+  The AWS account ID (12 digits), Azure subscription ID (a GUID), Google Cloud
+  project ID or OCI tenancy OCID (ocid1.tenancy.…).
+  """
+  providerAccountId: String!
+  "Google Cloud only: the billing account, like 012345-6789AB-CDEF01."
+  billingAccountId: String
+  credentials: CloudAccountCredentialsInput
+}
+
+"""
+What to provision. Each provider reads its own fields; omitted ones take the
+provider's defaults.
+"""
+input ProvisionBillingInput {
+  "AWS region, Azure location or BigQuery location."
+  region: String
+  "AWS: the cost export to create; CUR2 when omitted."
+  exportType: AwsExportType
+  "Azure: register the Microsoft.CostManagementExports resource provider in the subscription."
+  registerExportProvider: Boolean = false
+  "Google Cloud: the project that gets the BigQuery dataset."
+  projectId: String
+  "Google Cloud: the BigQuery dataset the billing export writes to."
+  dataset: String
+}
+
+extend type Query {
+  "The cloud accounts of one visible organization or of all of them, by name."
+  cloudAccounts(organizationId: ID): [CloudAccount!]!
+  """
+  One cloud account of a visible organization (the caller's own when
+  organizationId is omitted). An unknown or invisible one is a not_found error.
+  """
+  cloudAccount(organizationId: ID, id: ID!): CloudAccount
+  """
+  The billing infrastructure, one per provider that has any, of one visible
+  organization or of all of them.
+  """
+  billingInfrastructure(organizationId: ID): [BillingInfrastructure!]!
+}
+
+extend type Mutation {
+  """
+  Adds a cloud account to an organization (the caller's own when
+  organizationId is omitted; the same holds for every mutation below) and
+  checks its billing status. Bad settings are an invalid error naming the
+  field; a second account with the same provider account ID is a conflict.
+  """
+  createCloudAccount(organizationId: ID, input: CloudAccountInput!): CloudAccount!
+  "Changes an account's name, IDs or credentials."
+  updateCloudAccount(organizationId: ID, id: ID!, input: CloudAccountInput!): CloudAccount!
+  """
+  Removes an account. The account that provisioned its provider's billing is
+  a conflict until that billing is deprovisioned.
+  """
+  deleteCloudAccount(organizationId: ID, id: ID!): Boolean!
+  """
+  Provisions the billing export of the account's provider for the
+  organization with the account's credentials, and creates the billing
+  connector that reads it. Runs each step in turn, which can take a minute.
+  When a step fails, the answer is that error (its code from the cloud, such
+  as forbidden for access denied) and no data; the infrastructure, readable
+  through billingInfrastructure or CloudAccount.infrastructure, is then
+  FAILED with the error and the ledger of what was done. Asking again
+  continues at the failed step. OCI has nothing to provision (invalid).
+  """
+  provisionBilling(organizationId: ID, accountId: ID!, input: ProvisionBillingInput!): BillingInfrastructure!
+  """
+  Removes, in reverse order, exactly the resources provisioning created for
+  the provider and disables the billing connector that read them: every
+  account of that provider stops receiving billing data. Without confirm it
+  changes nothing and answers a conflict error whose message is the warning.
+  A failure stops it (the infrastructure is then DEPROVISION_FAILED); asking
+  again continues.
+  """
+  deprovisionBilling(organizationId: ID, provider: CloudProvider!, confirm: Boolean! = false): BillingInfrastructure!
+  """
+  Syncs the organization's enabled cloud connectors, then checks the billing
+  status of its accounts now (the same check runs every hour).
+  """
+  checkBillingStatus(organizationId: ID): [CloudAccount!]!
+}
+`, BuiltIn: false},
 	{Name: "../connectors.graphqls", Input: `# Billing connectors ("Billing Connector FOCUS"): where an organization's cost
 # data comes from, their settings, and how their last sync went. Credentials
 # are write-only: no field ever returns them.
@@ -1328,7 +2145,7 @@ extend type Query {
 `, BuiltIn: false},
 	{Name: "../schema.graphqls", Input: `# Truecost GraphQL API: the root types and the scalars every topic shares.
 # Topics extend Query and Mutation in their own files (costs.graphqls,
-# tenancy.graphqls, ingestion.graphqls, connectors.graphqls).
+# tenancy.graphqls, ingestion.graphqls, connectors.graphqls, accounts.graphqls).
 
 "A calendar day, written YYYY-MM-DD and read in UTC."
 scalar Date
@@ -1349,6 +2166,12 @@ type Query {
 
 "Changes; each topic adds its own."
 type Mutation
+
+"""
+Code generation only: forceResolver makes a field computed on demand rather
+than read from the object.
+"""
+directive @goField(forceResolver: Boolean, name: String, omittable: Boolean) on INPUT_FIELD_DEFINITION | FIELD_DEFINITION
 `, BuiltIn: false},
 	{Name: "../tenancy.graphqls", Input: `# Organizations and users: who is calling and which tenants it may read.
 
@@ -1398,6 +2221,102 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // childFields_* functions provide shared child field context lookups.
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
+
+func (ec *executionContext) childFields_BillingInfrastructure(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_BillingInfrastructure_id(ctx, field)
+	case "organizationId":
+		return ec.fieldContext_BillingInfrastructure_organizationId(ctx, field)
+	case "provider":
+		return ec.fieldContext_BillingInfrastructure_provider(ctx, field)
+	case "accountId":
+		return ec.fieldContext_BillingInfrastructure_accountId(ctx, field)
+	case "region":
+		return ec.fieldContext_BillingInfrastructure_region(ctx, field)
+	case "exportType":
+		return ec.fieldContext_BillingInfrastructure_exportType(ctx, field)
+	case "registerExportProvider":
+		return ec.fieldContext_BillingInfrastructure_registerExportProvider(ctx, field)
+	case "projectId":
+		return ec.fieldContext_BillingInfrastructure_projectId(ctx, field)
+	case "dataset":
+		return ec.fieldContext_BillingInfrastructure_dataset(ctx, field)
+	case "state":
+		return ec.fieldContext_BillingInfrastructure_state(ctx, field)
+	case "error":
+		return ec.fieldContext_BillingInfrastructure_error(ctx, field)
+	case "connectorId":
+		return ec.fieldContext_BillingInfrastructure_connectorId(ctx, field)
+	case "ledger":
+		return ec.fieldContext_BillingInfrastructure_ledger(ctx, field)
+	case "manualSteps":
+		return ec.fieldContext_BillingInfrastructure_manualSteps(ctx, field)
+	case "deprovisionWarning":
+		return ec.fieldContext_BillingInfrastructure_deprovisionWarning(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_BillingInfrastructure_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_BillingInfrastructure_updatedAt(ctx, field)
+	case "provisionedAt":
+		return ec.fieldContext_BillingInfrastructure_provisionedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BillingInfrastructure", field.Name)
+}
+
+func (ec *executionContext) childFields_BillingStatusChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_BillingStatusChange_from(ctx, field)
+	case "to":
+		return ec.fieldContext_BillingStatusChange_to(ctx, field)
+	case "detail":
+		return ec.fieldContext_BillingStatusChange_detail(ctx, field)
+	case "at":
+		return ec.fieldContext_BillingStatusChange_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BillingStatusChange", field.Name)
+}
+
+func (ec *executionContext) childFields_CloudAccount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_CloudAccount_id(ctx, field)
+	case "organizationId":
+		return ec.fieldContext_CloudAccount_organizationId(ctx, field)
+	case "provider":
+		return ec.fieldContext_CloudAccount_provider(ctx, field)
+	case "name":
+		return ec.fieldContext_CloudAccount_name(ctx, field)
+	case "providerAccountId":
+		return ec.fieldContext_CloudAccount_providerAccountId(ctx, field)
+	case "billingAccountId":
+		return ec.fieldContext_CloudAccount_billingAccountId(ctx, field)
+	case "hasCredentials":
+		return ec.fieldContext_CloudAccount_hasCredentials(ctx, field)
+	case "awsExternalId":
+		return ec.fieldContext_CloudAccount_awsExternalId(ctx, field)
+	case "awsTrustPolicy":
+		return ec.fieldContext_CloudAccount_awsTrustPolicy(ctx, field)
+	case "billingStatus":
+		return ec.fieldContext_CloudAccount_billingStatus(ctx, field)
+	case "statusDetail":
+		return ec.fieldContext_CloudAccount_statusDetail(ctx, field)
+	case "statusSince":
+		return ec.fieldContext_CloudAccount_statusSince(ctx, field)
+	case "lastCheckedAt":
+		return ec.fieldContext_CloudAccount_lastCheckedAt(ctx, field)
+	case "statusHistory":
+		return ec.fieldContext_CloudAccount_statusHistory(ctx, field)
+	case "infrastructure":
+		return ec.fieldContext_CloudAccount_infrastructure(ctx, field)
+	case "ociPolicyStatements":
+		return ec.fieldContext_CloudAccount_ociPolicyStatements(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_CloudAccount_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CloudAccount", field.Name)
+}
 
 func (ec *executionContext) childFields_Connector(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
@@ -1575,6 +2494,42 @@ func (ec *executionContext) childFields_IngestionRun(ctx context.Context, field 
 		return ec.fieldContext_IngestionRun_durationSeconds(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type IngestionRun", field.Name)
+}
+
+func (ec *executionContext) childFields_LedgerEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "step":
+		return ec.fieldContext_LedgerEntry_step(ctx, field)
+	case "kind":
+		return ec.fieldContext_LedgerEntry_kind(ctx, field)
+	case "resourceId":
+		return ec.fieldContext_LedgerEntry_resourceId(ctx, field)
+	case "region":
+		return ec.fieldContext_LedgerEntry_region(ctx, field)
+	case "state":
+		return ec.fieldContext_LedgerEntry_state(ctx, field)
+	case "note":
+		return ec.fieldContext_LedgerEntry_note(ctx, field)
+	case "items":
+		return ec.fieldContext_LedgerEntry_items(ctx, field)
+	case "at":
+		return ec.fieldContext_LedgerEntry_at(ctx, field)
+	case "deletedAt":
+		return ec.fieldContext_LedgerEntry_deletedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LedgerEntry", field.Name)
+}
+
+func (ec *executionContext) childFields_LedgerItem(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_LedgerItem_name(ctx, field)
+	case "state":
+		return ec.fieldContext_LedgerItem_state(ctx, field)
+	case "note":
+		return ec.fieldContext_LedgerItem_note(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LedgerItem", field.Name)
 }
 
 func (ec *executionContext) childFields_Money(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1763,6 +2718,70 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) field_CloudAccount_ociPolicyStatements_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "group",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["group"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_CloudAccount_statusHistory_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "limit",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["limit"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_checkBillingStatus_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "organizationId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["organizationId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createCloudAccount_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "organizationId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["organizationId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CloudAccountInput, error) {
+			return ec.unmarshalNCloudAccountInput2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCloudAccountInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createConnector_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1785,6 +2804,28 @@ func (ec *executionContext) field_Mutation_createConnector_args(ctx context.Cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_deleteCloudAccount_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "organizationId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["organizationId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_deleteConnector_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1804,6 +2845,66 @@ func (ec *executionContext) field_Mutation_deleteConnector_args(ctx context.Cont
 		return nil, err
 	}
 	args["id"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deprovisionBilling_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "organizationId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["organizationId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "provider",
+		func(ctx context.Context, v any) (model.CloudProvider, error) {
+			return ec.unmarshalNCloudProvider2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCloudProvider(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["provider"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "confirm",
+		func(ctx context.Context, v any) (bool, error) {
+			return ec.unmarshalNBoolean2bool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["confirm"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_provisionBilling_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "organizationId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["organizationId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "accountId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["accountId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ProvisionBillingInput, error) {
+			return ec.unmarshalNProvisionBillingInput2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐProvisionBillingInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg2
 	return args, nil
 }
 
@@ -1851,6 +2952,36 @@ func (ec *executionContext) field_Mutation_testConnector_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_updateCloudAccount_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "organizationId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["organizationId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CloudAccountInput, error) {
+			return ec.unmarshalNCloudAccountInput2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCloudAccountInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_updateConnector_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1892,6 +3023,56 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_billingInfrastructure_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "organizationId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["organizationId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_cloudAccount_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "organizationId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["organizationId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_cloudAccounts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "organizationId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["organizationId"] = arg0
 	return args, nil
 }
 
@@ -2026,6 +3207,963 @@ func (ec *executionContext) field___Type_fields_args(ctx context.Context, rawArg
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _BillingInfrastructure_id(ctx context.Context, field graphql.CollectedField, obj *model.BillingInfrastructure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingInfrastructure_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingInfrastructure_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingInfrastructure", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _BillingInfrastructure_organizationId(ctx context.Context, field graphql.CollectedField, obj *model.BillingInfrastructure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingInfrastructure_organizationId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OrganizationID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingInfrastructure_organizationId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingInfrastructure", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _BillingInfrastructure_provider(ctx context.Context, field graphql.CollectedField, obj *model.BillingInfrastructure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingInfrastructure_provider(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Provider, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.CloudProvider) graphql.Marshaler {
+			return ec.marshalNCloudProvider2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCloudProvider(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingInfrastructure_provider(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingInfrastructure", field, false, false, errors.New("field of type CloudProvider does not have child fields"))
+}
+
+func (ec *executionContext) _BillingInfrastructure_accountId(ctx context.Context, field graphql.CollectedField, obj *model.BillingInfrastructure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingInfrastructure_accountId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AccountID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingInfrastructure_accountId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingInfrastructure", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _BillingInfrastructure_region(ctx context.Context, field graphql.CollectedField, obj *model.BillingInfrastructure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingInfrastructure_region(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Region, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BillingInfrastructure_region(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingInfrastructure", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _BillingInfrastructure_exportType(ctx context.Context, field graphql.CollectedField, obj *model.BillingInfrastructure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingInfrastructure_exportType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExportType, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AWSExportType) graphql.Marshaler {
+			return ec.marshalOAwsExportType2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐAWSExportType(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BillingInfrastructure_exportType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingInfrastructure", field, false, false, errors.New("field of type AwsExportType does not have child fields"))
+}
+
+func (ec *executionContext) _BillingInfrastructure_registerExportProvider(ctx context.Context, field graphql.CollectedField, obj *model.BillingInfrastructure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingInfrastructure_registerExportProvider(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RegisterExportProvider, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingInfrastructure_registerExportProvider(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingInfrastructure", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _BillingInfrastructure_projectId(ctx context.Context, field graphql.CollectedField, obj *model.BillingInfrastructure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingInfrastructure_projectId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProjectID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BillingInfrastructure_projectId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingInfrastructure", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _BillingInfrastructure_dataset(ctx context.Context, field graphql.CollectedField, obj *model.BillingInfrastructure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingInfrastructure_dataset(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Dataset, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BillingInfrastructure_dataset(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingInfrastructure", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _BillingInfrastructure_state(ctx context.Context, field graphql.CollectedField, obj *model.BillingInfrastructure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingInfrastructure_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.InfrastructureState) graphql.Marshaler {
+			return ec.marshalNInfrastructureState2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐInfrastructureState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingInfrastructure_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingInfrastructure", field, false, false, errors.New("field of type InfrastructureState does not have child fields"))
+}
+
+func (ec *executionContext) _BillingInfrastructure_error(ctx context.Context, field graphql.CollectedField, obj *model.BillingInfrastructure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingInfrastructure_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Error, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BillingInfrastructure_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingInfrastructure", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _BillingInfrastructure_connectorId(ctx context.Context, field graphql.CollectedField, obj *model.BillingInfrastructure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingInfrastructure_connectorId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ConnectorID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BillingInfrastructure_connectorId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingInfrastructure", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _BillingInfrastructure_ledger(ctx context.Context, field graphql.CollectedField, obj *model.BillingInfrastructure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingInfrastructure_ledger(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ledger, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.LedgerEntry) graphql.Marshaler {
+			return ec.marshalNLedgerEntry2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐLedgerEntryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingInfrastructure_ledger(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BillingInfrastructure",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LedgerEntry(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BillingInfrastructure_manualSteps(ctx context.Context, field graphql.CollectedField, obj *model.BillingInfrastructure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingInfrastructure_manualSteps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ManualSteps, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingInfrastructure_manualSteps(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingInfrastructure", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _BillingInfrastructure_deprovisionWarning(ctx context.Context, field graphql.CollectedField, obj *model.BillingInfrastructure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingInfrastructure_deprovisionWarning(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BillingInfrastructure().DeprovisionWarning(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingInfrastructure_deprovisionWarning(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingInfrastructure", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _BillingInfrastructure_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.BillingInfrastructure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingInfrastructure_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingInfrastructure_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingInfrastructure", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _BillingInfrastructure_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.BillingInfrastructure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingInfrastructure_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingInfrastructure_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingInfrastructure", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _BillingInfrastructure_provisionedAt(ctx context.Context, field graphql.CollectedField, obj *model.BillingInfrastructure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingInfrastructure_provisionedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProvisionedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BillingInfrastructure_provisionedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingInfrastructure", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _BillingStatusChange_from(ctx context.Context, field graphql.CollectedField, obj *model.BillingStatusChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingStatusChange_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.BillingStatus) graphql.Marshaler {
+			return ec.marshalNBillingStatus2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBillingStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingStatusChange_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingStatusChange", field, false, false, errors.New("field of type BillingStatus does not have child fields"))
+}
+
+func (ec *executionContext) _BillingStatusChange_to(ctx context.Context, field graphql.CollectedField, obj *model.BillingStatusChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingStatusChange_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.BillingStatus) graphql.Marshaler {
+			return ec.marshalNBillingStatus2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBillingStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingStatusChange_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingStatusChange", field, false, false, errors.New("field of type BillingStatus does not have child fields"))
+}
+
+func (ec *executionContext) _BillingStatusChange_detail(ctx context.Context, field graphql.CollectedField, obj *model.BillingStatusChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingStatusChange_detail(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Detail, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingStatusChange_detail(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingStatusChange", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _BillingStatusChange_at(ctx context.Context, field graphql.CollectedField, obj *model.BillingStatusChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingStatusChange_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingStatusChange_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingStatusChange", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _CloudAccount_id(ctx context.Context, field graphql.CollectedField, obj *model.CloudAccount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CloudAccount_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CloudAccount_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CloudAccount", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _CloudAccount_organizationId(ctx context.Context, field graphql.CollectedField, obj *model.CloudAccount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CloudAccount_organizationId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OrganizationID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CloudAccount_organizationId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CloudAccount", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _CloudAccount_provider(ctx context.Context, field graphql.CollectedField, obj *model.CloudAccount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CloudAccount_provider(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Provider, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.CloudProvider) graphql.Marshaler {
+			return ec.marshalNCloudProvider2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCloudProvider(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CloudAccount_provider(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CloudAccount", field, false, false, errors.New("field of type CloudProvider does not have child fields"))
+}
+
+func (ec *executionContext) _CloudAccount_name(ctx context.Context, field graphql.CollectedField, obj *model.CloudAccount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CloudAccount_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CloudAccount_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CloudAccount", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CloudAccount_providerAccountId(ctx context.Context, field graphql.CollectedField, obj *model.CloudAccount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CloudAccount_providerAccountId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProviderAccountID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CloudAccount_providerAccountId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CloudAccount", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CloudAccount_billingAccountId(ctx context.Context, field graphql.CollectedField, obj *model.CloudAccount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CloudAccount_billingAccountId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BillingAccountID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CloudAccount_billingAccountId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CloudAccount", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CloudAccount_hasCredentials(ctx context.Context, field graphql.CollectedField, obj *model.CloudAccount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CloudAccount_hasCredentials(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HasCredentials, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CloudAccount_hasCredentials(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CloudAccount", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _CloudAccount_awsExternalId(ctx context.Context, field graphql.CollectedField, obj *model.CloudAccount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CloudAccount_awsExternalId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AWSExternalID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CloudAccount_awsExternalId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CloudAccount", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CloudAccount_awsTrustPolicy(ctx context.Context, field graphql.CollectedField, obj *model.CloudAccount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CloudAccount_awsTrustPolicy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AWSTrustPolicy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CloudAccount_awsTrustPolicy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CloudAccount", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CloudAccount_billingStatus(ctx context.Context, field graphql.CollectedField, obj *model.CloudAccount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CloudAccount_billingStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BillingStatus, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.BillingStatus) graphql.Marshaler {
+			return ec.marshalNBillingStatus2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBillingStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CloudAccount_billingStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CloudAccount", field, false, false, errors.New("field of type BillingStatus does not have child fields"))
+}
+
+func (ec *executionContext) _CloudAccount_statusDetail(ctx context.Context, field graphql.CollectedField, obj *model.CloudAccount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CloudAccount_statusDetail(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StatusDetail, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CloudAccount_statusDetail(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CloudAccount", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CloudAccount_statusSince(ctx context.Context, field graphql.CollectedField, obj *model.CloudAccount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CloudAccount_statusSince(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StatusSince, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CloudAccount_statusSince(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CloudAccount", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _CloudAccount_lastCheckedAt(ctx context.Context, field graphql.CollectedField, obj *model.CloudAccount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CloudAccount_lastCheckedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastCheckedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CloudAccount_lastCheckedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CloudAccount", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _CloudAccount_statusHistory(ctx context.Context, field graphql.CollectedField, obj *model.CloudAccount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CloudAccount_statusHistory(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.CloudAccount().StatusHistory(ctx, obj, fc.Args["limit"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.BillingStatusChange) graphql.Marshaler {
+			return ec.marshalNBillingStatusChange2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBillingStatusChangeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CloudAccount_statusHistory(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CloudAccount",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BillingStatusChange(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_CloudAccount_statusHistory_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CloudAccount_infrastructure(ctx context.Context, field graphql.CollectedField, obj *model.CloudAccount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CloudAccount_infrastructure(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CloudAccount().Infrastructure(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BillingInfrastructure) graphql.Marshaler {
+			return ec.marshalOBillingInfrastructure2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBillingInfrastructure(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CloudAccount_infrastructure(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CloudAccount",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BillingInfrastructure(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CloudAccount_ociPolicyStatements(ctx context.Context, field graphql.CollectedField, obj *model.CloudAccount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CloudAccount_ociPolicyStatements(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.CloudAccount().OciPolicyStatements(ctx, obj, fc.Args["group"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CloudAccount_ociPolicyStatements(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CloudAccount",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_CloudAccount_ociPolicyStatements_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CloudAccount_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.CloudAccount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CloudAccount_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CloudAccount_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CloudAccount", field, false, false, errors.New("field of type Time does not have child fields"))
+}
 
 func (ec *executionContext) _Connector_id(ctx context.Context, field graphql.CollectedField, obj *model.Connector) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -3594,6 +5732,291 @@ func (ec *executionContext) fieldContext_IngestionRun_durationSeconds(_ context.
 	return graphql.NewScalarFieldContext("IngestionRun", field, false, false, errors.New("field of type Float does not have child fields"))
 }
 
+func (ec *executionContext) _LedgerEntry_step(ctx context.Context, field graphql.CollectedField, obj *model.LedgerEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_step(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Step, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_step(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _LedgerEntry_kind(ctx context.Context, field graphql.CollectedField, obj *model.LedgerEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _LedgerEntry_resourceId(ctx context.Context, field graphql.CollectedField, obj *model.LedgerEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_resourceId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResourceID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_resourceId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _LedgerEntry_region(ctx context.Context, field graphql.CollectedField, obj *model.LedgerEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_region(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Region, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_region(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _LedgerEntry_state(ctx context.Context, field graphql.CollectedField, obj *model.LedgerEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.LedgerEntryState) graphql.Marshaler {
+			return ec.marshalNLedgerEntryState2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐLedgerEntryState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, errors.New("field of type LedgerEntryState does not have child fields"))
+}
+
+func (ec *executionContext) _LedgerEntry_note(ctx context.Context, field graphql.CollectedField, obj *model.LedgerEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _LedgerEntry_items(ctx context.Context, field graphql.CollectedField, obj *model.LedgerEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_items(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Items, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.LedgerItem) graphql.Marshaler {
+			return ec.marshalNLedgerItem2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐLedgerItemᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_items(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LedgerEntry",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LedgerItem(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LedgerEntry_at(ctx context.Context, field graphql.CollectedField, obj *model.LedgerEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _LedgerEntry_deletedAt(ctx context.Context, field graphql.CollectedField, obj *model.LedgerEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_deletedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeletedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_deletedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _LedgerItem_name(ctx context.Context, field graphql.CollectedField, obj *model.LedgerItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerItem_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerItem_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerItem", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _LedgerItem_state(ctx context.Context, field graphql.CollectedField, obj *model.LedgerItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerItem_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerItem_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerItem", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _LedgerItem_note(ctx context.Context, field graphql.CollectedField, obj *model.LedgerItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerItem_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerItem_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerItem", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _Money_amount(ctx context.Context, field graphql.CollectedField, obj *model.Money) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3638,6 +6061,270 @@ func (ec *executionContext) _Money_currency(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_Money_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Money", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Mutation_createCloudAccount(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createCloudAccount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateCloudAccount(ctx, fc.Args["organizationId"].(*string), fc.Args["input"].(model.CloudAccountInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CloudAccount) graphql.Marshaler {
+			return ec.marshalNCloudAccount2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCloudAccount(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createCloudAccount(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CloudAccount(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createCloudAccount_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateCloudAccount(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateCloudAccount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateCloudAccount(ctx, fc.Args["organizationId"].(*string), fc.Args["id"].(string), fc.Args["input"].(model.CloudAccountInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CloudAccount) graphql.Marshaler {
+			return ec.marshalNCloudAccount2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCloudAccount(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateCloudAccount(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CloudAccount(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateCloudAccount_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteCloudAccount(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteCloudAccount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteCloudAccount(ctx, fc.Args["organizationId"].(*string), fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteCloudAccount(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteCloudAccount_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_provisionBilling(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_provisionBilling(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ProvisionBilling(ctx, fc.Args["organizationId"].(*string), fc.Args["accountId"].(string), fc.Args["input"].(model.ProvisionBillingInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BillingInfrastructure) graphql.Marshaler {
+			return ec.marshalNBillingInfrastructure2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBillingInfrastructure(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_provisionBilling(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BillingInfrastructure(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_provisionBilling_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deprovisionBilling(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deprovisionBilling(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeprovisionBilling(ctx, fc.Args["organizationId"].(*string), fc.Args["provider"].(model.CloudProvider), fc.Args["confirm"].(bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BillingInfrastructure) graphql.Marshaler {
+			return ec.marshalNBillingInfrastructure2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBillingInfrastructure(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deprovisionBilling(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BillingInfrastructure(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deprovisionBilling_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_checkBillingStatus(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_checkBillingStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CheckBillingStatus(ctx, fc.Args["organizationId"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.CloudAccount) graphql.Marshaler {
+			return ec.marshalNCloudAccount2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCloudAccountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_checkBillingStatus(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CloudAccount(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_checkBillingStatus_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Mutation_createConnector(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -4003,6 +6690,138 @@ func (ec *executionContext) fieldContext_Query_viewer(_ context.Context, field g
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Viewer(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_cloudAccounts(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_cloudAccounts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().CloudAccounts(ctx, fc.Args["organizationId"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.CloudAccount) graphql.Marshaler {
+			return ec.marshalNCloudAccount2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCloudAccountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_cloudAccounts(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CloudAccount(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_cloudAccounts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_cloudAccount(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_cloudAccount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().CloudAccount(ctx, fc.Args["organizationId"].(*string), fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CloudAccount) graphql.Marshaler {
+			return ec.marshalOCloudAccount2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCloudAccount(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_cloudAccount(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CloudAccount(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_cloudAccount_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_billingInfrastructure(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_billingInfrastructure(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().BillingInfrastructure(ctx, fc.Args["organizationId"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.BillingInfrastructure) graphql.Marshaler {
+			return ec.marshalNBillingInfrastructure2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBillingInfrastructureᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_billingInfrastructure(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BillingInfrastructure(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_billingInfrastructure_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -5607,6 +8426,164 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputCloudAccountCredentialsInput(ctx context.Context, obj any) (model.CloudAccountCredentialsInput, error) {
+	var it model.CloudAccountCredentialsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"roleArn", "accessKeyId", "secretAccessKey", "tenantId", "clientId", "clientSecret", "serviceAccountJson", "userOcid", "fingerprint", "privateKey", "region"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "roleArn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleArn"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RoleArn = data
+		case "accessKeyId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accessKeyId"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AccessKeyID = data
+		case "secretAccessKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("secretAccessKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SecretAccessKey = data
+		case "tenantId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tenantId"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TenantID = data
+		case "clientId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clientId"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClientID = data
+		case "clientSecret":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clientSecret"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClientSecret = data
+		case "serviceAccountJson":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("serviceAccountJson"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ServiceAccountJSON = data
+		case "userOcid":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userOcid"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UserOcid = data
+		case "fingerprint":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fingerprint"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Fingerprint = data
+		case "privateKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("privateKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PrivateKey = data
+		case "region":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("region"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Region = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputCloudAccountInput(ctx context.Context, obj any) (model.CloudAccountInput, error) {
+	var it model.CloudAccountInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"provider", "name", "providerAccountId", "billingAccountId", "credentials"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "provider":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("provider"))
+			data, err := ec.unmarshalNCloudProvider2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCloudProvider(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Provider = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "providerAccountId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("providerAccountId"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProviderAccountID = data
+		case "billingAccountId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("billingAccountId"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BillingAccountID = data
+		case "credentials":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("credentials"))
+			data, err := ec.unmarshalOCloudAccountCredentialsInput2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCloudAccountCredentialsInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Credentials = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputConnectorConfigInput(ctx context.Context, obj any) (model.ConnectorConfigInput, error) {
 	var it model.ConnectorConfigInput
 	if obj == nil {
@@ -6128,6 +9105,68 @@ func (ec *executionContext) unmarshalInputCostQuery(ctx context.Context, obj any
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputProvisionBillingInput(ctx context.Context, obj any) (model.ProvisionBillingInput, error) {
+	var it model.ProvisionBillingInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["registerExportProvider"]; !present {
+		asMap["registerExportProvider"] = false
+	}
+
+	fieldsInOrder := [...]string{"region", "exportType", "registerExportProvider", "projectId", "dataset"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "region":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("region"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Region = data
+		case "exportType":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("exportType"))
+			data, err := ec.unmarshalOAwsExportType2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐAWSExportType(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExportType = data
+		case "registerExportProvider":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("registerExportProvider"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegisterExportProvider = data
+		case "projectId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectId"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProjectID = data
+		case "dataset":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dataset"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Dataset = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputTagFilterInput(ctx context.Context, obj any) (model.TagFilterInput, error) {
 	var it model.TagFilterInput
 	if obj == nil {
@@ -6172,6 +9211,432 @@ func (ec *executionContext) unmarshalInputTagFilterInput(ctx context.Context, ob
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
+
+var billingInfrastructureImplementors = []string{"BillingInfrastructure"}
+
+func (ec *executionContext) _BillingInfrastructure(ctx context.Context, sel ast.SelectionSet, obj *model.BillingInfrastructure) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, billingInfrastructureImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BillingInfrastructure")
+		case "id":
+			out.Values[i] = ec._BillingInfrastructure_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "organizationId":
+			out.Values[i] = ec._BillingInfrastructure_organizationId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "provider":
+			out.Values[i] = ec._BillingInfrastructure_provider(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "accountId":
+			out.Values[i] = ec._BillingInfrastructure_accountId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "region":
+			out.Values[i] = ec._BillingInfrastructure_region(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "exportType":
+			out.Values[i] = ec._BillingInfrastructure_exportType(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "registerExportProvider":
+			out.Values[i] = ec._BillingInfrastructure_registerExportProvider(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "projectId":
+			out.Values[i] = ec._BillingInfrastructure_projectId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "dataset":
+			out.Values[i] = ec._BillingInfrastructure_dataset(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "state":
+			out.Values[i] = ec._BillingInfrastructure_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "error":
+			out.Values[i] = ec._BillingInfrastructure_error(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "connectorId":
+			out.Values[i] = ec._BillingInfrastructure_connectorId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "ledger":
+			out.Values[i] = ec._BillingInfrastructure_ledger(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "manualSteps":
+			out.Values[i] = ec._BillingInfrastructure_manualSteps(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "deprovisionWarning":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._BillingInfrastructure_deprovisionWarning(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "createdAt":
+			out.Values[i] = ec._BillingInfrastructure_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._BillingInfrastructure_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "provisionedAt":
+			out.Values[i] = ec._BillingInfrastructure_provisionedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var billingStatusChangeImplementors = []string{"BillingStatusChange"}
+
+func (ec *executionContext) _BillingStatusChange(ctx context.Context, sel ast.SelectionSet, obj *model.BillingStatusChange) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, billingStatusChangeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BillingStatusChange")
+		case "from":
+			out.Values[i] = ec._BillingStatusChange_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._BillingStatusChange_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "detail":
+			out.Values[i] = ec._BillingStatusChange_detail(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._BillingStatusChange_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var cloudAccountImplementors = []string{"CloudAccount"}
+
+func (ec *executionContext) _CloudAccount(ctx context.Context, sel ast.SelectionSet, obj *model.CloudAccount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, cloudAccountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CloudAccount")
+		case "id":
+			out.Values[i] = ec._CloudAccount_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "organizationId":
+			out.Values[i] = ec._CloudAccount_organizationId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "provider":
+			out.Values[i] = ec._CloudAccount_provider(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._CloudAccount_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "providerAccountId":
+			out.Values[i] = ec._CloudAccount_providerAccountId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "billingAccountId":
+			out.Values[i] = ec._CloudAccount_billingAccountId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "hasCredentials":
+			out.Values[i] = ec._CloudAccount_hasCredentials(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "awsExternalId":
+			out.Values[i] = ec._CloudAccount_awsExternalId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "awsTrustPolicy":
+			out.Values[i] = ec._CloudAccount_awsTrustPolicy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "billingStatus":
+			out.Values[i] = ec._CloudAccount_billingStatus(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "statusDetail":
+			out.Values[i] = ec._CloudAccount_statusDetail(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "statusSince":
+			out.Values[i] = ec._CloudAccount_statusSince(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastCheckedAt":
+			out.Values[i] = ec._CloudAccount_lastCheckedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "statusHistory":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._CloudAccount_statusHistory(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "infrastructure":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._CloudAccount_infrastructure(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "ociPolicyStatements":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._CloudAccount_ociPolicyStatements(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "createdAt":
+			out.Values[i] = ec._CloudAccount_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
 
 var connectorImplementors = []string{"Connector"}
 
@@ -6762,6 +10227,132 @@ func (ec *executionContext) _IngestionRun(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var ledgerEntryImplementors = []string{"LedgerEntry"}
+
+func (ec *executionContext) _LedgerEntry(ctx context.Context, sel ast.SelectionSet, obj *model.LedgerEntry) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, ledgerEntryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LedgerEntry")
+		case "step":
+			out.Values[i] = ec._LedgerEntry_step(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._LedgerEntry_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resourceId":
+			out.Values[i] = ec._LedgerEntry_resourceId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "region":
+			out.Values[i] = ec._LedgerEntry_region(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "state":
+			out.Values[i] = ec._LedgerEntry_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "note":
+			out.Values[i] = ec._LedgerEntry_note(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "items":
+			out.Values[i] = ec._LedgerEntry_items(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._LedgerEntry_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deletedAt":
+			out.Values[i] = ec._LedgerEntry_deletedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var ledgerItemImplementors = []string{"LedgerItem"}
+
+func (ec *executionContext) _LedgerItem(ctx context.Context, sel ast.SelectionSet, obj *model.LedgerItem) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, ledgerItemImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LedgerItem")
+		case "name":
+			out.Values[i] = ec._LedgerItem_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "state":
+			out.Values[i] = ec._LedgerItem_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "note":
+			out.Values[i] = ec._LedgerItem_note(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var moneyImplementors = []string{"Money"}
 
 func (ec *executionContext) _Money(ctx context.Context, sel ast.SelectionSet, obj *model.Money) graphql.Marshaler {
@@ -6825,6 +10416,48 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Mutation")
+		case "createCloudAccount":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createCloudAccount(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateCloudAccount":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateCloudAccount(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteCloudAccount":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteCloudAccount(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "provisionBilling":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_provisionBilling(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deprovisionBilling":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deprovisionBilling(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "checkBillingStatus":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_checkBillingStatus(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "createConnector":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createConnector(ctx, field)
@@ -6969,6 +10602,72 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 					}
 				}()
 				res = ec._Query_viewer(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "cloudAccounts":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_cloudAccounts(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "cloudAccount":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_cloudAccount(ctx, field)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "billingInfrastructure":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_billingInfrastructure(ctx, field)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -7700,6 +11399,66 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) marshalNBillingInfrastructure2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBillingInfrastructure(ctx context.Context, sel ast.SelectionSet, v model.BillingInfrastructure) graphql.Marshaler {
+	return ec._BillingInfrastructure(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNBillingInfrastructure2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBillingInfrastructureᚄ(ctx context.Context, sel ast.SelectionSet, v []model.BillingInfrastructure) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBillingInfrastructure2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBillingInfrastructure(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBillingInfrastructure2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBillingInfrastructure(ctx context.Context, sel ast.SelectionSet, v *model.BillingInfrastructure) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._BillingInfrastructure(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNBillingStatus2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBillingStatus(ctx context.Context, v any) (model.BillingStatus, error) {
+	var res model.BillingStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBillingStatus2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBillingStatus(ctx context.Context, sel ast.SelectionSet, v model.BillingStatus) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNBillingStatusChange2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBillingStatusChange(ctx context.Context, sel ast.SelectionSet, v model.BillingStatusChange) graphql.Marshaler {
+	return ec._BillingStatusChange(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNBillingStatusChange2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBillingStatusChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.BillingStatusChange) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBillingStatusChange2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBillingStatusChange(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -7714,6 +11473,51 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 		}
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNCloudAccount2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCloudAccount(ctx context.Context, sel ast.SelectionSet, v model.CloudAccount) graphql.Marshaler {
+	return ec._CloudAccount(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNCloudAccount2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCloudAccountᚄ(ctx context.Context, sel ast.SelectionSet, v []model.CloudAccount) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCloudAccount2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCloudAccount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCloudAccount2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCloudAccount(ctx context.Context, sel ast.SelectionSet, v *model.CloudAccount) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CloudAccount(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCloudAccountInput2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCloudAccountInput(ctx context.Context, v any) (model.CloudAccountInput, error) {
+	res, err := ec.unmarshalInputCloudAccountInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCloudProvider2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCloudProvider(ctx context.Context, v any) (model.CloudProvider, error) {
+	var res model.CloudProvider
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCloudProvider2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCloudProvider(ctx context.Context, sel ast.SelectionSet, v model.CloudProvider) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNConnector2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐConnector(ctx context.Context, sel ast.SelectionSet, v model.Connector) graphql.Marshaler {
@@ -7959,6 +11763,16 @@ func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.Selec
 	return res
 }
 
+func (ec *executionContext) unmarshalNInfrastructureState2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐInfrastructureState(ctx context.Context, v any) (model.InfrastructureState, error) {
+	var res model.InfrastructureState
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInfrastructureState2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐInfrastructureState(ctx context.Context, sel ast.SelectionSet, v model.InfrastructureState) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNIngestionRun2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐIngestionRun(ctx context.Context, sel ast.SelectionSet, v model.IngestionRun) graphql.Marshaler {
 	return ec._IngestionRun(ctx, sel, &v)
 }
@@ -8013,6 +11827,56 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 		}
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNLedgerEntry2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐLedgerEntry(ctx context.Context, sel ast.SelectionSet, v model.LedgerEntry) graphql.Marshaler {
+	return ec._LedgerEntry(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNLedgerEntry2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐLedgerEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []model.LedgerEntry) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLedgerEntry2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐLedgerEntry(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNLedgerEntryState2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐLedgerEntryState(ctx context.Context, v any) (model.LedgerEntryState, error) {
+	var res model.LedgerEntryState
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNLedgerEntryState2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐLedgerEntryState(ctx context.Context, sel ast.SelectionSet, v model.LedgerEntryState) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNLedgerItem2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐLedgerItem(ctx context.Context, sel ast.SelectionSet, v model.LedgerItem) graphql.Marshaler {
+	return ec._LedgerItem(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNLedgerItem2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐLedgerItemᚄ(ctx context.Context, sel ast.SelectionSet, v []model.LedgerItem) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLedgerItem2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐLedgerItem(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNMoney2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐMoney(ctx context.Context, sel ast.SelectionSet, v model.Money) graphql.Marshaler {
@@ -8083,6 +11947,11 @@ func (ec *executionContext) unmarshalNOrganizationKind2githubᚗcomᚋtruecost�
 
 func (ec *executionContext) marshalNOrganizationKind2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐOrganizationKind(ctx context.Context, sel ast.SelectionSet, v model.OrganizationKind) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) unmarshalNProvisionBillingInput2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐProvisionBillingInput(ctx context.Context, v any) (model.ProvisionBillingInput, error) {
+	res, err := ec.unmarshalInputProvisionBillingInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNRole2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐRole(ctx context.Context, v any) (model.Role, error) {
@@ -8361,6 +12230,29 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 	return res
 }
 
+func (ec *executionContext) unmarshalOAwsExportType2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐAWSExportType(ctx context.Context, v any) (*model.AWSExportType, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.AWSExportType)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOAwsExportType2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐAWSExportType(ctx context.Context, sel ast.SelectionSet, v *model.AWSExportType) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) marshalOBillingInfrastructure2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBillingInfrastructure(ctx context.Context, sel ast.SelectionSet, v *model.BillingInfrastructure) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._BillingInfrastructure(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -8389,6 +12281,21 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	_ = ctx
 	res := graphql.MarshalBoolean(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOCloudAccount2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCloudAccount(ctx context.Context, sel ast.SelectionSet, v *model.CloudAccount) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CloudAccount(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOCloudAccountCredentialsInput2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCloudAccountCredentialsInput(ctx context.Context, v any) (*model.CloudAccountCredentialsInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputCloudAccountCredentialsInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOConnector2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐConnector(ctx context.Context, sel ast.SelectionSet, v *model.Connector) graphql.Marshaler {

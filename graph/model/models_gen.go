@@ -12,6 +12,124 @@ import (
 	"github.com/shopspring/decimal"
 )
 
+// The billing export set up for one provider of an organization, with the
+// ledger of every resource provisioning dealt with.
+type BillingInfrastructure struct {
+	ID             string        `json:"id"`
+	OrganizationID string        `json:"organizationId"`
+	Provider       CloudProvider `json:"provider"`
+	// The cloud account whose credentials provisioned it.
+	AccountID string `json:"accountId"`
+	// Where the infrastructure is: AWS region, Azure location or BigQuery location.
+	Region *string `json:"region,omitempty"`
+	// AWS: the cost export created; null for other providers.
+	ExportType *AWSExportType `json:"exportType,omitempty"`
+	// Azure: whether provisioning was asked to register Microsoft.CostManagementExports.
+	RegisterExportProvider bool `json:"registerExportProvider"`
+	// Google Cloud: the project holding the BigQuery dataset; null otherwise.
+	ProjectID *string `json:"projectId,omitempty"`
+	// Google Cloud: the BigQuery dataset the billing export writes to; null otherwise.
+	Dataset *string             `json:"dataset,omitempty"`
+	State   InfrastructureState `json:"state"`
+	// Where and why the last provisioning or deprovisioning stopped; null when it did not.
+	Error *string `json:"error,omitempty"`
+	// The billing connector that reads the export; null before one exists.
+	ConnectorID *string `json:"connectorId,omitempty"`
+	// What each step did, in the order the steps ran.
+	Ledger []LedgerEntry `json:"ledger"`
+	// What the user still has to do by hand once provisioned (Google Cloud's
+	// billing export cannot be switched on by API); empty otherwise.
+	ManualSteps []string `json:"manualSteps"`
+	// What deprovisioning this provider's billing does to the organization's accounts.
+	DeprovisionWarning string    `json:"deprovisionWarning"`
+	CreatedAt          time.Time `json:"createdAt"`
+	UpdatedAt          time.Time `json:"updatedAt"`
+	// When provisioning last finished; null before.
+	ProvisionedAt *time.Time `json:"provisionedAt,omitempty"`
+}
+
+// One change of an account's billing status.
+type BillingStatusChange struct {
+	From   BillingStatus `json:"from"`
+	To     BillingStatus `json:"to"`
+	Detail string        `json:"detail"`
+	At     time.Time     `json:"at"`
+}
+
+// One cloud account of an organization.
+type CloudAccount struct {
+	ID             string        `json:"id"`
+	OrganizationID string        `json:"organizationId"`
+	Provider       CloudProvider `json:"provider"`
+	// 1 to 100 characters.
+	Name string `json:"name"`
+	// The AWS account ID (12 digits), Azure subscription ID, Google Cloud project
+	// ID or OCI tenancy OCID.
+	ProviderAccountID string `json:"providerAccountId"`
+	// Google Cloud: the billing account the project is billed to; null otherwise.
+	BillingAccountID *string `json:"billingAccountId,omitempty"`
+	// Whether credentials are stored. They are never returned.
+	HasCredentials bool `json:"hasCredentials"`
+	// AWS: the external ID the IAM role's trust policy must require. Shown to
+	// organization admins only; null for members and other providers.
+	AWSExternalID *string `json:"awsExternalId,omitempty"`
+	// AWS: the trust policy (JSON) to attach to the IAM role Truecost assumes in
+	// this account, requiring awsExternalId. Shown to organization admins only;
+	// null for members and other providers.
+	AWSTrustPolicy *string       `json:"awsTrustPolicy,omitempty"`
+	BillingStatus  BillingStatus `json:"billingStatus"`
+	// Why the account has its status, e.g. the latest charge day found.
+	StatusDetail string `json:"statusDetail"`
+	// When the account got its current status.
+	StatusSince time.Time `json:"statusSince"`
+	// When the status was last checked; null before the first check.
+	LastCheckedAt *time.Time `json:"lastCheckedAt,omitempty"`
+	// The account's status changes, newest first (at most 200).
+	StatusHistory []BillingStatusChange `json:"statusHistory"`
+	// The organization's billing infrastructure of this account's provider,
+	// whichever account provisioned it; null when there is none.
+	Infrastructure *BillingInfrastructure `json:"infrastructure,omitempty"`
+	// OCI: the policy statements to add to the tenancy's root compartment so
+	// that the users of group may read the tenancy's cost reports, which Oracle
+	// keeps in its own usage-report tenancy. With group omitted the statements
+	// hold a placeholder. Empty for other providers.
+	OciPolicyStatements []string  `json:"ociPolicyStatements"`
+	CreatedAt           time.Time `json:"createdAt"`
+}
+
+// Credentials, write-only. On update, omitted or empty fields keep the stored
+// values. AWS: roleArn (with the account's awsExternalId) or accessKeyId and
+// secretAccessKey. Azure: tenantId, clientId and clientSecret. Google Cloud:
+// serviceAccountJson (the JSON key file). OCI: userOcid, fingerprint,
+// privateKey (PEM) and region.
+type CloudAccountCredentialsInput struct {
+	RoleArn            *string `json:"roleArn,omitempty"`
+	AccessKeyID        *string `json:"accessKeyId,omitempty"`
+	SecretAccessKey    *string `json:"secretAccessKey,omitempty"`
+	TenantID           *string `json:"tenantId,omitempty"`
+	ClientID           *string `json:"clientId,omitempty"`
+	ClientSecret       *string `json:"clientSecret,omitempty"`
+	ServiceAccountJSON *string `json:"serviceAccountJson,omitempty"`
+	UserOcid           *string `json:"userOcid,omitempty"`
+	Fingerprint        *string `json:"fingerprint,omitempty"`
+	PrivateKey         *string `json:"privateKey,omitempty"`
+	Region             *string `json:"region,omitempty"`
+}
+
+// A cloud account's settings. An update replaces the name and IDs; an
+// account's provider cannot change.
+type CloudAccountInput struct {
+	Provider CloudProvider `json:"provider"`
+	// 1 to 100 characters.
+	Name string `json:"name"`
+	// The AWS account ID (12 digits), Azure subscription ID (a GUID), Google Cloud
+	// project ID or OCI tenancy OCID (ocid1.tenancy.…).
+	ProviderAccountID string `json:"providerAccountId"`
+	// Google Cloud only: the billing account, like 012345-6789AB-CDEF01.
+	BillingAccountID *string                       `json:"billingAccountId,omitempty"`
+	Credentials      *CloudAccountCredentialsInput `json:"credentials,omitempty"`
+}
+
 // A source of billing data for an organization (a Billing Connector FOCUS).
 type Connector struct {
 	ID             string            `json:"id"`
@@ -245,6 +363,33 @@ type IngestionRun struct {
 	DurationSeconds *float64 `json:"durationSeconds,omitempty"`
 }
 
+// One ledger entry: what a provisioning step did.
+type LedgerEntry struct {
+	// The step, such as bucket or export.
+	Step string `json:"step"`
+	// The kind of resource, such as S3 bucket or storage account.
+	Kind string `json:"kind"`
+	// The resource's name or ID at the provider.
+	ResourceID string           `json:"resourceId"`
+	Region     *string          `json:"region,omitempty"`
+	State      LedgerEntryState `json:"state"`
+	Note       *string          `json:"note,omitempty"`
+	// Sub-results of the step, such as the state of each cost allocation tag.
+	Items []LedgerItem `json:"items"`
+	At    time.Time    `json:"at"`
+	// When deprovisioning removed the resource; null while it exists.
+	DeletedAt *time.Time `json:"deletedAt,omitempty"`
+}
+
+// One sub-result of a ledger entry.
+type LedgerItem struct {
+	Name string `json:"name"`
+	// The provider's state of the item, such as Active or NotPermitted.
+	State string `json:"state"`
+	// What to do about it, when there is anything to do.
+	Note *string `json:"note,omitempty"`
+}
+
 // An exact amount in one currency.
 type Money struct {
 	Amount   decimal.Decimal `json:"amount"`
@@ -263,6 +408,21 @@ type Organization struct {
 	Kind OrganizationKind `json:"kind"`
 	// The reseller of a resold customer; null for resellers and direct customers.
 	ResellerID *string `json:"resellerId,omitempty"`
+}
+
+// What to provision. Each provider reads its own fields; omitted ones take the
+// provider's defaults.
+type ProvisionBillingInput struct {
+	// AWS region, Azure location or BigQuery location.
+	Region *string `json:"region,omitempty"`
+	// AWS: the cost export to create; CUR2 when omitted.
+	ExportType *AWSExportType `json:"exportType,omitempty"`
+	// Azure: register the Microsoft.CostManagementExports resource provider in the subscription.
+	RegisterExportProvider *bool `json:"registerExportProvider,omitempty"`
+	// Google Cloud: the project that gets the BigQuery dataset.
+	ProjectID *string `json:"projectId,omitempty"`
+	// Google Cloud: the BigQuery dataset the billing export writes to.
+	Dataset *string `json:"dataset,omitempty"`
 }
 
 type Query struct {
@@ -302,6 +462,186 @@ type User struct {
 type Viewer struct {
 	User         *User         `json:"user"`
 	Organization *Organization `json:"organization"`
+}
+
+// The AWS cost export provisioning creates.
+type AWSExportType string
+
+const (
+	// CUR 2.0 through AWS Data Exports (the default).
+	AWSExportTypeCur2 AWSExportType = "CUR2"
+	// The legacy Cost and Usage Report.
+	AWSExportTypeCur AWSExportType = "CUR"
+)
+
+var AllAWSExportType = []AWSExportType{
+	AWSExportTypeCur2,
+	AWSExportTypeCur,
+}
+
+func (e AWSExportType) IsValid() bool {
+	switch e {
+	case AWSExportTypeCur2, AWSExportTypeCur:
+		return true
+	}
+	return false
+}
+
+func (e AWSExportType) String() string {
+	return string(e)
+}
+
+func (e *AWSExportType) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AWSExportType(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AwsExportType", str)
+	}
+	return nil
+}
+
+func (e AWSExportType) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AWSExportType) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AWSExportType) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Whether an account's costs are in the organization's billing data.
+type BillingStatus string
+
+const (
+	// A check is running, or the provider's billing export is provisioned and
+	// this account's first data has not arrived yet.
+	BillingStatusChecking BillingStatus = "CHECKING"
+	// Billing data for this account is in the organization's billing data.
+	BillingStatusProvisioned BillingStatus = "PROVISIONED"
+	// Neither billing infrastructure nor billing data exists for this account's provider.
+	BillingStatusUnprovisioned BillingStatus = "UNPROVISIONED"
+)
+
+var AllBillingStatus = []BillingStatus{
+	BillingStatusChecking,
+	BillingStatusProvisioned,
+	BillingStatusUnprovisioned,
+}
+
+func (e BillingStatus) IsValid() bool {
+	switch e {
+	case BillingStatusChecking, BillingStatusProvisioned, BillingStatusUnprovisioned:
+		return true
+	}
+	return false
+}
+
+func (e BillingStatus) String() string {
+	return string(e)
+}
+
+func (e *BillingStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = BillingStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid BillingStatus", str)
+	}
+	return nil
+}
+
+func (e BillingStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *BillingStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e BillingStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// The cloud a cloud account belongs to.
+type CloudProvider string
+
+const (
+	CloudProviderAWS   CloudProvider = "AWS"
+	CloudProviderAzure CloudProvider = "AZURE"
+	CloudProviderGCP   CloudProvider = "GCP"
+	CloudProviderOci   CloudProvider = "OCI"
+)
+
+var AllCloudProvider = []CloudProvider{
+	CloudProviderAWS,
+	CloudProviderAzure,
+	CloudProviderGCP,
+	CloudProviderOci,
+}
+
+func (e CloudProvider) IsValid() bool {
+	switch e {
+	case CloudProviderAWS, CloudProviderAzure, CloudProviderGCP, CloudProviderOci:
+		return true
+	}
+	return false
+}
+
+func (e CloudProvider) String() string {
+	return string(e)
+}
+
+func (e *CloudProvider) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = CloudProvider(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid CloudProvider", str)
+	}
+	return nil
+}
+
+func (e CloudProvider) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *CloudProvider) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e CloudProvider) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 // Where a connector reads billing data from.
@@ -679,6 +1019,71 @@ func (e Granularity) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// Where a provider's billing infrastructure stands. FAILED and
+// DEPROVISION_FAILED continue where they stopped when asked again.
+type InfrastructureState string
+
+const (
+	InfrastructureStateProvisioning      InfrastructureState = "PROVISIONING"
+	InfrastructureStateProvisioned       InfrastructureState = "PROVISIONED"
+	InfrastructureStateFailed            InfrastructureState = "FAILED"
+	InfrastructureStateDeprovisioning    InfrastructureState = "DEPROVISIONING"
+	InfrastructureStateDeprovisionFailed InfrastructureState = "DEPROVISION_FAILED"
+	InfrastructureStateDeprovisioned     InfrastructureState = "DEPROVISIONED"
+)
+
+var AllInfrastructureState = []InfrastructureState{
+	InfrastructureStateProvisioning,
+	InfrastructureStateProvisioned,
+	InfrastructureStateFailed,
+	InfrastructureStateDeprovisioning,
+	InfrastructureStateDeprovisionFailed,
+	InfrastructureStateDeprovisioned,
+}
+
+func (e InfrastructureState) IsValid() bool {
+	switch e {
+	case InfrastructureStateProvisioning, InfrastructureStateProvisioned, InfrastructureStateFailed, InfrastructureStateDeprovisioning, InfrastructureStateDeprovisionFailed, InfrastructureStateDeprovisioned:
+		return true
+	}
+	return false
+}
+
+func (e InfrastructureState) String() string {
+	return string(e)
+}
+
+func (e *InfrastructureState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = InfrastructureState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid InfrastructureState", str)
+	}
+	return nil
+}
+
+func (e InfrastructureState) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *InfrastructureState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e InfrastructureState) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 // How an ingestion run ended (or that it is still running).
 type IngestionStatus string
 
@@ -735,6 +1140,68 @@ func (e *IngestionStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e IngestionStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What became of a resource a provisioning step dealt with.
+type LedgerEntryState string
+
+const (
+	// Truecost created it; deprovisioning removes it.
+	LedgerEntryStateCreated LedgerEntryState = "CREATED"
+	// It was there already, or the step needed nothing or only a manual action;
+	// deprovisioning leaves it alone.
+	LedgerEntryStateKept LedgerEntryState = "KEPT"
+	// Truecost created it and deprovisioning has removed it.
+	LedgerEntryStateDeleted LedgerEntryState = "DELETED"
+)
+
+var AllLedgerEntryState = []LedgerEntryState{
+	LedgerEntryStateCreated,
+	LedgerEntryStateKept,
+	LedgerEntryStateDeleted,
+}
+
+func (e LedgerEntryState) IsValid() bool {
+	switch e {
+	case LedgerEntryStateCreated, LedgerEntryStateKept, LedgerEntryStateDeleted:
+		return true
+	}
+	return false
+}
+
+func (e LedgerEntryState) String() string {
+	return string(e)
+}
+
+func (e *LedgerEntryState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = LedgerEntryState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid LedgerEntryState", str)
+	}
+	return nil
+}
+
+func (e LedgerEntryState) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *LedgerEntryState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e LedgerEntryState) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
