@@ -18,6 +18,7 @@ import (
 
 	"github.com/truecost/truecost/adapters/sqlstore"
 	"github.com/truecost/truecost/domain"
+	"github.com/truecost/truecost/domain/accounts"
 	"github.com/truecost/truecost/domain/billing"
 	"github.com/truecost/truecost/domain/connectors"
 	"github.com/truecost/truecost/domain/tenancy"
@@ -93,6 +94,7 @@ type app struct {
 	tenancy    *tenancy.Service
 	connectors *connectors.Service
 	manager    *connectors.Manager
+	accounts   *accounts.Service
 	ingester   *billing.Ingester
 	reporter   *billing.Reporter
 	// awsPrincipal is the IAM identity Truecost runs as, named in the trust
@@ -124,6 +126,8 @@ func openApp(ctx context.Context, g *Globals) (*app, error) {
 	}
 	a.connectors = connectors.NewService(store, sealer, sourceFactory{}, a.ingester, tenancy.NewID)
 	a.manager = connectors.NewManager(a.connectors, a.tenancy)
+	a.accounts = accounts.NewService(accounts.Deps{Store: store, Sealer: sealer, Connectors: a.manager, Scope: a.tenancy,
+		Provisioners: provisioners(), NewID: tenancy.NewID})
 	return a, nil
 }
 

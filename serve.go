@@ -4,13 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"path/filepath"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/truecost/truecost/adapters/localfiles"
 	"github.com/truecost/truecost/domain"
+	"github.com/truecost/truecost/domain/accounts"
+	"github.com/truecost/truecost/domain/connectors"
 	"github.com/truecost/truecost/domain/tenancy"
 	"github.com/truecost/truecost/graph"
 	"github.com/truecost/truecost/jobs"
@@ -42,8 +47,7 @@ func (c serveCmd) Run(ctx context.Context, e *env, g *Globals) error {
 	if c.SyncInterval < time.Minute {
 		return domain.Errorf(domain.Invalid, "--sync-interval must be at least 1m")
 	}
-	sched, err := jobs.New(jobs.Deps{Housekeeper: a.store, Locks: a.store, Logger: e.log,
-		Connectors: a.connectors, SyncInterval: c.SyncInterval})
+	sched, err := a.scheduler(e.log, c.SyncInterval, nil)
 	if err != nil {
 		return err
 	}
@@ -86,12 +90,20 @@ func (c serveCmd) Run(ctx context.Context, e *env, g *Globals) error {
 	return nil
 }
 
+// scheduler builds the background jobs: housekeeping, connector sync every
+// interval and the hourly billing-status check, coordinated through the
+// store's slot locks. clock is nil outside tests.
+func (a *app) scheduler(log *slog.Logger, interval time.Duration, clock clockwork.Clock) (*jobs.Scheduler, error) {
+	return jobs.New(jobs.Deps{Housekeeper: a.store, Locks: a.store, Logger: log,
+		Connectors: a.connectors, SyncInterval: interval, Status: a.accounts, Clock: clock})
+}
+
 // handler routes the console, the GraphQL API and the static assets.
 func (a *app) handler(e *env) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", graph.NewHandler(graph.Deps{
 		Tenancy: a.tenancy, Reporter: a.reporter, Runs: a.store, Connectors: a.connectors,
-		ConnectorAdmin: a.manager, AWSPrincipal: a.awsPrincipal, Logger: e.log,
+		ConnectorAdmin: a.manager, Accounts: a.accounts, AWSPrincipal: a.awsPrincipal, Logger: e.log,
 	}))
 	mux.Handle("/static/", static.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -154,7 +166,46 @@ func loadDemo(ctx context.Context, a *app, e *env, dir string) (*demoLogin, erro
 			fmt.Fprintf(e.stdout, "demo %s/%s: %s\n", c.slug, filepath.Base(folder), summary(run, run.Duration()))
 		}
 	}
+	if err := loadDemoAccounts(ctx, a); err != nil {
+		return nil, fmt.Errorf("demo cloud accounts: %w", err)
+	}
 	return &demoLogin{email: demoEmail, password: demoPassword, reseller: demoReseller, customers: "acme, globex"}, nil
+}
+
+// demoAccounts are the demo customers' cloud accounts: all but one appear
+// in the bundled exports, so the status check finds their data.
+var demoAccounts = []struct {
+	org, name, id, billingID string
+	provider                 accounts.Provider
+}{
+	{"acme", "Acme payer", "123456789012", "", connectors.AWS},
+	{"acme", "Acme analytics", "210987654321", "", connectors.AWS},
+	{"acme", "Acme sandbox", "999900001111", "", connectors.AWS},
+	{"acme", "Acme production subscription", "6e1a2b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b", "", connectors.Azure},
+	{"globex", "Globex web", "billing-test-web-123456", "01A2B3-C4D5E6-F7A8B9", connectors.GCP},
+	{"globex", "Globex tenancy", "ocid1.tenancy.oc1..aaaabillingtesttenancy01", "", connectors.OCI},
+}
+
+// loadDemoAccounts adds the demo accounts that are missing and checks the
+// billing status of all of them.
+func loadDemoAccounts(ctx context.Context, a *app) error {
+	for _, d := range demoAccounts {
+		org, err := a.store.OrganizationBySlug(ctx, d.org)
+		if err != nil {
+			return err
+		}
+		acct := accounts.Account{ID: tenancy.NewID(), OrgID: org.ID, Provider: d.provider, Name: d.name,
+			ProviderAccountID: d.id, BillingAccountID: d.billingID, Status: accounts.Unprovisioned,
+			StatusDetail: "not checked yet", StatusSince: time.Now().UTC(), CreatedAt: time.Now().UTC()}
+		if d.provider == connectors.AWS {
+			acct.ExternalID = connectors.NewExternalID()
+		}
+		if err := a.store.CreateAccount(ctx, acct, nil); err != nil && domain.ErrorCode(err) != domain.Conflict {
+			return err
+		}
+	}
+	_, err := a.accounts.CheckAll(ctx)
+	return err
 }
 
 func ensureOrg(ctx context.Context, a *app, slug, name string, kind tenancy.OrgKind, reseller string) error {
