@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 
+	"github.com/truecost/truecost/adapters/awsprovision"
 	"github.com/truecost/truecost/adapters/azureprovision"
 	"github.com/truecost/truecost/adapters/gcpprovision"
 	"github.com/truecost/truecost/domain/accounts"
@@ -14,6 +15,7 @@ import (
 // clouds (private endpoints, emulators); unset, the real APIs are used.
 func provisioners() map[accounts.Provider]accounts.Provisioner {
 	return map[accounts.Provider]accounts.Provisioner{
+		connectors.AWS: awsprovision.New(awsprovision.Config{Endpoint: os.Getenv("TRUECOST_AWS_ENDPOINT_URL")}),
 		connectors.Azure: azureprovision.New(azureprovision.Config{
 			ARMEndpoint:   os.Getenv("TRUECOST_AZURE_ARM_ENDPOINT"),
 			AuthorityHost: os.Getenv("TRUECOST_AZURE_AUTHORITY_HOST"),

@@ -112,7 +112,7 @@ func (a *app) handler(e *env) http.Handler {
 	})
 	mux.Handle("/", views.NewHandler(views.Deps{
 		Auth: a.tenancy, Reporter: a.reporter, Runs: a.store, Connectors: a.connectors,
-		ConnectorManager: a.manager, AWSPrincipal: a.awsPrincipal, Logger: e.log,
+		ConnectorManager: a.manager, Accounts: a.accounts, AWSPrincipal: a.awsPrincipal, Logger: e.log,
 	}))
 	return mux
 }

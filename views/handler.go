@@ -7,9 +7,11 @@ import (
 	"time"
 
 	"github.com/truecost/truecost/domain"
+	"github.com/truecost/truecost/domain/accounts"
 	"github.com/truecost/truecost/domain/billing"
 	"github.com/truecost/truecost/domain/connectors"
 	"github.com/truecost/truecost/domain/tenancy"
+	accountpages "github.com/truecost/truecost/views/accounts"
 	connectorpages "github.com/truecost/truecost/views/connectors"
 	"github.com/truecost/truecost/views/dashboard"
 	"github.com/truecost/truecost/views/login"
@@ -66,6 +68,9 @@ type Deps struct {
 	// ConnectorManager serves the billing connectors pages; without it
 	// they answer that connectors are not configured.
 	ConnectorManager ConnectorManager
+	// Accounts serves the cloud accounts pages; without it they answer
+	// that cloud accounts are not configured.
+	Accounts *accounts.Service
 	// AWSPrincipal is the AWS principal (account root or role ARN) that
 	// assumes customers' IAM roles, shown in the trust policy they install.
 	AWSPrincipal string
@@ -76,10 +81,10 @@ type Deps struct {
 }
 
 // NewHandler returns the console's routes: /login, /logout, the dashboard at
-// /, the billing connectors under /connectors and the ingestion runs at
-// /runs. Static assets are served separately
-// (package static, under /static/). Every POST must carry the session's CSRF
-// token, and cross-origin state-changing requests are refused.
+// /, the billing connectors under /connectors, the cloud accounts under
+// /accounts and the ingestion runs at /runs. Static assets are served
+// separately (package static, under /static/). Every POST must carry the
+// session's CSRF token, and cross-origin state-changing requests are refused.
 func NewHandler(deps Deps) http.Handler {
 	if deps.Now == nil {
 		deps.Now = time.Now
@@ -103,6 +108,7 @@ func NewHandler(deps Deps) http.Handler {
 	mux.Handle("GET /{$}", s.signedIn(dashboardPage.Show))
 	mux.Handle("GET /runs", s.signedIn(runsPage.Show))
 	s.connectorRoutes(mux)
+	s.accountRoutes(mux)
 	mux.Handle("/", s.signedIn(func(http.ResponseWriter, *http.Request) error {
 		return errPageNotFound
 	}))
@@ -176,6 +182,42 @@ func (s *server) connectorRoutes(mux *http.ServeMux) {
 		h := r.handle
 		if s.deps.ConnectorManager == nil {
 			h = func(http.ResponseWriter, *http.Request) error { return errNoConnectors }
+		}
+		mux.Handle(r.pattern, s.signedIn(h))
+	}
+}
+
+var errNoAccounts = domain.Errorf(domain.Unavailable, "cloud accounts are not configured on this server")
+
+// accountRoutes serves the cloud accounts pages, or an explanation when
+// the console has no accounts service.
+func (s *server) accountRoutes(mux *http.ServeMux) {
+	page := &accountpages.Handler{Tenancy: s.deps.Auth, AWSPrincipal: s.deps.AWSPrincipal, Now: s.deps.Now}
+	if s.deps.Accounts != nil {
+		page.Accounts = s.deps.Accounts
+	}
+	routes := []struct {
+		pattern string
+		handle  handlerFunc
+	}{
+		{"GET /accounts", page.List},
+		{"GET /accounts/new", page.New},
+		{"GET /accounts/fields", page.Fields},
+		{"POST /accounts", page.Create},
+		{"POST /accounts/check", page.CheckNow},
+		{"GET /accounts/{id}", page.Show},
+		{"GET /accounts/{id}/edit", page.Edit},
+		{"POST /accounts/{id}/edit", page.Update},
+		{"POST /accounts/{id}/delete", page.Delete},
+		{"POST /accounts/{id}/check", page.CheckNow},
+		{"POST /accounts/{id}/provision", page.Provision},
+		{"GET /accounts/{id}/deprovision", page.ConfirmDeprovision},
+		{"POST /accounts/{id}/deprovision", page.Deprovision},
+	}
+	for _, r := range routes {
+		h := r.handle
+		if s.deps.Accounts == nil {
+			h = func(http.ResponseWriter, *http.Request) error { return errNoAccounts }
 		}
 		mux.Handle(r.pattern, s.signedIn(h))
 	}

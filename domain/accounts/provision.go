@@ -198,7 +198,8 @@ func (s *Service) Provision(ctx context.Context, p Principal, orgID, accountID s
 		}
 		r, err := st.Run(ctx)
 		if err != nil {
-			return inf, s.fail(ctx, &inf, StateFailed, st.Kind, err)
+			err := s.fail(ctx, &inf, StateFailed, st.Kind, err)
+			return inf, err
 		}
 		r.Step, r.At = st.Name, s.now().UTC()
 		if r.Kind == "" {
@@ -211,7 +212,8 @@ func (s *Service) Provision(ctx context.Context, p Principal, orgID, accountID s
 		req.Infra = inf
 	}
 	if err := s.connectInfrastructure(ctx, p, &inf, prov.Connector(req)); err != nil {
-		return inf, s.fail(ctx, &inf, StateFailed, "billing connector", err)
+		err := s.fail(ctx, &inf, StateFailed, "billing connector", err)
+		return inf, err
 	}
 	inf.State, inf.ProvisionedAt = StateProvisioned, s.now().UTC()
 	if err := s.save(ctx, &inf); err != nil {
@@ -307,7 +309,8 @@ func (s *Service) Deprovision(ctx context.Context, p Principal, orgID string, pr
 	}
 	if inf.ConnectorID != "" {
 		if err := s.conns.SetEnabled(ctx, orgID, inf.ConnectorID, false); err != nil && !domain.IsNotFound(err) {
-			return inf, s.fail(ctx, &inf, StateDeprovisionFailed, "billing connector", err)
+			err := s.fail(ctx, &inf, StateDeprovisionFailed, "billing connector", err)
+			return inf, err
 		}
 	}
 	for i := len(inf.Ledger) - 1; i >= 0; i-- {
@@ -316,7 +319,8 @@ func (s *Service) Deprovision(ctx context.Context, p Principal, orgID string, pr
 			continue
 		}
 		if err := prov.Remove(ctx, Request{Infra: inf, Account: a, Credentials: creds}, r); err != nil {
-			return inf, s.fail(ctx, &inf, StateDeprovisionFailed, r.Kind+" "+r.ID, err)
+			err := s.fail(ctx, &inf, StateDeprovisionFailed, r.Kind+" "+r.ID, err)
+			return inf, err
 		}
 		inf.Ledger[i].State, inf.Ledger[i].DeletedAt = Deleted, s.now().UTC()
 		if err := s.save(ctx, &inf); err != nil {

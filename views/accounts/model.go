@@ -1,0 +1,523 @@
+package accounts
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	acc "github.com/truecost/truecost/domain/accounts"
+	conn "github.com/truecost/truecost/domain/connectors"
+	"github.com/truecost/truecost/domain/tenancy"
+	"github.com/truecost/truecost/views/layout"
+)
+
+// ListView is the view model of the accounts list of one organization.
+type ListView struct {
+	OrgID     string
+	OrgName   string
+	Picker    Picker
+	CanManage bool
+	CSRF      string
+	Rows      []Row
+	Cards     []InfraCard
+	Notice    string
+	Error     string
+	Highlight string // an account just added
+}
+
+// Picker is an organization select; Show is false for callers that see
+// only their own organization.
+type Picker struct {
+	Show     bool
+	Options  []Option
+	Selected string
+}
+
+// Option is one choice of a select.
+type Option struct {
+	Value, Label string
+}
+
+// ProviderInfo names a provider for display.
+type ProviderInfo struct {
+	ID      conn.Provider
+	Name    string // "Amazon Web Services"
+	Short   string // "AWS", on the provider mark
+	IDLabel string // what its provider account ID is called
+	Blurb   string
+}
+
+// Class is the CSS class of the provider's mark.
+func (p ProviderInfo) Class() string { return "prov-" + string(p.ID) }
+
+func providerInfo(p conn.Provider) ProviderInfo {
+	switch p {
+	case conn.AWS:
+		return ProviderInfo{p, "Amazon Web Services", "AWS", "AWS account ID", "An AWS account, with an IAM role or access keys"}
+	case conn.Azure:
+		return ProviderInfo{p, "Microsoft Azure", "Azure", "Subscription ID", "A subscription, with a service principal"}
+	case conn.GCP:
+		return ProviderInfo{p, "Google Cloud", "GCP", "Project ID", "A project and its billing account, with a service account"}
+	case conn.OCI:
+		return ProviderInfo{p, "Oracle Cloud", "OCI", "Tenancy OCID", "A tenancy, optionally with an API signing key"}
+	}
+	return ProviderInfo{p, string(p), strings.ToUpper(string(p)), "Account ID", ""}
+}
+
+// StatusView is a billing status as a badge and its detail line.
+type StatusView struct {
+	Label, Key, Detail string
+}
+
+func statusView(s acc.Status, detail string) StatusView {
+	switch s {
+	case acc.Checking:
+		return StatusView{"Checking", string(s), detail}
+	case acc.Provisioned:
+		return StatusView{"Provisioned", string(s), detail}
+	case acc.Unprovisioned:
+		return StatusView{"Unprovisioned", string(s), detail}
+	}
+	return StatusView{string(s), "unknown", detail}
+}
+
+// Row is one account as the list and its page show it.
+type Row struct {
+	ID                string
+	Name              string
+	Provider          ProviderInfo
+	ProviderAccountID string
+	BillingAccountID  string
+	HasCredentials    bool
+	Status            StatusView
+	// LastChecked reads relative to now; LastCheckedExact is the instant.
+	LastChecked      string
+	LastCheckedExact string
+	LastCheckedISO   string
+}
+
+func newRow(a acc.Account, now time.Time) Row {
+	r := Row{
+		ID:                a.ID,
+		Name:              a.Name,
+		Provider:          providerInfo(a.Provider),
+		ProviderAccountID: a.ProviderAccountID,
+		BillingAccountID:  a.BillingAccountID,
+		HasCredentials:    a.HasCredentials,
+		Status:            statusView(a.Status, a.StatusDetail),
+		LastChecked:       layout.FormatAgo(a.LastCheckedAt, now),
+	}
+	if !a.LastCheckedAt.IsZero() {
+		r.LastCheckedExact = layout.FormatTime(a.LastCheckedAt)
+		r.LastCheckedISO = a.LastCheckedAt.UTC().Format(time.RFC3339)
+	}
+	return r
+}
+
+// InfraCard summarizes one provider's billing infrastructure on the list.
+type InfraCard struct {
+	Provider      ProviderInfo
+	Provisionable bool
+	State         string
+	StateKey      string
+	Region        string
+	ProvisionedBy string
+	// ProvisionedByURL is the page of the account that provisioned it.
+	ProvisionedByURL string
+	Since            string
+	Error            string
+	Accounts         int
+	// Action is the card's button: "provision", "retry", "deprovision" or
+	// "" for none; ActionURL is where it leads.
+	Action    string
+	ActionURL string
+}
+
+func infraCards(list []acc.Account, infras []acc.Infrastructure, now time.Time) []InfraCard {
+	var cards []InfraCard
+	for _, p := range acc.Providers {
+		var mine []acc.Account
+		for _, a := range list {
+			if a.Provider == p {
+				mine = append(mine, a)
+			}
+		}
+		var inf acc.Infrastructure
+		for _, i := range infras {
+			if i.Provider == p {
+				inf = i
+			}
+		}
+		if len(mine) == 0 && inf.ID == "" {
+			continue
+		}
+		c := InfraCard{Provider: providerInfo(p), Provisionable: p != conn.OCI, Accounts: len(mine)}
+		c.State, c.StateKey = stateLabel(inf)
+		if !c.Provisionable {
+			cards = append(cards, c)
+			continue
+		}
+		if inf.ID != "" {
+			c.Region, c.Error = inf.Settings.Region, inf.Error
+			c.ProvisionedBy, c.ProvisionedByURL = accountName(list, inf.AccountID), "/accounts/"+inf.AccountID
+			if !inf.ProvisionedAt.IsZero() && inf.State == acc.StateProvisioned {
+				c.Since = layout.FormatAgo(inf.ProvisionedAt, now)
+			}
+		}
+		switch {
+		case !inf.Active():
+			if from := provisionFrom(mine); from != "" {
+				c.Action, c.ActionURL = "provision", "/accounts/"+from+"#billing"
+			}
+		case inf.State == acc.StateFailed:
+			c.Action, c.ActionURL = "retry", "/accounts/"+inf.AccountID+"#billing"
+		default:
+			c.Action, c.ActionURL = "deprovision", "/accounts/"+inf.AccountID+"/deprovision"
+		}
+		cards = append(cards, c)
+	}
+	return cards
+}
+
+// provisionFrom picks the account a card's Provision Billing leads to: the
+// first with credentials, else the first.
+func provisionFrom(list []acc.Account) string {
+	for _, a := range list {
+		if a.HasCredentials {
+			return a.ID
+		}
+	}
+	if len(list) > 0 {
+		return list[0].ID
+	}
+	return ""
+}
+
+func accountName(list []acc.Account, id string) string {
+	for _, a := range list {
+		if a.ID == id {
+			return a.Name
+		}
+	}
+	return "a removed account"
+}
+
+// stateLabel names an infrastructure's state; the zero Infrastructure is
+// "Not provisioned".
+func stateLabel(inf acc.Infrastructure) (string, string) {
+	if inf.ID == "" {
+		return "Not provisioned", "none"
+	}
+	switch inf.State {
+	case acc.StateProvisioning:
+		return "Provisioning", "provisioning"
+	case acc.StateProvisioned:
+		return "Provisioned", "provisioned"
+	case acc.StateFailed:
+		return "Provisioning failed", "failed"
+	case acc.StateDeprovisioning:
+		return "Deprovisioning", "provisioning"
+	case acc.StateDeprovisionFailed:
+		return "Deprovisioning failed", "failed"
+	case acc.StateDeprovisioned:
+		return "Deprovisioned", "none"
+	}
+	return string(inf.State), "none"
+}
+
+// Detail is the view model of an account's page.
+type Detail struct {
+	Row              Row
+	OrgID            string
+	OrgName          string
+	ShowOrg          bool
+	CanManage        bool
+	CSRF             string
+	Settings         []Setting
+	StatusSince      string
+	StatusSinceExact string
+	History          []HistoryRow
+	Billing          BillingView
+	Notice           string
+	Error            string
+	// AWS only.
+	ExternalID  string
+	TrustPolicy string
+	Principal   string
+}
+
+// Setting is one line of a settings list.
+type Setting struct {
+	Label, Value string
+	Mono         bool
+}
+
+func accountSettings(a acc.Account) []Setting {
+	info := providerInfo(a.Provider)
+	s := []Setting{{"Provider", info.Name, false}, {info.IDLabel, a.ProviderAccountID, true}}
+	if a.BillingAccountID != "" {
+		s = append(s, Setting{"Billing account ID", a.BillingAccountID, true})
+	}
+	creds := "None stored"
+	if a.HasCredentials {
+		creds = "Stored encrypted (never shown)"
+	}
+	s = append(s, Setting{"Credentials", creds, false})
+	if !a.CreatedAt.IsZero() {
+		s = append(s, Setting{"Added", layout.FormatTime(a.CreatedAt), false})
+	}
+	return s
+}
+
+// HistoryRow is one status change.
+type HistoryRow struct {
+	From, To      StatusView
+	Detail        string
+	At, AtExact   string
+	AtISO         string
+	FromUnchecked bool // the first check: there was no status before
+}
+
+func historyRow(c acc.StatusChange, now time.Time) HistoryRow {
+	return HistoryRow{
+		From: statusView(c.From, ""), To: statusView(c.To, ""), Detail: c.Detail,
+		At: layout.FormatAgo(c.At, now), AtExact: layout.FormatTime(c.At), AtISO: c.At.UTC().Format(time.RFC3339),
+		FromUnchecked: c.From == "",
+	}
+}
+
+// BillingView is the billing section of an account's page: the provider's
+// infrastructure, the form provisioning it, or for OCI the policy to add.
+type BillingView struct {
+	AccountID      string
+	Provider       ProviderInfo
+	Provisionable  bool
+	HasCredentials bool
+	CanManage      bool
+	CSRF           string
+	// Infra is the provider's infrastructure; nil when it never existed.
+	Infra *InfraView
+	// ShowForm: the provider has no active infrastructure, so it can be
+	// provisioned (by an admin).
+	ShowForm bool
+	Form     ProvisionForm
+	// Outcome of the last provisioning request.
+	Error  string
+	Notice string
+	// OCI only.
+	OCIGroup      string
+	OCIStatements []string
+}
+
+// InfraView is a provider's billing infrastructure with its ledger.
+type InfraView struct {
+	State, StateKey string
+	Settings        []Setting
+	Error           string
+	ProvisionedBy   string
+	// FromThisAccount: the account shown provisioned it, so it may retry.
+	FromThisAccount  bool
+	FromURL          string
+	ProvisionedAt    string
+	UpdatedAt        string
+	Ledger           []LedgerRow
+	Manual           []string
+	CanRetry         bool
+	CanDeprovision   bool
+	RetryDeprovision bool
+}
+
+// LedgerRow is one ledger entry.
+type LedgerRow struct {
+	Step, Kind, ID, Region string
+	State, StateKey        string
+	Note                   string
+	// Groups are the step's items, such as AWS cost allocation tags, by
+	// the note they share.
+	Groups        []ItemGroup
+	At, DeletedAt string
+}
+
+// ItemGroup is the items of a step that share a note.
+type ItemGroup struct {
+	Items []ItemView
+	Note  string
+}
+
+// ItemView is one sub-result of a step, like an AWS cost allocation tag.
+type ItemView struct {
+	Name, State, StateKey string
+}
+
+func (h *Handler) billingView(a acc.Account, infras []acc.Infrastructure, siblings []acc.Account, canManage bool, csrf string, now time.Time) BillingView {
+	b := BillingView{
+		AccountID:      a.ID,
+		Provider:       providerInfo(a.Provider),
+		Provisionable:  a.Provider != conn.OCI,
+		HasCredentials: a.HasCredentials,
+		CanManage:      canManage,
+		CSRF:           csrf,
+	}
+	if !b.Provisionable {
+		b.OCIStatements = acc.OCIPolicyStatements("")
+		return b
+	}
+	var inf acc.Infrastructure
+	for _, i := range infras {
+		if i.Provider == a.Provider {
+			inf = i
+		}
+	}
+	b.ShowForm = !inf.Active()
+	b.Form = defaultForm(a, inf.Settings)
+	if inf.ID == "" {
+		return b
+	}
+	v := &InfraView{
+		Settings:        infraSettings(inf),
+		Error:           inf.Error,
+		ProvisionedBy:   accountName(siblings, inf.AccountID),
+		FromThisAccount: inf.AccountID == a.ID,
+		FromURL:         "/accounts/" + inf.AccountID,
+		UpdatedAt:       layout.FormatTime(inf.UpdatedAt),
+		Manual:          h.Accounts.Manual(inf),
+	}
+	v.State, v.StateKey = stateLabel(inf)
+	if !inf.ProvisionedAt.IsZero() {
+		v.ProvisionedAt = layout.FormatTime(inf.ProvisionedAt)
+	}
+	v.CanRetry = v.FromThisAccount && (inf.State == acc.StateFailed || inf.State == acc.StateProvisioning)
+	v.CanDeprovision = inf.Active()
+	v.RetryDeprovision = inf.State == acc.StateDeprovisionFailed || inf.State == acc.StateDeprovisioning
+	for _, r := range inf.Ledger {
+		v.Ledger = append(v.Ledger, ledgerRow(r))
+	}
+	b.Infra = v
+	return b
+}
+
+func ledgerRow(r acc.Resource) LedgerRow {
+	row := LedgerRow{Step: r.Step, Kind: r.Kind, ID: r.ID, Region: r.Region, Note: r.Note, At: layout.FormatTime(r.At),
+		DeletedAt: layout.FormatTime(r.DeletedAt)}
+	switch r.State {
+	case acc.Created:
+		row.State, row.StateKey = "Created", "created"
+	case acc.Kept:
+		row.State, row.StateKey = "Kept", "kept"
+	case acc.Deleted:
+		row.State, row.StateKey = "Deleted", "deleted"
+	default:
+		row.State, row.StateKey = string(r.State), "unknown"
+	}
+	groups := map[string]int{}
+	for _, it := range r.Items {
+		i, ok := groups[it.Note]
+		if !ok {
+			i = len(row.Groups)
+			groups[it.Note] = i
+			row.Groups = append(row.Groups, ItemGroup{Note: it.Note})
+		}
+		row.Groups[i].Items = append(row.Groups[i].Items, ItemView{Name: it.Name, State: it.State, StateKey: itemKey(it.State)})
+	}
+	return row
+}
+
+// itemKey turns an item state ("NotPermitted") into a CSS class suffix.
+func itemKey(state string) string {
+	var b strings.Builder
+	for _, c := range strings.ToLower(state) {
+		if (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') {
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
+}
+
+func infraSettings(inf acc.Infrastructure) []Setting {
+	s := inf.Settings
+	var out []Setting
+	add := func(label, value string, mono bool) {
+		if value != "" {
+			out = append(out, Setting{label, value, mono})
+		}
+	}
+	add("Region", s.Region, true)
+	switch inf.Provider {
+	case conn.AWS:
+		add("Export", optionLabel(exportTypes, s.ExportType), false)
+	case conn.Azure:
+		reg := "Not requested"
+		if s.RegisterExportProvider {
+			reg = "Requested"
+		}
+		add("Register Microsoft.CostManagementExports", reg, false)
+	case conn.GCP:
+		add("Project", s.ProjectID, true)
+		add("Dataset", s.Dataset, true)
+	}
+	return out
+}
+
+// orgPicker lists a reseller's own organization and its customers.
+func orgPicker(p tenancy.Principal, orgs []tenancy.Organization, selected string) Picker {
+	v := Picker{Show: p.Org.Kind == tenancy.Reseller, Selected: selected}
+	if !v.Show {
+		return v
+	}
+	v.Options = append(v.Options, Option{Value: p.Org.ID, Label: p.Org.Name + " (own account)"})
+	customers := make([]tenancy.Organization, 0, len(orgs))
+	for _, o := range orgs {
+		if o.ID != p.Org.ID {
+			customers = append(customers, o)
+		}
+	}
+	sort.Slice(customers, func(i, j int) bool { return customers[i].Name < customers[j].Name })
+	for _, o := range customers {
+		v.Options = append(v.Options, Option{Value: o.ID, Label: o.Name})
+	}
+	return v
+}
+
+func orgNames(orgs []tenancy.Organization) map[string]string {
+	m := make(map[string]string, len(orgs))
+	for _, o := range orgs {
+		m[o.ID] = o.Name
+	}
+	return m
+}
+
+func optionLabel(opts []Option, value string) string {
+	for _, o := range opts {
+		if o.Value == value {
+			return o.Label
+		}
+	}
+	return value
+}
+
+// awsTrustPolicy is the trust relationship the account's IAM role needs
+// for Truecost to assume it with the account's external ID.
+func awsTrustPolicy(externalID, principal string) string {
+	return conn.AWSTrustPolicy(conn.Connector{ExternalID: externalID}, principal)
+}
+
+// principalLabel describes the principal the trust policy names.
+func principalLabel(principal string) string {
+	if principal == "" {
+		return ""
+	}
+	if strings.HasSuffix(principal, ":root") {
+		if parts := strings.Split(principal, ":"); len(parts) >= 5 {
+			return "AWS account " + parts[4]
+		}
+	}
+	return principal
+}
+
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
