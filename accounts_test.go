@@ -2,50 +2,12 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
-	"io"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/truecost/truecost/adapters/gcpprovision/gcpfake"
 )
-
-// gqlError is one error of a GraphQL answer.
-type gqlError struct {
-	Message    string
-	Extensions struct{ Code string }
-}
-
-// gql posts a query with variables and returns its data and errors as
-// they came, failing only when the answer is not GraphQL.
-func gql(t *testing.T, base, token, query string, vars map[string]any, data any) ([]gqlError, []byte) {
-	t.Helper()
-	payload, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	req, _ := http.NewRequest("POST", base+"/graphql", bytes.NewReader(payload))
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	var resp struct {
-		Data   json.RawMessage
-		Errors []gqlError
-	}
-	if err := json.Unmarshal(body, &resp); err != nil {
-		t.Fatalf("not a GraphQL answer: %d %s", res.StatusCode, body)
-	}
-	if data != nil && len(resp.Data) > 0 && string(resp.Data) != "null" {
-		if err := json.Unmarshal(resp.Data, data); err != nil {
-			t.Fatalf("%v: %s", err, body)
-		}
-	}
-	return resp.Errors, body
-}
 
 type infraView struct {
 	State       string

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -10,11 +9,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -23,6 +19,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"github.com/shopspring/decimal"
 
+	"github.com/truecost/truecost/adapters/azurebilling/azurite"
 	"github.com/truecost/truecost/adapters/gcpbilling/bqfake"
 	"github.com/truecost/truecost/adapters/localfiles"
 	"github.com/truecost/truecost/adapters/ocibilling/ocifake"
@@ -35,11 +32,10 @@ import (
 // from the demo files themselves.
 
 func TestAzureConnectorSyncsThroughTheBinary(t *testing.T) {
-	bin := azuriteBin(t)
+	endpoint := azurite.Start(t)
 	dir := t.TempDir()
 	demo := writeDemo(t, dir)
-	endpoint := startAzurite(t, bin)
-	connString := "DefaultEndpointsProtocol=http;AccountName=" + azuriteAccount + ";AccountKey=" + azuriteKey + ";BlobEndpoint=" + endpoint + ";"
+	connString := azurite.ConnectionString(endpoint)
 
 	// The export as Cost Management writes it into the customer's container.
 	ctx := context.Background()
@@ -75,10 +71,10 @@ func TestAzureConnectorSyncsThroughTheBinary(t *testing.T) {
 	url := serve(t, dir, dbURL)
 	runConnector(t, url, token, map[string]any{
 		"provider": "AZURE", "name": "Cost export",
-		"config": map[string]any{"storageAccount": azuriteAccount, "container": "billing", "path": "exports", "endpoint": endpoint},
+		"config": map[string]any{"storageAccount": azurite.Account, "container": "billing", "path": "exports", "endpoint": endpoint},
 		"secret": map[string]any{"connectionString": connString},
 	}, connectorWant{
-		secrets: []string{azuriteKey},
+		secrets: []string{azurite.Key},
 		format:  "azure",
 		files:   map[string]int{"2026-09-01": 1, "2026-10-01": 1},
 		rows:    rows, byPeriod: byPeriod, lastPeriod: "2026-10-01",
@@ -328,36 +324,6 @@ func sortedKeys(m map[string]int) []string {
 	return keys
 }
 
-// graphqlData posts query with vars as the user of token, fails the test
-// on any GraphQL error, decodes the data into data and returns the body.
-func graphqlData(t *testing.T, base, token, query string, vars map[string]any, data any) []byte {
-	t.Helper()
-	payload, err := json.Marshal(map[string]any{"query": query, "variables": vars})
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, _ := http.NewRequest("POST", base+"/graphql", bytes.NewReader(payload))
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	var resp struct {
-		Data   json.RawMessage
-		Errors []struct{ Message string }
-	}
-	if err := json.Unmarshal(body, &resp); err != nil || res.StatusCode != 200 || len(resp.Errors) > 0 {
-		t.Fatalf("graphql %s: %d %s", strings.Fields(query)[0], res.StatusCode, body)
-	}
-	if err := json.Unmarshal(resp.Data, data); err != nil {
-		t.Fatalf("%v: %s", err, body)
-	}
-	return body
-}
-
 // adminToken creates an organization with an admin and returns the admin's
 // API token.
 func adminToken(t *testing.T, dir, dbURL, slug string) string {
@@ -434,70 +400,4 @@ func csvCosts(t *testing.T, paths []string, periodCol, costCol, currencyCol stri
 		}
 	}
 	return rows, sums
-}
-
-// Azurite's well-known development account.
-const (
-	azuriteAccount = "devstoreaccount1"
-	azuriteKey     = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-)
-
-// azuriteBin is node_modules/.bin/azurite-blob of the module (the test's
-// working directory before it changes it). Without it the test skips,
-// unless CI=true, where it must run.
-func azuriteBin(t *testing.T) string {
-	t.Helper()
-	bin, err := filepath.Abs(filepath.Join("node_modules", ".bin", "azurite-blob"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(bin); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("Azurite is not installed at %s (npm install)", bin)
-		}
-		t.Skipf("skipped: %s is missing (npm install)", bin)
-	}
-	return bin
-}
-
-// startAzurite runs a Blob Storage emulator, in memory, until the test
-// ends and returns the development account's blob endpoint.
-func startAzurite(t *testing.T, bin string) string {
-	t.Helper()
-	c := exec.Command(bin, "--blobHost", "127.0.0.1", "--blobPort", "0", "--inMemoryPersistence",
-		"--disableTelemetry", "--skipApiVersionCheck", "--silent")
-	out, err := c.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Stderr = c.Stdout
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = c.Process.Kill()
-		_ = c.Wait()
-	})
-	listening, ended := make(chan string, 1), make(chan string, 1)
-	go func() {
-		re := regexp.MustCompile(`listens on (http://127\.0\.0\.1:\d+)`)
-		var said strings.Builder
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			said.WriteString(sc.Text() + "\n")
-			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				listening <- m[1]
-			}
-		}
-		ended <- said.String()
-	}()
-	select {
-	case u := <-listening:
-		return u + "/" + azuriteAccount
-	case said := <-ended:
-		t.Fatalf("Azurite stopped before listening:\n%s", said)
-	case <-time.After(30 * time.Second):
-		t.Fatal("Azurite did not say where it listens within 30s")
-	}
-	return ""
 }

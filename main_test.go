@@ -150,9 +150,24 @@ func serve(t *testing.T, dir, dbURL string) string {
 	return ""
 }
 
-func graphql(t *testing.T, base, token, query string) []byte {
+// gqlError is one error of a GraphQL answer.
+type gqlError struct {
+	Message    string
+	Extensions struct{ Code string }
+}
+
+// postGraphQL posts query (with vars unless nil) to the API at base as the
+// user of token and returns the status and body of the answer.
+func postGraphQL(t *testing.T, base, token, query string, vars map[string]any) (int, []byte) {
 	t.Helper()
-	payload, _ := json.Marshal(map[string]string{"query": query})
+	op := map[string]any{"query": query}
+	if vars != nil {
+		op["variables"] = vars
+	}
+	payload, err := json.Marshal(op)
+	if err != nil {
+		t.Fatal(err)
+	}
 	req, _ := http.NewRequest("POST", base+"/graphql", bytes.NewReader(payload))
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
@@ -162,8 +177,47 @@ func graphql(t *testing.T, base, token, query string) []byte {
 	}
 	defer res.Body.Close()
 	body, _ := io.ReadAll(res.Body)
-	if res.StatusCode != 200 {
-		t.Fatalf("graphql: %d %s", res.StatusCode, body)
+	return res.StatusCode, body
+}
+
+// graphql posts query and returns the body of the answer, failing the
+// test unless it is 200 OK.
+func graphql(t *testing.T, base, token, query string) []byte {
+	t.Helper()
+	status, body := postGraphQL(t, base, token, query, nil)
+	if status != 200 {
+		t.Fatalf("graphql: %d %s", status, body)
+	}
+	return body
+}
+
+// gql posts a query with variables and returns its data and errors as
+// they came, failing only when the answer is not GraphQL.
+func gql(t *testing.T, base, token, query string, vars map[string]any, data any) ([]gqlError, []byte) {
+	t.Helper()
+	status, body := postGraphQL(t, base, token, query, vars)
+	var resp struct {
+		Data   json.RawMessage
+		Errors []gqlError
+	}
+	if err := json.Unmarshal(body, &resp); err != nil {
+		t.Fatalf("not a GraphQL answer: %d %s", status, body)
+	}
+	if data != nil && len(resp.Data) > 0 && string(resp.Data) != "null" {
+		if err := json.Unmarshal(resp.Data, data); err != nil {
+			t.Fatalf("%v: %s", err, body)
+		}
+	}
+	return resp.Errors, body
+}
+
+// graphqlData posts query with vars as the user of token, fails the test
+// on any GraphQL error, decodes the data into data and returns the body.
+func graphqlData(t *testing.T, base, token, query string, vars map[string]any, data any) []byte {
+	t.Helper()
+	errs, body := gql(t, base, token, query, vars, data)
+	if len(errs) > 0 {
+		t.Fatalf("graphql %s: %s", strings.Fields(query)[0], body)
 	}
 	return body
 }

@@ -2,10 +2,6 @@ package graph_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/json"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -47,96 +43,23 @@ const (
 // Cloud billing is provisioned by scripted provisioners; connectors read
 // billingData.
 type accountWorld struct {
-	url                       string
-	north, acme, globex       tenancy.Organization
-	acmeAdmin, acmeMember     string
-	globexAdmin, globexMember string
-	northAdmin                string
-	aws, gcp                  *scriptedProvisioner
+	*apiWorld
+	aws, gcp *scriptedProvisioner
 }
 
 func newAccountWorld(t *testing.T, store *sqlstore.Store) *accountWorld {
 	t.Helper()
-	ctx := context.Background()
-	tn := tenancy.NewService(store)
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		t.Fatal(err)
-	}
-	sealer, err := connectors.NewAESSealer(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := connectors.NewService(store, sealer, billingSources{}, billing.NewIngester(store, tenancy.NewID), tenancy.NewID)
-	manager := connectors.NewManager(svc, tn)
-	w := &accountWorld{aws: awsScript(), gcp: gcpScript()}
+	w := &accountWorld{apiWorld: newAPIWorld(t, store, billingSources{}, accountSecrets), aws: awsScript(), gcp: gcpScript()}
 	accts := accounts.NewService(accounts.Deps{
 		Store:        store,
-		Sealer:       sealer,
-		Connectors:   manager,
-		Scope:        tn,
+		Sealer:       w.sealer,
+		Connectors:   w.manager,
+		Scope:        w.tn,
 		Provisioners: map[accounts.Provider]accounts.Provisioner{connectors.AWS: w.aws, connectors.GCP: w.gcp},
 		NewID:        tenancy.NewID,
 	})
-
-	if w.north, err = tn.CreateOrganization(ctx, "north", "North Reseller", tenancy.Reseller, ""); err != nil {
-		t.Fatal(err)
-	}
-	if w.acme, err = tn.CreateOrganization(ctx, "acme", "Acme", tenancy.Customer, "north"); err != nil {
-		t.Fatal(err)
-	}
-	if w.globex, err = tn.CreateOrganization(ctx, "globex", "Globex", tenancy.Customer, ""); err != nil {
-		t.Fatal(err)
-	}
-	w.acmeAdmin = roleToken(t, tn, "ada@acme.test", "acme", tenancy.Admin)
-	w.acmeMember = roleToken(t, tn, "max@acme.test", "acme", tenancy.Member)
-	w.globexAdmin = roleToken(t, tn, "gia@globex.test", "globex", tenancy.Admin)
-	w.globexMember = roleToken(t, tn, "gus@globex.test", "globex", tenancy.Member)
-	w.northAdmin = roleToken(t, tn, "nia@north.test", "north", tenancy.Admin)
-
-	srv := httptest.NewServer(graph.NewHandler(graph.Deps{
-		Tenancy:        tn,
-		Reporter:       billing.NewReporter(store),
-		Runs:           store,
-		Connectors:     manager,
-		ConnectorAdmin: manager,
-		Accounts:       accts,
-		AWSPrincipal:   awsPrincipal,
-		Logger:         discardLogger(),
-	}))
-	t.Cleanup(srv.Close)
-	w.url = srv.URL + "/graphql"
+	w.serve(t, graph.Deps{Accounts: accts})
 	return w
-}
-
-// do sends an operation as the holder of token, checks that the answer
-// holds no credential, and decodes data into out when there are no errors.
-func (w *accountWorld) do(t *testing.T, token, query string, vars map[string]any, out any) gqlResponse {
-	t.Helper()
-	status, resp, raw := post(t, w.url, query, vars, bearer(token))
-	if status != http.StatusOK {
-		t.Fatalf("status %d: %s", status, raw)
-	}
-	for _, s := range accountSecrets {
-		for _, form := range []string{s, strings.ReplaceAll(s, "/", `\/`), strings.ReplaceAll(s, "\n", `\n`), strings.ReplaceAll(s, `"`, `\"`)} {
-			if strings.Contains(raw, form) {
-				t.Errorf("answer holds the credential %q: %s", s, raw)
-			}
-		}
-	}
-	if len(resp.Errors) == 0 && out != nil {
-		if err := json.Unmarshal(resp.Data, out); err != nil {
-			t.Fatalf("decode %s: %v", resp.Data, err)
-		}
-	}
-	return resp
-}
-
-func (w *accountWorld) must(t *testing.T, token, query string, vars map[string]any, out any) {
-	t.Helper()
-	if resp := w.do(t, token, query, vars, out); len(resp.Errors) > 0 {
-		t.Fatalf("errors: %+v", resp.Errors)
-	}
 }
 
 const infraFields = `id organizationId provider accountId region exportType registerExportProvider projectId dataset

@@ -31,23 +31,29 @@ const (
 
 var secretValues = []string{roleARN, accessKeyID, secretAccessKey}
 
-// connectorWorld is Truecost with the real connector manager over a real
-// store and a real AES sealer, reached through HTTP. Reseller "north" has
+// apiWorld is Truecost with the real connector manager over a real store
+// and a real AES sealer, reached through HTTP. Reseller "north" has
 // customer "acme"; "globex" is a direct customer. acme and globex each have
-// an admin and a member; north has an admin. Connector sources come from
-// fakeSources.
-type connectorWorld struct {
+// an admin and a member; north has an admin.
+type apiWorld struct {
 	url                       string
 	north, acme, globex       tenancy.Organization
 	acmeAdmin, acmeMember     string
 	globexAdmin, globexMember string
 	northAdmin                string
-	sources                   *fakeSources
+	// secrets are the credentials the tests send; no answer may hold one.
+	secrets []string
+
+	store   *sqlstore.Store
+	tn      *tenancy.Service
+	sealer  connectors.Sealer
+	manager *connectors.Manager
 }
 
-func newConnectorWorld(t *testing.T, store *sqlstore.Store) *connectorWorld {
+// newAPIWorld creates the organizations and users, and the connector
+// manager reading sources; serve then starts the API.
+func newAPIWorld(t *testing.T, store *sqlstore.Store, sources connectors.SourceFactory, secrets []string) *apiWorld {
 	t.Helper()
-	ctx := context.Background()
 	tn := tenancy.NewService(store)
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
@@ -57,36 +63,63 @@ func newConnectorWorld(t *testing.T, store *sqlstore.Store) *connectorWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &connectorWorld{sources: &fakeSources{secrets: make(map[string]connectors.Secret)}}
-	svc := connectors.NewService(store, sealer, w.sources, billing.NewIngester(store, tenancy.NewID), tenancy.NewID)
-	manager := connectors.NewManager(svc, tn)
-
-	if w.north, err = tn.CreateOrganization(ctx, "north", "North Reseller", tenancy.Reseller, ""); err != nil {
-		t.Fatal(err)
-	}
-	if w.acme, err = tn.CreateOrganization(ctx, "acme", "Acme", tenancy.Customer, "north"); err != nil {
-		t.Fatal(err)
-	}
-	if w.globex, err = tn.CreateOrganization(ctx, "globex", "Globex", tenancy.Customer, ""); err != nil {
-		t.Fatal(err)
-	}
+	svc := connectors.NewService(store, sealer, sources, billing.NewIngester(store, tenancy.NewID), tenancy.NewID)
+	w := &apiWorld{secrets: secrets, store: store, tn: tn, sealer: sealer, manager: connectors.NewManager(svc, tn)}
+	w.north, w.acme, w.globex = createOrgs(t, tn)
 	w.acmeAdmin = roleToken(t, tn, "ada@acme.test", "acme", tenancy.Admin)
 	w.acmeMember = roleToken(t, tn, "max@acme.test", "acme", tenancy.Member)
 	w.globexAdmin = roleToken(t, tn, "gia@globex.test", "globex", tenancy.Admin)
 	w.globexMember = roleToken(t, tn, "gus@globex.test", "globex", tenancy.Member)
 	w.northAdmin = roleToken(t, tn, "nia@north.test", "north", tenancy.Admin)
+	return w
+}
 
-	srv := httptest.NewServer(graph.NewHandler(graph.Deps{
-		Tenancy:        tn,
-		Reporter:       billing.NewReporter(store),
-		Runs:           store,
-		Connectors:     manager,
-		ConnectorAdmin: manager,
-		AWSPrincipal:   awsPrincipal,
-		Logger:         discardLogger(),
-	}))
+// serve starts the API until the test ends; deps adds to the world's
+// tenancy, reports, runs and connectors.
+func (w *apiWorld) serve(t *testing.T, deps graph.Deps) {
+	t.Helper()
+	deps.Tenancy = w.tn
+	deps.Reporter = billing.NewReporter(w.store)
+	deps.Runs = w.store
+	deps.Connectors = w.manager
+	deps.ConnectorAdmin = w.manager
+	deps.AWSPrincipal = awsPrincipal
+	deps.Logger = discardLogger()
+	srv := httptest.NewServer(graph.NewHandler(deps))
 	t.Cleanup(srv.Close)
 	w.url = srv.URL + "/graphql"
+}
+
+// createOrgs creates reseller "north", its customer "acme" and the direct
+// customer "globex".
+func createOrgs(t *testing.T, tn *tenancy.Service) (north, acme, globex tenancy.Organization) {
+	t.Helper()
+	ctx := context.Background()
+	var err error
+	if north, err = tn.CreateOrganization(ctx, "north", "North Reseller", tenancy.Reseller, ""); err != nil {
+		t.Fatal(err)
+	}
+	if acme, err = tn.CreateOrganization(ctx, "acme", "Acme", tenancy.Customer, "north"); err != nil {
+		t.Fatal(err)
+	}
+	if globex, err = tn.CreateOrganization(ctx, "globex", "Globex", tenancy.Customer, ""); err != nil {
+		t.Fatal(err)
+	}
+	return north, acme, globex
+}
+
+// connectorWorld is an apiWorld whose connector sources come from
+// fakeSources.
+type connectorWorld struct {
+	*apiWorld
+	sources *fakeSources
+}
+
+func newConnectorWorld(t *testing.T, store *sqlstore.Store) *connectorWorld {
+	t.Helper()
+	sources := &fakeSources{secrets: make(map[string]connectors.Secret)}
+	w := &connectorWorld{apiWorld: newAPIWorld(t, store, sources, secretValues), sources: sources}
+	w.serve(t, graph.Deps{})
 	return w
 }
 
@@ -105,17 +138,19 @@ func roleToken(t *testing.T, tn *tenancy.Service, email, org string, role tenanc
 }
 
 // do sends an operation as the holder of token, checks that the answer
-// holds no credential given to any connector, and decodes data into out
-// when there are no errors.
-func (w *connectorWorld) do(t *testing.T, token, query string, vars map[string]any, out any) gqlResponse {
+// holds none of the world's credentials (as sent or escaped in JSON), and
+// decodes data into out when there are no errors.
+func (w *apiWorld) do(t *testing.T, token, query string, vars map[string]any, out any) gqlResponse {
 	t.Helper()
 	status, resp, raw := post(t, w.url, query, vars, bearer(token))
 	if status != http.StatusOK {
 		t.Fatalf("status %d: %s", status, raw)
 	}
-	for _, s := range secretValues {
-		if strings.Contains(raw, s) || strings.Contains(raw, strings.ReplaceAll(s, "/", `\/`)) {
-			t.Errorf("answer holds the credential %q: %s", s, raw)
+	for _, s := range w.secrets {
+		for _, form := range []string{s, strings.ReplaceAll(s, "/", `\/`), strings.ReplaceAll(s, "\n", `\n`), strings.ReplaceAll(s, `"`, `\"`)} {
+			if strings.Contains(raw, form) {
+				t.Errorf("answer holds the credential %q: %s", s, raw)
+			}
 		}
 	}
 	if len(resp.Errors) == 0 && out != nil {
@@ -127,7 +162,7 @@ func (w *connectorWorld) do(t *testing.T, token, query string, vars map[string]a
 }
 
 // must is do for operations expected to succeed.
-func (w *connectorWorld) must(t *testing.T, token, query string, vars map[string]any, out any) {
+func (w *apiWorld) must(t *testing.T, token, query string, vars map[string]any, out any) {
 	t.Helper()
 	if resp := w.do(t, token, query, vars, out); len(resp.Errors) > 0 {
 		t.Fatalf("errors: %+v", resp.Errors)

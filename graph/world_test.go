@@ -44,16 +44,7 @@ func newWorld(t *testing.T, store *sqlstore.Store) *world {
 	ingester := billing.NewIngester(store, tenancy.NewID)
 	w := &world{}
 
-	var err error
-	if w.north, err = tn.CreateOrganization(ctx, "north", "North Reseller", tenancy.Reseller, ""); err != nil {
-		t.Fatal(err)
-	}
-	if w.acme, err = tn.CreateOrganization(ctx, "acme", "Acme", tenancy.Customer, "north"); err != nil {
-		t.Fatal(err)
-	}
-	if w.globex, err = tn.CreateOrganization(ctx, "globex", "Globex", tenancy.Customer, ""); err != nil {
-		t.Fatal(err)
-	}
+	w.north, w.acme, w.globex = createOrgs(t, tn)
 	w.acmeToken = userToken(t, tn, "ana@acme.test", "acme", "")
 	w.globexToken = userToken(t, tn, "gus@globex.test", "globex", "")
 	w.northToken = userToken(t, tn, "nia@north.test", "north", "")

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -50,22 +49,8 @@ func TestBrowserAddsAWSAccountProvisionsAndDeprovisionsBilling(t *testing.T) {
 	out := artifactsDir(t)
 	base := ac.srv.URL
 
-	run := func(step string, actions ...chromedp.Action) {
-		t.Helper()
-		if err := chromedp.Run(bctx, actions...); err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-	}
-	screenshot := func(name string) {
-		t.Helper()
-		var png []byte
-		run("screenshot "+name, chromedp.Evaluate(`window.scrollTo(0, 0)`, nil), chromedp.FullScreenshot(&png, 100))
-		path := filepath.Join(out, name)
-		if err := os.WriteFile(path, png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("screenshot: %s", path)
-	}
+	bs := browserSteps{t: t, ctx: bctx, out: out}
+	run, screenshot := bs.run, bs.screenshot
 	poll := func(js string) chromedp.Action {
 		return chromedp.Poll(js, nil, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second))
 	}

@@ -2,23 +2,17 @@ package views_test
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/truecost/truecost/adapters/sqlstore"
-	"github.com/truecost/truecost/adapters/sqlstore/sqltest"
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/accounts"
-	"github.com/truecost/truecost/domain/billing"
 	"github.com/truecost/truecost/domain/connectors"
 	"github.com/truecost/truecost/domain/tenancy"
-	"github.com/truecost/truecost/static"
 	"github.com/truecost/truecost/views"
 )
 
@@ -166,83 +160,25 @@ func scriptedGCP() *scriptedProvisioner {
 // unrelated Fabrikam (an admin).
 type accountConsole struct {
 	*fixture
-	store                       *sqlstore.Store
-	service                     *accounts.Service
-	manager                     *connectors.Manager
-	sealer                      connectors.Sealer
-	sources                     *fakeSources
-	aws, azure, gcp             *scriptedProvisioner
-	reseller, customer, foreign tenancy.Organization
-	resellerAdmin               tenancy.Principal
-	foreignAdmin                tenancy.Principal
+	*tenantWorld
+	service         *accounts.Service
+	aws, azure, gcp *scriptedProvisioner
 }
 
 // newAccountConsole builds the console; a provisioner given replaces the
 // scripted AWS one.
 func newAccountConsole(t *testing.T, provisioners ...accounts.Provisioner) *accountConsole {
 	t.Helper()
-	ctx := context.Background()
-	store := sqltest.SQLite(t)
-	tenants := tenancy.NewService(store)
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		t.Fatal(err)
-	}
-	sealer, err := connectors.NewAESSealer(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ac := &accountConsole{store: store, sealer: sealer, sources: &fakeSources{}, aws: scriptedAWS(), azure: scriptedAzure(), gcp: scriptedGCP()}
-	conns := connectors.NewService(store, sealer, ac.sources, billing.NewIngester(store, tenancy.NewID), tenancy.NewID)
-	ac.manager = connectors.NewManager(conns, tenants)
+	w := newTenantWorld(t)
+	ac := &accountConsole{tenantWorld: w, aws: scriptedAWS(), azure: scriptedAzure(), gcp: scriptedGCP()}
 	provs := map[accounts.Provider]accounts.Provisioner{connectors.AWS: ac.aws, connectors.Azure: ac.azure, connectors.GCP: ac.gcp}
 	if len(provisioners) > 0 {
 		provs[connectors.AWS] = provisioners[0]
 	}
 	ac.service = accounts.NewService(accounts.Deps{
-		Store: store, Sealer: sealer, Connectors: ac.manager, Scope: tenants, Provisioners: provs, NewID: tenancy.NewID,
+		Store: w.store, Sealer: w.sealer, Connectors: w.manager, Scope: w.tenants, Provisioners: provs, NewID: tenancy.NewID,
 	})
-
-	org := func(slug, name string, kind tenancy.OrgKind, reseller string) tenancy.Organization {
-		t.Helper()
-		o, err := tenants.CreateOrganization(ctx, slug, name, kind, reseller)
-		if err != nil {
-			t.Fatalf("create organization %s: %v", slug, err)
-		}
-		return o
-	}
-	user := func(email, orgSlug string, role tenancy.Role) tenancy.Principal {
-		t.Helper()
-		u, err := tenants.CreateUser(ctx, email, orgSlug, role, testPassword)
-		if err != nil {
-			t.Fatalf("create user %s: %v", email, err)
-		}
-		o, err := store.OrganizationByID(ctx, u.OrgID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tenancy.Principal{User: u, Org: o}
-	}
-	ac.reseller = org("northwind", "Northwind Traders", tenancy.Reseller, "")
-	ac.customer = org("contoso", "Contoso Ltd", tenancy.Customer, "northwind")
-	ac.foreign = org("fabrikam", "Fabrikam Inc", tenancy.Customer, "")
-	ac.resellerAdmin = user("admin@northwind.test", "northwind", tenancy.Admin)
-	user("viewer@northwind.test", "northwind", tenancy.Member)
-	ac.foreignAdmin = user("admin@fabrikam.test", "fabrikam", tenancy.Admin)
-
-	mux := http.NewServeMux()
-	mux.Handle(static.Prefix, static.Handler())
-	mux.Handle("/", views.NewHandler(views.Deps{
-		Auth:             tenants,
-		Reporter:         billing.NewReporter(store),
-		Runs:             store,
-		ConnectorManager: ac.manager,
-		Accounts:         ac.service,
-		AWSPrincipal:     testAWSPrincipal,
-	}))
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	ac.fixture = &fixture{t: t, srv: srv}
+	ac.fixture = w.serve(t, views.Deps{Accounts: ac.service})
 	return ac
 }
 

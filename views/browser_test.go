@@ -101,6 +101,34 @@ func newBrowser(t *testing.T) (context.Context, func() []string) {
 	}
 }
 
+// browserSteps runs a browser test's named steps and saves its
+// screenshots, each of the whole page scrolled to the top, under out.
+type browserSteps struct {
+	t   *testing.T
+	ctx context.Context
+	out string
+}
+
+// run performs actions, failing the test with the step's name.
+func (b browserSteps) run(step string, actions ...chromedp.Action) {
+	b.t.Helper()
+	if err := chromedp.Run(b.ctx, actions...); err != nil {
+		b.t.Fatalf("%s: %v", step, err)
+	}
+}
+
+// screenshot saves the whole page as name.
+func (b browserSteps) screenshot(name string) {
+	b.t.Helper()
+	var png []byte
+	b.run("screenshot "+name, chromedp.Evaluate(`window.scrollTo(0, 0)`, nil), chromedp.FullScreenshot(&png, 100))
+	path := filepath.Join(b.out, name)
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	b.t.Logf("screenshot: %s", path)
+}
+
 func TestBrowserSignsInReadsDashboardFiltersWithHTMXAndListsRuns(t *testing.T) {
 	sc := newStoreConsole(t)
 	ctx, consoleErrors := newBrowser(t)

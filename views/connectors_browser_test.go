@@ -198,22 +198,8 @@ func TestBrowserAddsAWSConnectorTestsAndSyncsIt(t *testing.T) {
 
 	bctx, consoleErrors := newBrowser(t)
 	out := artifactsDir(t)
-	run := func(step string, actions ...chromedp.Action) {
-		t.Helper()
-		if err := chromedp.Run(bctx, actions...); err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-	}
-	screenshot := func(name string) {
-		t.Helper()
-		var png []byte
-		run("screenshot "+name, chromedp.Evaluate(`window.scrollTo(0, 0)`, nil), chromedp.FullScreenshot(&png, 100))
-		path := filepath.Join(out, name)
-		if err := os.WriteFile(path, png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("screenshot: %s", path)
-	}
+	bs := browserSteps{t: t, ctx: bctx, out: out}
+	run, screenshot := bs.run, bs.screenshot
 	waitText := func(sel, want string) chromedp.Action {
 		return chromedp.Poll(fmt.Sprintf(`(document.querySelector(%q) || {}).textContent?.includes(%q)`, sel, want), nil,
 			chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second))

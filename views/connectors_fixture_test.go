@@ -60,12 +60,13 @@ func (f *fakeSources) secret(id string) connectors.Secret {
 	return f.secrets[id]
 }
 
-// connectorConsole is the console over a real SQLite store with real
-// connector rules: reseller Northwind (an admin and a member) with its
-// customer Contoso, and the unrelated Fabrikam (an admin).
-type connectorConsole struct {
-	*fixture
+// tenantWorld is a real SQLite store with the real tenancy and connector
+// rules: reseller Northwind (an admin and a member) with its customer
+// Contoso, and the unrelated Fabrikam (an admin).
+type tenantWorld struct {
 	store                       *sqlstore.Store
+	tenants                     *tenancy.Service
+	sealer                      connectors.Sealer
 	manager                     *connectors.Manager
 	sources                     *fakeSources
 	reseller, customer, foreign tenancy.Organization
@@ -73,7 +74,7 @@ type connectorConsole struct {
 	foreignAdmin                tenancy.Principal
 }
 
-func newConnectorConsole(t *testing.T) *connectorConsole {
+func newTenantWorld(t *testing.T) *tenantWorld {
 	t.Helper()
 	ctx := context.Background()
 	store := sqltest.SQLite(t)
@@ -86,9 +87,9 @@ func newConnectorConsole(t *testing.T) *connectorConsole {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cc := &connectorConsole{store: store, sources: &fakeSources{}}
-	svc := connectors.NewService(store, sealer, cc.sources, billing.NewIngester(store, tenancy.NewID), tenancy.NewID)
-	cc.manager = connectors.NewManager(svc, tenants)
+	w := &tenantWorld{store: store, tenants: tenants, sealer: sealer, sources: &fakeSources{}}
+	svc := connectors.NewService(store, sealer, w.sources, billing.NewIngester(store, tenancy.NewID), tenancy.NewID)
+	w.manager = connectors.NewManager(svc, tenants)
 
 	org := func(slug, name string, kind tenancy.OrgKind, reseller string) tenancy.Organization {
 		t.Helper()
@@ -110,26 +111,42 @@ func newConnectorConsole(t *testing.T) *connectorConsole {
 		}
 		return tenancy.Principal{User: u, Org: o}
 	}
-	cc.reseller = org("northwind", "Northwind Traders", tenancy.Reseller, "")
-	cc.customer = org("contoso", "Contoso Ltd", tenancy.Customer, "northwind")
-	cc.foreign = org("fabrikam", "Fabrikam Inc", tenancy.Customer, "")
-	cc.resellerAdmin = user("admin@northwind.test", "northwind", tenancy.Admin)
+	w.reseller = org("northwind", "Northwind Traders", tenancy.Reseller, "")
+	w.customer = org("contoso", "Contoso Ltd", tenancy.Customer, "northwind")
+	w.foreign = org("fabrikam", "Fabrikam Inc", tenancy.Customer, "")
+	w.resellerAdmin = user("admin@northwind.test", "northwind", tenancy.Admin)
 	user("viewer@northwind.test", "northwind", tenancy.Member)
-	cc.foreignAdmin = user("admin@fabrikam.test", "fabrikam", tenancy.Admin)
+	w.foreignAdmin = user("admin@fabrikam.test", "fabrikam", tenancy.Admin)
+	return w
+}
 
+// serve runs the console over the world until the test ends; deps adds
+// to the world's sign-in, reports, runs and connectors.
+func (w *tenantWorld) serve(t *testing.T, deps views.Deps) *fixture {
+	t.Helper()
+	deps.Auth = w.tenants
+	deps.Reporter = billing.NewReporter(w.store)
+	deps.Runs = w.store
+	deps.ConnectorManager = w.manager
+	deps.AWSPrincipal = testAWSPrincipal
 	mux := http.NewServeMux()
 	mux.Handle(static.Prefix, static.Handler())
-	mux.Handle("/", views.NewHandler(views.Deps{
-		Auth:             tenants,
-		Reporter:         billing.NewReporter(store),
-		Runs:             store,
-		ConnectorManager: cc.manager,
-		AWSPrincipal:     testAWSPrincipal,
-	}))
+	mux.Handle("/", views.NewHandler(deps))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	cc.fixture = &fixture{t: t, srv: srv}
-	return cc
+	return &fixture{t: t, srv: srv}
+}
+
+// connectorConsole is the console over a tenantWorld.
+type connectorConsole struct {
+	*fixture
+	*tenantWorld
+}
+
+func newConnectorConsole(t *testing.T) *connectorConsole {
+	t.Helper()
+	w := newTenantWorld(t)
+	return &connectorConsole{fixture: w.serve(t, views.Deps{}), tenantWorld: w}
 }
 
 // add creates a connector directly through the domain.

@@ -1,15 +1,11 @@
 package azurebilling_test
 
 import (
-	"bufio"
 	"context"
 	"io/fs"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strings"
 	"testing"
 	"time"
 
@@ -17,86 +13,11 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
 
 	"github.com/truecost/truecost/adapters/azurebilling"
+	"github.com/truecost/truecost/adapters/azurebilling/azurite"
 	"github.com/truecost/truecost/adapters/sqlstore"
 	"github.com/truecost/truecost/adapters/sqlstore/sqltest"
 	"github.com/truecost/truecost/domain/billing"
 )
-
-// Azurite's well-known development account.
-const (
-	devAccount = "devstoreaccount1"
-	devKey     = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-)
-
-// azuriteBin finds node_modules/.bin/azurite-blob at the module root. Without
-// it the test skips, unless CI=true, where it must run.
-func azuriteBin(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test")
-		}
-		dir = parent
-	}
-	bin := filepath.Join(dir, "node_modules", ".bin", "azurite-blob")
-	if _, err := os.Stat(bin); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("Azurite is not installed at %s (npm install azurite)", bin)
-		}
-		t.Skipf("Azurite tests skipped: %s is missing (npm install azurite)", bin)
-	}
-	return bin
-}
-
-// startAzurite runs a Blob Storage emulator for the test and returns its
-// account endpoint.
-func startAzurite(t *testing.T) string {
-	t.Helper()
-	cmd := exec.Command(azuriteBin(t), "--blobHost", "127.0.0.1", "--blobPort", "0", "--inMemoryPersistence",
-		"--disableTelemetry", "--skipApiVersionCheck", "--silent")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	found, ended := make(chan string, 1), make(chan string, 1)
-	go func() {
-		re := regexp.MustCompile(`listens on (http://127\.0\.0\.1:\d+)`)
-		var said strings.Builder
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			said.WriteString(sc.Text() + "\n")
-			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				found <- m[1]
-			}
-		}
-		ended <- said.String()
-	}()
-	select {
-	case u := <-found:
-		return u + "/" + devAccount
-	case said := <-ended:
-		t.Fatalf("Azurite stopped before listening:\n%s", said)
-	case <-time.After(30 * time.Second):
-		t.Fatal("Azurite did not say where it listens within 30s")
-	}
-	return ""
-}
 
 // uploadDir copies a local tree into the container, keys relative to dir.
 func uploadDir(t *testing.T, cl *container.Client, dir string) {
@@ -119,9 +40,9 @@ func uploadDir(t *testing.T, cl *container.Client, dir string) {
 }
 
 func TestBlobContainerServesExportsEndToEnd(t *testing.T) {
-	endpoint := startAzurite(t)
+	endpoint := azurite.Start(t)
 	ctx := context.Background()
-	connString := "DefaultEndpointsProtocol=http;AccountName=" + devAccount + ";AccountKey=" + devKey + ";BlobEndpoint=" + endpoint + ";"
+	connString := azurite.ConnectionString(endpoint)
 	admin, err := container.NewClientFromConnectionString(connString, "billing", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -146,17 +67,17 @@ func TestBlobContainerServesExportsEndToEnd(t *testing.T) {
 	}
 	u, _ := url.Parse(sasURL)
 	accountSAS := *u
-	accountSAS.Path = "/" + devAccount
+	accountSAS.Path = "/" + azurite.Account
 
 	creds := []struct {
 		name string
 		cfg  azurebilling.Config
 	}{
 		{"a connection string", azurebilling.Config{Container: "billing", Credentials: azurebilling.Credentials{ConnectionString: connString}}},
-		{"an account key", azurebilling.Config{StorageAccount: devAccount, Container: "billing", Endpoint: endpoint, Credentials: azurebilling.Credentials{AccountKey: devKey}}},
+		{"an account key", azurebilling.Config{StorageAccount: azurite.Account, Container: "billing", Endpoint: endpoint, Credentials: azurebilling.Credentials{AccountKey: azurite.Key}}},
 		{"a container SAS URL", azurebilling.Config{Container: "billing", Credentials: azurebilling.Credentials{SASURL: sasURL}}},
 		{"a SAS URL of the account", azurebilling.Config{Container: "billing", Credentials: azurebilling.Credentials{SASURL: accountSAS.String()}}},
-		{"a SAS token", azurebilling.Config{StorageAccount: devAccount, Container: "billing", Endpoint: endpoint, Credentials: azurebilling.Credentials{SASToken: "?" + u.RawQuery}}},
+		{"a SAS token", azurebilling.Config{StorageAccount: azurite.Account, Container: "billing", Endpoint: endpoint, Credentials: azurebilling.Credentials{SASToken: "?" + u.RawQuery}}},
 	}
 	for _, c := range creds {
 		t.Run("reads with "+c.name, func(t *testing.T) {
@@ -212,7 +133,7 @@ func TestBlobContainerServesExportsEndToEnd(t *testing.T) {
 			code string
 		}{
 			{"a missing container", azurebilling.Config{Container: "nothere", Credentials: azurebilling.Credentials{ConnectionString: connString}}, "not_found"},
-			{"a wrong account key", azurebilling.Config{StorageAccount: devAccount, Container: "billing", Endpoint: endpoint,
+			{"a wrong account key", azurebilling.Config{StorageAccount: azurite.Account, Container: "billing", Endpoint: endpoint,
 				Credentials: azurebilling.Credentials{AccountKey: "d3Jvbmcga2V5IHdyb25nIGtleSB3cm9uZyBrZXk="}}, "forbidden"},
 		}
 		for _, tc := range tests {

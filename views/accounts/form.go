@@ -10,6 +10,7 @@ import (
 	conn "github.com/truecost/truecost/domain/connectors"
 	"github.com/truecost/truecost/domain/tenancy"
 	"github.com/truecost/truecost/views/layout"
+	"github.com/truecost/truecost/views/viewkit"
 )
 
 // Form is the view model of the add and edit forms.
@@ -107,8 +108,7 @@ func (h *Handler) New(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	return FormPage(layout.ChromeFrom(ctx), f).Render(ctx, w)
+	return viewkit.Render(w, r, 0, FormPage(layout.ChromeFrom(ctx), f))
 }
 
 // Fields renders the add form's provider-specific fields for ?provider=;
@@ -127,8 +127,7 @@ func (h *Handler) Fields(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	return ProviderFields(f).Render(ctx, w)
+	return viewkit.Render(w, r, 0, ProviderFields(f))
 }
 
 func (h *Handler) newForm(ctx context.Context, p tenancy.Principal, provider conn.Provider, org string) (Form, error) {
@@ -145,7 +144,7 @@ func (h *Handler) newForm(ctx context.Context, p tenancy.Principal, provider con
 		Cancel:   listURL(org, p),
 		CSRF:     layout.ChromeFrom(ctx).CSRFToken,
 		Provider: provider,
-		Picker:   orgPicker(p, orgs, org),
+		Picker:   viewkit.OrgPicker(p, orgs, org, ""),
 		Access:   "role",
 		Errors:   map[string]string{},
 	}
@@ -154,7 +153,7 @@ func (h *Handler) newForm(ctx context.Context, p tenancy.Principal, provider con
 	}
 	if provider == conn.AWS {
 		f.TrustPolicy = awsTrustPolicy("EXTERNAL_ID_SHOWN_AFTER_SAVING", h.AWSPrincipal)
-		f.Principal = principalLabel(h.AWSPrincipal)
+		f.Principal = viewkit.PrincipalLabel(h.AWSPrincipal)
 	}
 	return f, nil
 }
@@ -184,7 +183,7 @@ func (h *Handler) Create(w http.ResponseWriter, r *http.Request) error {
 		http.Redirect(w, r, to, http.StatusSeeOther)
 		return nil
 	}
-	if !formError(err) {
+	if !viewkit.FormError(err) {
 		return err
 	}
 	f, ferr := h.newForm(ctx, p, provider, org)
@@ -193,9 +192,7 @@ func (h *Handler) Create(w http.ResponseWriter, r *http.Request) error {
 	}
 	f.refill(in, access)
 	f.placeError(err)
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(http.StatusUnprocessableEntity)
-	return FormPage(layout.ChromeFrom(ctx), f).Render(ctx, w)
+	return viewkit.Render(w, r, http.StatusUnprocessableEntity, FormPage(layout.ChromeFrom(ctx), f))
 }
 
 // Edit renders the form changing an account. Credentials are not shown:
@@ -214,8 +211,7 @@ func (h *Handler) Edit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	return FormPage(layout.ChromeFrom(ctx), f).Render(ctx, w)
+	return viewkit.Render(w, r, 0, FormPage(layout.ChromeFrom(ctx), f))
 }
 
 func (h *Handler) editForm(ctx context.Context, p tenancy.Principal, a acc.Account) (Form, error) {
@@ -238,12 +234,12 @@ func (h *Handler) editForm(ctx context.Context, p tenancy.Principal, a acc.Accou
 		Errors:            map[string]string{},
 	}
 	if len(orgs) > 1 {
-		f.OrgName = orgNames(orgs)[a.OrgID]
+		f.OrgName = viewkit.OrgNames(orgs)[a.OrgID]
 	}
 	if a.Provider == conn.AWS {
 		f.ExternalID = a.ExternalID
 		f.TrustPolicy = awsTrustPolicy(a.ExternalID, h.AWSPrincipal)
-		f.Principal = principalLabel(h.AWSPrincipal)
+		f.Principal = viewkit.PrincipalLabel(h.AWSPrincipal)
 	}
 	return f, nil
 }
@@ -268,14 +264,12 @@ func (h *Handler) Update(w http.ResponseWriter, r *http.Request) error {
 		http.Redirect(w, r, "/accounts/"+a.ID+"?saved=1", http.StatusSeeOther)
 		return nil
 	}
-	if !formError(err) {
+	if !viewkit.FormError(err) {
 		return err
 	}
 	f.refill(in, access)
 	f.placeError(err)
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(http.StatusUnprocessableEntity)
-	return FormPage(layout.ChromeFrom(ctx), f).Render(ctx, w)
+	return viewkit.Render(w, r, http.StatusUnprocessableEntity, FormPage(layout.ChromeFrom(ctx), f))
 }
 
 // readInput reads the form posted for provider. Only the chosen AWS access
@@ -296,22 +290,8 @@ func readInput(r *http.Request, provider conn.Provider) (acc.Input, string) {
 			access = "role"
 		}
 	}
-	for _, name := range credentialFields[provider][access] {
-		if s := r.PostFormValue(name); strings.TrimSpace(s) != "" {
-			in.Credentials[name] = s
-		}
-	}
+	viewkit.PostedSecrets(r, credentialFields[provider][access], in.Credentials)
 	return in, access
-}
-
-// formError reports whether a failed save is shown in the form rather than
-// as an error page.
-func formError(err error) bool {
-	switch domain.ErrorCode(err) {
-	case domain.Invalid, domain.Conflict, domain.Unavailable:
-		return true
-	}
-	return false
 }
 
 // refill puts what the user entered back in the form, except secrets.
@@ -320,38 +300,14 @@ func (f *Form) refill(in acc.Input, access string) {
 	if access != "" {
 		f.Access = access
 	}
-	f.Kept = map[string]string{}
-	for k, v := range in.Credentials {
-		if identifiers[k] {
-			f.Kept[k] = strings.TrimSpace(v)
-		}
-	}
+	f.Kept = viewkit.Kept(in.Credentials, identifiers)
 }
 
 // placeError puts a failed save's message next to its field when the
 // message names one, and above the form in any case.
 func (f *Form) placeError(err error) {
 	f.Error, f.Errors = domain.ErrorMessage(err), map[string]string{}
-	placeField(f.Errors, f.Error, fieldLabels)
-}
-
-// placeField records msg ("subject: detail") under the field its subject
-// names in labels.
-func placeField(errs map[string]string, msg string, labels map[string]string) {
-	subject, detail, ok := strings.Cut(msg, ": ")
-	if !ok {
-		return
-	}
-	if field := labels[subject]; field != "" {
-		errs[field] = upperFirst(detail)
-	}
-}
-
-func upperFirst(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
+	viewkit.PlaceField(f.Errors, f.Error, viewkit.Labels(fieldLabels))
 }
 
 func providerOr(s string) conn.Provider {
@@ -371,28 +327,7 @@ func known(p conn.Provider) bool {
 }
 
 // In describes one input of the form.
-type In struct {
-	Name        string
-	Label       string
-	Value       string
-	Hint        string
-	Placeholder string
-	Type        string // "text" when empty
-	List        string // the id of a datalist of suggestions
-	Pattern     string
-	InputMode   string
-	Required    bool
-	Optional    bool // marked "optional" next to the label
-	Mono        bool
-	Wide        bool // spans the form grid's two columns
-}
-
-func (in In) inputType() string {
-	if in.Type == "" {
-		return "text"
-	}
-	return in.Type
-}
+type In = viewkit.In
 
 // storedNote is what an empty credential field says when editing an
 // account that has stored credentials.

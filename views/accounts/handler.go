@@ -20,6 +20,7 @@ import (
 	conn "github.com/truecost/truecost/domain/connectors"
 	"github.com/truecost/truecost/domain/tenancy"
 	"github.com/truecost/truecost/views/layout"
+	"github.com/truecost/truecost/views/viewkit"
 )
 
 // Tenancy decides which organizations the caller may read.
@@ -58,9 +59,8 @@ type Handler struct {
 }
 
 var (
-	errNotSignedIn = domain.Errorf(domain.Unauthorized, "not signed in")
-	errNotAdmin    = domain.Errorf(domain.Forbidden, "only organization admins may change cloud accounts or billing provisioning")
-	errNoAccount   = domain.Errorf(domain.NotFound, "cloud account not found")
+	errNotAdmin  = domain.Errorf(domain.Forbidden, "only organization admins may change cloud accounts or billing provisioning")
+	errNoAccount = domain.Errorf(domain.NotFound, "cloud account not found")
 )
 
 // From values tell an action which page it was sent from, and so which
@@ -73,30 +73,9 @@ const (
 // historyShown is how many status changes an account's page lists.
 const historyShown = 20
 
-func (h *Handler) now() time.Time {
-	if h.Now == nil {
-		return time.Now()
-	}
-	return h.Now()
-}
-
-func principal(ctx context.Context) (tenancy.Principal, error) {
-	p, ok := tenancy.PrincipalFrom(ctx)
-	if !ok {
-		return tenancy.Principal{}, errNotSignedIn
-	}
-	return p, nil
-}
-
+// admin returns the caller when it is an organization admin.
 func admin(ctx context.Context) (tenancy.Principal, error) {
-	p, err := principal(ctx)
-	if err != nil {
-		return p, err
-	}
-	if !p.IsAdmin() {
-		return p, errNotAdmin
-	}
-	return p, nil
+	return viewkit.Admin(ctx, errNotAdmin)
 }
 
 // List renders the accounts of one organization (the caller's own, or for
@@ -104,7 +83,7 @@ func admin(ctx context.Context) (tenancy.Principal, error) {
 // provider, or only the list region when htmx asks.
 func (h *Handler) List(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	p, err := principal(ctx)
+	p, err := viewkit.Principal(ctx)
 	if err != nil {
 		return err
 	}
@@ -124,11 +103,7 @@ func (h *Handler) List(w http.ResponseWriter, r *http.Request) error {
 	if q.Get("deleted") != "" {
 		v.Notice = "Account deleted."
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	if layout.IsFragmentRequest(r) {
-		return ListRegion(v).Render(ctx, w)
-	}
-	return ListPage(layout.ChromeFrom(ctx), v).Render(ctx, w)
+	return viewkit.Answer(w, r, 0, ListRegion(v), ListPage(layout.ChromeFrom(ctx), v))
 }
 
 func (h *Handler) listView(ctx context.Context, p tenancy.Principal, orgID string) (ListView, error) {
@@ -149,12 +124,12 @@ func (h *Handler) listView(ctx context.Context, p tenancy.Principal, orgID strin
 	}
 	v := ListView{
 		OrgID:     orgID,
-		OrgName:   orgNames(orgs)[orgID],
-		Picker:    orgPicker(p, orgs, orgID),
+		OrgName:   viewkit.OrgNames(orgs)[orgID],
+		Picker:    viewkit.OrgPicker(p, orgs, orgID, ""),
 		CanManage: p.IsAdmin(),
 		CSRF:      layout.ChromeFrom(ctx).CSRFToken,
 	}
-	now := h.now()
+	now := viewkit.Now(h.Now)
 	for _, a := range list {
 		v.Rows = append(v.Rows, newRow(a, now))
 	}
@@ -189,7 +164,6 @@ func (h *Handler) CheckNow(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		notice, failure = "", domain.ErrorMessage(err)
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if a.ID != "" {
 		d, err := h.detailView(ctx, p, a.ID)
 		if err != nil {
@@ -203,10 +177,7 @@ func (h *Handler) CheckNow(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v.Notice, v.Error = notice, failure
-	if layout.IsFragmentRequest(r) {
-		return ListRegion(v).Render(ctx, w)
-	}
-	return ListPage(layout.ChromeFrom(ctx), v).Render(ctx, w)
+	return viewkit.Answer(w, r, 0, ListRegion(v), ListPage(layout.ChromeFrom(ctx), v))
 }
 
 // find returns the account id among those of the organizations the caller
@@ -234,7 +205,7 @@ func (h *Handler) find(ctx context.Context, p tenancy.Principal, id string) (acc
 // AWS the trust policy of the role Truecost assumes.
 func (h *Handler) Show(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	p, err := principal(ctx)
+	p, err := viewkit.Principal(ctx)
 	if err != nil {
 		return err
 	}
@@ -258,8 +229,7 @@ func (h *Handler) Show(w http.ResponseWriter, r *http.Request) error {
 	case q.Get("deprovisioned") != "":
 		d.Notice = acc.ProviderLabel(a.Provider) + " billing deprovisioned: what provisioning created was removed and its connector disabled."
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	return DetailPage(layout.ChromeFrom(ctx), d).Render(ctx, w)
+	return viewkit.Render(w, r, 0, DetailPage(layout.ChromeFrom(ctx), d))
 }
 
 // detailOption adjusts an account's page to its request.
@@ -296,12 +266,12 @@ func (h *Handler) detailView(ctx context.Context, p tenancy.Principal, id string
 	if err != nil {
 		return Detail{}, err
 	}
-	now := h.now()
+	now := viewkit.Now(h.Now)
 	csrf := layout.ChromeFrom(ctx).CSRFToken
 	d := Detail{
 		Row:       newRow(a, now),
 		OrgID:     a.OrgID,
-		OrgName:   orgNames(orgs)[a.OrgID],
+		OrgName:   viewkit.OrgNames(orgs)[a.OrgID],
 		ShowOrg:   len(orgs) > 1,
 		CanManage: p.IsAdmin(),
 		CSRF:      csrf,
@@ -317,7 +287,7 @@ func (h *Handler) detailView(ctx context.Context, p tenancy.Principal, id string
 	if a.Provider == conn.AWS {
 		d.ExternalID = a.ExternalID
 		d.TrustPolicy = awsTrustPolicy(a.ExternalID, h.AWSPrincipal)
-		d.Principal = principalLabel(h.AWSPrincipal)
+		d.Principal = viewkit.PrincipalLabel(h.AWSPrincipal)
 	}
 	d.Billing = h.billingView(a, infras, siblings, p.IsAdmin(), csrf, now)
 	for _, o := range opts {
@@ -330,11 +300,7 @@ func (h *Handler) detailView(ctx context.Context, p tenancy.Principal, id string
 // htmx, the whole page otherwise.
 func (h *Handler) renderDetail(w http.ResponseWriter, r *http.Request, d Detail) error {
 	ctx := r.Context()
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	if layout.IsFragmentRequest(r) {
-		return Live(d).Render(ctx, w)
-	}
-	return DetailPage(layout.ChromeFrom(ctx), d).Render(ctx, w)
+	return viewkit.Answer(w, r, 0, Live(d), DetailPage(layout.ChromeFrom(ctx), d))
 }
 
 // Delete removes an account. htmx gets the refreshed list region (or, from
@@ -357,15 +323,9 @@ func (h *Handler) Delete(w http.ResponseWriter, r *http.Request) error {
 	fragment := layout.IsFragmentRequest(r)
 	if delErr == nil && (!fragment || r.PostFormValue("from") != fromList) {
 		to := listURL(a.OrgID, p) + sep(listURL(a.OrgID, p)) + "deleted=1"
-		if fragment {
-			w.Header().Set("HX-Redirect", to)
-			w.WriteHeader(http.StatusOK)
-			return nil
-		}
-		http.Redirect(w, r, to, http.StatusSeeOther)
+		viewkit.Redirect(w, r, to)
 		return nil
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if delErr != nil && r.PostFormValue("from") != fromList {
 		// The account provisioned billing: say so on its page.
 		d, err := h.detailView(ctx, p, a.ID)
@@ -373,26 +333,20 @@ func (h *Handler) Delete(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		d.Error = domain.ErrorMessage(delErr)
-		w.WriteHeader(http.StatusConflict)
-		if fragment {
-			return Live(d).Render(ctx, w)
-		}
-		return DetailPage(layout.ChromeFrom(ctx), d).Render(ctx, w)
+		return viewkit.Answer(w, r, http.StatusConflict, Live(d), DetailPage(layout.ChromeFrom(ctx), d))
 	}
 	v, err := h.listView(ctx, p, a.OrgID)
 	if err != nil {
 		return err
 	}
+	status := 0
 	if delErr != nil {
 		v.Error = domain.ErrorMessage(delErr)
-		w.WriteHeader(http.StatusConflict)
+		status = http.StatusConflict
 	} else {
 		v.Notice = "Deleted the account “" + a.Name + "”."
 	}
-	if fragment {
-		return ListRegion(v).Render(ctx, w)
-	}
-	return ListPage(layout.ChromeFrom(ctx), v).Render(ctx, w)
+	return viewkit.Answer(w, r, status, ListRegion(v), ListPage(layout.ChromeFrom(ctx), v))
 }
 
 // outcomeError reports whether an action's error is shown as its outcome

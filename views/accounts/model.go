@@ -1,15 +1,14 @@
 package accounts
 
 import (
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	acc "github.com/truecost/truecost/domain/accounts"
 	conn "github.com/truecost/truecost/domain/connectors"
-	"github.com/truecost/truecost/domain/tenancy"
 	"github.com/truecost/truecost/views/layout"
+	"github.com/truecost/truecost/views/viewkit"
 )
 
 // ListView is the view model of the accounts list of one organization.
@@ -28,16 +27,10 @@ type ListView struct {
 
 // Picker is an organization select; Show is false for callers that see
 // only their own organization.
-type Picker struct {
-	Show     bool
-	Options  []Option
-	Selected string
-}
+type Picker = viewkit.Picker
 
 // Option is one choice of a select.
-type Option struct {
-	Value, Label string
-}
+type Option = viewkit.Option
 
 // ProviderInfo names a provider for display.
 type ProviderInfo struct {
@@ -248,24 +241,21 @@ type Detail struct {
 }
 
 // Setting is one line of a settings list.
-type Setting struct {
-	Label, Value string
-	Mono         bool
-}
+type Setting = viewkit.Setting
 
 func accountSettings(a acc.Account) []Setting {
 	info := providerInfo(a.Provider)
-	s := []Setting{{"Provider", info.Name, false}, {info.IDLabel, a.ProviderAccountID, true}}
+	s := []Setting{{Label: "Provider", Value: info.Name}, {Label: info.IDLabel, Value: a.ProviderAccountID, Mono: true}}
 	if a.BillingAccountID != "" {
-		s = append(s, Setting{"Billing account ID", a.BillingAccountID, true})
+		s = append(s, Setting{Label: "Billing account ID", Value: a.BillingAccountID, Mono: true})
 	}
 	creds := "None stored"
 	if a.HasCredentials {
 		creds = "Stored encrypted (never shown)"
 	}
-	s = append(s, Setting{"Credentials", creds, false})
+	s = append(s, Setting{Label: "Credentials", Value: creds})
 	if !a.CreatedAt.IsZero() {
-		s = append(s, Setting{"Added", layout.FormatTime(a.CreatedAt), false})
+		s = append(s, Setting{Label: "Added", Value: layout.FormatTime(a.CreatedAt)})
 	}
 	return s
 }
@@ -439,13 +429,13 @@ func infraSettings(inf acc.Infrastructure) []Setting {
 	var out []Setting
 	add := func(label, value string, mono bool) {
 		if value != "" {
-			out = append(out, Setting{label, value, mono})
+			out = append(out, Setting{Label: label, Value: value, Mono: mono})
 		}
 	}
 	add("Region", s.Region, true)
 	switch inf.Provider {
 	case conn.AWS:
-		add("Export", optionLabel(exportTypes, s.ExportType), false)
+		add("Export", viewkit.OptionLabel(exportTypes, s.ExportType), false)
 	case conn.Azure:
 		reg := "Not requested"
 		if s.RegisterExportProvider {
@@ -459,60 +449,10 @@ func infraSettings(inf acc.Infrastructure) []Setting {
 	return out
 }
 
-// orgPicker lists a reseller's own organization and its customers.
-func orgPicker(p tenancy.Principal, orgs []tenancy.Organization, selected string) Picker {
-	v := Picker{Show: p.Org.Kind == tenancy.Reseller, Selected: selected}
-	if !v.Show {
-		return v
-	}
-	v.Options = append(v.Options, Option{Value: p.Org.ID, Label: p.Org.Name + " (own account)"})
-	customers := make([]tenancy.Organization, 0, len(orgs))
-	for _, o := range orgs {
-		if o.ID != p.Org.ID {
-			customers = append(customers, o)
-		}
-	}
-	sort.Slice(customers, func(i, j int) bool { return customers[i].Name < customers[j].Name })
-	for _, o := range customers {
-		v.Options = append(v.Options, Option{Value: o.ID, Label: o.Name})
-	}
-	return v
-}
-
-func orgNames(orgs []tenancy.Organization) map[string]string {
-	m := make(map[string]string, len(orgs))
-	for _, o := range orgs {
-		m[o.ID] = o.Name
-	}
-	return m
-}
-
-func optionLabel(opts []Option, value string) string {
-	for _, o := range opts {
-		if o.Value == value {
-			return o.Label
-		}
-	}
-	return value
-}
-
 // awsTrustPolicy is the trust relationship the account's IAM role needs
 // for Truecost to assume it with the account's external ID.
 func awsTrustPolicy(externalID, principal string) string {
 	return conn.AWSTrustPolicy(conn.Connector{ExternalID: externalID}, principal)
-}
-
-// principalLabel describes the principal the trust policy names.
-func principalLabel(principal string) string {
-	if principal == "" {
-		return ""
-	}
-	if strings.HasSuffix(principal, ":root") {
-		if parts := strings.Split(principal, ":"); len(parts) >= 5 {
-			return "AWS account " + parts[4]
-		}
-	}
-	return principal
 }
 
 func count(n int, one, many string) string {

@@ -10,6 +10,7 @@ import (
 	conn "github.com/truecost/truecost/domain/connectors"
 	"github.com/truecost/truecost/domain/tenancy"
 	"github.com/truecost/truecost/views/layout"
+	"github.com/truecost/truecost/views/viewkit"
 )
 
 // ProvisionForm is the Provision Billing form of an account's page. Each
@@ -32,8 +33,8 @@ const (
 
 // exportTypes are the AWS exports provisioning can create.
 var exportTypes = []Option{
-	{"cur2", "CUR 2.0 (Data Exports)"},
-	{"cur", "Legacy CUR (Cost and Usage Report)"},
+	{Value: "cur2", Label: "CUR 2.0 (Data Exports)"},
+	{Value: "cur", Label: "Legacy CUR (Cost and Usage Report)"},
 }
 
 // awsRegions are offered for the export bucket.
@@ -78,31 +79,16 @@ func defaultForm(a acc.Account, prev acc.Settings) ProvisionForm {
 	switch a.Provider {
 	case conn.AWS:
 		f.Region = or(f.Region, "us-east-1")
-		f.Regions = regionOptions(awsRegions, f.Region)
+		f.Regions = viewkit.RegionOptions(awsRegions, f.Region)
 	case conn.Azure:
 		f.Region = or(f.Region, "eastus")
-		f.Regions = regionOptions(azureLocations, f.Region)
+		f.Regions = viewkit.RegionOptions(azureLocations, f.Region)
 	case conn.GCP:
 		f.Region = or(f.Region, "US")
-		f.Regions = regionOptions(bigQueryLocations, f.Region)
+		f.Regions = viewkit.RegionOptions(bigQueryLocations, f.Region)
 		f.ProjectID = or(f.ProjectID, a.ProviderAccountID)
 	}
 	return f
-}
-
-// regionOptions lists regions as select options, keeping a current value
-// that is not in the list.
-func regionOptions(regions []string, current string) []Option {
-	opts := make([]Option, 0, len(regions)+1)
-	found := current == ""
-	for _, r := range regions {
-		opts = append(opts, Option{r, r})
-		found = found || r == current
-	}
-	if !found {
-		opts = append([]Option{{current, current}}, opts...)
-	}
-	return opts
 }
 
 func or(s, fallback string) string {
@@ -162,7 +148,7 @@ func (h *Handler) Provision(w http.ResponseWriter, r *http.Request) error {
 	if d.Billing.ShowForm {
 		// Nothing was started: the settings were refused.
 		form := defaultForm(a, set)
-		placeField(form.Errors, d.Billing.Error, provisionLabels)
+		viewkit.PlaceField(form.Errors, d.Billing.Error, viewkit.Labels(provisionLabels))
 		d.Billing.Form = form
 		w.WriteHeader(http.StatusUnprocessableEntity)
 	}
@@ -196,8 +182,7 @@ func (h *Handler) ConfirmDeprovision(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	return ConfirmPage(layout.ChromeFrom(ctx), v).Render(ctx, w)
+	return viewkit.Render(w, r, 0, ConfirmPage(layout.ChromeFrom(ctx), v))
 }
 
 // infraOf returns the infrastructure of a's provider; the zero one when
@@ -255,13 +240,8 @@ func (h *Handler) Deprovision(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	fragment := layout.IsFragmentRequest(r)
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if r.PostFormValue("confirm") != "1" {
-		if fragment {
-			return ConfirmPanel(v).Render(ctx, w)
-		}
-		return ConfirmPage(layout.ChromeFrom(ctx), v).Render(ctx, w)
+		return viewkit.Answer(w, r, 0, ConfirmPanel(v), ConfirmPage(layout.ChromeFrom(ctx), v))
 	}
 	_, depErr := h.Accounts.Deprovision(ctx, p, a.OrgID, a.Provider, true)
 	if depErr != nil && !outcomeError(depErr) {
@@ -278,18 +258,9 @@ func (h *Handler) Deprovision(w http.ResponseWriter, r *http.Request) error {
 	case inf.State != acc.StateDeprovisionFailed:
 		// Refused before it started: say why on the confirmation.
 		v.Error = domain.ErrorMessage(depErr)
-		w.WriteHeader(http.StatusConflict)
-		if fragment {
-			return ConfirmPanel(v).Render(ctx, w)
-		}
-		return ConfirmPage(layout.ChromeFrom(ctx), v).Render(ctx, w)
+		return viewkit.Answer(w, r, http.StatusConflict, ConfirmPanel(v), ConfirmPage(layout.ChromeFrom(ctx), v))
 	}
-	if fragment {
-		w.Header().Set("HX-Redirect", to+"#billing")
-		w.WriteHeader(http.StatusOK)
-		return nil
-	}
-	http.Redirect(w, r, to+"#billing", http.StatusSeeOther)
+	viewkit.Redirect(w, r, to+"#billing")
 	return nil
 }
 

@@ -8,7 +8,10 @@ package connectors
 import "github.com/a-h/templ"
 import templruntime "github.com/a-h/templ/runtime"
 
-import conn "github.com/truecost/truecost/domain/connectors"
+import (
+	conn "github.com/truecost/truecost/domain/connectors"
+	"github.com/truecost/truecost/views/viewkit"
+)
 
 // ProviderFields are the fields of the chosen provider; the provider
 // picker swaps them in.
@@ -102,7 +105,7 @@ func awsFields(f Form) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = selectField(f, "region", "Region", regionOptions(awsRegions, f.Config.Region), or(f.Config.Region, "us-east-1"), "Where the bucket is.").Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = selectField(f, "region", "Region", viewkit.RegionOptions(awsRegions, f.Config.Region), or(f.Config.Region, "us-east-1"), "Where the bucket is.").Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -114,7 +117,7 @@ func awsFields(f Form) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = accessChoice(f, []Option{{"role", "IAM role (recommended)"}, {"keys", "Access keys"}}).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = accessChoice(f, []Option{{Value: "role", Label: "IAM role (recommended)"}, {Value: "keys", Label: "Access keys"}}).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -130,7 +133,7 @@ func awsFields(f Form) templ.Component {
 			var templ_7745c5c3_Var3 string
 			templ_7745c5c3_Var3, templ_7745c5c3_Err = templ.JoinStringErrs(f.ExternalID)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `connectors/fields.templ`, Line: 50, Col: 52}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `connectors/fields.templ`, Line: 53, Col: 52}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var3))
 			if templ_7745c5c3_Err != nil {
@@ -143,7 +146,7 @@ func awsFields(f Form) templ.Component {
 			var templ_7745c5c3_Var4 string
 			templ_7745c5c3_Var4, templ_7745c5c3_Err = templ.JoinStringErrs(f.TrustPolicy)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `connectors/fields.templ`, Line: 52, Col: 76}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `connectors/fields.templ`, Line: 55, Col: 76}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var4))
 			if templ_7745c5c3_Err != nil {
@@ -161,7 +164,7 @@ func awsFields(f Form) templ.Component {
 			var templ_7745c5c3_Var5 string
 			templ_7745c5c3_Var5, templ_7745c5c3_Err = templ.JoinStringErrs(f.TrustPolicy)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `connectors/fields.templ`, Line: 58, Col: 92}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `connectors/fields.templ`, Line: 61, Col: 92}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var5))
 			if templ_7745c5c3_Err != nil {
@@ -248,7 +251,7 @@ func azureFields(f Form) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = accessChoice(f, []Option{{"connection_string", "Connection string"}, {"sas_url", "SAS URL"}, {"service_principal", "Service principal"}}).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = accessChoice(f, []Option{{Value: "connection_string", Label: "Connection string"}, {Value: "sas_url", Label: "SAS URL"}, {Value: "service_principal", Label: "Service principal"}}).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

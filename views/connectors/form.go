@@ -9,6 +9,7 @@ import (
 	conn "github.com/truecost/truecost/domain/connectors"
 	"github.com/truecost/truecost/domain/tenancy"
 	"github.com/truecost/truecost/views/layout"
+	"github.com/truecost/truecost/views/viewkit"
 )
 
 // Form is the view model of the add and edit forms.
@@ -72,8 +73,7 @@ func (h *Handler) New(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	return FormPage(layout.ChromeFrom(ctx), f).Render(ctx, w)
+	return viewkit.Render(w, r, 0, FormPage(layout.ChromeFrom(ctx), f))
 }
 
 // Fields renders the add form's provider-specific fields for ?provider=;
@@ -92,8 +92,7 @@ func (h *Handler) Fields(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	return ProviderFields(f).Render(ctx, w)
+	return viewkit.Render(w, r, 0, ProviderFields(f))
 }
 
 func (h *Handler) newForm(ctx context.Context, p tenancy.Principal, provider conn.Provider, org string) (Form, error) {
@@ -107,7 +106,7 @@ func (h *Handler) newForm(ctx context.Context, p tenancy.Principal, provider con
 		Cancel:   "/connectors",
 		CSRF:     layout.ChromeFrom(ctx).CSRFToken,
 		Provider: provider,
-		Picker:   orgPicker(p, orgs, org, ""),
+		Picker:   viewkit.OrgPicker(p, orgs, org, ""),
 		Access:   defaultAccess[provider],
 		Enabled:  true,
 		Errors:   map[string]string{},
@@ -117,7 +116,7 @@ func (h *Handler) newForm(ctx context.Context, p tenancy.Principal, provider con
 	}
 	if provider == conn.AWS {
 		f.TrustPolicy = conn.AWSTrustPolicy(conn.Connector{ExternalID: "EXTERNAL_ID_SHOWN_AFTER_SAVING"}, h.AWSPrincipal)
-		f.Principal = principalLabel(h.AWSPrincipal)
+		f.Principal = viewkit.PrincipalLabel(h.AWSPrincipal)
 	}
 	return f, nil
 }
@@ -146,7 +145,7 @@ func (h *Handler) Create(w http.ResponseWriter, r *http.Request) error {
 		http.Redirect(w, r, to, http.StatusSeeOther)
 		return nil
 	}
-	if !formError(err) {
+	if !viewkit.FormError(err) {
 		return err
 	}
 	f, ferr := h.newForm(ctx, p, provider, org)
@@ -155,9 +154,7 @@ func (h *Handler) Create(w http.ResponseWriter, r *http.Request) error {
 	}
 	f.refill(in, access)
 	f.placeError(err)
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(http.StatusUnprocessableEntity)
-	return FormPage(layout.ChromeFrom(ctx), f).Render(ctx, w)
+	return viewkit.Render(w, r, http.StatusUnprocessableEntity, FormPage(layout.ChromeFrom(ctx), f))
 }
 
 // Edit renders the form changing a connector. Credentials are not shown:
@@ -176,8 +173,7 @@ func (h *Handler) Edit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	return FormPage(layout.ChromeFrom(ctx), f).Render(ctx, w)
+	return viewkit.Render(w, r, 0, FormPage(layout.ChromeFrom(ctx), f))
 }
 
 func (h *Handler) editForm(ctx context.Context, p tenancy.Principal, c conn.Connector) (Form, error) {
@@ -194,7 +190,7 @@ func (h *Handler) editForm(ctx context.Context, p tenancy.Principal, c conn.Conn
 		ID:        c.ID,
 		CSRF:      layout.ChromeFrom(ctx).CSRFToken,
 		Provider:  c.Provider,
-		OrgName:   orgNames(orgs)[c.OrgID],
+		OrgName:   viewkit.OrgNames(orgs)[c.OrgID],
 		Name:      c.Name,
 		Title:     c.Name,
 		Config:    c.Config,
@@ -209,7 +205,7 @@ func (h *Handler) editForm(ctx context.Context, p tenancy.Principal, c conn.Conn
 	if c.Provider == conn.AWS {
 		f.ExternalID = c.ExternalID
 		f.TrustPolicy = conn.AWSTrustPolicy(c, h.AWSPrincipal)
-		f.Principal = principalLabel(h.AWSPrincipal)
+		f.Principal = viewkit.PrincipalLabel(h.AWSPrincipal)
 	}
 	return f, nil
 }
@@ -234,35 +230,18 @@ func (h *Handler) Update(w http.ResponseWriter, r *http.Request) error {
 		http.Redirect(w, r, "/connectors/"+c.ID+"?saved=1", http.StatusSeeOther)
 		return nil
 	}
-	if !formError(err) {
+	if !viewkit.FormError(err) {
 		return err
 	}
 	f.refill(in, access)
 	f.placeError(err)
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(http.StatusUnprocessableEntity)
-	return FormPage(layout.ChromeFrom(ctx), f).Render(ctx, w)
-}
-
-// formError reports whether a failed save is shown in the form rather than
-// as an error page.
-func formError(err error) bool {
-	switch domain.ErrorCode(err) {
-	case domain.Invalid, domain.Conflict, domain.Unavailable:
-		return true
-	}
-	return false
+	return viewkit.Render(w, r, http.StatusUnprocessableEntity, FormPage(layout.ChromeFrom(ctx), f))
 }
 
 // refill puts what the user entered back in the form, except credentials.
 func (f *Form) refill(in conn.Input, access string) {
 	f.Name, f.Config, f.Enabled, f.Access = in.Name, in.Config, in.Enabled, access
-	f.Kept = map[string]string{}
-	for k, v := range in.Secret {
-		if identifiers[k] {
-			f.Kept[k] = strings.TrimSpace(v)
-		}
-	}
+	f.Kept = viewkit.Kept(in.Secret, identifiers)
 }
 
 func providerOr(s string) conn.Provider {

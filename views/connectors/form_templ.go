@@ -577,7 +577,7 @@ func input(f Form, in In) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var26 string
-		templ_7745c5c3_Var26, templ_7745c5c3_Err = templ.JoinStringErrs(in.inputType())
+		templ_7745c5c3_Var26, templ_7745c5c3_Err = templ.JoinStringErrs(in.InputType())
 		if templ_7745c5c3_Err != nil {
 			return templ.Error{Err: templ_7745c5c3_Err, FileName: `connectors/form.templ`, Line: 164, Col: 24}
 		}

@@ -16,6 +16,7 @@ import (
 	conn "github.com/truecost/truecost/domain/connectors"
 	"github.com/truecost/truecost/domain/tenancy"
 	"github.com/truecost/truecost/views/layout"
+	"github.com/truecost/truecost/views/viewkit"
 )
 
 // Tenancy decides which organizations the caller may read.
@@ -49,7 +50,6 @@ type Handler struct {
 }
 
 var (
-	errNotSignedIn = domain.Errorf(domain.Unauthorized, "not signed in")
 	errNotAdmin    = domain.Errorf(domain.Forbidden, "only organization admins may change billing connectors")
 	errNoConnector = domain.Errorf(domain.NotFound, "billing connector not found")
 )
@@ -61,30 +61,9 @@ const (
 	fromDetail = "detail"
 )
 
-func (h *Handler) now() time.Time {
-	if h.Now == nil {
-		return time.Now()
-	}
-	return h.Now()
-}
-
-func principal(ctx context.Context) (tenancy.Principal, error) {
-	p, ok := tenancy.PrincipalFrom(ctx)
-	if !ok {
-		return tenancy.Principal{}, errNotSignedIn
-	}
-	return p, nil
-}
-
+// admin returns the caller when it is an organization admin.
 func admin(ctx context.Context) (tenancy.Principal, error) {
-	p, err := principal(ctx)
-	if err != nil {
-		return p, err
-	}
-	if !p.IsAdmin() {
-		return p, errNotAdmin
-	}
-	return p, nil
+	return viewkit.Admin(ctx, errNotAdmin)
 }
 
 // List renders the connectors of the caller's organizations (for a
@@ -92,7 +71,7 @@ func admin(ctx context.Context) (tenancy.Principal, error) {
 // region when htmx asks.
 func (h *Handler) List(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	p, err := principal(ctx)
+	p, err := viewkit.Principal(ctx)
 	if err != nil {
 		return err
 	}
@@ -112,11 +91,7 @@ func (h *Handler) List(w http.ResponseWriter, r *http.Request) error {
 	if q.Get("deleted") != "" {
 		v.Notice = "Connector deleted."
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	if layout.IsFragmentRequest(r) {
-		return ListRegion(v).Render(ctx, w)
-	}
-	return ListPage(layout.ChromeFrom(ctx), v).Render(ctx, w)
+	return viewkit.Answer(w, r, 0, ListRegion(v), ListPage(layout.ChromeFrom(ctx), v))
 }
 
 func (h *Handler) listView(ctx context.Context, p tenancy.Principal, orgID string) (ListView, error) {
@@ -134,13 +109,13 @@ func (h *Handler) listView(ctx context.Context, p tenancy.Principal, orgID strin
 	}
 	v := ListView{
 		Scope:     orgID,
-		Picker:    orgPicker(p, orgs, orgID, "All customers"),
+		Picker:    viewkit.OrgPicker(p, orgs, orgID, "All customers"),
 		ShowOrg:   len(scope) > 1,
 		CanManage: p.IsAdmin(),
 		CSRF:      layout.ChromeFrom(ctx).CSRFToken,
 	}
-	names := orgNames(orgs)
-	now := h.now()
+	names := viewkit.OrgNames(orgs)
+	now := viewkit.Now(h.Now)
 	for _, c := range list {
 		v.Rows = append(v.Rows, newRow(c, names[c.OrgID], now))
 	}
@@ -171,7 +146,7 @@ func (h *Handler) find(ctx context.Context, p tenancy.Principal, id string) (con
 // trust policy its IAM role needs.
 func (h *Handler) Show(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	p, err := principal(ctx)
+	p, err := viewkit.Principal(ctx)
 	if err != nil {
 		return err
 	}
@@ -192,8 +167,7 @@ func (h *Handler) Show(w http.ResponseWriter, r *http.Request) error {
 	case r.URL.Query().Get("saved") != "":
 		d.Notice = "Changes saved."
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	return DetailPage(layout.ChromeFrom(ctx), d).Render(ctx, w)
+	return viewkit.Render(w, r, 0, DetailPage(layout.ChromeFrom(ctx), d))
 }
 
 func (h *Handler) detailView(ctx context.Context, p tenancy.Principal, c conn.Connector) (Detail, error) {
@@ -202,7 +176,7 @@ func (h *Handler) detailView(ctx context.Context, p tenancy.Principal, c conn.Co
 		return Detail{}, err
 	}
 	d := Detail{
-		Row:       newRow(c, orgNames(orgs)[c.OrgID], h.now()),
+		Row:       newRow(c, viewkit.OrgNames(orgs)[c.OrgID], viewkit.Now(h.Now)),
 		ShowOrg:   len(orgs) > 1,
 		CanManage: p.IsAdmin(),
 		CSRF:      layout.ChromeFrom(ctx).CSRFToken,
@@ -212,7 +186,7 @@ func (h *Handler) detailView(ctx context.Context, p tenancy.Principal, c conn.Co
 		d.ExternalID = c.ExternalID
 		d.TrustPolicy = conn.AWSTrustPolicy(c, h.AWSPrincipal)
 		d.ReadPolicy = s3ReadPolicy(c.Config.Bucket, c.Config.Path)
-		d.Principal = principalLabel(h.AWSPrincipal)
+		d.Principal = viewkit.PrincipalLabel(h.AWSPrincipal)
 	}
 	return d, nil
 }
@@ -235,12 +209,7 @@ func (h *Handler) Delete(w http.ResponseWriter, r *http.Request) error {
 	}
 	if !layout.IsFragmentRequest(r) || r.PostFormValue("from") != fromList {
 		to := "/connectors?deleted=1"
-		if layout.IsFragmentRequest(r) {
-			w.Header().Set("HX-Redirect", to)
-			w.WriteHeader(http.StatusOK)
-			return nil
-		}
-		http.Redirect(w, r, to, http.StatusSeeOther)
+		viewkit.Redirect(w, r, to)
 		return nil
 	}
 	v, err := h.listView(ctx, p, r.PostFormValue("scope"))
@@ -248,8 +217,7 @@ func (h *Handler) Delete(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v.Notice = "Deleted the connector “" + c.Name + "”."
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	return ListRegion(v).Render(ctx, w)
+	return viewkit.Render(w, r, 0, ListRegion(v))
 }
 
 // Test lists what the connector's source holds now, without loading it.
@@ -301,7 +269,6 @@ func (h *Handler) Sync(w http.ResponseWriter, r *http.Request) error {
 // htmx) its whole page.
 func (h *Handler) answer(w http.ResponseWriter, r *http.Request, p tenancy.Principal, c conn.Connector, out *Outcome) error {
 	ctx := r.Context()
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if layout.IsFragmentRequest(r) && r.PostFormValue("from") == fromList {
 		v, err := h.listView(ctx, p, r.PostFormValue("scope"))
 		if err != nil {
@@ -310,7 +277,7 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request, p tenancy.Princ
 		for _, row := range v.Rows {
 			if row.ID == c.ID {
 				row.Outcome = out
-				return RowBody(v, row).Render(ctx, w)
+				return viewkit.Render(w, r, 0, RowBody(v, row))
 			}
 		}
 		return errNoConnector
@@ -320,8 +287,5 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request, p tenancy.Princ
 		return err
 	}
 	d.Outcome = out
-	if layout.IsFragmentRequest(r) {
-		return Live(d).Render(ctx, w)
-	}
-	return DetailPage(layout.ChromeFrom(ctx), d).Render(ctx, w)
+	return viewkit.Answer(w, r, 0, Live(d), DetailPage(layout.ChromeFrom(ctx), d))
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/truecost/truecost/domain"
 	conn "github.com/truecost/truecost/domain/connectors"
+	"github.com/truecost/truecost/views/viewkit"
 )
 
 // Field names of the form. Non-secret ones are the Config's JSON names;
@@ -61,11 +62,7 @@ func readInput(r *http.Request, provider conn.Provider, base conn.Config) (conn.
 		access = defaultAccess[provider]
 	}
 	sec := conn.Secret{}
-	for _, name := range methods[access] {
-		if s := r.PostFormValue(name); strings.TrimSpace(s) != "" {
-			sec[name] = s
-		}
-	}
+	viewkit.PostedSecrets(r, methods[access], sec)
 	return conn.Input{Provider: provider, Name: v(fName), Config: cfg, Secret: sec, Enabled: r.PostFormValue(fEnabled) != ""}, access
 }
 
@@ -97,61 +94,30 @@ var fieldLabels = map[string]string{
 // placeError puts a failed save's message next to its field when the
 // message names one, and above the form in any case.
 func (f *Form) placeError(err error) {
-	msg := domain.ErrorMessage(err)
-	f.Error = msg
-	f.Errors = map[string]string{}
-	subject, detail, ok := strings.Cut(msg, ": ")
-	if !ok {
-		return
-	}
-	field := fieldLabels[subject]
-	switch subject {
-	case "region":
-		field = "region"
-		if f.Provider == conn.Azure {
-			field = "azure_cloud"
-		}
-	case "secret":
-		field = fAccess
-		if f.Provider == conn.GCP {
-			field = "service_account_json"
-		}
-	}
-	if field != "" {
-		f.Errors[field] = upperFirst(detail)
-	}
+	f.Error, f.Errors = domain.ErrorMessage(err), map[string]string{}
+	viewkit.PlaceField(f.Errors, f.Error, f.fieldFor)
 }
 
-func upperFirst(s string) string {
-	if s == "" {
-		return s
+// fieldFor is the field a validation message's subject is about; region
+// and secret depend on the provider.
+func (f *Form) fieldFor(subject string) string {
+	switch subject {
+	case "region":
+		if f.Provider == conn.Azure {
+			return "azure_cloud"
+		}
+		return "region"
+	case "secret":
+		if f.Provider == conn.GCP {
+			return "service_account_json"
+		}
+		return fAccess
 	}
-	return strings.ToUpper(s[:1]) + s[1:]
+	return fieldLabels[subject]
 }
 
 // In describes one input of the form.
-type In struct {
-	Name        string
-	Label       string
-	Value       string
-	Hint        string
-	Placeholder string
-	Type        string // "text" when empty
-	List        string // the id of a datalist of suggestions
-	Pattern     string
-	InputMode   string
-	Required    bool
-	Optional    bool // marked "optional" next to the label
-	Mono        bool
-	Wide        bool // spans the form grid's two columns
-}
-
-func (in In) inputType() string {
-	if in.Type == "" {
-		return "text"
-	}
-	return in.Type
-}
+type In = viewkit.In
 
 // secretPlaceholder is what an empty credential field says when editing a
 // connector that has stored credentials.

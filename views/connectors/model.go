@@ -1,7 +1,6 @@
 package connectors
 
 import (
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -9,8 +8,8 @@ import (
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/billing"
 	conn "github.com/truecost/truecost/domain/connectors"
-	"github.com/truecost/truecost/domain/tenancy"
 	"github.com/truecost/truecost/views/layout"
+	"github.com/truecost/truecost/views/viewkit"
 )
 
 // ListView is the view model of the connectors list.
@@ -27,16 +26,10 @@ type ListView struct {
 
 // Picker is an organization select; Show is false for callers that see
 // only their own organization.
-type Picker struct {
-	Show     bool
-	Options  []Option
-	Selected string
-}
+type Picker = viewkit.Picker
 
 // Option is one choice of a select.
-type Option struct {
-	Value, Label string
-}
+type Option = viewkit.Option
 
 // Row is one connector as the list and its page show it.
 type Row struct {
@@ -144,10 +137,7 @@ type Detail struct {
 }
 
 // Setting is one line of a connector's settings.
-type Setting struct {
-	Label, Value string
-	Mono         bool
-}
+type Setting = viewkit.Setting
 
 // filesShown is how many file names a test lists per period.
 const filesShown = 4
@@ -186,51 +176,10 @@ func newRow(c conn.Connector, org string, now time.Time) Row {
 	return r
 }
 
-// orgPicker lists a reseller's own organization and its customers, after
-// an "all" choice when allLabel is set.
-func orgPicker(p tenancy.Principal, orgs []tenancy.Organization, selected, allLabel string) Picker {
-	v := Picker{Show: p.Org.Kind == tenancy.Reseller, Selected: selected}
-	if !v.Show {
-		return v
-	}
-	if allLabel != "" {
-		v.Options = append(v.Options, Option{Value: "", Label: allLabel})
-	}
-	v.Options = append(v.Options, Option{Value: p.Org.ID, Label: p.Org.Name + " (own account)"})
-	customers := make([]tenancy.Organization, 0, len(orgs))
-	for _, o := range orgs {
-		if o.ID != p.Org.ID {
-			customers = append(customers, o)
-		}
-	}
-	sort.Slice(customers, func(i, j int) bool { return customers[i].Name < customers[j].Name })
-	for _, o := range customers {
-		v.Options = append(v.Options, Option{Value: o.ID, Label: o.Name})
-	}
-	return v
-}
-
-func orgNames(orgs []tenancy.Organization) map[string]string {
-	m := make(map[string]string, len(orgs))
-	for _, o := range orgs {
-		m[o.ID] = o.Name
-	}
-	return m
-}
-
 var fileTypes = []Option{
-	{"cur2", "CUR 2.0 (Data Exports)"},
-	{"cur", "Legacy CUR"},
-	{"focus", "FOCUS export"},
-}
-
-func optionLabel(opts []Option, value string) string {
-	for _, o := range opts {
-		if o.Value == value {
-			return o.Label
-		}
-	}
-	return value
+	{Value: "cur2", Label: "CUR 2.0 (Data Exports)"},
+	{Value: "cur", Label: "Legacy CUR"},
+	{Value: "focus", Label: "FOCUS export"},
 }
 
 // settings lists a connector's non-secret settings for its page.
@@ -239,7 +188,7 @@ func settings(c conn.Connector) []Setting {
 	var s []Setting
 	add := func(label, value string, mono bool) {
 		if value != "" {
-			s = append(s, Setting{label, value, mono})
+			s = append(s, Setting{Label: label, Value: value, Mono: mono})
 		}
 	}
 	add("Location", c.Location, true)
@@ -249,10 +198,10 @@ func settings(c conn.Connector) []Setting {
 		add("AWS account ID", cfg.AWSAccountID, true)
 		add("S3 bucket", cfg.Bucket, true)
 		add("Path", cfg.Path, true)
-		add("File type", optionLabel(fileTypes, cfg.FileType), false)
+		add("File type", viewkit.OptionLabel(fileTypes, cfg.FileType), false)
 		add("Region", cfg.Region, true)
 	case conn.Azure:
-		add("Cloud", optionLabel(azureClouds, cfg.AzureCloud), false)
+		add("Cloud", viewkit.OptionLabel(azureClouds, cfg.AzureCloud), false)
 		add("Storage account", cfg.StorageAccount, true)
 		add("Container", cfg.Container, true)
 		add("Path", cfg.Path, true)
@@ -278,15 +227,15 @@ func settings(c conn.Connector) []Setting {
 		creds = "Stored encrypted (never shown)"
 	}
 	if cloud(c.Provider) {
-		s = append(s, Setting{"Credentials", creds, false})
+		s = append(s, Setting{Label: "Credentials", Value: creds})
 	}
 	sched := "Synced on schedule"
 	if !c.Enabled {
 		sched = "Paused: synced only on demand"
 	}
-	s = append(s, Setting{"Schedule", sched, false})
+	s = append(s, Setting{Label: "Schedule", Value: sched})
 	if !c.CreatedAt.IsZero() {
-		s = append(s, Setting{"Added", layout.FormatTime(c.CreatedAt), false})
+		s = append(s, Setting{Label: "Added", Value: layout.FormatTime(c.CreatedAt)})
 	}
 	return s
 }
@@ -389,17 +338,4 @@ func count(n int, one, many string) string {
 		return "1 " + one
 	}
 	return layout.FormatCount(int64(n)) + " " + many
-}
-
-// principalLabel describes the principal the trust policy names.
-func principalLabel(principal string) string {
-	if principal == "" {
-		return ""
-	}
-	if strings.HasSuffix(principal, ":root") {
-		if parts := strings.Split(principal, ":"); len(parts) >= 5 {
-			return "AWS account " + parts[4]
-		}
-	}
-	return principal
 }

@@ -7,8 +7,8 @@ import (
 
 // azureClouds are the Azure clouds an export may live in.
 var azureClouds = []Option{
-	{"default", "Default (Azure global)"},
-	{"china", "China (operated by 21Vianet)"},
+	{Value: "default", Label: "Default (Azure global)"},
+	{Value: "china", Label: "China (operated by 21Vianet)"},
 }
 
 // awsRegions are offered for the export bucket's region.
@@ -25,21 +25,6 @@ var gcpLocations = []string{"US", "EU", "us-central1", "us-east1", "us-west1", "
 
 // ociRegions are suggested for the tenancy's home region.
 var ociRegions = []string{"us-ashburn-1", "us-phoenix-1", "us-chicago-1", "ca-toronto-1", "eu-frankfurt-1", "eu-amsterdam-1", "uk-london-1", "ap-tokyo-1", "ap-sydney-1", "ap-mumbai-1", "sa-saopaulo-1"}
-
-// regionOptions lists regions as select options, keeping a stored value
-// that is not in the list.
-func regionOptions(regions []string, current string) []Option {
-	opts := make([]Option, 0, len(regions)+1)
-	found := current == ""
-	for _, r := range regions {
-		opts = append(opts, Option{r, r})
-		found = found || r == current
-	}
-	if !found {
-		opts = append([]Option{{current, current}}, opts...)
-	}
-	return opts
-}
 
 // s3ReadPolicy is the permissions policy the role needs to read the
 // export: list the bucket under the path, and get its objects.
