@@ -3,7 +3,6 @@ package accounts
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/truecost/truecost/domain"
@@ -141,22 +140,14 @@ func (s *Service) Update(ctx context.Context, p Principal, orgID, id string, in 
 	if err != nil {
 		return Account{}, err
 	}
-	merged := Credentials{}
-	for k, v := range old {
-		merged[k] = v
-	}
-	for k, v := range in.Credentials {
-		if v = strings.TrimSpace(v); v != "" {
-			merged[k] = v
-		}
-	}
+	merged, fresh := connectors.MergeSecret(old, in.Credentials)
 	check := in
 	check.Credentials = merged
 	if err := check.validate(); err != nil {
 		return Account{}, err
 	}
 	var sealed []byte
-	if changed(old, merged) {
+	if fresh {
 		if sealed, err = s.seal(merged); err != nil {
 			return Account{}, err
 		}
@@ -192,12 +183,7 @@ func (s *Service) Delete(ctx context.Context, p Principal, orgID, id string) err
 
 // seal encrypts the non-empty credentials; none seal to nil.
 func (s *Service) seal(creds Credentials) ([]byte, error) {
-	merged := Credentials{}
-	for k, v := range creds {
-		if v = strings.TrimSpace(v); v != "" {
-			merged[k] = v
-		}
-	}
+	merged, _ := connectors.MergeSecret(nil, creds)
 	if len(merged) == 0 {
 		return nil, nil
 	}
@@ -205,15 +191,6 @@ func (s *Service) seal(creds Credentials) ([]byte, error) {
 		return nil, domain.Errorf(domain.Unavailable, "no secret key is configured, so credentials cannot be stored")
 	}
 	return connectors.SealSecret(s.sealer, merged)
-}
-
-func changed(a, b Credentials) bool {
-	for k, v := range b {
-		if a[k] != v {
-			return true
-		}
-	}
-	return false
 }
 
 // refreshed re-evaluates the organization's statuses and returns a as

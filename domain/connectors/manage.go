@@ -126,16 +126,7 @@ func (m *Manager) apply(c *Connector, in Input, old Secret, hasStored bool) ([]b
 	if in.Provider == Local || !isCloud(in.Provider) {
 		return nil, domain.Errorf(domain.Invalid, "provider must be one of aws, azure, gcp, oci")
 	}
-	merged := Secret{}
-	for k, v := range old {
-		merged[k] = v
-	}
-	fresh := false
-	for k, v := range in.Secret {
-		if v = strings.TrimSpace(v); v != "" {
-			merged[k], fresh = v, true
-		}
-	}
+	merged, fresh := MergeSecret(old, in.Secret)
 	cfg := in.Config
 	if err := cfg.validate(in.Provider, merged, hasStored); err != nil {
 		return nil, err

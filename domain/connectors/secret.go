@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/truecost/truecost/domain"
 )
@@ -93,4 +94,21 @@ func OpenSecret(s Sealer, sealed []byte) (Secret, error) {
 		return nil, fmt.Errorf("decode secret: %w", err)
 	}
 	return sec, nil
+}
+
+// MergeSecret returns old with the non-empty (trimmed) values of update laid
+// over it, and whether update brought anything new: empty fields of a form
+// or mutation keep the stored values.
+func MergeSecret(old, update Secret) (Secret, bool) {
+	merged := Secret{}
+	for k, v := range old {
+		merged[k] = v
+	}
+	fresh := false
+	for k, v := range update {
+		if v = strings.TrimSpace(v); v != "" && merged[k] != v {
+			merged[k], fresh = v, true
+		}
+	}
+	return merged, fresh
 }
