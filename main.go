@@ -1,27 +1,45 @@
 // Command truecost is Truecost's single binary: the web console and GraphQL
 // API (serve), migrations, ingestion of billing files, and tenant
-// administration. This file is the composition root: it reads
-// configuration, opens the store and wires the domain services, adapters
-// and drivers in plain code.
+// administration. This file is the composition root: it parses the command
+// line and configuration, opens the store and wires the domain services,
+// the adapters and the drivers in plain code. The commands act as the
+// system principal; the use cases they call hold the rules.
 package main
 
 import (
+	"bufio"
 	"context"
+	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/alecthomas/kong"
+	"github.com/jonboulle/clockwork"
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
 
+	"github.com/truecost/truecost/adapters/billingsource"
+	"github.com/truecost/truecost/adapters/cloudprovision"
+	"github.com/truecost/truecost/adapters/localfiles"
 	"github.com/truecost/truecost/adapters/sqlstore"
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/accounts"
 	"github.com/truecost/truecost/domain/billing"
 	"github.com/truecost/truecost/domain/connectors"
 	"github.com/truecost/truecost/domain/tenancy"
+	"github.com/truecost/truecost/graph"
+	"github.com/truecost/truecost/jobs"
+	"github.com/truecost/truecost/static"
+	"github.com/truecost/truecost/views"
 )
 
 func main() {
@@ -30,6 +48,9 @@ func main() {
 	stop()
 	os.Exit(code)
 }
+
+// system is the caller the command line acts as.
+var system = tenancy.SystemPrincipal("cli")
 
 // env carries what a command reads and writes besides its flags.
 type env struct {
@@ -66,7 +87,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))}
 	kctx.BindTo(ctx, (*context.Context)(nil))
 	if err := kctx.Run(e, &c.Globals); err != nil {
-		fmt.Fprintf(stderr, "truecost: %s\n", errorText(err))
+		// The operator at the terminal sees the whole chain.
+		fmt.Fprintf(stderr, "truecost: %v\n", err)
 		if domain.ErrorCode(err) == domain.Invalid {
 			return 2
 		}
@@ -75,12 +97,19 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return 0
 }
 
-// errorText is the one place the CLI turns an error into words.
-func errorText(err error) string {
-	if domain.ErrorCode(err) == domain.Internal {
-		return err.Error()
-	}
-	return domain.ErrorMessage(err)
+// cli is the command line of truecost (DESIGN.md §5).
+type cli struct {
+	Globals
+
+	Serve   serveCmd   `cmd:"" help:"Serve the web console and /graphql."`
+	Migrate migrateCmd `cmd:"" help:"Apply database migrations and exit."`
+	Ingest  ingestCmd  `cmd:"" help:"Ingest billing files from a local folder or file."`
+	Orgs    struct {
+		Create orgsCreateCmd `cmd:"" help:"Create an organization."`
+	} `cmd:"" help:"Manage organizations."`
+	Users struct {
+		Create usersCreateCmd `cmd:"" help:"Create a user, optionally with an API token."`
+	} `cmd:"" help:"Manage users."`
 }
 
 // Globals are the settings every command shares.
@@ -93,9 +122,7 @@ type app struct {
 	store      *sqlstore.Store
 	tenancy    *tenancy.Service
 	connectors *connectors.Service
-	manager    *connectors.Manager
 	accounts   *accounts.Service
-	ingester   *billing.Ingester
 	reporter   *billing.Reporter
 	// awsPrincipal is the IAM identity Truecost runs as, named in the trust
 	// policy customers attach to the role Truecost assumes.
@@ -117,18 +144,269 @@ func openApp(ctx context.Context, g *Globals) (*app, error) {
 		store.Close()
 		return nil, err
 	}
+	rights := tenancy.NewRights(store)
 	a := &app{
 		awsPrincipal: os.Getenv("TRUECOST_AWS_PRINCIPAL"),
 		store:        store,
-		tenancy:      tenancy.NewService(store),
-		ingester:     billing.NewIngester(store, tenancy.NewID),
-		reporter:     billing.NewReporter(store),
+		tenancy:      tenancy.NewService(store, rights),
+		reporter:     billing.NewReporter(store, store, rights),
 	}
-	a.connectors = connectors.NewService(store, sealer, sourceFactory{}, a.ingester, tenancy.NewID)
-	a.manager = connectors.NewManager(a.connectors, a.tenancy)
-	a.accounts = accounts.NewService(accounts.Deps{Store: store, Sealer: sealer, Connectors: a.manager, Scope: a.tenancy,
-		Provisioners: provisioners(), NewID: tenancy.NewID})
+	a.connectors = connectors.NewService(connectors.Deps{Store: store, Rights: rights, Sealer: sealer,
+		Sources: billingsource.Factory{}, Ingester: billing.NewIngester(store, tenancy.NewID), NewID: tenancy.NewID})
+	a.accounts = accounts.NewService(accounts.Deps{Store: store, Rights: rights, Sealer: sealer, Connectors: a.connectors,
+		Provisioners: cloudprovision.New(cloudprovision.Endpoints{
+			AWS:             os.Getenv("TRUECOST_AWS_ENDPOINT_URL"),
+			AzureARM:        os.Getenv("TRUECOST_AZURE_ARM_ENDPOINT"),
+			AzureAuthority:  os.Getenv("TRUECOST_AZURE_AUTHORITY_HOST"),
+			AzureBlob:       os.Getenv("TRUECOST_AZURE_BLOB_ENDPOINT"),
+			GCPBigQuery:     os.Getenv("TRUECOST_GCP_BIGQUERY_ENDPOINT"),
+			GCPServiceUsage: os.Getenv("TRUECOST_GCP_SERVICEUSAGE_ENDPOINT"),
+		}),
+		NewID: tenancy.NewID})
 	return a, nil
 }
 
 func (a *app) Close() error { return a.store.Close() }
+
+// secretKeyFile is where the embedded default keeps its generated key.
+const secretKeyFile = "var/secret.key"
+
+// loadSealer returns the sealer for credentials: the key in
+// TRUECOST_SECRET_KEY (base64 of 32 bytes), or with SQLite a key generated
+// on first run into var/secret.key (mode 0600). Postgres deployments run
+// several replicas, so they must set the variable; without it credentials
+// cannot be stored and the sealer is nil.
+func loadSealer(dialect string) (connectors.Sealer, error) {
+	if v := strings.TrimSpace(os.Getenv("TRUECOST_SECRET_KEY")); v != "" {
+		key, err := base64.StdEncoding.DecodeString(v)
+		if err != nil {
+			return nil, domain.WrapError(domain.Invalid, err, "TRUECOST_SECRET_KEY is not base64")
+		}
+		return connectors.NewAESSealer(key)
+	}
+	if dialect != "sqlite" {
+		return nil, nil
+	}
+	key, err := localfiles.SecretKey(secretKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	return connectors.NewAESSealer(key)
+}
+
+type migrateCmd struct{}
+
+func (migrateCmd) Run(ctx context.Context, e *env, g *Globals) error {
+	store, err := sqlstore.Open(ctx, g.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	n, err := store.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "applied %d migration(s) to %s database\n", n, store.Dialect())
+	return nil
+}
+
+type ingestCmd struct {
+	Org    string `required:"" help:"Slug of the organization the costs belong to."`
+	Source string `required:"" help:"File or folder to read (absolute or relative path)."`
+	Format string `default:"auto" enum:"auto,focus,aws-cur,aws-cur2,azure,gcp,oci" help:"Layout of the source: ${enum}."`
+}
+
+func (c ingestCmd) Run(ctx context.Context, e *env, g *Globals) error {
+	a, err := openApp(ctx, g)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	org, err := a.tenancy.OrganizationBySlug(ctx, system, c.Org)
+	if err != nil {
+		return err
+	}
+	var bar *progressbar.ProgressBar
+	progress := func(done, total int64) {}
+	if f, ok := e.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		progress = func(done, total int64) {
+			if bar == nil {
+				bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(e.stderr),
+					progressbar.OptionSetDescription("ingesting"), progressbar.OptionShowBytes(true),
+					progressbar.OptionSetWidth(30), progressbar.OptionThrottle(100*time.Millisecond),
+					progressbar.OptionClearOnFinish())
+			}
+			_ = bar.Set64(done)
+		}
+	}
+	start := time.Now()
+	run, err := a.connectors.IngestLocal(ctx, system, org.ID, c.Source, c.Format, progress)
+	if bar != nil {
+		_ = bar.Finish()
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, run.Summary(time.Since(start)))
+	return nil
+}
+
+type orgsCreateCmd struct {
+	Slug     string `arg:"" help:"Short unique name: lowercase letters, digits, dashes."`
+	Name     string `help:"Display name (default: the slug)."`
+	Kind     string `default:"customer" enum:"reseller,customer" help:"reseller or customer."`
+	Reseller string `help:"Slug of the reseller this customer belongs to."`
+}
+
+func (c orgsCreateCmd) Run(ctx context.Context, e *env, g *Globals) error {
+	a, err := openApp(ctx, g)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	org, err := a.tenancy.CreateOrganization(ctx, system, c.Slug, c.Name, tenancy.OrgKind(c.Kind), c.Reseller)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "created %s organization %s (%s), id %s\n", org.Kind, org.Slug, org.Name, org.ID)
+	return nil
+}
+
+type usersCreateCmd struct {
+	Email         string `arg:"" help:"The user's email address, used to sign in."`
+	Org           string `required:"" help:"Slug of the user's organization."`
+	Role          string `required:"" enum:"admin,member" help:"admin or member."`
+	Token         bool   `help:"Also create an API token and print it (shown once) as the last word."`
+	PasswordStdin bool   `name:"password-stdin" help:"Read a console password from standard input."`
+}
+
+func (c usersCreateCmd) Run(ctx context.Context, e *env, g *Globals) error {
+	var password string
+	if c.PasswordStdin {
+		line, err := bufio.NewReader(e.stdin).ReadString('\n')
+		if err != nil && err != io.EOF {
+			return fmt.Errorf("read password: %w", err)
+		}
+		password = strings.TrimRight(line, "\r\n")
+		if password == "" {
+			return domain.Errorf(domain.Invalid, "--password-stdin given but standard input held no password")
+		}
+	}
+	a, err := openApp(ctx, g)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	u, err := a.tenancy.CreateUser(ctx, system, c.Email, c.Org, tenancy.Role(c.Role), password)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "created %s %s in %s, id %s\n", u.Role, u.Email, c.Org, u.ID)
+	if c.Token {
+		token, err := a.tenancy.IssueToken(ctx, system, u, "cli")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "API token (shown once): %s\n", token)
+	}
+	return nil
+}
+
+type serveCmd struct {
+	Addr    string `env:"TRUECOST_ADDR" default:"127.0.0.1:8080" help:"Address to listen on."`
+	Demo    bool   `help:"Load the bundled demo organizations and sample exports before serving."`
+	DemoDir string `name:"demo-dir" default:"var/demo" help:"Where --demo writes the sample exports it ingests."`
+	// SyncInterval is how often the scheduler syncs each billing connector.
+	SyncInterval time.Duration `name:"sync-interval" env:"TRUECOST_SYNC_INTERVAL" default:"1h" help:"How often billing connectors are synced."`
+}
+
+func (c serveCmd) Run(ctx context.Context, e *env, g *Globals) error {
+	a, err := openApp(ctx, g)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	var login jobs.DemoLogin
+	if c.Demo {
+		folders, err := localfiles.WriteDemo(c.DemoDir)
+		if err != nil {
+			return fmt.Errorf("load demo: %w", err)
+		}
+		login, err = jobs.SeedDemo(ctx, jobs.Demo{Tenancy: a.tenancy, Connectors: a.connectors, Accounts: a.accounts,
+			Folders: folders, Out: e.stdout})
+		if err != nil {
+			return fmt.Errorf("load demo: %w", err)
+		}
+	}
+	if c.SyncInterval < time.Minute {
+		return domain.Errorf(domain.Invalid, "--sync-interval must be at least 1m")
+	}
+	sched, err := a.scheduler(e.log, c.SyncInterval, nil)
+	if err != nil {
+		return err
+	}
+	sched.Start()
+	defer func() {
+		if err := sched.Shutdown(); err != nil {
+			e.log.Error("scheduler shutdown", "err", err)
+		}
+	}()
+
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return domain.WrapError(domain.Unavailable, err, "cannot listen on %s", c.Addr)
+	}
+	srv := &http.Server{
+		Handler:           a.handler(e.log),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      120 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	url := "http://" + ln.Addr().String()
+	fmt.Fprintf(e.stdout, "Truecost is serving the console at %s/ and GraphQL at %s/graphql\n", url, url)
+	if c.Demo {
+		fmt.Fprintf(e.stdout, "Demo login: %s / %s (reseller %s with customers %s)\n",
+			login.Email, login.Password, login.Reseller, login.Customers)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shut down HTTP server: %w", err)
+	}
+	return nil
+}
+
+// scheduler builds the background jobs: housekeeping, connector sync every
+// interval and the hourly billing-status check, coordinated through the
+// store's slot locks. clock is nil outside tests.
+func (a *app) scheduler(log *slog.Logger, interval time.Duration, clock clockwork.Clock) (*jobs.Scheduler, error) {
+	return jobs.New(jobs.Deps{Housekeeper: a.store, Locks: a.store, Logger: log,
+		Connectors: a.connectors, SyncInterval: interval, Status: a.accounts, Clock: clock})
+}
+
+// handler routes the console, the GraphQL API and the static assets.
+func (a *app) handler(log *slog.Logger) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/graphql", graph.NewHandler(graph.Deps{
+		Tenancy: a.tenancy, Reporter: a.reporter, Connectors: a.connectors, Accounts: a.accounts,
+		AWSPrincipal: a.awsPrincipal, Logger: log,
+	}))
+	mux.Handle("/static/", static.Handler())
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		fmt.Fprintln(w, "ok")
+	})
+	mux.Handle("/", views.NewHandler(views.Deps{
+		Tenancy: a.tenancy, Reporter: a.reporter, Connectors: a.connectors, Accounts: a.accounts,
+		AWSPrincipal: a.awsPrincipal, Logger: log,
+	}))
+	return mux
+}

@@ -16,37 +16,22 @@ import (
 // and the domain. Credentials go one way only: from
 // CloudAccountCredentialsInput into the domain.
 
-// accountsTarget returns what a cloud account operation acts with: the
-// service, the caller, and the organization (the caller's own when orgID is
-// omitted).
-func (r *Resolver) accountsTarget(ctx context.Context, orgID *string) (*accounts.Service, tenancy.Principal, string, error) {
+// accountsFor returns the accounts service and the caller.
+func (r *Resolver) accountsFor(ctx context.Context) (*accounts.Service, tenancy.Principal, error) {
 	if r.deps.Accounts == nil {
-		return nil, tenancy.Principal{}, "", domain.Errorf(domain.Unavailable, "cloud account management is not configured")
+		return nil, tenancy.Principal{}, domain.Errorf(domain.Unavailable, "cloud account management is not configured")
 	}
 	p, err := principal(ctx)
-	if err != nil {
-		return nil, tenancy.Principal{}, "", err
-	}
-	id := deref(orgID)
-	if id == "" {
-		id = p.Org.ID
-	}
-	return r.deps.Accounts, p, id, nil
+	return r.deps.Accounts, p, err
 }
 
-// accountsScope returns what a cloud account list acts with: the service,
-// the caller, and the organizations the list covers (orgID alone when given,
-// else every organization the caller may read).
-func (r *Resolver) accountsScope(ctx context.Context, orgID *string) (*accounts.Service, tenancy.Principal, []string, error) {
-	svc, p, _, err := r.accountsTarget(ctx, orgID)
-	if err != nil {
-		return nil, tenancy.Principal{}, nil, err
+// orgOf is the organization a single-organization operation acts on: the
+// one named, or the caller's own.
+func orgOf(p tenancy.Principal, orgID *string) string {
+	if id := deref(orgID); id != "" {
+		return id
 	}
-	orgIDs, err := r.deps.Tenancy.Scope(ctx, p, deref(orgID))
-	if err != nil {
-		return nil, tenancy.Principal{}, nil, err
-	}
-	return svc, p, orgIDs, nil
+	return p.Org.ID
 }
 
 // accountToModel converts a for the caller p: the AWS external ID and trust
@@ -87,7 +72,7 @@ func (r *Resolver) accountsToModel(p tenancy.Principal, as []accounts.Account) [
 // role needs so that principal may assume it with externalID; the same
 // policy AWS connectors show.
 func AWSAccountTrustPolicy(externalID, principal string) string {
-	return connectors.AWSTrustPolicy(connectors.Connector{Provider: connectors.AWS, ExternalID: externalID}, principal)
+	return connectors.AWSTrustPolicy(externalID, principal)
 }
 
 // infrastructureToModel converts inf; the deprovision warning is resolved
@@ -139,12 +124,12 @@ func (r *Resolver) infrastructureToModel(inf accounts.Infrastructure) model.Bill
 	return out
 }
 
-func cloudProviderToModel(p accounts.Provider) model.CloudProvider {
+func cloudProviderToModel(p connectors.Provider) model.CloudProvider {
 	return model.CloudProvider(strings.ToUpper(string(p)))
 }
 
-func cloudProviderFromModel(p model.CloudProvider) accounts.Provider {
-	return accounts.Provider(strings.ToLower(string(p)))
+func cloudProviderFromModel(p model.CloudProvider) connectors.Provider {
+	return connectors.Provider(strings.ToLower(string(p)))
 }
 
 func accountInputFromModel(in model.CloudAccountInput) accounts.Input {
@@ -155,7 +140,7 @@ func accountInputFromModel(in model.CloudAccountInput) accounts.Input {
 		BillingAccountID:  deref(in.BillingAccountID),
 	}
 	if c := in.Credentials; c != nil {
-		out.Credentials = accounts.Credentials{}
+		out.Credentials = connectors.Secret{}
 		for key, v := range map[string]*string{
 			"role_arn":             c.RoleArn,
 			"access_key_id":        c.AccessKeyID,

@@ -14,16 +14,18 @@ import (
 )
 
 func (r *billingInfrastructureResolver) DeprovisionWarning(ctx context.Context, obj *model.BillingInfrastructure) (string, error) {
-	svc, p, _, err := r.accountsTarget(ctx, &obj.OrganizationID)
+	if _, _, err := r.accountsFor(ctx); err != nil {
+		return "", err
+	}
+	all, err := r.loadersFrom(ctx).accounts.Load(ctx, obj.OrganizationID)
 	if err != nil {
 		return "", err
 	}
-	return svc.DeprovisionWarning(ctx, p, obj.OrganizationID, cloudProviderFromModel(obj.Provider))
+	return accounts.DeprovisionWarningFor(cloudProviderFromModel(obj.Provider), all), nil
 }
 
 func (r *cloudAccountResolver) StatusHistory(ctx context.Context, obj *model.CloudAccount, limit *int) ([]model.BillingStatusChange, error) {
-	svc, p, _, err := r.accountsTarget(ctx, &obj.OrganizationID)
-	if err != nil {
+	if _, _, err := r.accountsFor(ctx); err != nil {
 		return nil, err
 	}
 	n := 20
@@ -33,7 +35,7 @@ func (r *cloudAccountResolver) StatusHistory(ctx context.Context, obj *model.Clo
 	if n <= 0 {
 		return []model.BillingStatusChange{}, nil
 	}
-	changes, err := svc.History(ctx, p, obj.OrganizationID, obj.ID, min(n, maxStatusHistory))
+	changes, err := r.loadersFrom(ctx).history.Load(ctx, historyKey{orgID: obj.OrganizationID, accountID: obj.ID, limit: min(n, maxStatusHistory)})
 	if err != nil {
 		return nil, err
 	}
@@ -45,11 +47,10 @@ func (r *cloudAccountResolver) StatusHistory(ctx context.Context, obj *model.Clo
 }
 
 func (r *cloudAccountResolver) Infrastructure(ctx context.Context, obj *model.CloudAccount) (*model.BillingInfrastructure, error) {
-	svc, p, _, err := r.accountsTarget(ctx, &obj.OrganizationID)
-	if err != nil {
+	if _, _, err := r.accountsFor(ctx); err != nil {
 		return nil, err
 	}
-	infras, err := svc.Infrastructure(ctx, p, obj.OrganizationID)
+	infras, err := r.loadersFrom(ctx).infrastructure.Load(ctx, obj.OrganizationID)
 	if err != nil {
 		return nil, err
 	}
@@ -71,11 +72,11 @@ func (r *cloudAccountResolver) OciPolicyStatements(ctx context.Context, obj *mod
 }
 
 func (r *mutationResolver) CreateCloudAccount(ctx context.Context, organizationID *string, input model.CloudAccountInput) (*model.CloudAccount, error) {
-	svc, p, orgID, err := r.accountsTarget(ctx, organizationID)
+	svc, p, err := r.accountsFor(ctx)
 	if err != nil {
 		return nil, err
 	}
-	a, err := svc.Create(ctx, p, orgID, accountInputFromModel(input))
+	a, err := svc.Create(ctx, p, orgOf(p, organizationID), accountInputFromModel(input))
 	if err != nil {
 		return nil, err
 	}
@@ -84,11 +85,11 @@ func (r *mutationResolver) CreateCloudAccount(ctx context.Context, organizationI
 }
 
 func (r *mutationResolver) UpdateCloudAccount(ctx context.Context, organizationID *string, id string, input model.CloudAccountInput) (*model.CloudAccount, error) {
-	svc, p, orgID, err := r.accountsTarget(ctx, organizationID)
+	svc, p, err := r.accountsFor(ctx)
 	if err != nil {
 		return nil, err
 	}
-	a, err := svc.Update(ctx, p, orgID, id, accountInputFromModel(input))
+	a, err := svc.Update(ctx, p, orgOf(p, organizationID), id, accountInputFromModel(input))
 	if err != nil {
 		return nil, err
 	}
@@ -97,22 +98,22 @@ func (r *mutationResolver) UpdateCloudAccount(ctx context.Context, organizationI
 }
 
 func (r *mutationResolver) DeleteCloudAccount(ctx context.Context, organizationID *string, id string) (bool, error) {
-	svc, p, orgID, err := r.accountsTarget(ctx, organizationID)
+	svc, p, err := r.accountsFor(ctx)
 	if err != nil {
 		return false, err
 	}
-	if err := svc.Delete(ctx, p, orgID, id); err != nil {
+	if err := svc.Delete(ctx, p, orgOf(p, organizationID), id); err != nil {
 		return false, err
 	}
 	return true, nil
 }
 
 func (r *mutationResolver) ProvisionBilling(ctx context.Context, organizationID *string, accountID string, input model.ProvisionBillingInput) (*model.BillingInfrastructure, error) {
-	svc, p, orgID, err := r.accountsTarget(ctx, organizationID)
+	svc, p, err := r.accountsFor(ctx)
 	if err != nil {
 		return nil, err
 	}
-	inf, err := svc.Provision(ctx, p, orgID, accountID, settingsFromModel(input))
+	inf, err := svc.Provision(ctx, p, orgOf(p, organizationID), accountID, settingsFromModel(input))
 	if err != nil {
 		return nil, err
 	}
@@ -121,11 +122,11 @@ func (r *mutationResolver) ProvisionBilling(ctx context.Context, organizationID 
 }
 
 func (r *mutationResolver) DeprovisionBilling(ctx context.Context, organizationID *string, provider model.CloudProvider, confirm bool) (*model.BillingInfrastructure, error) {
-	svc, p, orgID, err := r.accountsTarget(ctx, organizationID)
+	svc, p, err := r.accountsFor(ctx)
 	if err != nil {
 		return nil, err
 	}
-	inf, err := svc.Deprovision(ctx, p, orgID, cloudProviderFromModel(provider), confirm)
+	inf, err := svc.Deprovision(ctx, p, orgOf(p, organizationID), cloudProviderFromModel(provider), confirm)
 	if err != nil {
 		return nil, err
 	}
@@ -134,11 +135,11 @@ func (r *mutationResolver) DeprovisionBilling(ctx context.Context, organizationI
 }
 
 func (r *mutationResolver) CheckBillingStatus(ctx context.Context, organizationID *string) ([]model.CloudAccount, error) {
-	svc, p, orgID, err := r.accountsTarget(ctx, organizationID)
+	svc, p, err := r.accountsFor(ctx)
 	if err != nil {
 		return nil, err
 	}
-	as, err := svc.CheckNow(ctx, p, orgID)
+	as, err := svc.CheckNow(ctx, p, orgOf(p, organizationID))
 	if err != nil {
 		return nil, err
 	}
@@ -146,27 +147,23 @@ func (r *mutationResolver) CheckBillingStatus(ctx context.Context, organizationI
 }
 
 func (r *queryResolver) CloudAccounts(ctx context.Context, organizationID *string) ([]model.CloudAccount, error) {
-	svc, p, orgIDs, err := r.accountsScope(ctx, organizationID)
+	svc, p, err := r.accountsFor(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := []model.CloudAccount{}
-	for _, orgID := range orgIDs {
-		as, err := svc.List(ctx, p, orgID)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r.accountsToModel(p, as)...)
+	as, err := svc.List(ctx, p, deref(organizationID))
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	return r.accountsToModel(p, as), nil
 }
 
 func (r *queryResolver) CloudAccount(ctx context.Context, organizationID *string, id string) (*model.CloudAccount, error) {
-	svc, p, orgID, err := r.accountsTarget(ctx, organizationID)
+	svc, p, err := r.accountsFor(ctx)
 	if err != nil {
 		return nil, err
 	}
-	a, err := svc.Get(ctx, p, orgID, id)
+	a, err := svc.Get(ctx, p, orgOf(p, organizationID), id)
 	if err != nil {
 		return nil, err
 	}
@@ -175,19 +172,17 @@ func (r *queryResolver) CloudAccount(ctx context.Context, organizationID *string
 }
 
 func (r *queryResolver) BillingInfrastructure(ctx context.Context, organizationID *string) ([]model.BillingInfrastructure, error) {
-	svc, p, orgIDs, err := r.accountsScope(ctx, organizationID)
+	svc, p, err := r.accountsFor(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := []model.BillingInfrastructure{}
-	for _, orgID := range orgIDs {
-		infras, err := svc.Infrastructure(ctx, p, orgID)
-		if err != nil {
-			return nil, err
-		}
-		for _, inf := range infras {
-			out = append(out, r.infrastructureToModel(inf))
-		}
+	infras, err := svc.Infrastructure(ctx, p, deref(organizationID))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]model.BillingInfrastructure, 0, len(infras))
+	for _, inf := range infras {
+		out = append(out, r.infrastructureToModel(inf))
 	}
 	return out, nil
 }

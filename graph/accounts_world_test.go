@@ -55,7 +55,7 @@ func newAccountWorld(t *testing.T, store *sqlstore.Store) *accountWorld {
 		Sealer:       w.sealer,
 		Connectors:   w.manager,
 		Scope:        w.tn,
-		Provisioners: map[accounts.Provider]accounts.Provisioner{connectors.AWS: w.aws, connectors.GCP: w.gcp},
+		Provisioners: map[connectors.Provider]accounts.Provisioner{connectors.AWS: w.aws, connectors.GCP: w.gcp},
 		NewID:        tenancy.NewID,
 	})
 	w.serve(t, graph.Deps{Accounts: accts})

@@ -12,32 +12,24 @@ import (
 )
 
 func (r *mutationResolver) CreateConnector(ctx context.Context, organizationID *string, input model.ConnectorInput) (*model.Connector, error) {
-	admin, p, orgID, err := r.connectorTarget(ctx, organizationID)
+	svc, p, err := r.connectorsFor(ctx)
 	if err != nil {
 		return nil, err
 	}
 	in := connectorInputFromModel(input)
-	c, err := admin.Create(ctx, p, orgID, in)
+	c, err := svc.Create(ctx, p, deref(organizationID), in)
 	if err != nil {
 		return nil, err
-	}
-	if !in.Enabled {
-		// New connectors start enabled; apply the flag as an update, which
-		// keeps the secret just stored.
-		in.Secret = nil
-		if c, err = admin.Update(ctx, p, orgID, c.ID, in); err != nil {
-			return nil, err
-		}
 	}
 	return r.connectorToModel(p, c), nil
 }
 
 func (r *mutationResolver) UpdateConnector(ctx context.Context, organizationID *string, id string, input model.ConnectorInput) (*model.Connector, error) {
-	admin, p, orgID, err := r.connectorTarget(ctx, organizationID)
+	svc, p, err := r.connectorsFor(ctx)
 	if err != nil {
 		return nil, err
 	}
-	c, err := admin.Update(ctx, p, orgID, id, connectorInputFromModel(input))
+	c, err := svc.Update(ctx, p, deref(organizationID), id, connectorInputFromModel(input))
 	if err != nil {
 		return nil, err
 	}
@@ -45,22 +37,22 @@ func (r *mutationResolver) UpdateConnector(ctx context.Context, organizationID *
 }
 
 func (r *mutationResolver) DeleteConnector(ctx context.Context, organizationID *string, id string) (bool, error) {
-	admin, p, orgID, err := r.connectorTarget(ctx, organizationID)
+	svc, p, err := r.connectorsFor(ctx)
 	if err != nil {
 		return false, err
 	}
-	if err := admin.Delete(ctx, p, orgID, id); err != nil {
+	if err := svc.Delete(ctx, p, deref(organizationID), id); err != nil {
 		return false, err
 	}
 	return true, nil
 }
 
 func (r *mutationResolver) TestConnector(ctx context.Context, organizationID *string, id string) (*model.ConnectorTest, error) {
-	admin, p, orgID, err := r.connectorTarget(ctx, organizationID)
+	svc, p, err := r.connectorsFor(ctx)
 	if err != nil {
 		return nil, err
 	}
-	res, err := admin.Test(ctx, p, orgID, id)
+	res, err := svc.Test(ctx, p, deref(organizationID), id)
 	if err != nil {
 		return nil, err
 	}
@@ -68,11 +60,11 @@ func (r *mutationResolver) TestConnector(ctx context.Context, organizationID *st
 }
 
 func (r *mutationResolver) SyncConnector(ctx context.Context, organizationID *string, id string) (*model.IngestionRun, error) {
-	admin, p, orgID, err := r.connectorTarget(ctx, organizationID)
+	svc, p, err := r.connectorsFor(ctx)
 	if err != nil {
 		return nil, err
 	}
-	run, err := admin.Sync(ctx, p, orgID, id)
+	run, err := svc.Sync(ctx, p, deref(organizationID), id, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -81,15 +73,11 @@ func (r *mutationResolver) SyncConnector(ctx context.Context, organizationID *st
 }
 
 func (r *queryResolver) Connectors(ctx context.Context, organizationID *string) ([]model.Connector, error) {
-	orgIDs, err := r.scope(ctx, organizationID)
+	svc, p, err := r.connectorsFor(ctx)
 	if err != nil {
 		return nil, err
 	}
-	p, err := principal(ctx)
-	if err != nil {
-		return nil, err
-	}
-	cs, err := r.deps.Connectors.List(ctx, orgIDs)
+	cs, err := svc.List(ctx, p, deref(organizationID))
 	if err != nil {
 		return nil, err
 	}
@@ -101,11 +89,11 @@ func (r *queryResolver) Connectors(ctx context.Context, organizationID *string) 
 }
 
 func (r *queryResolver) Connector(ctx context.Context, organizationID *string, id string) (*model.Connector, error) {
-	admin, p, orgID, err := r.connectorTarget(ctx, organizationID)
+	svc, p, err := r.connectorsFor(ctx)
 	if err != nil {
 		return nil, err
 	}
-	c, err := admin.Get(ctx, p, orgID, id)
+	c, err := svc.Get(ctx, p, deref(organizationID), id)
 	if err != nil {
 		return nil, err
 	}

@@ -13,9 +13,9 @@ import (
 // values that the domain may grow are passed through by name so that an
 // unknown one shows up instead of silently turning into another.
 
-func costQueryFromModel(in model.CostQuery, orgIDs []string) billing.CostQuery {
+func costQueryFromModel(in model.CostQuery) billing.CostQuery {
 	q := billing.CostQuery{
-		OrgIDs:  orgIDs,
+		OrgID:   deref(in.OrganizationID),
 		From:    in.From,
 		To:      in.To,
 		TagKeys: in.TagKeys,

@@ -12,11 +12,11 @@ import (
 )
 
 func (r *queryResolver) Costs(ctx context.Context, query model.CostQuery) (*model.CostReport, error) {
-	orgIDs, err := r.scope(ctx, query.OrganizationID)
+	p, err := principal(ctx)
 	if err != nil {
 		return nil, err
 	}
-	report, err := r.deps.Reporter.Report(ctx, costQueryFromModel(query, orgIDs))
+	report, err := r.deps.Reporter.Report(ctx, p, costQueryFromModel(query))
 	if err != nil {
 		return nil, err
 	}

@@ -43,7 +43,8 @@ func NewHandler(deps Deps) http.Handler {
 		deps.Logger = slog.Default()
 	}
 	log := deps.Logger
-	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: &Resolver{deps: deps}}))
+	resolver := &Resolver{deps: deps}
+	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: resolver}))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
@@ -55,13 +56,14 @@ func NewHandler(deps Deps) http.Handler {
 		log.ErrorContext(ctx, "graphql resolver panicked", "panic", v, "stack", string(debug.Stack()))
 		return errRecovered
 	})
-	return &apiHandler{tenancy: deps.Tenancy, log: log, srv: srv}
+	return &apiHandler{tenancy: deps.Tenancy, resolver: resolver, log: log, srv: srv}
 }
 
 type apiHandler struct {
-	tenancy Tenancy
-	log     *slog.Logger
-	srv     http.Handler
+	tenancy  Tenancy
+	resolver *Resolver
+	log      *slog.Logger
+	srv      http.Handler
 }
 
 func (h *apiHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -80,7 +82,8 @@ func (h *apiHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
-	h.srv.ServeHTTP(w, r.WithContext(tenancy.WithPrincipal(r.Context(), p)))
+	ctx := tenancy.WithRightsCache(tenancy.WithPrincipal(r.Context(), p))
+	h.srv.ServeHTTP(w, r.WithContext(h.resolver.withLoaders(ctx)))
 }
 
 // refuse answers a request whose credentials could not be accepted.
@@ -174,6 +177,11 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		var de *domain.Error
 		switch {
 		case errors.As(err, &de) && de.Code != domain.Internal:
+			if de.Err != nil {
+				// The caller sees the safe message; the log keeps the
+				// chain (hosts, request IDs) for the operator.
+				log.WarnContext(ctx, "graphql request refused", "path", gqlErr.Path.String(), "code", de.Code, "err", err)
+			}
 			gqlErr.Message = de.Message
 			setCode(gqlErr, de.Code)
 		case de == nil && gqlErr.Err == nil:

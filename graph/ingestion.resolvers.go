@@ -8,23 +8,20 @@ package graph
 import (
 	"context"
 
-	"github.com/truecost/truecost/domain"
+	"github.com/truecost/truecost/domain/billing"
 	"github.com/truecost/truecost/graph/model"
 )
 
 func (r *queryResolver) IngestionRuns(ctx context.Context, organizationID *string, limit *int) ([]model.IngestionRun, error) {
-	n := defaultRunLimit
+	n := billing.DefaultRunLimit
 	if limit != nil {
 		n = *limit
 	}
-	if n < 1 || n > maxRunLimit {
-		return nil, domain.Errorf(domain.Invalid, "limit must be between 1 and %d", maxRunLimit)
-	}
-	orgIDs, err := r.scope(ctx, organizationID)
+	p, err := principal(ctx)
 	if err != nil {
 		return nil, err
 	}
-	runs, err := r.deps.Runs.ListRuns(ctx, orgIDs, n)
+	runs, err := r.deps.Reporter.Runs(ctx, p, deref(organizationID), n)
 	if err != nil {
 		return nil, err
 	}

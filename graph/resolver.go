@@ -17,8 +17,8 @@ import (
 	"github.com/truecost/truecost/graph/model"
 )
 
-// Tenancy authenticates callers and decides which organizations they may
-// read. *tenancy.Service implements it.
+// Tenancy authenticates callers and lists the organizations they may read.
+// *tenancy.Service implements it.
 type Tenancy interface {
 	// TokenPrincipal resolves an API bearer token; an unknown or revoked
 	// token is a domain.Unauthorized error.
@@ -26,58 +26,46 @@ type Tenancy interface {
 	// SessionPrincipal resolves a console session cookie value.
 	SessionPrincipal(ctx context.Context, token string) (tenancy.Session, tenancy.Principal, error)
 	VisibleOrganizations(ctx context.Context, p tenancy.Principal) ([]tenancy.Organization, error)
-	// Scope returns the organization IDs a read covers; a named organization
-	// the caller may not read is a domain.NotFound error.
-	Scope(ctx context.Context, p tenancy.Principal, orgID string) ([]string, error)
 }
 
-// Reporter builds cost reports. *billing.Reporter implements it.
+// Reporter reads cost reports and ingestion runs for a caller, within the
+// organizations it may read. *billing.Reporter implements it.
 type Reporter interface {
-	Report(ctx context.Context, q billing.CostQuery) (billing.CostReport, error)
+	Report(ctx context.Context, p tenancy.Principal, q billing.CostQuery) (billing.CostReport, error)
+	Runs(ctx context.Context, p tenancy.Principal, orgID string, limit int) ([]billing.IngestionRun, error)
 }
 
-// RunLister lists ingestion runs. billing.RunStore implementations (the SQL
-// store) implement it.
-type RunLister interface {
-	ListRuns(ctx context.Context, orgIDs []string, limit int) ([]billing.IngestionRun, error)
-}
-
-// ConnectorLister lists billing connectors. *connectors.Service implements
-// it.
-type ConnectorLister interface {
-	List(ctx context.Context, orgIDs []string) ([]connectors.Connector, error)
-}
-
-// ConnectorAdmin reads and changes one organization's billing connectors on
-// behalf of a caller, checking that the caller may: changes need an admin
-// (a domain.Forbidden error otherwise) and an organization the caller may
-// not read is a domain.NotFound error. *connectors.Manager implements it.
-type ConnectorAdmin interface {
+// Connectors reads and changes billing connectors for a caller, which it
+// checks may: changes need an admin (a domain.Forbidden error otherwise)
+// and an organization the caller may not read is a domain.NotFound error.
+// An empty orgID means every organization the caller reads for List, and
+// the caller's own for the others. *connectors.Service implements it.
+type Connectors interface {
+	List(ctx context.Context, p tenancy.Principal, orgID string) ([]connectors.Connector, error)
 	Get(ctx context.Context, p tenancy.Principal, orgID, id string) (connectors.Connector, error)
 	Create(ctx context.Context, p tenancy.Principal, orgID string, in connectors.Input) (connectors.Connector, error)
 	Update(ctx context.Context, p tenancy.Principal, orgID, id string, in connectors.Input) (connectors.Connector, error)
 	Delete(ctx context.Context, p tenancy.Principal, orgID, id string) error
 	Test(ctx context.Context, p tenancy.Principal, orgID, id string) (connectors.TestResult, error)
-	Sync(ctx context.Context, p tenancy.Principal, orgID, id string) (billing.IngestionRun, error)
+	Sync(ctx context.Context, p tenancy.Principal, orgID, id string, progress func(done, total int64)) (billing.IngestionRun, error)
 }
 
 var (
-	_ ConnectorLister = (*connectors.Service)(nil)
-	_ ConnectorAdmin  = (*connectors.Manager)(nil)
+	_ Tenancy    = (*tenancy.Service)(nil)
+	_ Reporter   = (*billing.Reporter)(nil)
+	_ Connectors = (*connectors.Service)(nil)
 )
 
 // Deps is what the GraphQL API needs from the rest of Truecost. Logger may be
-// nil (slog.Default is used). ConnectorAdmin may be nil, and then the
-// connector query and mutations answer "unavailable"; so may Accounts, and
-// then every cloud account query and mutation does. AWSPrincipal may be
-// empty, and then AWS trust policies name a placeholder account. The others
-// are required.
+// nil (slog.Default is used). Connectors may be nil, and then the connector
+// queries and mutations answer "unavailable"; so may Accounts, and then
+// every cloud account query and mutation does. AWSPrincipal may be empty,
+// and then AWS trust policies name a placeholder account. The others are
+// required.
 type Deps struct {
-	Tenancy        Tenancy
-	Reporter       Reporter
-	Runs           RunLister
-	Connectors     ConnectorLister
-	ConnectorAdmin ConnectorAdmin
+	Tenancy    Tenancy
+	Reporter   Reporter
+	Connectors Connectors
 	// Accounts manages cloud accounts, billing provisioning and billing
 	// status, checking the caller's rights itself.
 	Accounts *accounts.Service
@@ -94,12 +82,6 @@ type Resolver struct {
 	deps Deps
 }
 
-// Bounds of Query.ingestionRuns' limit.
-const (
-	defaultRunLimit = 50
-	maxRunLimit     = 500
-)
-
 // principal returns the caller the handler put in ctx.
 func principal(ctx context.Context) (tenancy.Principal, error) {
 	p, ok := tenancy.PrincipalFrom(ctx)
@@ -109,33 +91,13 @@ func principal(ctx context.Context) (tenancy.Principal, error) {
 	return p, nil
 }
 
-// scope returns the organizations a read by the caller covers: orgID alone
-// when given (a domain.NotFound error when the caller may not read it), else
-// every organization it may read.
-func (r *Resolver) scope(ctx context.Context, orgID *string) ([]string, error) {
-	p, err := principal(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return r.deps.Tenancy.Scope(ctx, p, deref(orgID))
-}
-
-// connectorTarget returns what a connector query or mutation acts with: the
-// connector manager, the caller, and the organization (the caller's own when
-// orgID is omitted).
-func (r *Resolver) connectorTarget(ctx context.Context, orgID *string) (ConnectorAdmin, tenancy.Principal, string, error) {
-	if r.deps.ConnectorAdmin == nil {
-		return nil, tenancy.Principal{}, "", domain.Errorf(domain.Unavailable, "connector management is not configured")
+// connectorsFor returns the connector service and the caller.
+func (r *Resolver) connectorsFor(ctx context.Context) (Connectors, tenancy.Principal, error) {
+	if r.deps.Connectors == nil {
+		return nil, tenancy.Principal{}, domain.Errorf(domain.Unavailable, "connector management is not configured")
 	}
 	p, err := principal(ctx)
-	if err != nil {
-		return nil, tenancy.Principal{}, "", err
-	}
-	id := deref(orgID)
-	if id == "" {
-		id = p.Org.ID
-	}
-	return r.deps.ConnectorAdmin, p, id, nil
+	return r.deps.Connectors, p, err
 }
 
 // connectorToModel converts c for the caller p: the AWS role's external ID
@@ -143,7 +105,7 @@ func (r *Resolver) connectorTarget(ctx context.Context, orgID *string) (Connecto
 func (r *Resolver) connectorToModel(p tenancy.Principal, c connectors.Connector) *model.Connector {
 	out := connectorToModel(c)
 	if c.Provider == connectors.AWS && p.IsAdmin() {
-		policy := connectors.AWSTrustPolicy(c, r.deps.AWSPrincipal)
+		policy := connectors.AWSTrustPolicy(c.ExternalID, r.deps.AWSPrincipal)
 		out.AWSExternalID, out.AWSTrustPolicy = optional(c.ExternalID), &policy
 	}
 	return &out

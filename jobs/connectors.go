@@ -6,12 +6,13 @@ import (
 	"time"
 
 	"github.com/truecost/truecost/domain/connectors"
+	"github.com/truecost/truecost/domain/tenancy"
 )
 
 // ConnectorSyncer syncs every enabled connector not synced within interval;
 // *connectors.Service implements it.
 type ConnectorSyncer interface {
-	SyncAll(ctx context.Context, interval time.Duration) (connectors.SyncReport, error)
+	SyncAll(ctx context.Context, caller tenancy.Principal, interval time.Duration) (connectors.SyncReport, error)
 }
 
 func (d Deps) syncInterval() time.Duration {
@@ -25,7 +26,7 @@ func (d Deps) syncInterval() time.Duration {
 // loaded new data, were unchanged, or failed (each failure is recorded on
 // its connector).
 func ConnectorSync(ctx context.Context, deps Deps) error {
-	rep, err := deps.Connectors.SyncAll(ctx, deps.syncInterval())
+	rep, err := deps.Connectors.SyncAll(ctx, system, deps.syncInterval())
 	if err != nil {
 		return fmt.Errorf("connector sync: %w", err)
 	}

@@ -6,12 +6,13 @@ import (
 	"time"
 
 	"github.com/truecost/truecost/domain/accounts"
+	"github.com/truecost/truecost/domain/tenancy"
 )
 
 // StatusChecker re-evaluates the billing status of every organization's
 // cloud accounts; *accounts.Service implements it.
 type StatusChecker interface {
-	CheckAll(ctx context.Context) (accounts.CheckReport, error)
+	CheckAll(ctx context.Context, caller tenancy.Principal) (accounts.CheckReport, error)
 }
 
 func (d Deps) statusInterval() time.Duration {
@@ -32,7 +33,7 @@ func (d Deps) statusTimeout() time.Duration {
 // many accounts changed status. A pass that failed for some organizations
 // still logs what it did for the others before returning the error.
 func BillingStatus(ctx context.Context, deps Deps) error {
-	rep, err := deps.Status.CheckAll(ctx)
+	rep, err := deps.Status.CheckAll(ctx, system)
 	attrs := []any{"organizations", rep.Organizations, "accounts", rep.Accounts, "changed", rep.Changed}
 	if err != nil {
 		deps.logger().WarnContext(ctx, "billing status check incomplete", attrs...)

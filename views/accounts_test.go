@@ -134,7 +134,7 @@ func TestAccountsListIsEmptyWithAnInvitation(t *testing.T) {
 type accountCase struct {
 	name      string
 	form      url.Values
-	want      accounts.Credentials
+	want      connectors.Secret
 	secrets   []string // never rendered back
 	toAccount bool     // lands on the account's page rather than the list
 }
@@ -145,7 +145,7 @@ func accountCases() []accountCase {
 			name: "aws role",
 			form: url.Values{"provider": {"aws"}, "name": {"Contoso payer"}, "provider_account_id": {"6636-2635-0770"}, "access": {"role"},
 				"role_arn": {testRoleARN}, "access_key_id": {"AKIAIGNOREDBECAUSEROLE"}, "secret_access_key": {"ignored-because-role"}},
-			want:      accounts.Credentials{"role_arn": testRoleARN},
+			want:      connectors.Secret{"role_arn": testRoleARN},
 			secrets:   []string{"AKIAIGNOREDBECAUSEROLE", "ignored-because-role"},
 			toAccount: true,
 		},
@@ -153,7 +153,7 @@ func accountCases() []accountCase {
 			name: "aws keys",
 			form: url.Values{"provider": {"aws"}, "name": {"Contoso sandbox"}, "provider_account_id": {"438839167390"}, "access": {"keys"},
 				"role_arn": {testRoleARN}, "access_key_id": {"AKIAEXAMPLEKEYID01"}, "secret_access_key": {testAWSSecret}},
-			want:      accounts.Credentials{"access_key_id": "AKIAEXAMPLEKEYID01", "secret_access_key": testAWSSecret},
+			want:      connectors.Secret{"access_key_id": "AKIAEXAMPLEKEYID01", "secret_access_key": testAWSSecret},
 			secrets:   []string{"AKIAEXAMPLEKEYID01", testAWSSecret},
 			toAccount: true,
 		},
@@ -161,7 +161,7 @@ func accountCases() []accountCase {
 			name: "azure",
 			form: url.Values{"provider": {"azure"}, "name": {"Contoso production"}, "provider_account_id": {"5F1C2D3E-4A5B-4C6D-8E7F-9A0B1C2D3E4F"},
 				"tenant_id": {"11111111-2222-3333-4444-555555555555"}, "client_id": {"66666666-7777-8888-9999-000000000000"}, "client_secret": {testAzureSecret}},
-			want: accounts.Credentials{"tenant_id": "11111111-2222-3333-4444-555555555555", "client_id": "66666666-7777-8888-9999-000000000000",
+			want: connectors.Secret{"tenant_id": "11111111-2222-3333-4444-555555555555", "client_id": "66666666-7777-8888-9999-000000000000",
 				"client_secret": testAzureSecret},
 			secrets: []string{testAzureSecret},
 		},
@@ -169,7 +169,7 @@ func accountCases() []accountCase {
 			name: "gcp",
 			form: url.Values{"provider": {"gcp"}, "name": {"Contoso analytics"}, "provider_account_id": {"contoso-analytics"},
 				"billing_account_id": {"012345-6789ab-cdef01"}, "service_account_json": {testGCPKey}},
-			want:    accounts.Credentials{"service_account_json": testGCPKey},
+			want:    connectors.Secret{"service_account_json": testGCPKey},
 			secrets: []string{"GCP-PRIVATE-KEY-never-shown"},
 		},
 		{
@@ -177,7 +177,7 @@ func accountCases() []accountCase {
 			form: url.Values{"provider": {"oci"}, "name": {"Contoso tenancy"}, "provider_account_id": {"ocid1.tenancy.oc1..aaaacontoso"},
 				"user_ocid": {"ocid1.user.oc1..aaaabilling"}, "fingerprint": {"12:34:56:78:90:ab:cd:ef:12:34:56:78:90:ab:cd:ef"},
 				"region": {"eu-frankfurt-1"}, "private_key": {testOCIKey}},
-			want: accounts.Credentials{"user_ocid": "ocid1.user.oc1..aaaabilling", "fingerprint": "12:34:56:78:90:ab:cd:ef:12:34:56:78:90:ab:cd:ef",
+			want: connectors.Secret{"user_ocid": "ocid1.user.oc1..aaaabilling", "fingerprint": "12:34:56:78:90:ab:cd:ef:12:34:56:78:90:ab:cd:ef",
 				"region": "eu-frankfurt-1", "private_key": testOCIKey},
 			secrets: []string{"OCI-PRIVATE-KEY-never-shown"},
 		},

@@ -28,7 +28,7 @@ type scriptedStep struct {
 // steps it ran and the resources it removed, fails a step once when told,
 // and builds the connector reading the export from the request.
 type scriptedProvisioner struct {
-	provider accounts.Provider
+	provider connectors.Provider
 	steps    []scriptedStep
 	manual   []string
 
@@ -171,7 +171,7 @@ func newAccountConsole(t *testing.T, provisioners ...accounts.Provisioner) *acco
 	t.Helper()
 	w := newTenantWorld(t)
 	ac := &accountConsole{tenantWorld: w, aws: scriptedAWS(), azure: scriptedAzure(), gcp: scriptedGCP()}
-	provs := map[accounts.Provider]accounts.Provisioner{connectors.AWS: ac.aws, connectors.Azure: ac.azure, connectors.GCP: ac.gcp}
+	provs := map[connectors.Provider]accounts.Provisioner{connectors.AWS: ac.aws, connectors.Azure: ac.azure, connectors.GCP: ac.gcp}
 	if len(provisioners) > 0 {
 		provs[connectors.AWS] = provisioners[0]
 	}
@@ -193,7 +193,7 @@ func (ac *accountConsole) add(p tenancy.Principal, orgID string, in accounts.Inp
 }
 
 // credentials returns the stored credentials of an account, unsealed.
-func (ac *accountConsole) credentials(orgID, id string) accounts.Credentials {
+func (ac *accountConsole) credentials(orgID, id string) connectors.Secret {
 	ac.t.Helper()
 	_, sealed, err := ac.store.Account(context.Background(), orgID, id)
 	if err != nil {
@@ -206,7 +206,7 @@ func (ac *accountConsole) credentials(orgID, id string) accounts.Credentials {
 	return creds
 }
 
-func (ac *accountConsole) infra(orgID string, p accounts.Provider) accounts.Infrastructure {
+func (ac *accountConsole) infra(orgID string, p connectors.Provider) accounts.Infrastructure {
 	ac.t.Helper()
 	inf, err := ac.store.Infrastructure(context.Background(), orgID, p)
 	if err != nil {
@@ -225,17 +225,17 @@ const (
 
 func awsAccount(name string) accounts.Input {
 	return accounts.Input{Provider: connectors.AWS, Name: name, ProviderAccountID: "663626350770",
-		Credentials: accounts.Credentials{"role_arn": testRoleARN}}
+		Credentials: connectors.Secret{"role_arn": testRoleARN}}
 }
 
 func azureAccount(name string) accounts.Input {
 	return accounts.Input{Provider: connectors.Azure, Name: name, ProviderAccountID: "5f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f",
-		Credentials: accounts.Credentials{"tenant_id": "11111111-2222-3333-4444-555555555555", "client_id": "66666666-7777-8888-9999-000000000000", "client_secret": testAzureSecret}}
+		Credentials: connectors.Secret{"tenant_id": "11111111-2222-3333-4444-555555555555", "client_id": "66666666-7777-8888-9999-000000000000", "client_secret": testAzureSecret}}
 }
 
 func gcpAccount(name string) accounts.Input {
 	return accounts.Input{Provider: connectors.GCP, Name: name, ProviderAccountID: "contoso-analytics", BillingAccountID: "012345-6789AB-CDEF01",
-		Credentials: accounts.Credentials{"service_account_json": testGCPKey}}
+		Credentials: connectors.Secret{"service_account_json": testGCPKey}}
 }
 
 func ociAccount(name string) accounts.Input {

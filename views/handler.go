@@ -18,56 +18,50 @@ import (
 	"github.com/truecost/truecost/views/runs"
 )
 
-// Auth signs users in and out and decides which organizations they may read.
-// *tenancy.Service implements it.
-type Auth interface {
+// Tenancy signs users in and out and lists the organizations they may
+// read. *tenancy.Service implements it.
+type Tenancy interface {
 	Login(ctx context.Context, email, password string) (string, tenancy.Session, tenancy.Principal, error)
 	Logout(ctx context.Context, token string) error
 	SessionPrincipal(ctx context.Context, token string) (tenancy.Session, tenancy.Principal, error)
 	VisibleOrganizations(ctx context.Context, p tenancy.Principal) ([]tenancy.Organization, error)
-	Scope(ctx context.Context, p tenancy.Principal, orgID string) ([]string, error)
 }
 
-// Reporter builds cost reports. *billing.Reporter implements it.
+// Reporter reads cost reports and ingestion runs for a caller, within the
+// organizations it may read. *billing.Reporter implements it.
 type Reporter interface {
-	Report(ctx context.Context, q billing.CostQuery) (billing.CostReport, error)
-	DefaultPeriod(ctx context.Context, orgIDs []string, now time.Time) (from, to time.Time, err error)
+	Report(ctx context.Context, p tenancy.Principal, q billing.CostQuery) (billing.CostReport, error)
+	DefaultPeriod(ctx context.Context, p tenancy.Principal, orgID string, now time.Time) (from, to time.Time, err error)
+	Runs(ctx context.Context, p tenancy.Principal, orgID string, limit int) ([]billing.IngestionRun, error)
 }
 
-// Runs lists ingestion runs. billing.RunStore implementations satisfy it.
-type Runs interface {
-	ListRuns(ctx context.Context, orgIDs []string, limit int) ([]billing.IngestionRun, error)
-}
-
-// Connectors lists billing connectors so pages can show their names.
+// Connectors lists, reads, adds, changes, deletes, tests and syncs billing
+// connectors on behalf of a caller, checking its rights.
 // *connectors.Service implements it.
 type Connectors interface {
-	List(ctx context.Context, orgIDs []string) ([]connectors.Connector, error)
-}
-
-// ConnectorManager lists billing connectors and, on behalf of a caller,
-// reads, adds, changes, deletes, tests and syncs them. *connectors.Manager
-// implements it.
-type ConnectorManager interface {
-	List(ctx context.Context, orgIDs []string) ([]connectors.Connector, error)
+	List(ctx context.Context, p tenancy.Principal, orgID string) ([]connectors.Connector, error)
 	Get(ctx context.Context, p tenancy.Principal, orgID, id string) (connectors.Connector, error)
 	Create(ctx context.Context, p tenancy.Principal, orgID string, in connectors.Input) (connectors.Connector, error)
 	Update(ctx context.Context, p tenancy.Principal, orgID, id string, in connectors.Input) (connectors.Connector, error)
 	Delete(ctx context.Context, p tenancy.Principal, orgID, id string) error
 	Test(ctx context.Context, p tenancy.Principal, orgID, id string) (connectors.TestResult, error)
-	Sync(ctx context.Context, p tenancy.Principal, orgID, id string) (billing.IngestionRun, error)
+	Sync(ctx context.Context, p tenancy.Principal, orgID, id string, progress func(done, total int64)) (billing.IngestionRun, error)
 }
+
+var (
+	_ Tenancy    = (*tenancy.Service)(nil)
+	_ Reporter   = (*billing.Reporter)(nil)
+	_ Connectors = (*connectors.Service)(nil)
+)
 
 // Deps is what the console needs from the rest of Truecost.
 type Deps struct {
-	Auth     Auth
+	Tenancy  Tenancy
 	Reporter Reporter
-	Runs     Runs
-	// Connectors is optional; without it runs show connector IDs.
+	// Connectors serves the billing connectors pages and names connectors
+	// on the runs page; without it the pages answer that connectors are
+	// not configured.
 	Connectors Connectors
-	// ConnectorManager serves the billing connectors pages; without it
-	// they answer that connectors are not configured.
-	ConnectorManager ConnectorManager
 	// Accounts serves the cloud accounts pages; without it they answer
 	// that cloud accounts are not configured.
 	Accounts *accounts.Service
@@ -94,11 +88,11 @@ func NewHandler(deps Deps) http.Handler {
 	}
 	s := &server{deps: deps}
 
-	loginPage := &login.Handler{Auth: deps.Auth}
-	dashboardPage := &dashboard.Handler{Tenancy: deps.Auth, Reporter: deps.Reporter, Now: deps.Now}
-	runsPage := &runs.Handler{Tenancy: deps.Auth, Runs: deps.Runs, Connectors: deps.Connectors}
-	if deps.Connectors == nil && deps.ConnectorManager != nil {
-		runsPage.Connectors = deps.ConnectorManager
+	loginPage := &login.Handler{Auth: deps.Tenancy}
+	dashboardPage := &dashboard.Handler{Tenancy: deps.Tenancy, Reporter: deps.Reporter, Now: deps.Now}
+	runsPage := &runs.Handler{Tenancy: deps.Tenancy, Runs: deps.Reporter}
+	if deps.Connectors != nil {
+		runsPage.Connectors = deps.Connectors
 	}
 
 	mux := http.NewServeMux()
@@ -160,7 +154,7 @@ var errNoConnectors = domain.Errorf(domain.Unavailable, "billing connectors are 
 // when the console has no connector manager.
 func (s *server) connectorRoutes(mux *http.ServeMux) {
 	page := &connectorpages.Handler{
-		Tenancy: s.deps.Auth, Manager: s.deps.ConnectorManager,
+		Tenancy: s.deps.Tenancy, Connectors: s.deps.Connectors,
 		AWSPrincipal: s.deps.AWSPrincipal, Now: s.deps.Now,
 	}
 	routes := []struct {
@@ -180,7 +174,7 @@ func (s *server) connectorRoutes(mux *http.ServeMux) {
 	}
 	for _, r := range routes {
 		h := r.handle
-		if s.deps.ConnectorManager == nil {
+		if s.deps.Connectors == nil {
 			h = func(http.ResponseWriter, *http.Request) error { return errNoConnectors }
 		}
 		mux.Handle(r.pattern, s.signedIn(h))
@@ -192,7 +186,7 @@ var errNoAccounts = domain.Errorf(domain.Unavailable, "cloud accounts are not co
 // accountRoutes serves the cloud accounts pages, or an explanation when
 // the console has no accounts service.
 func (s *server) accountRoutes(mux *http.ServeMux) {
-	page := &accountpages.Handler{Tenancy: s.deps.Auth, AWSPrincipal: s.deps.AWSPrincipal, Now: s.deps.Now}
+	page := &accountpages.Handler{Tenancy: s.deps.Tenancy, AWSPrincipal: s.deps.AWSPrincipal, Now: s.deps.Now}
 	if s.deps.Accounts != nil {
 		page.Accounts = s.deps.Accounts
 	}

@@ -38,7 +38,7 @@ func (s *server) signedIn(h handlerFunc) http.Handler {
 		if c, err := r.Cookie(tenancy.SessionCookie); err == nil {
 			token = c.Value
 		}
-		sess, p, err := s.deps.Auth.SessionPrincipal(r.Context(), token)
+		sess, p, err := s.deps.Tenancy.SessionPrincipal(r.Context(), token)
 		if err != nil {
 			s.serveError(w, r, err)
 			return

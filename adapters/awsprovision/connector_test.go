@@ -120,7 +120,7 @@ func TestConnectorReadsTheExportWhereAWSDeliversIt(t *testing.T) {
 func TestConnectorOfAnAssumedRoleCarriesTheExternalID(t *testing.T) {
 	t.Parallel()
 	role := "arn:aws:iam::" + acct + ":role/TruecostBilling"
-	e := newEnv(t, accounts.Settings{Region: "eu-west-1"}, accounts.Credentials{"role_arn": role, "unrelated": "x"})
+	e := newEnv(t, accounts.Settings{Region: "eu-west-1"}, connectors.Secret{"role_arn": role, "unrelated": "x"})
 	in := e.prov.Connector(e.req)
 	if len(in.Secret) != 2 || in.Secret["role_arn"] != role || in.Secret["external_id"] != "tc-external-0001" {
 		t.Errorf("connector secret %v, want the role and the account's external ID", keys(in.Secret))

@@ -33,7 +33,7 @@ type env struct {
 	names awsprovision.Names
 }
 
-func newEnv(t *testing.T, settings accounts.Settings, creds accounts.Credentials) *env {
+func newEnv(t *testing.T, settings accounts.Settings, creds connectors.Secret) *env {
 	t.Helper()
 	f := awsfake.New(t)
 	p := awsprovision.New(awsprovision.Config{Endpoint: f.URL()})
@@ -49,7 +49,7 @@ func newEnv(t *testing.T, settings accounts.Settings, creds accounts.Credentials
 		names: awsprovision.NamesFor(inf, a.ProviderAccountID)}
 }
 
-var staticKeys = accounts.Credentials{"access_key_id": "AKIAPROVISIONING", "secret_access_key": "provisioning-secret"}
+var staticKeys = connectors.Secret{"access_key_id": "AKIAPROVISIONING", "secret_access_key": "provisioning-secret"}
 
 // provision runs the steps not yet in the ledger, as accounts.Service does,
 // and stops at the first failure.

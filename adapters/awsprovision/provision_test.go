@@ -9,6 +9,7 @@ import (
 	"github.com/truecost/truecost/adapters/awsprovision/awsfake"
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/accounts"
+	"github.com/truecost/truecost/domain/connectors"
 )
 
 const acct = awsfake.AccountID
@@ -440,7 +441,7 @@ func TestDeprovisionFailureResumes(t *testing.T) {
 func TestAssumesTheAccountRoleWithItsExternalID(t *testing.T) {
 	t.Parallel()
 	role := "arn:aws:iam::" + acct + ":role/TruecostProvisioning"
-	e := newEnv(t, accounts.Settings{Region: "eu-west-1"}, accounts.Credentials{"role_arn": role,
+	e := newEnv(t, accounts.Settings{Region: "eu-west-1"}, connectors.Secret{"role_arn": role,
 		"access_key_id": "AKIATRUECOST", "secret_access_key": "truecost-secret"})
 	if err := e.provision(); err != nil {
 		t.Fatal(err)
@@ -469,7 +470,7 @@ func TestCloudErrorsBecomeDomainErrors(t *testing.T) {
 	role := "arn:aws:iam::" + acct + ":role/TruecostProvisioning"
 	for _, tc := range []struct {
 		name  string
-		creds accounts.Credentials
+		creds connectors.Secret
 		setup func(*awsfake.Fake, awsprovision.Names)
 		code  domain.Code
 		msg   string
@@ -479,7 +480,7 @@ func TestCloudErrorsBecomeDomainErrors(t *testing.T) {
 		}, domain.Forbidden, "access denied to bucket truecost-billing-" + acct + "-"},
 		{"bucket name taken", staticKeys, func(f *awsfake.Fake, n awsprovision.Names) { f.ForeignBucket(n.Bucket) },
 			domain.Conflict, "the name belongs to another AWS account"},
-		{"role not assumable", accounts.Credentials{"role_arn": role, "access_key_id": "AKIATRUECOST", "secret_access_key": "s"},
+		{"role not assumable", connectors.Secret{"role_arn": role, "access_key_id": "AKIATRUECOST", "secret_access_key": "s"},
 			func(f *awsfake.Fake, n awsprovision.Names) {
 				f.FailOnce(awsfake.AssumeRole, http.StatusForbidden, "AccessDenied", "User is not authorized to perform: sts:AssumeRole")
 			}, domain.Forbidden, "cannot assume role " + role + " with external ID tc-external-0001: User is not authorized to perform: sts:AssumeRole (AccessDenied)"},

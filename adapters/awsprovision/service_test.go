@@ -47,7 +47,7 @@ func TestProvisioningThroughTheAccountsService(t *testing.T) {
 		must(err)
 		memberUser, err := ten.CreateUser(ctx, "member@shop.example", org.Slug, tenancy.Member, "")
 		must(err)
-		admin, member := accounts.Principal{User: adminUser, Org: org}, accounts.Principal{User: memberUser, Org: org}
+		admin, member := tenancy.Principal{User: adminUser, Org: org}, tenancy.Principal{User: memberUser, Org: org}
 		key := make([]byte, 32)
 		_, _ = rand.Read(key)
 		sealer, err := connectors.NewAESSealer(key)
@@ -55,7 +55,7 @@ func TestProvisioningThroughTheAccountsService(t *testing.T) {
 		conns := connectors.NewManager(connectors.NewService(s, sealer, awsSources{}, billing.NewIngester(s, tenancy.NewID), tenancy.NewID), ten)
 		fake := awsfake.New(t)
 		svc := accounts.NewService(accounts.Deps{Store: s, Sealer: sealer, Connectors: conns, Scope: ten, NewID: tenancy.NewID,
-			Provisioners: map[accounts.Provider]accounts.Provisioner{connectors.AWS: awsprovision.New(awsprovision.Config{Endpoint: fake.URL()})}})
+			Provisioners: map[connectors.Provider]accounts.Provisioner{connectors.AWS: awsprovision.New(awsprovision.Config{Endpoint: fake.URL()})}})
 
 		a, err := svc.Create(ctx, admin, org.ID, accounts.Input{Provider: connectors.AWS, Name: "Payer",
 			ProviderAccountID: awsfake.AccountID, Credentials: staticKeys})

@@ -21,6 +21,7 @@ import (
 
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/accounts"
+	"github.com/truecost/truecost/domain/connectors"
 )
 
 // armAudience is the audience of Resource Manager tokens.
@@ -112,7 +113,7 @@ func (c *session) connect() error {
 
 // credential is the configured override or the account's service
 // principal.
-func (p *Provisioner) credential(creds accounts.Credentials) (azcore.TokenCredential, error) {
+func (p *Provisioner) credential(creds connectors.Secret) (azcore.TokenCredential, error) {
 	if p.cfg.Credential != nil {
 		return p.cfg.Credential, nil
 	}

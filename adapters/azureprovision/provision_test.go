@@ -485,7 +485,7 @@ func TestWrongSecretIsUnauthorized(t *testing.T) {
 
 func TestMissingServicePrincipalIsInvalid(t *testing.T) {
 	e := newEnv(t, false, accounts.Settings{Region: region})
-	e.req.Credentials = accounts.Credentials{"tenant_id": azurefake.TenantID}
+	e.req.Credentials = connectors.Secret{"tenant_id": azurefake.TenantID}
 	if err := e.provision(context.Background()); domain.ErrorCode(err) != domain.Invalid {
 		t.Fatalf("error %v, want invalid", err)
 	}

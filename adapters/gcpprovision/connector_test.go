@@ -25,7 +25,7 @@ func TestConnectorReadsTheExportTable(t *testing.T) {
 	req := accounts.Request{
 		Infra:       accounts.Infrastructure{ID: infraID, Provider: connectors.GCP, Settings: accounts.Settings{Region: "US", ProjectID: bqfake.Project, Dataset: bqfake.Dataset}},
 		Account:     accounts.Account{Provider: connectors.GCP, ProviderAccountID: "app-proj-1", BillingAccountID: billingAccount},
-		Credentials: accounts.Credentials{"service_account_json": key, "unrelated": "not for the connector"},
+		Credentials: connectors.Secret{"service_account_json": key, "unrelated": "not for the connector"},
 	}
 	in := p.Connector(req)
 	want := connectors.Config{BillingAccountID: billingAccount, ProjectID: bqfake.Project, Dataset: bqfake.Dataset, Region: "US", Endpoint: bq.URL}

@@ -43,7 +43,7 @@ func newWorld(t *testing.T, set accounts.Settings) *world {
 	}
 	inf := accounts.Infrastructure{ID: infraID, OrgID: a.OrgID, Provider: connectors.GCP, AccountID: a.ID, Settings: set,
 		State: accounts.StateProvisioning}
-	creds := accounts.Credentials{"service_account_json": f.ServiceAccountKey(t, project)}
+	creds := connectors.Secret{"service_account_json": f.ServiceAccountKey(t, project)}
 	return &world{fake: f, prov: p, req: accounts.Request{Infra: inf, Account: a, Credentials: creds}}
 }
 
@@ -385,7 +385,7 @@ func TestEnableFailures(t *testing.T) {
 
 func TestStepsNeedTheServiceAccountKey(t *testing.T) {
 	w := newWorld(t, accounts.Settings{})
-	w.req.Credentials = accounts.Credentials{"other": "x"}
+	w.req.Credentials = connectors.Secret{"other": "x"}
 	err := w.provision(t)
 	if domain.ErrorCode(err) != domain.Invalid || !strings.Contains(domain.ErrorMessage(err), "account Billing project has no service account key") {
 		t.Fatalf("got %v, want an invalid error", err)

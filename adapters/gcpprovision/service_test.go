@@ -39,11 +39,11 @@ func TestProvisioningThroughTheAccountsService(t *testing.T) {
 		conns := connectors.NewService(store, sealer, nil, billing.NewIngester(store, tenancy.NewID), tenancy.NewID)
 		prov := gcpprovision.New(gcpprovision.Config{BigQueryEndpoint: f.URL, ServiceUsageEndpoint: f.URL, PollInterval: time.Microsecond})
 		svc := accounts.NewService(accounts.Deps{Store: store, Sealer: sealer, Connectors: connectors.NewManager(conns, orgs), Scope: orgs,
-			Provisioners: map[accounts.Provider]accounts.Provisioner{connectors.GCP: prov}, NewID: tenancy.NewID})
+			Provisioners: map[connectors.Provider]accounts.Provisioner{connectors.GCP: prov}, NewID: tenancy.NewID})
 
 		acct, err := svc.Create(ctx, admin, org.ID, accounts.Input{Provider: connectors.GCP, Name: "Globex billing",
 			ProviderAccountID: project, BillingAccountID: billingAccount,
-			Credentials: accounts.Credentials{"service_account_json": f.ServiceAccountKey(t, project)}})
+			Credentials: connectors.Secret{"service_account_json": f.ServiceAccountKey(t, project)}})
 		if err != nil {
 			t.Fatal(err)
 		}

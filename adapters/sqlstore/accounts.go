@@ -36,7 +36,7 @@ type accountRow struct {
 }
 
 func (r accountRow) domain() accounts.Account {
-	a := accounts.Account{ID: r.ID, OrgID: r.OrgID, Provider: accounts.Provider(r.Provider), Name: r.Name,
+	a := accounts.Account{ID: r.ID, OrgID: r.OrgID, Provider: connectors.Provider(r.Provider), Name: r.Name,
 		ProviderAccountID: r.ProviderAccountID, BillingAccountID: r.BillingAccountID, ExternalID: r.ExternalID,
 		HasCredentials: r.HasCredentials || len(r.Credentials) > 0, Status: accounts.Status(r.Status),
 		StatusDetail: r.StatusDetail, StatusSince: r.StatusSince.UTC(), CreatedAt: r.CreatedAt.UTC()}
@@ -97,7 +97,7 @@ func newInfraRow(inf accounts.Infrastructure) (infraRow, error) {
 }
 
 func (r infraRow) domain() (accounts.Infrastructure, error) {
-	inf := accounts.Infrastructure{ID: r.ID, OrgID: r.OrgID, Provider: accounts.Provider(r.Provider), AccountID: r.AccountID,
+	inf := accounts.Infrastructure{ID: r.ID, OrgID: r.OrgID, Provider: connectors.Provider(r.Provider), AccountID: r.AccountID,
 		State: accounts.State(r.State), Error: r.Error, ConnectorID: r.ConnectorID, CreatedAt: r.CreatedAt.UTC(),
 		UpdatedAt: r.UpdatedAt.UTC()}
 	if r.ProvisionedAt != nil {
@@ -116,7 +116,7 @@ func (r infraRow) domain() (accounts.Infrastructure, error) {
 }
 
 // accountNoun names what a provider account ID identifies, for messages.
-func accountNoun(p accounts.Provider) string {
+func accountNoun(p connectors.Provider) string {
 	switch p {
 	case connectors.AWS:
 		return "an AWS account"
@@ -157,23 +157,38 @@ func (s *Store) CreateAccount(ctx context.Context, a accounts.Account, sealed []
 	return nil
 }
 
-// UpdateAccount stores an account's name, IDs and, when sealed is not nil,
-// its credentials. Status fields are left alone.
-func (s *Store) UpdateAccount(ctx context.Context, a accounts.Account, sealed []byte) error {
-	q := s.db.NewUpdate().Model((*accountRow)(nil)).
-		Set("name = ?", a.Name).Set("provider_account_id = ?", a.ProviderAccountID).
-		Set("billing_account_id = ?", a.BillingAccountID).Set("updated_at = ?", time.Now().UTC())
-	if sealed != nil {
-		q = q.Set("credentials = ?", sealed)
-	}
-	res, err := q.Where("org_id = ? AND id = ?", a.OrgID, a.ID).Exec(ctx)
-	if err != nil {
-		return duplicateAccount(err, a)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return domain.Errorf(domain.NotFound, "cloud account not found")
-	}
-	return nil
+// UpdateAccount changes one account inside a transaction that holds its
+// row: fn edits the name and IDs and returns the sealed credentials to
+// keep. Status fields are left alone.
+func (s *Store) UpdateAccount(ctx context.Context, orgID, id string, fn func(a *accounts.Account, sealed []byte) ([]byte, error)) (accounts.Account, error) {
+	var out accounts.Account
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var row accountRow
+		q := tx.NewSelect().Model(&row).Where("org_id = ? AND id = ?", orgID, id)
+		if s.dialect == Postgres {
+			q = q.For("UPDATE")
+		}
+		if err := q.Scan(ctx); err != nil {
+			return mapErr(err, "cloud account")
+		}
+		a := row.domain()
+		sealed, err := fn(&a, row.Credentials)
+		if err != nil {
+			return err
+		}
+		_, err = tx.NewUpdate().Model((*accountRow)(nil)).
+			Set("name = ?", a.Name).Set("provider_account_id = ?", a.ProviderAccountID).
+			Set("billing_account_id = ?", a.BillingAccountID).Set("credentials = ?", sealed).
+			Set("updated_at = ?", time.Now().UTC()).
+			Where("org_id = ? AND id = ?", orgID, id).Exec(ctx)
+		if err != nil {
+			return duplicateAccount(err, a)
+		}
+		a.HasCredentials = len(sealed) > 0
+		out = a
+		return nil
+	})
+	return out, err
 }
 
 // DeleteAccount removes an account of an organization and its status
@@ -274,27 +289,35 @@ func (s *Store) RecordStatus(ctx context.Context, orgID, id string, u accounts.S
 	})
 }
 
-// StatusHistory returns an account's status changes, newest first.
-func (s *Store) StatusHistory(ctx context.Context, orgID, id string, limit int) ([]accounts.StatusChange, error) {
+// StatusHistory returns the status changes of the accounts of accountIDs
+// within orgIDs, newest first and at most limit per account, keyed by
+// account ID, in one query.
+func (s *Store) StatusHistory(ctx context.Context, orgIDs, accountIDs []string, limit int) (map[string][]accounts.StatusChange, error) {
+	out := make(map[string][]accounts.StatusChange, len(accountIDs))
+	if len(orgIDs) == 0 || len(accountIDs) == 0 {
+		return out, nil
+	}
 	if limit <= 0 {
 		limit = 50
 	}
+	ranked := s.db.NewSelect().Model((*statusChangeRow)(nil)).Column("*").
+		ColumnExpr("ROW_NUMBER() OVER (PARTITION BY account_id ORDER BY seq DESC) AS rn").
+		Where("org_id IN (?) AND account_id IN (?)", bun.In(orgIDs), bun.In(accountIDs))
 	var rows []statusChangeRow
-	if err := s.db.NewSelect().Model(&rows).Where("org_id = ? AND account_id = ?", orgID, id).
-		Order("seq DESC").Limit(int64(limit)).Scan(ctx); err != nil {
+	if err := s.db.NewSelect().TableExpr("(?) AS h", ranked).ColumnExpr("h.org_id, h.account_id, h.seq, h.from_status, h.to_status, h.detail, h.changed_at").
+		Where("h.rn <= ?", limit).OrderExpr("h.account_id, h.seq DESC").Scan(ctx, &rows); err != nil {
 		return nil, mapErr(err, "cloud account status history")
 	}
-	out := make([]accounts.StatusChange, len(rows))
-	for i, r := range rows {
-		out[i] = accounts.StatusChange{AccountID: r.AccountID, From: accounts.Status(r.FromStatus),
-			To: accounts.Status(r.ToStatus), Detail: r.Detail, At: r.ChangedAt.UTC()}
+	for _, r := range rows {
+		out[r.AccountID] = append(out[r.AccountID], accounts.StatusChange{AccountID: r.AccountID,
+			From: accounts.Status(r.FromStatus), To: accounts.Status(r.ToStatus), Detail: r.Detail, At: r.ChangedAt.UTC()})
 	}
 	return out, nil
 }
 
 // Infrastructure returns the organization's infrastructure for a provider,
 // or NotFound.
-func (s *Store) Infrastructure(ctx context.Context, orgID string, p accounts.Provider) (accounts.Infrastructure, error) {
+func (s *Store) Infrastructure(ctx context.Context, orgID string, p connectors.Provider) (accounts.Infrastructure, error) {
 	var row infraRow
 	if err := s.db.NewSelect().Model(&row).Where("org_id = ? AND provider = ?", orgID, string(p)).Scan(ctx); err != nil {
 		if domain.IsNotFound(mapErr(err, "")) {

@@ -23,7 +23,7 @@ import (
 
 var t0 = time.Date(2026, 11, 22, 9, 30, 15, 123456000, time.UTC)
 
-func newAccount(org, id string, p accounts.Provider, providerID, name string) accounts.Account {
+func newAccount(org, id string, p connectors.Provider, providerID, name string) accounts.Account {
 	return accounts.Account{ID: id, OrgID: org, Provider: p, Name: name, ProviderAccountID: providerID,
 		Status: accounts.Unprovisioned, StatusDetail: "not checked yet", StatusSince: t0, CreatedAt: t0}
 }
@@ -100,7 +100,7 @@ func TestCloudAccountStoreContract(t *testing.T) {
 
 		// Update without credentials keeps them; with credentials replaces.
 		payer.Name, payer.Status = "Payer (renamed)", accounts.Provisioned
-		if err := s.UpdateAccount(ctx, payer, nil); err != nil {
+		if err := updateAccount(ctx, s, payer, nil); err != nil {
 			t.Fatal(err)
 		}
 		got, gotSealed, _ = s.Account(ctx, a.ID, payer.ID)
@@ -110,14 +110,14 @@ func TestCloudAccountStoreContract(t *testing.T) {
 		if got.Status != accounts.Unprovisioned {
 			t.Errorf("update changed the status to %s", got.Status)
 		}
-		if err := s.UpdateAccount(ctx, payer, []byte("new")); err != nil {
+		if err := updateAccount(ctx, s, payer, []byte("new")); err != nil {
 			t.Fatal(err)
 		}
 		if _, gotSealed, _ = s.Account(ctx, a.ID, payer.ID); string(gotSealed) != "new" {
 			t.Errorf("credentials after replacing: %q", gotSealed)
 		}
 		project.ProviderAccountID, project.BillingAccountID = "acme-prod-2", "0A0A0A-6789AB-CDEF01"
-		if err := s.UpdateAccount(ctx, project, nil); err != nil {
+		if err := updateAccount(ctx, s, project, nil); err != nil {
 			t.Fatal(err)
 		}
 		if got, _, _ := s.Account(ctx, a.ID, project.ID); got.ProviderAccountID != "acme-prod-2" || got.BillingAccountID != "0A0A0A-6789AB-CDEF01" {
@@ -130,7 +130,7 @@ func TestCloudAccountStoreContract(t *testing.T) {
 		}
 		stolen := project
 		stolen.OrgID, stolen.Name = b.ID, "stolen"
-		if err := s.UpdateAccount(ctx, stolen, []byte("x")); domain.ErrorCode(err) != domain.NotFound {
+		if err := updateAccount(ctx, s, stolen, []byte("x")); domain.ErrorCode(err) != domain.NotFound {
 			t.Errorf("org B updates A's account: %v", err)
 		}
 		if err := s.DeleteAccount(ctx, b.ID, project.ID); domain.ErrorCode(err) != domain.NotFound {
@@ -152,7 +152,7 @@ func TestCloudAccountStoreContract(t *testing.T) {
 		if err := s.DeleteAccount(ctx, a.ID, project.ID); domain.ErrorCode(err) != domain.NotFound {
 			t.Errorf("second delete: %v", err)
 		}
-		if err := s.UpdateAccount(ctx, project, nil); domain.ErrorCode(err) != domain.NotFound {
+		if err := updateAccount(ctx, s, project, nil); domain.ErrorCode(err) != domain.NotFound {
 			t.Errorf("update of a deleted account: %v", err)
 		}
 	})
@@ -170,7 +170,7 @@ func TestCloudAccountUpdateConflict(t *testing.T) {
 			}
 		}
 		second.ProviderAccountID = first.ProviderAccountID
-		err := s.UpdateAccount(ctx, second, nil)
+		err := updateAccount(ctx, s, second, nil)
 		if domain.ErrorCode(err) != domain.Conflict || !strings.Contains(err.Error(), "an Azure subscription "+first.ProviderAccountID) {
 			t.Errorf("update onto another account's subscription: %v, want conflict", err)
 		}
@@ -205,7 +205,7 @@ func TestStatusHistoryOnlyOnChange(t *testing.T) {
 			!got.StatusSince.Equal(t0.Add(4*time.Hour)) || !got.LastCheckedAt.Equal(t0.Add(5*time.Hour)) {
 			t.Errorf("after checks: status %s %q since %s, checked %s", got.Status, got.StatusDetail, got.StatusSince, got.LastCheckedAt)
 		}
-		hist, err := s.StatusHistory(ctx, org.ID, a.ID, 10)
+		hist, err := history(ctx, s, org.ID, a.ID, 10)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -216,11 +216,27 @@ func TestStatusHistoryOnlyOnChange(t *testing.T) {
 		if !reflect.DeepEqual(hist, want) {
 			t.Errorf("history:\n got %+v\nwant %+v", hist, want)
 		}
-		if one, _ := s.StatusHistory(ctx, org.ID, a.ID, 1); len(one) != 1 || one[0].To != accounts.Provisioned {
+		if one, _ := history(ctx, s, org.ID, a.ID, 1); len(one) != 1 || one[0].To != accounts.Provisioned {
 			t.Errorf("history limited to 1: %+v", one)
 		}
+		// The batch read limits each account on its own.
+		b := newAccount(org.ID, "acc-b", connectors.AWS, "210987654321", "Analytics")
+		if err := s.CreateAccount(ctx, b, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RecordStatus(ctx, org.ID, b.ID, checks[3]); err != nil {
+			t.Fatal(err)
+		}
+		both, err := s.StatusHistory(ctx, []string{org.ID}, []string{a.ID, b.ID}, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(both) != 2 || len(both[a.ID]) != 1 || both[a.ID][0].To != accounts.Provisioned ||
+			len(both[b.ID]) != 1 || both[b.ID][0].From != accounts.Unprovisioned {
+			t.Errorf("batch history limited to 1 per account: %+v", both)
+		}
 		other := newEnv(s).org(t, "globex")
-		if h, err := s.StatusHistory(ctx, other.ID, a.ID, 10); err != nil || len(h) != 0 {
+		if h, err := history(ctx, s, other.ID, a.ID, 10); err != nil || len(h) != 0 {
 			t.Errorf("another organization reads the history: %+v %v", h, err)
 		}
 		if err := s.RecordStatus(ctx, org.ID, "missing", checks[0]); domain.ErrorCode(err) != domain.NotFound {
@@ -229,7 +245,7 @@ func TestStatusHistoryOnlyOnChange(t *testing.T) {
 		if err := s.DeleteAccount(ctx, org.ID, a.ID); err != nil {
 			t.Fatal(err)
 		}
-		if h, err := s.StatusHistory(ctx, org.ID, a.ID, 10); err != nil || len(h) != 0 {
+		if h, err := history(ctx, s, org.ID, a.ID, 10); err != nil || len(h) != 0 {
 			t.Errorf("history outlived its account: %+v %v", h, err)
 		}
 	})
@@ -410,4 +426,23 @@ func TestCloudAccountNeedsOrganization(t *testing.T) {
 			t.Error("account stored for a missing organization")
 		}
 	})
+}
+
+// updateAccount stores a's name and IDs through the update closure, and
+// sealed when it is not nil.
+func updateAccount(ctx context.Context, s *sqlstore.Store, a accounts.Account, sealed []byte) error {
+	_, err := s.UpdateAccount(ctx, a.OrgID, a.ID, func(stored *accounts.Account, old []byte) ([]byte, error) {
+		stored.Name, stored.ProviderAccountID, stored.BillingAccountID = a.Name, a.ProviderAccountID, a.BillingAccountID
+		if sealed == nil {
+			return old, nil
+		}
+		return sealed, nil
+	})
+	return err
+}
+
+// history reads one account's status changes through the batch read.
+func history(ctx context.Context, s *sqlstore.Store, orgID, id string, limit int) ([]accounts.StatusChange, error) {
+	h, err := s.StatusHistory(ctx, []string{orgID}, []string{id}, limit)
+	return h[id], err
 }

@@ -85,25 +85,44 @@ func (s *Store) CreateConnector(ctx context.Context, c connectors.Connector, sea
 	return mapErr(err, "connector "+c.Name)
 }
 
-// UpdateConnector stores a connector's new settings; a nil sealed secret
-// keeps the stored one.
-func (s *Store) UpdateConnector(ctx context.Context, c connectors.Connector, sealed []byte) error {
-	row, err := newConnectorRow(c, sealed)
-	if err != nil {
-		return err
-	}
-	cols := []string{"name", "location", "format", "config", "enabled"}
-	if sealed != nil {
-		cols = append(cols, "secret")
-	}
-	res, err := s.db.NewUpdate().Model(&row).Column(cols...).WherePK().Exec(ctx)
-	if err != nil {
-		return mapErr(err, "connector "+c.Name)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return domain.Errorf(domain.NotFound, "connector not found")
-	}
-	return nil
+// UpdateConnector changes one connector inside a transaction that holds
+// its row: fn edits the stored connector and returns the sealed secret to
+// keep. Status fields are not written.
+func (s *Store) UpdateConnector(ctx context.Context, orgID, id string, fn func(c *connectors.Connector, sealed []byte) ([]byte, error)) (connectors.Connector, error) {
+	var out connectors.Connector
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var row connectorRow
+		q := tx.NewSelect().Model(&row).Where("org_id = ? AND id = ?", orgID, id)
+		if s.dialect == Postgres {
+			// SQLite transactions here begin immediate and so already
+			// hold the write lock.
+			q = q.For("UPDATE")
+		}
+		if err := q.Scan(ctx); err != nil {
+			return mapErr(err, "connector")
+		}
+		c, err := row.domain()
+		if err != nil {
+			return err
+		}
+		sealed, err := fn(&c, row.Secret)
+		if err != nil {
+			return err
+		}
+		c.OrgID, c.ID = orgID, id
+		upd, err := newConnectorRow(c, sealed)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.NewUpdate().Model(&upd).Column("name", "location", "format", "config", "enabled", "secret").
+			WherePK().Exec(ctx); err != nil {
+			return mapErr(err, "connector "+c.Name)
+		}
+		c.HasSecret = len(sealed) > 0
+		out = c
+		return nil
+	})
+	return out, err
 }
 
 // DeleteConnector removes a connector of an organization.

@@ -21,15 +21,12 @@ import (
 	"github.com/truecost/truecost/domain/tenancy"
 )
 
-// Provider is a cloud provider; the same names as connectors use.
-type Provider = connectors.Provider
-
 // Providers a cloud account may belong to.
-var Providers = []Provider{connectors.AWS, connectors.Azure, connectors.GCP, connectors.OCI}
+var Providers = []connectors.Provider{connectors.AWS, connectors.Azure, connectors.GCP, connectors.OCI}
 
 // Provisionable are the providers whose billing export Truecost can set
 // up. Oracle always writes OCI cost reports, so OCI has nothing to provision.
-var Provisionable = []Provider{connectors.AWS, connectors.Azure, connectors.GCP}
+var Provisionable = []connectors.Provider{connectors.AWS, connectors.Azure, connectors.GCP}
 
 // Status is an account's billing status.
 type Status string
@@ -50,7 +47,7 @@ const (
 type Account struct {
 	ID       string
 	OrgID    string
-	Provider Provider
+	Provider connectors.Provider
 	Name     string
 	// ProviderAccountID is the AWS account ID, Azure subscription ID, GCP
 	// project ID or OCI tenancy OCID.
@@ -70,12 +67,6 @@ type Account struct {
 	LastCheckedAt time.Time
 	CreatedAt     time.Time
 }
-
-// Credentials are an account's secrets by name: AWS role_arn (with the
-// account's external ID) or access_key_id + secret_access_key; Azure
-// tenant_id, client_id, client_secret; GCP service_account_json; OCI
-// user_ocid, fingerprint, private_key, region. Sealed at rest.
-type Credentials = connectors.Secret
 
 // StatusChange is one entry of an account's status history.
 type StatusChange struct {
@@ -107,9 +98,13 @@ type Store interface {
 	// when there are none). A second account with the same provider and
 	// provider account ID in one organization is a domain.Conflict.
 	CreateAccount(ctx context.Context, a Account, sealed []byte) error
-	// UpdateAccount stores new name, IDs and credentials; sealed nil keeps
-	// the stored credentials. Status fields are left alone.
-	UpdateAccount(ctx context.Context, a Account, sealed []byte) error
+	// UpdateAccount changes one account atomically: fn receives the stored
+	// account and its sealed credentials while the row is locked, edits
+	// the name and IDs and returns the sealed credentials to keep (the ones
+	// it was given, or new ones). An error from fn changes nothing. Status
+	// fields are left alone. A duplicate provider account ID is a
+	// domain.Conflict.
+	UpdateAccount(ctx context.Context, orgID, id string, fn func(a *Account, sealed []byte) ([]byte, error)) (Account, error)
 	DeleteAccount(ctx context.Context, orgID, id string) error
 	// Account returns one account and its sealed credentials, or NotFound.
 	Account(ctx context.Context, orgID, id string) (Account, []byte, error)
@@ -121,12 +116,14 @@ type Store interface {
 	// RecordStatus stores a check's outcome; when the status differs from
 	// the stored one it also appends a StatusChange and moves StatusSince.
 	RecordStatus(ctx context.Context, orgID, id string, u StatusUpdate) error
-	// StatusHistory returns an account's status changes, newest first.
-	StatusHistory(ctx context.Context, orgID, id string, limit int) ([]StatusChange, error)
+	// StatusHistory returns the status changes of the accounts of
+	// accountIDs within orgIDs, newest first and at most limit per
+	// account, keyed by account ID, in one query.
+	StatusHistory(ctx context.Context, orgIDs, accountIDs []string, limit int) (map[string][]StatusChange, error)
 
 	// Infrastructure returns the organization's infrastructure for a
 	// provider, or NotFound.
-	Infrastructure(ctx context.Context, orgID string, p Provider) (Infrastructure, error)
+	Infrastructure(ctx context.Context, orgID string, p connectors.Provider) (Infrastructure, error)
 	ListInfrastructure(ctx context.Context, orgIDs []string) ([]Infrastructure, error)
 	// SaveInfrastructure inserts or replaces the (org, provider) record,
 	// ledger included, in one statement.
@@ -143,25 +140,23 @@ type Store interface {
 type ConnectorPort interface {
 	Create(ctx context.Context, p tenancy.Principal, orgID string, in connectors.Input) (connectors.Connector, error)
 	Update(ctx context.Context, p tenancy.Principal, orgID, id string, in connectors.Input) (connectors.Connector, error)
-	SetEnabled(ctx context.Context, orgID, id string, enabled bool) error
-	List(ctx context.Context, orgIDs []string) ([]connectors.Connector, error)
-	SyncConnector(ctx context.Context, c connectors.Connector, progress func(done, total int64)) (billing.IngestionRun, error)
-}
-
-// Scoper decides which organizations a caller may act on;
-// *tenancy.Service implements it.
-type Scoper interface {
-	Scope(ctx context.Context, p tenancy.Principal, orgID string) ([]string, error)
+	SetEnabled(ctx context.Context, p tenancy.Principal, orgID, id string, enabled bool) error
+	List(ctx context.Context, p tenancy.Principal, orgID string) ([]connectors.Connector, error)
+	Sync(ctx context.Context, p tenancy.Principal, orgID, id string, progress func(done, total int64)) (billing.IngestionRun, error)
 }
 
 // Input is what a user gives to add or change an account. On update, empty
 // Credentials fields keep the stored values.
 type Input struct {
-	Provider          Provider
+	Provider          connectors.Provider
 	Name              string
 	ProviderAccountID string
 	BillingAccountID  string
-	Credentials       Credentials
+	// Credentials are the account's secrets by name: AWS role_arn (with
+	// the account's external ID) or access_key_id + secret_access_key;
+	// Azure tenant_id, client_id, client_secret; GCP service_account_json;
+	// OCI user_ocid, fingerprint, private_key, region. Sealed at rest.
+	Credentials connectors.Secret
 }
 
 var azureSubscriptionRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
@@ -244,7 +239,7 @@ func (a Account) Matches(s SeenAccount) bool {
 	return false
 }
 
-func isProvisionable(p Provider) bool {
+func isProvisionable(p connectors.Provider) bool {
 	for _, q := range Provisionable {
 		if q == p {
 			return true

@@ -8,6 +8,7 @@ import (
 
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/connectors"
+	"github.com/truecost/truecost/domain/tenancy"
 )
 
 // State is where an infrastructure's provisioning stands.
@@ -82,7 +83,7 @@ type Resource struct {
 type Infrastructure struct {
 	ID       string
 	OrgID    string
-	Provider Provider
+	Provider connectors.Provider
 	// AccountID is the cloud account (Account.ID) whose credentials
 	// provisioned it.
 	AccountID     string
@@ -118,7 +119,7 @@ func (inf Infrastructure) Resource(step string) (Resource, bool) {
 type Request struct {
 	Infra       Infrastructure
 	Account     Account
-	Credentials Credentials
+	Credentials connectors.Secret
 }
 
 // Step is one resource-creating action. Run returns the ledger entry; a
@@ -148,7 +149,7 @@ type Provisioner interface {
 // Provision sets up the billing export of the account's provider for the
 // organization, continuing where an earlier attempt stopped. It returns the
 // infrastructure as it stands, also when a step fails.
-func (s *Service) Provision(ctx context.Context, p Principal, orgID, accountID string, set Settings) (Infrastructure, error) {
+func (s *Service) Provision(ctx context.Context, p tenancy.Principal, orgID, accountID string, set Settings) (Infrastructure, error) {
 	if err := s.authorize(ctx, p, orgID, true); err != nil {
 		return Infrastructure{}, err
 	}
@@ -198,7 +199,7 @@ func (s *Service) Provision(ctx context.Context, p Principal, orgID, accountID s
 		}
 		r, err := st.Run(ctx)
 		if err != nil {
-			err := s.fail(ctx, &inf, StateFailed, st.Kind, err)
+			err := s.fail(ctx, p, &inf, StateFailed, st.Kind, err)
 			return inf, err
 		}
 		r.Step, r.At = st.Name, s.now().UTC()
@@ -212,25 +213,25 @@ func (s *Service) Provision(ctx context.Context, p Principal, orgID, accountID s
 		req.Infra = inf
 	}
 	if err := s.connectInfrastructure(ctx, p, &inf, prov.Connector(req)); err != nil {
-		err := s.fail(ctx, &inf, StateFailed, "billing connector", err)
+		err := s.fail(ctx, p, &inf, StateFailed, "billing connector", err)
 		return inf, err
 	}
 	inf.State, inf.ProvisionedAt = StateProvisioned, s.now().UTC()
 	if err := s.save(ctx, &inf); err != nil {
 		return inf, err
 	}
-	_, err = s.evaluate(ctx, orgID)
+	_, err = s.evaluate(ctx, p, orgID)
 	return inf, err
 }
 
 // connectInfrastructure creates the connector that reads the export, or
 // updates and re-enables the one an earlier provisioning created.
-func (s *Service) connectInfrastructure(ctx context.Context, p Principal, inf *Infrastructure, in connectors.Input) error {
+func (s *Service) connectInfrastructure(ctx context.Context, p tenancy.Principal, inf *Infrastructure, in connectors.Input) error {
 	in.Enabled = true
 	if inf.ConnectorID != "" {
 		_, err := s.conns.Update(ctx, p, inf.OrgID, inf.ConnectorID, in)
 		if err == nil {
-			return s.conns.SetEnabled(ctx, inf.OrgID, inf.ConnectorID, true)
+			return s.conns.SetEnabled(ctx, p, inf.OrgID, inf.ConnectorID, true)
 		}
 		if !domain.IsNotFound(err) {
 			return err
@@ -246,7 +247,7 @@ func (s *Service) connectInfrastructure(ctx context.Context, p Principal, inf *I
 
 // DeprovisionWarning says what deprovisioning a provider's billing does to
 // the organization's accounts.
-func (s *Service) DeprovisionWarning(ctx context.Context, p Principal, orgID string, provider Provider) (string, error) {
+func (s *Service) DeprovisionWarning(ctx context.Context, p tenancy.Principal, orgID string, provider connectors.Provider) (string, error) {
 	if err := s.authorize(ctx, p, orgID, false); err != nil {
 		return "", err
 	}
@@ -254,6 +255,12 @@ func (s *Service) DeprovisionWarning(ctx context.Context, p Principal, orgID str
 	if err != nil {
 		return "", err
 	}
+	return DeprovisionWarningFor(provider, all), nil
+}
+
+// DeprovisionWarningFor is the warning of DeprovisionWarning given the
+// organization's accounts.
+func DeprovisionWarningFor(provider connectors.Provider, all []Account) string {
 	var names []string
 	for _, a := range all {
 		if a.Provider == provider {
@@ -263,17 +270,17 @@ func (s *Service) DeprovisionWarning(ctx context.Context, p Principal, orgID str
 	label := ProviderLabel(provider)
 	if len(names) == 1 {
 		return fmt.Sprintf("This removes the %s billing export and disables its connector. %s is the only provisioned %s account: it will stop receiving billing data.",
-			label, names[0], label), nil
+			label, names[0], label)
 	}
 	return fmt.Sprintf("This removes the %s billing export and disables its connector. Every %s account of this organization (%d: %s) will stop receiving billing data.",
-		label, label, len(names), strings.Join(names, ", ")), nil
+		label, label, len(names), strings.Join(names, ", "))
 }
 
 // Deprovision removes, in reverse order, exactly the resources provisioning
 // created for a provider, and disables the connector that read them. It
 // refuses without confirm, answering the warning as a Conflict. A failure
 // stops it; asking again continues.
-func (s *Service) Deprovision(ctx context.Context, p Principal, orgID string, provider Provider, confirm bool) (Infrastructure, error) {
+func (s *Service) Deprovision(ctx context.Context, p tenancy.Principal, orgID string, provider connectors.Provider, confirm bool) (Infrastructure, error) {
 	if err := s.authorize(ctx, p, orgID, true); err != nil {
 		return Infrastructure{}, err
 	}
@@ -308,8 +315,8 @@ func (s *Service) Deprovision(ctx context.Context, p Principal, orgID string, pr
 		return inf, err
 	}
 	if inf.ConnectorID != "" {
-		if err := s.conns.SetEnabled(ctx, orgID, inf.ConnectorID, false); err != nil && !domain.IsNotFound(err) {
-			err := s.fail(ctx, &inf, StateDeprovisionFailed, "billing connector", err)
+		if err := s.conns.SetEnabled(ctx, p, orgID, inf.ConnectorID, false); err != nil && !domain.IsNotFound(err) {
+			err := s.fail(ctx, p, &inf, StateDeprovisionFailed, "billing connector", err)
 			return inf, err
 		}
 	}
@@ -319,7 +326,7 @@ func (s *Service) Deprovision(ctx context.Context, p Principal, orgID string, pr
 			continue
 		}
 		if err := prov.Remove(ctx, Request{Infra: inf, Account: a, Credentials: creds}, r); err != nil {
-			err := s.fail(ctx, &inf, StateDeprovisionFailed, r.Kind+" "+r.ID, err)
+			err := s.fail(ctx, p, &inf, StateDeprovisionFailed, r.Kind+" "+r.ID, err)
 			return inf, err
 		}
 		inf.Ledger[i].State, inf.Ledger[i].DeletedAt = Deleted, s.now().UTC()
@@ -331,7 +338,7 @@ func (s *Service) Deprovision(ctx context.Context, p Principal, orgID string, pr
 	if err := s.save(ctx, &inf); err != nil {
 		return inf, err
 	}
-	_, err = s.evaluate(ctx, orgID)
+	_, err = s.evaluate(ctx, p, orgID)
 	return inf, err
 }
 
@@ -344,7 +351,7 @@ func (s *Service) Manual(inf Infrastructure) []string {
 	return prov.Manual(inf)
 }
 
-func (s *Service) provisioner(p Provider) (Provisioner, error) {
+func (s *Service) provisioner(p connectors.Provider) (Provisioner, error) {
 	if !isProvisionable(p) {
 		return nil, domain.Errorf(domain.Invalid, "%s has nothing to provision: Oracle writes the cost reports itself; add an OCI billing connector with access to them",
 			ProviderLabel(p))
@@ -364,18 +371,14 @@ func (s *Service) save(ctx context.Context, inf *Infrastructure) error {
 // fail records where provisioning or deprovisioning stopped and returns
 // the error to show. Errors from the cloud keep their code; others become
 // Unavailable, since trying again may work.
-func (s *Service) fail(ctx context.Context, inf *Infrastructure, state State, what string, cause error) error {
-	msg := domain.ErrorMessage(cause)
-	if domain.ErrorCode(cause) == domain.Internal {
-		msg = cause.Error()
-	}
-	inf.State, inf.Error = state, fmt.Sprintf("%s: %s", what, msg)
+func (s *Service) fail(ctx context.Context, p tenancy.Principal, inf *Infrastructure, state State, what string, cause error) error {
+	inf.State, inf.Error = state, fmt.Sprintf("%s: %s", what, domain.ErrorMessage(cause))
 	if err := s.save(ctx, inf); err != nil {
 		return err
 	}
 	// Best effort: the statuses follow what was left behind; the hourly
 	// check corrects them otherwise.
-	_, _ = s.evaluate(context.WithoutCancel(ctx), inf.OrgID)
+	_, _ = s.evaluate(context.WithoutCancel(ctx), p, inf.OrgID)
 	code := domain.ErrorCode(cause)
 	if code == domain.Internal {
 		code = domain.Unavailable
@@ -388,7 +391,7 @@ func (s *Service) fail(ctx context.Context, inf *Infrastructure, state State, wh
 }
 
 // ProviderLabel is a provider's name as users know it.
-func ProviderLabel(p Provider) string {
+func ProviderLabel(p connectors.Provider) string {
 	switch p {
 	case connectors.AWS:
 		return "AWS"

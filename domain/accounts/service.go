@@ -10,9 +10,6 @@ import (
 	"github.com/truecost/truecost/domain/tenancy"
 )
 
-// Principal is the caller a Service acts for.
-type Principal = tenancy.Principal
-
 // Service holds the rules for accounts, provisioning and billing status.
 // Methods taking a Principal check it may act on the organization; only
 // admins may change anything.
@@ -20,8 +17,8 @@ type Service struct {
 	store        Store
 	sealer       connectors.Sealer
 	conns        ConnectorPort
-	scope        Scoper
-	provisioners map[Provider]Provisioner
+	rights       *tenancy.Rights
+	provisioners map[connectors.Provider]Provisioner
 	newID        func() string
 	now          func() time.Time
 }
@@ -32,8 +29,8 @@ type Deps struct {
 	Store        Store
 	Sealer       connectors.Sealer
 	Connectors   ConnectorPort
-	Scope        Scoper
-	Provisioners map[Provider]Provisioner
+	Rights       *tenancy.Rights
+	Provisioners map[connectors.Provider]Provisioner
 	NewID        func() string
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
@@ -45,60 +42,107 @@ func NewService(d Deps) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: d.Store, sealer: d.Sealer, conns: d.Connectors, scope: d.Scope,
+	return &Service{store: d.Store, sealer: d.Sealer, conns: d.Connectors, rights: d.Rights,
 		provisioners: d.Provisioners, newID: d.NewID, now: now}
 }
 
-func (s *Service) authorize(ctx context.Context, p Principal, orgID string, write bool) error {
-	if write && !p.IsAdmin() {
-		return domain.Errorf(domain.Forbidden, "only organization admins may change cloud accounts or billing provisioning")
+// what names accounts in the messages of Rights.Write.
+const what = "cloud accounts or billing provisioning"
+
+func (s *Service) authorize(ctx context.Context, p tenancy.Principal, orgID string, write bool) error {
+	if write {
+		return s.rights.Write(ctx, p, orgID, what)
 	}
-	_, err := s.scope.Scope(ctx, p, orgID)
+	_, err := s.rights.Read(ctx, p, orgID)
 	return err
 }
 
-// List returns the organization's accounts with their billing status.
-func (s *Service) List(ctx context.Context, p Principal, orgID string) ([]Account, error) {
-	if err := s.authorize(ctx, p, orgID, false); err != nil {
+// List returns the accounts of orgID with their billing status, or with
+// orgID empty those of every organization the caller may read.
+func (s *Service) List(ctx context.Context, p tenancy.Principal, orgID string) ([]Account, error) {
+	orgIDs, err := s.rights.Read(ctx, p, orgID)
+	if err != nil {
 		return nil, err
 	}
-	return s.store.ListAccounts(ctx, []string{orgID})
+	return s.store.ListAccounts(ctx, orgIDs)
 }
 
-// Get returns one account.
-func (s *Service) Get(ctx context.Context, p Principal, orgID, id string) (Account, error) {
-	if err := s.authorize(ctx, p, orgID, false); err != nil {
+// ListIn returns the accounts of all of orgIDs at once, each of which the
+// caller must be able to read: the batch read of per-request loaders.
+func (s *Service) ListIn(ctx context.Context, p tenancy.Principal, orgIDs []string) ([]Account, error) {
+	if err := s.rights.ReadAll(ctx, p, orgIDs); err != nil {
+		return nil, err
+	}
+	return s.store.ListAccounts(ctx, orgIDs)
+}
+
+// Get returns one account of orgID, or with orgID empty of any
+// organization the caller may read. Another organization's account is not
+// found.
+func (s *Service) Get(ctx context.Context, p tenancy.Principal, orgID, id string) (Account, error) {
+	orgIDs, err := s.rights.Read(ctx, p, orgID)
+	if err != nil {
 		return Account{}, err
 	}
-	a, _, err := s.store.Account(ctx, orgID, id)
-	return a, err
+	for _, org := range orgIDs {
+		a, _, err := s.store.Account(ctx, org, id)
+		if !domain.IsNotFound(err) {
+			return a, err
+		}
+	}
+	return Account{}, domain.Errorf(domain.NotFound, "cloud account not found")
 }
 
-// Infrastructure returns the organization's infrastructure of every
-// provider that has one.
-func (s *Service) Infrastructure(ctx context.Context, p Principal, orgID string) ([]Infrastructure, error) {
-	if err := s.authorize(ctx, p, orgID, false); err != nil {
+// Infrastructure returns the infrastructure of every provider that has
+// one, of orgID or with orgID empty of every organization the caller may
+// read.
+func (s *Service) Infrastructure(ctx context.Context, p tenancy.Principal, orgID string) ([]Infrastructure, error) {
+	orgIDs, err := s.rights.Read(ctx, p, orgID)
+	if err != nil {
 		return nil, err
 	}
-	return s.store.ListInfrastructure(ctx, []string{orgID})
+	return s.store.ListInfrastructure(ctx, orgIDs)
+}
+
+// InfrastructureIn returns the infrastructure of all of orgIDs at once,
+// each of which the caller must be able to read.
+func (s *Service) InfrastructureIn(ctx context.Context, p tenancy.Principal, orgIDs []string) ([]Infrastructure, error) {
+	if err := s.rights.ReadAll(ctx, p, orgIDs); err != nil {
+		return nil, err
+	}
+	return s.store.ListInfrastructure(ctx, orgIDs)
 }
 
 // History returns an account's status changes, newest first.
-func (s *Service) History(ctx context.Context, p Principal, orgID, id string, limit int) ([]StatusChange, error) {
+func (s *Service) History(ctx context.Context, p tenancy.Principal, orgID, id string, limit int) ([]StatusChange, error) {
 	if err := s.authorize(ctx, p, orgID, false); err != nil {
 		return nil, err
 	}
 	if _, _, err := s.store.Account(ctx, orgID, id); err != nil {
 		return nil, err
 	}
-	if limit <= 0 || limit > 200 {
-		limit = 50
+	h, err := s.store.StatusHistory(ctx, []string{orgID}, []string{id}, historyLimit(limit))
+	return h[id], err
+}
+
+// HistoryIn returns the status changes of many accounts of orgIDs at once,
+// newest first, at most limit per account, keyed by account ID.
+func (s *Service) HistoryIn(ctx context.Context, p tenancy.Principal, orgIDs, accountIDs []string, limit int) (map[string][]StatusChange, error) {
+	if err := s.rights.ReadAll(ctx, p, orgIDs); err != nil {
+		return nil, err
 	}
-	return s.store.StatusHistory(ctx, orgID, id, limit)
+	return s.store.StatusHistory(ctx, orgIDs, accountIDs, historyLimit(limit))
+}
+
+func historyLimit(limit int) int {
+	if limit <= 0 || limit > 200 {
+		return 50
+	}
+	return limit
 }
 
 // Create adds a cloud account and checks its billing status.
-func (s *Service) Create(ctx context.Context, p Principal, orgID string, in Input) (Account, error) {
+func (s *Service) Create(ctx context.Context, p tenancy.Principal, orgID string, in Input) (Account, error) {
 	if err := s.authorize(ctx, p, orgID, true); err != nil {
 		return Account{}, err
 	}
@@ -119,50 +163,50 @@ func (s *Service) Create(ctx context.Context, p Principal, orgID string, in Inpu
 	if err := s.store.CreateAccount(ctx, a, sealed); err != nil {
 		return Account{}, err
 	}
-	return s.refreshed(ctx, a)
+	return s.refreshed(ctx, p, a)
 }
 
-// Update changes an account's name, IDs or credentials. Its provider
-// cannot change.
-func (s *Service) Update(ctx context.Context, p Principal, orgID, id string, in Input) (Account, error) {
+// Update changes an account's name, IDs or credentials (empty credential
+// fields keep the stored ones). Its provider cannot change.
+func (s *Service) Update(ctx context.Context, p tenancy.Principal, orgID, id string, in Input) (Account, error) {
 	if err := s.authorize(ctx, p, orgID, true); err != nil {
 		return Account{}, err
 	}
-	a, stored, err := s.store.Account(ctx, orgID, id)
-	if err != nil {
-		return Account{}, err
-	}
-	if in.Provider != "" && in.Provider != a.Provider {
-		return Account{}, domain.Errorf(domain.Invalid, "an account's provider cannot change; add a new account instead")
-	}
-	in.Provider = a.Provider
-	old, err := connectors.OpenSecret(s.sealer, stored)
-	if err != nil {
-		return Account{}, err
-	}
-	merged, fresh := connectors.MergeSecret(old, in.Credentials)
-	check := in
-	check.Credentials = merged
-	if err := check.validate(); err != nil {
-		return Account{}, err
-	}
-	var sealed []byte
-	if fresh {
-		if sealed, err = s.seal(merged); err != nil {
-			return Account{}, err
+	a, err := s.store.UpdateAccount(ctx, orgID, id, func(a *Account, stored []byte) ([]byte, error) {
+		if in.Provider != "" && in.Provider != a.Provider {
+			return nil, domain.Errorf(domain.Invalid, "an account's provider cannot change; add a new account instead")
 		}
-	}
-	a.Name, a.ProviderAccountID, a.BillingAccountID = check.Name, check.ProviderAccountID, check.BillingAccountID
-	if err := s.store.UpdateAccount(ctx, a, sealed); err != nil {
+		in.Provider = a.Provider
+		old, err := connectors.OpenSecret(s.sealer, stored)
+		if err != nil {
+			return nil, err
+		}
+		merged, fresh := connectors.MergeSecret(old, in.Credentials)
+		check := in
+		check.Credentials = merged
+		if err := check.validate(); err != nil {
+			return nil, err
+		}
+		a.Name, a.ProviderAccountID, a.BillingAccountID = check.Name, check.ProviderAccountID, check.BillingAccountID
+		if !fresh {
+			return stored, nil
+		}
+		sealed, err := s.seal(merged)
+		if err != nil {
+			return nil, err
+		}
+		a.HasCredentials = a.HasCredentials || sealed != nil
+		return sealed, nil
+	})
+	if err != nil {
 		return Account{}, err
 	}
-	a.HasCredentials = a.HasCredentials || sealed != nil
-	return s.refreshed(ctx, a)
+	return s.refreshed(ctx, p, a)
 }
 
 // Delete removes an account. The account that provisioned a provider's
 // billing cannot go while that infrastructure exists.
-func (s *Service) Delete(ctx context.Context, p Principal, orgID, id string) error {
+func (s *Service) Delete(ctx context.Context, p tenancy.Principal, orgID, id string) error {
 	if err := s.authorize(ctx, p, orgID, true); err != nil {
 		return err
 	}
@@ -182,7 +226,7 @@ func (s *Service) Delete(ctx context.Context, p Principal, orgID, id string) err
 }
 
 // seal encrypts the non-empty credentials; none seal to nil.
-func (s *Service) seal(creds Credentials) ([]byte, error) {
+func (s *Service) seal(creds connectors.Secret) ([]byte, error) {
 	merged, _ := connectors.MergeSecret(nil, creds)
 	if len(merged) == 0 {
 		return nil, nil
@@ -195,8 +239,8 @@ func (s *Service) seal(creds Credentials) ([]byte, error) {
 
 // refreshed re-evaluates the organization's statuses and returns a as
 // stored after that.
-func (s *Service) refreshed(ctx context.Context, a Account) (Account, error) {
-	all, err := s.evaluate(ctx, a.OrgID)
+func (s *Service) refreshed(ctx context.Context, p tenancy.Principal, a Account) (Account, error) {
+	all, err := s.evaluate(ctx, p, a.OrgID)
 	if err != nil {
 		return a, err
 	}
@@ -215,11 +259,11 @@ type CheckReport struct {
 
 // CheckNow syncs the organization's enabled cloud connectors and then
 // checks its accounts' billing status, for the page's "Check now".
-func (s *Service) CheckNow(ctx context.Context, p Principal, orgID string) ([]Account, error) {
+func (s *Service) CheckNow(ctx context.Context, p tenancy.Principal, orgID string) ([]Account, error) {
 	if err := s.authorize(ctx, p, orgID, true); err != nil {
 		return nil, err
 	}
-	conns, err := s.conns.List(ctx, []string{orgID})
+	conns, err := s.conns.List(ctx, p, orgID)
 	if err != nil {
 		return nil, err
 	}
@@ -227,15 +271,19 @@ func (s *Service) CheckNow(ctx context.Context, p Principal, orgID string) ([]Ac
 		if c.Enabled && c.Provider != connectors.Local && c.OrgID == orgID {
 			// A failed sync is recorded on the connector and shows in the
 			// status detail.
-			_, _ = s.conns.SyncConnector(ctx, c, nil)
+			_, _ = s.conns.Sync(ctx, p, orgID, c.ID, nil)
 		}
 	}
-	return s.evaluate(ctx, orgID)
+	return s.evaluate(ctx, p, orgID)
 }
 
 // CheckAll checks the billing status of every organization's accounts,
-// for the hourly job. One organization's failure does not stop the others.
-func (s *Service) CheckAll(ctx context.Context) (CheckReport, error) {
+// for the hourly job: the caller must be the system. One organization's
+// failure does not stop the others.
+func (s *Service) CheckAll(ctx context.Context, p tenancy.Principal) (CheckReport, error) {
+	if err := s.rights.System(p, "check every organization's billing status"); err != nil {
+		return CheckReport{}, err
+	}
 	orgs, err := s.store.AccountOrgs(ctx)
 	if err != nil {
 		return CheckReport{}, err
@@ -249,7 +297,7 @@ func (s *Service) CheckAll(ctx context.Context) (CheckReport, error) {
 		before, err := s.store.ListAccounts(ctx, []string{org})
 		if err == nil {
 			var after []Account
-			if after, err = s.evaluate(ctx, org); err == nil {
+			if after, err = s.evaluate(ctx, p, org); err == nil {
 				rep.Organizations++
 				rep.Accounts += len(after)
 				rep.Changed += countChanged(before, after)
@@ -278,7 +326,7 @@ func countChanged(before, after []Account) int {
 
 // evaluate decides and records the status of each of the organization's
 // accounts, and returns them as stored.
-func (s *Service) evaluate(ctx context.Context, orgID string) ([]Account, error) {
+func (s *Service) evaluate(ctx context.Context, p tenancy.Principal, orgID string) ([]Account, error) {
 	all, err := s.store.ListAccounts(ctx, []string{orgID})
 	if err != nil || len(all) == 0 {
 		return all, err
@@ -291,7 +339,7 @@ func (s *Service) evaluate(ctx context.Context, orgID string) ([]Account, error)
 	if err != nil {
 		return nil, err
 	}
-	conns, err := s.conns.List(ctx, []string{orgID})
+	conns, err := s.conns.List(ctx, p, orgID)
 	if err != nil {
 		return nil, err
 	}

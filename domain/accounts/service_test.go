@@ -34,7 +34,7 @@ type scripted struct {
 	failRemove map[string]error // removals that fail on their next call
 	ran        []string
 	removed    []string
-	creds      []accounts.Credentials
+	creds      []connectors.Secret
 }
 
 type stepSpec struct{ name, kind string }
@@ -166,7 +166,7 @@ type fixture struct {
 	globex  tenancy.Organization
 	// admin and member belong to acme, stranger to globex, reseller to
 	// acme's reseller.
-	admin, member, stranger, strangerMember, reseller accounts.Principal
+	admin, member, stranger, strangerMember, reseller tenancy.Principal
 }
 
 func newFixture(t *testing.T, s *sqlstore.Store) *fixture {
@@ -185,10 +185,10 @@ func newFixture(t *testing.T, s *sqlstore.Store) *fixture {
 	must(err)
 	globex, err := ten.CreateOrganization(ctx, "globex", "", tenancy.Customer, "")
 	must(err)
-	principal := func(email string, org tenancy.Organization, role tenancy.Role) accounts.Principal {
+	principal := func(email string, org tenancy.Organization, role tenancy.Role) tenancy.Principal {
 		u, err := ten.CreateUser(ctx, email, org.Slug, role, "")
 		must(err)
-		return accounts.Principal{User: u, Org: org}
+		return tenancy.Principal{User: u, Org: org}
 	}
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
@@ -200,7 +200,7 @@ func newFixture(t *testing.T, s *sqlstore.Store) *fixture {
 	aws := newScripted()
 	clk := &clock{t: time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)}
 	svc := accounts.NewService(accounts.Deps{Store: s, Sealer: sealer, Connectors: conns, Scope: ten,
-		Provisioners: map[accounts.Provider]accounts.Provisioner{connectors.AWS: aws}, NewID: tenancy.NewID, Now: clk.Now})
+		Provisioners: map[connectors.Provider]accounts.Provisioner{connectors.AWS: aws}, NewID: tenancy.NewID, Now: clk.Now})
 	return &fixture{t: t, ctx: ctx, store: s, svc: svc, conns: conns, aws: aws, sources: sources, clock: clk,
 		acme: acme, globex: globex,
 		admin:          principal("admin@acme.example", acme, tenancy.Admin),
@@ -213,7 +213,7 @@ func newFixture(t *testing.T, s *sqlstore.Store) *fixture {
 
 const payerRole = "arn:aws:iam::111111111111:role/TruecostProvisioning"
 
-func awsInput(name, id string, creds accounts.Credentials) accounts.Input {
+func awsInput(name, id string, creds connectors.Secret) accounts.Input {
 	return accounts.Input{Provider: connectors.AWS, Name: name, ProviderAccountID: id, Credentials: creds}
 }
 
@@ -228,7 +228,7 @@ func (f *fixture) create(in accounts.Input) accounts.Account {
 
 func (f *fixture) payer() accounts.Account {
 	f.t.Helper()
-	return f.create(awsInput("Payer", "111111111111", accounts.Credentials{"role_arn": payerRole}))
+	return f.create(awsInput("Payer", "111111111111", connectors.Secret{"role_arn": payerRole}))
 }
 
 func (f *fixture) get(id string) accounts.Account {
@@ -358,7 +358,7 @@ func TestProvisionCreatesConnectorAndAccountsFollowTheData(t *testing.T) {
 
 		// A second AWS account is covered by the same export without being
 		// provisioned itself.
-		workloads := f.create(awsInput("Workloads", "222222222222", accounts.Credentials{"role_arn": "arn:aws:iam::222222222222:role/Truecost"}))
+		workloads := f.create(awsInput("Workloads", "222222222222", connectors.Secret{"role_arn": "arn:aws:iam::222222222222:role/Truecost"}))
 		if workloads.Status != accounts.Checking {
 			t.Errorf("second account: %s %q, want checking", workloads.Status, workloads.StatusDetail)
 		}
@@ -465,7 +465,7 @@ func TestProvisionResumesAtTheFailedStep(t *testing.T) {
 	}
 
 	// Another account cannot take over a half-done provisioning.
-	other := f.create(awsInput("Other payer", "333333333333", accounts.Credentials{"access_key_id": "AKIAEXAMPLE", "secret_access_key": "s3cr3t"}))
+	other := f.create(awsInput("Other payer", "333333333333", connectors.Secret{"access_key_id": "AKIAEXAMPLE", "secret_access_key": "s3cr3t"}))
 	_, err = f.svc.Provision(f.ctx, f.admin, f.acme.ID, other.ID, accounts.Settings{})
 	wantCode(t, "provision from another account", err, domain.Conflict, "started from another account")
 
@@ -587,7 +587,7 @@ func TestOnlyAdminsOfTheOrganizationChangeAnything(t *testing.T) {
 
 	for _, p := range []struct {
 		name string
-		who  accounts.Principal
+		who  tenancy.Principal
 		org  string
 		code domain.Code
 	}{
@@ -657,7 +657,7 @@ func TestOnlyAdminsOfTheOrganizationChangeAnything(t *testing.T) {
 func TestCredentialsAreSealedAndNeverReturned(t *testing.T) {
 	f := newFixture(t, sqltest.SQLite(t))
 	const secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
-	a := f.create(awsInput("Keys", "555555555555", accounts.Credentials{"access_key_id": "AKIAIOSFODNN7EXAMPLE", "secret_access_key": secret}))
+	a := f.create(awsInput("Keys", "555555555555", connectors.Secret{"access_key_id": "AKIAIOSFODNN7EXAMPLE", "secret_access_key": secret}))
 	for _, got := range []accounts.Account{a, f.get(a.ID)} {
 		if s := fmt.Sprintf("%#v", got); strings.Contains(s, secret) || strings.Contains(s, "AKIAIOSFODNN7EXAMPLE") || !got.HasCredentials {
 			t.Errorf("account shows its credentials or lacks the flag: %s", s)
@@ -677,7 +677,7 @@ func TestCredentialsAreSealedAndNeverReturned(t *testing.T) {
 		t.Error("a rename resealed the credentials")
 	}
 	if _, err := f.svc.Update(f.ctx, f.admin, f.acme.ID, a.ID,
-		awsInput("Keys renamed", "555555555555", accounts.Credentials{"role_arn": "arn:aws:iam::555555555555:role/Truecost"})); err != nil {
+		awsInput("Keys renamed", "555555555555", connectors.Secret{"role_arn": "arn:aws:iam::555555555555:role/Truecost"})); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.svc.Provision(f.ctx, f.admin, f.acme.ID, a.ID, accounts.Settings{}); err != nil {
@@ -698,7 +698,7 @@ func TestCredentialsAreSealedAndNeverReturned(t *testing.T) {
 func TestProvidersWithoutProvisioning(t *testing.T) {
 	f := newFixture(t, sqltest.SQLite(t))
 	oci := f.create(accounts.Input{Provider: connectors.OCI, Name: "Tenancy", ProviderAccountID: "ocid1.tenancy.oc1..aaaaaaaaexample",
-		Credentials: accounts.Credentials{"user_ocid": "ocid1.user.oc1..aaaaaaaauser", "private_key": "-----BEGIN PRIVATE KEY-----"}})
+		Credentials: connectors.Secret{"user_ocid": "ocid1.user.oc1..aaaaaaaauser", "private_key": "-----BEGIN PRIVATE KEY-----"}})
 	if oci.Status != accounts.Unprovisioned || !strings.Contains(oci.StatusDetail, "add the policy statements and an OCI billing connector") {
 		t.Errorf("OCI account: %s %q", oci.Status, oci.StatusDetail)
 	}
@@ -708,7 +708,7 @@ func TestProvidersWithoutProvisioning(t *testing.T) {
 	wantCode(t, "deprovision OCI", err, domain.Invalid, "nothing to provision")
 
 	azure := f.create(accounts.Input{Provider: connectors.Azure, Name: "Subscription", ProviderAccountID: "8A93B2C1-1234-4ABC-9DEF-0123456789AB",
-		Credentials: accounts.Credentials{"tenant_id": "t", "client_id": "c", "client_secret": "s"}})
+		Credentials: connectors.Secret{"tenant_id": "t", "client_id": "c", "client_secret": "s"}})
 	if azure.ProviderAccountID != "8a93b2c1-1234-4abc-9def-0123456789ab" {
 		t.Errorf("subscription ID stored as %q", azure.ProviderAccountID)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/truecost/truecost/domain"
+	"github.com/truecost/truecost/domain/tenancy"
 )
 
 // Dimension is a way to group or filter costs.
@@ -80,9 +81,11 @@ type CostFilter struct {
 	Tags   []TagFilter
 }
 
-// CostQuery asks for costs of some organizations over [From, To).
+// CostQuery asks for costs over [From, To) of one organization, or with
+// OrgID empty of every organization the caller may read (a reseller and
+// all its customers together).
 type CostQuery struct {
-	OrgIDs      []string
+	OrgID       string
 	From, To    time.Time
 	DateBasis   DateBasis
 	Metric      Metric
@@ -139,13 +142,49 @@ type RollupReader interface {
 	LatestCostDay(ctx context.Context, orgIDs []string) (time.Time, error)
 }
 
-// Reporter builds cost reports.
-type Reporter struct {
-	rollups RollupReader
+// RunLister lists ingestion runs; RunStore implementations have it.
+type RunLister interface {
+	// ListRuns returns the newest runs of the organizations, newest first.
+	ListRuns(ctx context.Context, orgIDs []string, limit int) ([]IngestionRun, error)
 }
 
-// NewReporter returns a Reporter reading rollups.
-func NewReporter(r RollupReader) *Reporter { return &Reporter{rollups: r} }
+// Reporter answers what was ingested and what it cost: cost reports from
+// the rollups and the ingestion runs, each read checked against the
+// caller's rights.
+type Reporter struct {
+	rollups RollupReader
+	runs    RunLister
+	rights  *tenancy.Rights
+}
+
+// NewReporter returns a Reporter reading rollups and runs. runs may be nil
+// for uses that only report costs.
+func NewReporter(rollups RollupReader, runs RunLister, rights *tenancy.Rights) *Reporter {
+	return &Reporter{rollups: rollups, runs: runs, rights: rights}
+}
+
+// Bounds of a Runs listing's limit.
+const (
+	DefaultRunLimit = 50
+	MaxRunLimit     = 500
+)
+
+// Runs returns the newest ingestion runs of orgID, or with orgID empty of
+// every organization the caller may read, newest first; limit is 1 to
+// MaxRunLimit.
+func (rp *Reporter) Runs(ctx context.Context, caller tenancy.Principal, orgID string, limit int) ([]IngestionRun, error) {
+	if limit < 1 || limit > MaxRunLimit {
+		return nil, domain.Errorf(domain.Invalid, "limit must be between 1 and %d", MaxRunLimit)
+	}
+	orgIDs, err := rp.rights.Read(ctx, caller, orgID)
+	if err != nil {
+		return nil, err
+	}
+	if rp.runs == nil {
+		return nil, domain.Errorf(domain.Unavailable, "ingestion runs are not available")
+	}
+	return rp.runs.ListRuns(ctx, orgIDs, limit)
+}
 
 // maxRange bounds a report's period so one query cannot scan years of data.
 const maxRange = 366 * 3 * 24 * time.Hour
@@ -199,9 +238,6 @@ func (q *CostQuery) Validate() error {
 		if strings.TrimSpace(k) == "" {
 			return domain.Errorf(domain.Invalid, "tag keys must not be empty")
 		}
-	}
-	if len(q.OrgIDs) == 0 {
-		return domain.Errorf(domain.Forbidden, "no organization in scope")
 	}
 	return nil
 }
@@ -259,9 +295,14 @@ type groupAcc struct {
 	points   map[time.Time]decimal.Decimal
 }
 
-// Report computes the costs a query asks for, exactly, from the rollups.
-func (rp *Reporter) Report(ctx context.Context, q CostQuery) (CostReport, error) {
+// Report computes the costs a query asks for, exactly, from the rollups
+// of the organizations the caller may read.
+func (rp *Reporter) Report(ctx context.Context, caller tenancy.Principal, q CostQuery) (CostReport, error) {
 	if err := q.Validate(); err != nil {
+		return CostReport{}, err
+	}
+	orgIDs, err := rp.rights.Read(ctx, caller, q.OrgID)
+	if err != nil {
 		return CostReport{}, err
 	}
 	type dim struct {
@@ -296,8 +337,8 @@ func (rp *Reporter) Report(ctx context.Context, q CostQuery) (CostReport, error)
 	totals := make(Totals)
 	groups := make(map[string]*groupAcc)
 	var keyBuf strings.Builder
-	scan := RollupScan{OrgIDs: q.OrgIDs, From: q.From, To: q.To, DateBasis: q.DateBasis}
-	err := rp.rollups.ScanRollups(ctx, scan, func(r Rollup) error {
+	scan := RollupScan{OrgIDs: orgIDs, From: q.From, To: q.To, DateBasis: q.DateBasis}
+	err = rp.rollups.ScanRollups(ctx, scan, func(r Rollup) error {
 		for _, f := range filters {
 			if v, _ := f.val(&r); !f.want[v] {
 				return nil
@@ -423,9 +464,14 @@ func parseTags(raw string, cache map[string]map[string]string) map[string]string
 	return tags
 }
 
-// DefaultPeriod returns the month a cost view opens on: the current month,
-// or the latest month with data when the current one has none.
-func (rp *Reporter) DefaultPeriod(ctx context.Context, orgIDs []string, now time.Time) (from, to time.Time, err error) {
+// DefaultPeriod returns the month a cost view of orgID (empty: every
+// organization the caller may read) opens on: the current month, or the
+// latest month with data when the current one has none.
+func (rp *Reporter) DefaultPeriod(ctx context.Context, caller tenancy.Principal, orgID string, now time.Time) (from, to time.Time, err error) {
+	orgIDs, err := rp.rights.Read(ctx, caller, orgID)
+	if err != nil {
+		return time.Time{}, time.Time{}, err
+	}
 	from = MonthStart(now)
 	last, err := rp.rollups.LatestCostDay(ctx, orgIDs)
 	if err != nil && !domain.IsNotFound(err) {

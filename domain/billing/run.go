@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/truecost/truecost/domain"
@@ -46,6 +47,25 @@ func (r IngestionRun) Duration() time.Duration {
 		return 0
 	}
 	return r.FinishedAt.Sub(r.StartedAt)
+}
+
+// Summary is the one line that tells a person what a run did, given how
+// long it took as they saw it.
+func (r IngestionRun) Summary(took time.Duration) string {
+	if r.Status == RunUnchanged {
+		return fmt.Sprintf("source unchanged since the last run: nothing to do (run %s)", r.ID)
+	}
+	periods := make([]string, len(r.Periods))
+	for i, p := range r.Periods {
+		periods[i] = p.Format("2006-01")
+	}
+	totals := make([]string, len(r.Totals))
+	for i, m := range r.Totals {
+		totals[i] = m.Currency + " " + m.Amount.String()
+	}
+	return fmt.Sprintf("ingested %d rows from %d file(s) into %d period(s) [%s]; BilledCost %s; %.2fs (run %s)",
+		r.Rows, len(r.Files), len(r.Periods), strings.Join(periods, " "), strings.Join(totals, ", "),
+		took.Seconds(), r.ID)
 }
 
 // SourceFile is one file (or object) a source will read.

@@ -3,7 +3,7 @@
 // settings and sealed credentials to read it, and how the last sync went.
 // Each connector owns the (connector, billing period) partitions the billing
 // package loads. Its Store port is implemented by adapters/sqlstore; its
-// SourceFactory by the composition root over the cloud adapters.
+// SourceFactory by adapters/billingsource over the cloud adapters.
 package connectors
 
 import (
@@ -82,8 +82,12 @@ type Store interface {
 	// CreateConnector stores a connector with its sealed secret (nil when
 	// there is none).
 	CreateConnector(ctx context.Context, c Connector, sealed []byte) error
-	// UpdateConnector stores new settings; sealed nil keeps the stored secret.
-	UpdateConnector(ctx context.Context, c Connector, sealed []byte) error
+	// UpdateConnector changes one connector atomically: fn receives the
+	// stored connector and its sealed secret while the row is locked,
+	// edits the connector and returns the sealed secret to keep (the one
+	// it was given, or a new one). An error from fn changes nothing.
+	// Status fields are not changed by it (RecordSync is).
+	UpdateConnector(ctx context.Context, orgID, id string, fn func(c *Connector, sealed []byte) ([]byte, error)) (Connector, error)
 	DeleteConnector(ctx context.Context, orgID, id string) error
 	// Connector returns one connector and its sealed secret, or NotFound.
 	Connector(ctx context.Context, orgID, id string) (Connector, []byte, error)
@@ -98,25 +102,10 @@ type Store interface {
 }
 
 // SourceFactory opens the billing.Source a connector reads, with its
-// credentials.
+// credentials. A local connector's source is checked (the path exists and
+// holds the format) when it is opened.
 type SourceFactory interface {
 	Source(ctx context.Context, c Connector, secret Secret) (billing.Source, error)
-}
-
-// Service holds the connector rules.
-type Service struct {
-	store    Store
-	sealer   Sealer
-	sources  SourceFactory
-	ingester *billing.Ingester
-	newID    func() string
-	now      func() time.Time
-}
-
-// NewService returns a Service. sealer, sources and ingester may be nil for
-// uses that only list connectors or create local ones.
-func NewService(store Store, sealer Sealer, sources SourceFactory, ingester *billing.Ingester, newID func() string) *Service {
-	return &Service{store: store, sealer: sealer, sources: sources, ingester: ingester, newID: newID, now: time.Now}
 }
 
 // CanonicalLocation turns a path or URL into the form that identifies a
@@ -144,67 +133,4 @@ func ValidFormat(format string) error {
 		}
 	}
 	return domain.Errorf(domain.Invalid, "unknown format %q (want one of %s)", format, strings.Join(Formats, ", "))
-}
-
-// EnsureLocal returns the organization's local connector for location,
-// creating it on first use.
-func (s *Service) EnsureLocal(ctx context.Context, orgID, location, format string) (Connector, error) {
-	c, err := s.store.ConnectorByLocation(ctx, orgID, Local, location)
-	if err == nil {
-		return c, nil
-	}
-	if !domain.IsNotFound(err) {
-		return Connector{}, err
-	}
-	c = Connector{
-		ID:        s.newID(),
-		OrgID:     orgID,
-		Provider:  Local,
-		Name:      filepath.Base(location),
-		Location:  location,
-		Format:    format,
-		Enabled:   true,
-		Status:    StatusNew,
-		CreatedAt: s.now().UTC(),
-	}
-	if err := s.store.CreateConnector(ctx, c, nil); err != nil {
-		return Connector{}, err
-	}
-	return c, nil
-}
-
-// RecordSync stores how a sync of c ended.
-func (s *Service) RecordSync(ctx context.Context, c Connector, run billing.IngestionRun, syncErr error) error {
-	r := SyncResult{Status: StatusOK, At: s.now().UTC(), Rows: c.LastRows, LastPeriod: c.LastPeriod}
-	if syncErr != nil {
-		r.Status, r.Error = StatusFailed, domain.ErrorMessage(syncErr)
-		if domain.ErrorCode(syncErr) == domain.Internal {
-			r.Error = syncErr.Error()
-		}
-	} else if run.Status == billing.RunSucceeded {
-		r.Rows = run.Rows
-		if n := len(run.Periods); n > 0 && run.Periods[n-1].After(r.LastPeriod) {
-			r.LastPeriod = run.Periods[n-1]
-		}
-	}
-	return s.store.RecordSync(ctx, c.OrgID, c.ID, r)
-}
-
-// List returns the connectors of the organizations.
-func (s *Service) List(ctx context.Context, orgIDs []string) ([]Connector, error) {
-	return s.store.ListConnectors(ctx, orgIDs)
-}
-
-// SetEnabled turns the scheduled sync of a connector on or off, keeping its
-// settings and credentials.
-func (s *Service) SetEnabled(ctx context.Context, orgID, id string, enabled bool) error {
-	c, _, err := s.store.Connector(ctx, orgID, id)
-	if err != nil {
-		return err
-	}
-	if c.Enabled == enabled {
-		return nil
-	}
-	c.Enabled = enabled
-	return s.store.UpdateConnector(ctx, c, nil)
 }

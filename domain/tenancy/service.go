@@ -17,21 +17,26 @@ const SessionLifetime = 12 * time.Hour
 // credentials and resolving them to a Principal, and deciding which
 // organizations a caller may read.
 type Service struct {
-	store Store
-	now   func() time.Time
+	store  Store
+	rights *Rights
+	now    func() time.Time
 }
 
-// NewService returns a Service over store.
-func NewService(store Store) *Service {
-	return &Service{store: store, now: time.Now}
+// NewService returns a Service over store, checking callers with rights.
+func NewService(store Store, rights *Rights) *Service {
+	return &Service{store: store, rights: rights, now: time.Now}
 }
 
 // NewID returns a new time-ordered identifier for any Truecost record.
 func NewID() string { return uuid.Must(uuid.NewV7()).String() }
 
 // CreateOrganization validates and stores a new organization. A customer may
-// name its reseller by slug; resellers cannot have one.
-func (s *Service) CreateOrganization(ctx context.Context, slug, name string, kind OrgKind, resellerSlug string) (Organization, error) {
+// name its reseller by slug; resellers cannot have one. Only the system
+// creates organizations.
+func (s *Service) CreateOrganization(ctx context.Context, caller Principal, slug, name string, kind OrgKind, resellerSlug string) (Organization, error) {
+	if err := s.rights.System(caller, "create organizations"); err != nil {
+		return Organization{}, err
+	}
 	if err := ValidateSlug(slug); err != nil {
 		return Organization{}, err
 	}
@@ -66,8 +71,9 @@ func (s *Service) CreateOrganization(ctx context.Context, slug, name string, kin
 }
 
 // CreateUser adds a user to the organization named by slug. An empty password
-// creates a user that can only use API tokens.
-func (s *Service) CreateUser(ctx context.Context, email, orgSlug string, role Role, password string) (User, error) {
+// creates a user that can only use API tokens. The caller must be the
+// system or an admin who may manage that organization.
+func (s *Service) CreateUser(ctx context.Context, caller Principal, email, orgSlug string, role Role, password string) (User, error) {
 	email, err := NormalizeEmail(email)
 	if err != nil {
 		return User{}, err
@@ -75,8 +81,11 @@ func (s *Service) CreateUser(ctx context.Context, email, orgSlug string, role Ro
 	if role != Admin && role != Member {
 		return User{}, domain.Errorf(domain.Invalid, "role %q must be admin or member", role)
 	}
-	org, err := s.store.OrganizationBySlug(ctx, orgSlug)
+	org, err := s.OrganizationBySlug(ctx, caller, orgSlug)
 	if err != nil {
+		return User{}, err
+	}
+	if err := s.rights.Write(ctx, caller, org.ID, "users"); err != nil {
 		return User{}, err
 	}
 	u := User{ID: NewID(), OrgID: org.ID, Email: email, Role: role, CreatedAt: s.now().UTC()}
@@ -92,8 +101,12 @@ func (s *Service) CreateUser(ctx context.Context, email, orgSlug string, role Ro
 }
 
 // IssueToken creates an API token for a user and returns it in plain text.
-// It is shown once: only its hash is stored.
-func (s *Service) IssueToken(ctx context.Context, u User, name string) (string, error) {
+// It is shown once: only its hash is stored. Users issue their own tokens;
+// the system issues anyone's.
+func (s *Service) IssueToken(ctx context.Context, caller Principal, u User, name string) (string, error) {
+	if !caller.IsSystem() && caller.User.ID != u.ID {
+		return "", domain.Errorf(domain.Forbidden, "users issue API tokens for themselves only")
+	}
 	token, err := newSecret("tc_", 32)
 	if err != nil {
 		return "", err
@@ -199,37 +212,19 @@ func (s *Service) principal(ctx context.Context, orgID, userID string) (Principa
 
 // VisibleOrganizations lists the organizations the caller may read: its own,
 // and for a reseller each of its customers.
-func (s *Service) VisibleOrganizations(ctx context.Context, p Principal) ([]Organization, error) {
-	orgs := []Organization{p.Org}
-	if p.Org.Kind != Reseller {
-		return orgs, nil
-	}
-	customers, err := s.store.CustomersOf(ctx, p.Org.ID)
-	if err != nil {
-		return nil, err
-	}
-	return append(orgs, customers...), nil
+func (s *Service) VisibleOrganizations(ctx context.Context, caller Principal) ([]Organization, error) {
+	return s.rights.Organizations(ctx, caller)
 }
 
-// Scope returns the IDs of the organizations a read by the caller covers.
-// With orgID empty it is every visible organization (a reseller and all its
-// customers together); otherwise orgID alone, which must be visible.
-func (s *Service) Scope(ctx context.Context, p Principal, orgID string) ([]string, error) {
-	orgs, err := s.VisibleOrganizations(ctx, p)
+// OrganizationBySlug returns the organization named slug when the caller
+// may read it, and a domain.NotFound error otherwise.
+func (s *Service) OrganizationBySlug(ctx context.Context, caller Principal, slug string) (Organization, error) {
+	org, err := s.store.OrganizationBySlug(ctx, slug)
 	if err != nil {
-		return nil, err
+		return Organization{}, err
 	}
-	ids := make([]string, 0, len(orgs))
-	for _, o := range orgs {
-		if orgID == "" {
-			ids = append(ids, o.ID)
-		} else if o.ID == orgID {
-			return []string{o.ID}, nil
-		}
+	if _, err := s.rights.Read(ctx, caller, org.ID); err != nil {
+		return Organization{}, err
 	}
-	if orgID != "" {
-		// Same answer whether the organization exists or not.
-		return nil, domain.Errorf(domain.NotFound, "organization %q not found", orgID)
-	}
-	return ids, nil
+	return org, nil
 }

@@ -74,14 +74,42 @@ type Session struct {
 	ExpiresAt time.Time
 }
 
-// Principal is an authenticated caller: a user acting in its organization.
+// Principal is the caller of a use case: a user acting in its organization,
+// or the system itself (the command line, the scheduled jobs, the demo
+// loader), which acts on any organization. Every use case takes one and
+// checks its rights through Rights.
 type Principal struct {
 	User User
 	Org  Organization
+	// system names the system actor; empty for users.
+	system string
 }
 
+// SystemPrincipal returns the caller the command line, the scheduled jobs
+// and the demo loader act as. It may act on every organization, so only
+// package main and package jobs construct it (the architecture test
+// enforces this).
+func SystemPrincipal(name string) Principal {
+	if name == "" {
+		name = "system"
+	}
+	return Principal{system: name}
+}
+
+// IsSystem reports whether the caller is the system rather than a user.
+func (p Principal) IsSystem() bool { return p.system != "" }
+
 // IsAdmin reports whether the caller may change things in its organization.
-func (p Principal) IsAdmin() bool { return p.User.Role == Admin }
+// The system may change anything.
+func (p Principal) IsAdmin() bool { return p.system != "" || p.User.Role == Admin }
+
+// String names the caller for logs and audit records.
+func (p Principal) String() string {
+	if p.system != "" {
+		return "system:" + p.system
+	}
+	return p.User.Email
+}
 
 // Store persists tenancy. Lookups return a domain.NotFound error when nothing
 // matches.

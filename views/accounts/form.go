@@ -276,7 +276,7 @@ func (h *Handler) Update(w http.ResponseWriter, r *http.Request) error {
 // method's credentials are read.
 func readInput(r *http.Request, provider conn.Provider) (acc.Input, string) {
 	v := func(name string) string { return strings.TrimSpace(r.PostFormValue(name)) }
-	in := acc.Input{Provider: provider, Name: v(fName), ProviderAccountID: v(fAccountID), Credentials: acc.Credentials{}}
+	in := acc.Input{Provider: provider, Name: v(fName), ProviderAccountID: v(fAccountID), Credentials: conn.Secret{}}
 	switch provider {
 	case conn.AWS:
 		in.ProviderAccountID = strings.NewReplacer("-", "", " ", "").Replace(in.ProviderAccountID)

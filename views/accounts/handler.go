@@ -23,15 +23,15 @@ import (
 	"github.com/truecost/truecost/views/viewkit"
 )
 
-// Tenancy decides which organizations the caller may read.
+// Tenancy lists the organizations the caller may read.
 type Tenancy interface {
 	VisibleOrganizations(ctx context.Context, p tenancy.Principal) ([]tenancy.Organization, error)
-	Scope(ctx context.Context, p tenancy.Principal, orgID string) ([]string, error)
 }
 
 // Service manages cloud accounts and billing provisioning on behalf of a
 // caller; *accounts.Service implements it. Each method taking a principal
-// checks the caller may act on the organization.
+// checks the caller may act on the organization; Get with an empty orgID
+// looks in every organization the caller may read.
 type Service interface {
 	List(ctx context.Context, p tenancy.Principal, orgID string) ([]acc.Account, error)
 	Get(ctx context.Context, p tenancy.Principal, orgID, id string) (acc.Account, error)
@@ -42,8 +42,8 @@ type Service interface {
 	Delete(ctx context.Context, p tenancy.Principal, orgID, id string) error
 	CheckNow(ctx context.Context, p tenancy.Principal, orgID string) ([]acc.Account, error)
 	Provision(ctx context.Context, p tenancy.Principal, orgID, accountID string, set acc.Settings) (acc.Infrastructure, error)
-	DeprovisionWarning(ctx context.Context, p tenancy.Principal, orgID string, provider acc.Provider) (string, error)
-	Deprovision(ctx context.Context, p tenancy.Principal, orgID string, provider acc.Provider, confirm bool) (acc.Infrastructure, error)
+	DeprovisionWarning(ctx context.Context, p tenancy.Principal, orgID string, provider conn.Provider) (string, error)
+	Deprovision(ctx context.Context, p tenancy.Principal, orgID string, provider conn.Provider, confirm bool) (acc.Infrastructure, error)
 	Manual(inf acc.Infrastructure) []string
 }
 
@@ -184,20 +184,11 @@ func (h *Handler) CheckNow(w http.ResponseWriter, r *http.Request) error {
 // may read, or NotFound: another organization's account does not exist for
 // the caller.
 func (h *Handler) find(ctx context.Context, p tenancy.Principal, id string) (acc.Account, error) {
-	scope, err := h.Tenancy.Scope(ctx, p, "")
-	if err != nil {
-		return acc.Account{}, err
+	a, err := h.Accounts.Get(ctx, p, "", id)
+	if domain.IsNotFound(err) {
+		return acc.Account{}, errNoAccount
 	}
-	for _, org := range scope {
-		a, err := h.Accounts.Get(ctx, p, org, id)
-		if err == nil {
-			return a, nil
-		}
-		if !domain.IsNotFound(err) {
-			return acc.Account{}, err
-		}
-	}
-	return acc.Account{}, errNoAccount
+	return a, err
 }
 
 // Show renders one account: its billing status and history, its

@@ -452,7 +452,7 @@ func infraSettings(inf acc.Infrastructure) []Setting {
 // awsTrustPolicy is the trust relationship the account's IAM role needs
 // for Truecost to assume it with the account's external ID.
 func awsTrustPolicy(externalID, principal string) string {
-	return conn.AWSTrustPolicy(conn.Connector{ExternalID: externalID}, principal)
+	return conn.AWSTrustPolicy(externalID, principal)
 }
 
 func count(n int, one, many string) string {

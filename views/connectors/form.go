@@ -115,7 +115,7 @@ func (h *Handler) newForm(ctx context.Context, p tenancy.Principal, provider con
 		f.Providers = append(f.Providers, ProviderChoice{Info: providerInfo(c), Checked: c == provider})
 	}
 	if provider == conn.AWS {
-		f.TrustPolicy = conn.AWSTrustPolicy(conn.Connector{ExternalID: "EXTERNAL_ID_SHOWN_AFTER_SAVING"}, h.AWSPrincipal)
+		f.TrustPolicy = conn.AWSTrustPolicy("EXTERNAL_ID_SHOWN_AFTER_SAVING", h.AWSPrincipal)
 		f.Principal = viewkit.PrincipalLabel(h.AWSPrincipal)
 	}
 	return f, nil
@@ -136,7 +136,7 @@ func (h *Handler) Create(w http.ResponseWriter, r *http.Request) error {
 		org = p.Org.ID
 	}
 	in, access := readInput(r, provider, conn.Config{})
-	c, err := h.Manager.Create(ctx, p, org, in)
+	c, err := h.Connectors.Create(ctx, p, org, in)
 	if err == nil {
 		to := "/connectors?created=" + c.ID
 		if c.Provider == conn.AWS {
@@ -204,7 +204,7 @@ func (h *Handler) editForm(ctx context.Context, p tenancy.Principal, c conn.Conn
 	}
 	if c.Provider == conn.AWS {
 		f.ExternalID = c.ExternalID
-		f.TrustPolicy = conn.AWSTrustPolicy(c, h.AWSPrincipal)
+		f.TrustPolicy = conn.AWSTrustPolicy(c.ExternalID, h.AWSPrincipal)
 		f.Principal = viewkit.PrincipalLabel(h.AWSPrincipal)
 	}
 	return f, nil
@@ -226,7 +226,7 @@ func (h *Handler) Update(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	in, access := readInput(r, c.Provider, c.Config)
-	if _, err = h.Manager.Update(ctx, p, c.OrgID, c.ID, in); err == nil {
+	if _, err = h.Connectors.Update(ctx, p, c.OrgID, c.ID, in); err == nil {
 		http.Redirect(w, r, "/connectors/"+c.ID+"?saved=1", http.StatusSeeOther)
 		return nil
 	}

@@ -19,29 +19,28 @@ import (
 	"github.com/truecost/truecost/views/viewkit"
 )
 
-// Tenancy decides which organizations the caller may read.
+// Tenancy lists the organizations the caller may read.
 type Tenancy interface {
 	VisibleOrganizations(ctx context.Context, p tenancy.Principal) ([]tenancy.Organization, error)
-	Scope(ctx context.Context, p tenancy.Principal, orgID string) ([]string, error)
 }
 
-// Manager lists and manages connectors on behalf of a caller.
-// *connectors.Manager implements it; each method but List checks the
-// caller may act on the organization.
-type Manager interface {
-	List(ctx context.Context, orgIDs []string) ([]conn.Connector, error)
+// Connectors lists and manages connectors on behalf of a caller, checking
+// it may act on the organization. *connectors.Service implements it; an
+// empty orgID means every organization the caller may read.
+type Connectors interface {
+	List(ctx context.Context, p tenancy.Principal, orgID string) ([]conn.Connector, error)
 	Get(ctx context.Context, p tenancy.Principal, orgID, id string) (conn.Connector, error)
 	Create(ctx context.Context, p tenancy.Principal, orgID string, in conn.Input) (conn.Connector, error)
 	Update(ctx context.Context, p tenancy.Principal, orgID, id string, in conn.Input) (conn.Connector, error)
 	Delete(ctx context.Context, p tenancy.Principal, orgID, id string) error
 	Test(ctx context.Context, p tenancy.Principal, orgID, id string) (conn.TestResult, error)
-	Sync(ctx context.Context, p tenancy.Principal, orgID, id string) (billing.IngestionRun, error)
+	Sync(ctx context.Context, p tenancy.Principal, orgID, id string, progress func(done, total int64)) (billing.IngestionRun, error)
 }
 
 // Handler serves the /connectors pages.
 type Handler struct {
-	Tenancy Tenancy
-	Manager Manager
+	Tenancy    Tenancy
+	Connectors Connectors
 	// AWSPrincipal is the AWS principal (an account root or role ARN) that
 	// assumes customers' roles; it goes in the trust policy shown to them.
 	AWSPrincipal string
@@ -95,7 +94,7 @@ func (h *Handler) List(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) listView(ctx context.Context, p tenancy.Principal, orgID string) (ListView, error) {
-	scope, err := h.Tenancy.Scope(ctx, p, orgID)
+	list, err := h.Connectors.List(ctx, p, orgID)
 	if err != nil {
 		return ListView{}, err
 	}
@@ -103,14 +102,10 @@ func (h *Handler) listView(ctx context.Context, p tenancy.Principal, orgID strin
 	if err != nil {
 		return ListView{}, err
 	}
-	list, err := h.Manager.List(ctx, scope)
-	if err != nil {
-		return ListView{}, err
-	}
 	v := ListView{
 		Scope:     orgID,
 		Picker:    viewkit.OrgPicker(p, orgs, orgID, "All customers"),
-		ShowOrg:   len(scope) > 1,
+		ShowOrg:   orgID == "" && len(orgs) > 1,
 		CanManage: p.IsAdmin(),
 		CSRF:      layout.ChromeFrom(ctx).CSRFToken,
 	}
@@ -126,20 +121,11 @@ func (h *Handler) listView(ctx context.Context, p tenancy.Principal, orgID strin
 // NotFound error: another organization's connector does not exist for the
 // caller.
 func (h *Handler) find(ctx context.Context, p tenancy.Principal, id string) (conn.Connector, error) {
-	scope, err := h.Tenancy.Scope(ctx, p, "")
-	if err != nil {
-		return conn.Connector{}, err
+	c, err := h.Connectors.Get(ctx, p, "", id)
+	if domain.IsNotFound(err) {
+		return conn.Connector{}, errNoConnector
 	}
-	list, err := h.Manager.List(ctx, scope)
-	if err != nil {
-		return conn.Connector{}, err
-	}
-	for _, c := range list {
-		if c.ID == id {
-			return h.Manager.Get(ctx, p, c.OrgID, c.ID)
-		}
-	}
-	return conn.Connector{}, errNoConnector
+	return c, err
 }
 
 // Show renders one connector: its settings, its last sync and, for AWS, the
@@ -184,7 +170,7 @@ func (h *Handler) detailView(ctx context.Context, p tenancy.Principal, c conn.Co
 	}
 	if c.Provider == conn.AWS {
 		d.ExternalID = c.ExternalID
-		d.TrustPolicy = conn.AWSTrustPolicy(c, h.AWSPrincipal)
+		d.TrustPolicy = conn.AWSTrustPolicy(c.ExternalID, h.AWSPrincipal)
 		d.ReadPolicy = s3ReadPolicy(c.Config.Bucket, c.Config.Path)
 		d.Principal = viewkit.PrincipalLabel(h.AWSPrincipal)
 	}
@@ -204,7 +190,7 @@ func (h *Handler) Delete(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := h.Manager.Delete(ctx, p, c.OrgID, c.ID); err != nil {
+	if err := h.Connectors.Delete(ctx, p, c.OrgID, c.ID); err != nil {
 		return err
 	}
 	if !layout.IsFragmentRequest(r) || r.PostFormValue("from") != fromList {
@@ -236,7 +222,7 @@ func (h *Handler) Test(w http.ResponseWriter, r *http.Request) error {
 	// The caller may act on the connector (checked above), so any error
 	// now is the source's: a refused role is Forbidden, a missing bucket
 	// NotFound.
-	res, testErr := h.Manager.Test(ctx, p, c.OrgID, c.ID)
+	res, testErr := h.Connectors.Test(ctx, p, c.OrgID, c.ID)
 	return h.answer(w, r, p, c, testOutcome(res, testErr))
 }
 
@@ -253,10 +239,10 @@ func (h *Handler) Sync(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	run, syncErr := h.Manager.Sync(ctx, p, c.OrgID, c.ID)
+	run, syncErr := h.Connectors.Sync(ctx, p, c.OrgID, c.ID, nil)
 	out := syncOutcome(run, syncErr)
 	// The sync recorded its outcome on the connector; show the new status.
-	if fresh, err := h.Manager.Get(ctx, p, c.OrgID, c.ID); err == nil {
+	if fresh, err := h.Connectors.Get(ctx, p, c.OrgID, c.ID); err == nil {
 		c = fresh
 	} else {
 		return err

@@ -16,16 +16,16 @@ import (
 	"github.com/truecost/truecost/views/layout"
 )
 
-// Tenancy decides which organizations the caller may read.
+// Tenancy lists the organizations the caller may read.
 type Tenancy interface {
 	VisibleOrganizations(ctx context.Context, p tenancy.Principal) ([]tenancy.Organization, error)
-	Scope(ctx context.Context, p tenancy.Principal, orgID string) ([]string, error)
 }
 
-// Reporter builds cost reports.
+// Reporter builds cost reports of the organizations the caller may read
+// (an empty orgID: all of them).
 type Reporter interface {
-	Report(ctx context.Context, q billing.CostQuery) (billing.CostReport, error)
-	DefaultPeriod(ctx context.Context, orgIDs []string, now time.Time) (from, to time.Time, err error)
+	Report(ctx context.Context, p tenancy.Principal, q billing.CostQuery) (billing.CostReport, error)
+	DefaultPeriod(ctx context.Context, p tenancy.Principal, orgID string, now time.Time) (from, to time.Time, err error)
 }
 
 // Handler serves GET /.
@@ -78,36 +78,32 @@ func (h *Handler) Show(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	orgIDs, err := h.Tenancy.Scope(ctx, p, f.orgID)
-	if err != nil {
-		return err
-	}
 	from := f.period
 	if from.IsZero() {
-		if from, _, err = h.Reporter.DefaultPeriod(ctx, orgIDs, h.Now()); err != nil {
+		if from, _, err = h.Reporter.DefaultPeriod(ctx, p, f.orgID, h.Now()); err != nil {
 			return err
 		}
 	}
 	from = billing.MonthStart(from)
 	to := from.AddDate(0, 1, 0)
 
-	daily, err := h.Reporter.Report(ctx, billing.CostQuery{
-		OrgIDs: orgIDs, From: from, To: to, Metric: f.metric,
+	daily, err := h.Reporter.Report(ctx, p, billing.CostQuery{
+		OrgID: f.orgID, From: from, To: to, Metric: f.metric,
 		GroupBy: []billing.Dimension{billing.DimProvider}, Granularity: billing.Daily,
 	})
 	if err != nil {
 		return err
 	}
-	services, err := h.Reporter.Report(ctx, billing.CostQuery{
-		OrgIDs: orgIDs, From: from, To: to, Metric: f.metric,
+	services, err := h.Reporter.Report(ctx, p, billing.CostQuery{
+		OrgID: f.orgID, From: from, To: to, Metric: f.metric,
 		GroupBy: []billing.Dimension{billing.DimServiceName, billing.DimProvider}, Granularity: billing.Total,
 	})
 	if err != nil {
 		return err
 	}
 
-	categories, err := h.Reporter.Report(ctx, billing.CostQuery{
-		OrgIDs: orgIDs, From: from, To: to, Metric: f.metric,
+	categories, err := h.Reporter.Report(ctx, p, billing.CostQuery{
+		OrgID: f.orgID, From: from, To: to, Metric: f.metric,
 		GroupBy: []billing.Dimension{billing.DimServiceCategory}, Granularity: billing.Total,
 	})
 	if err != nil {

@@ -20,20 +20,20 @@ import (
 // Limit is how many of the newest runs the page lists.
 const Limit = 200
 
-// Tenancy decides which organizations the caller may read.
+// Tenancy lists the organizations the caller may read.
 type Tenancy interface {
 	VisibleOrganizations(ctx context.Context, p tenancy.Principal) ([]tenancy.Organization, error)
-	Scope(ctx context.Context, p tenancy.Principal, orgID string) ([]string, error)
 }
 
-// Runs lists ingestion runs.
+// Runs lists the ingestion runs of the organizations the caller may read
+// (an empty orgID: all of them).
 type Runs interface {
-	ListRuns(ctx context.Context, orgIDs []string, limit int) ([]billing.IngestionRun, error)
+	Runs(ctx context.Context, p tenancy.Principal, orgID string, limit int) ([]billing.IngestionRun, error)
 }
 
 // Connectors lists connectors, to name them.
 type Connectors interface {
-	List(ctx context.Context, orgIDs []string) ([]connectors.Connector, error)
+	List(ctx context.Context, p tenancy.Principal, orgID string) ([]connectors.Connector, error)
 }
 
 // Handler serves GET /runs.
@@ -89,7 +89,8 @@ func (h *Handler) Show(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return domain.Errorf(domain.Unauthorized, "not signed in")
 	}
-	orgIDs, err := h.Tenancy.Scope(ctx, p, r.URL.Query().Get("org"))
+	orgID := r.URL.Query().Get("org")
+	runs, err := h.Runs.Runs(ctx, p, orgID, Limit)
 	if err != nil {
 		return err
 	}
@@ -97,13 +98,9 @@ func (h *Handler) Show(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	runs, err := h.Runs.ListRuns(ctx, orgIDs, Limit)
-	if err != nil {
-		return err
-	}
 	names := make(map[string]connectors.Connector)
 	if h.Connectors != nil {
-		list, err := h.Connectors.List(ctx, orgIDs)
+		list, err := h.Connectors.List(ctx, p, orgID)
 		if err != nil {
 			return err
 		}

@@ -1,14 +1,13 @@
-package main
+// Package billingsource opens the billing data a connector reads: it
+// implements the domain's connectors.SourceFactory by choosing among the
+// cloud adapters (awsbilling, azurebilling, gcpbilling, ocibilling) and the
+// local files adapter, and detects which provider's export layout a local
+// folder holds.
+package billingsource
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"errors"
-	"fmt"
 	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/truecost/truecost/adapters/awsbilling"
 	"github.com/truecost/truecost/adapters/azurebilling"
@@ -20,17 +19,19 @@ import (
 	"github.com/truecost/truecost/domain/connectors"
 )
 
-// sourceFactory opens the billing.Source of a connector: local folders by
-// format, and each cloud's export through its adapter.
-type sourceFactory struct{}
+// Factory opens the billing.Source of a connector: local files and folders
+// by format, and each cloud's export through its adapter.
+type Factory struct{}
 
-var _ connectors.SourceFactory = sourceFactory{}
+var _ connectors.SourceFactory = Factory{}
 
-func (sourceFactory) Source(ctx context.Context, c connectors.Connector, secret connectors.Secret) (billing.Source, error) {
+// Source opens c's source with its credentials. A local path that does
+// not exist, or a format that does not fit it, is a domain.Invalid error.
+func (Factory) Source(ctx context.Context, c connectors.Connector, secret connectors.Secret) (billing.Source, error) {
 	cfg := c.Config
 	switch c.Provider {
 	case connectors.Local:
-		return localSource(ctx, c.Location, c.Format)
+		return Local(ctx, c.Location, c.Format)
 	case connectors.AWS:
 		return awsbilling.NewConnectorSource(ctx, c, secret)
 	case connectors.Azure:
@@ -57,9 +58,9 @@ func (sourceFactory) Source(ctx context.Context, c connectors.Connector, secret 
 	return nil, domain.Errorf(domain.Invalid, "unknown connector provider %q", c.Provider)
 }
 
-// localSource reads a local file or folder in format. With auto, a folder
-// is tried against each provider's layout and otherwise read as FOCUS CSV.
-func localSource(ctx context.Context, path, format string) (billing.Source, error) {
+// Local reads a local file or folder in format. With auto, a folder is
+// tried against each provider's layout and otherwise read as FOCUS CSV.
+func Local(ctx context.Context, path, format string) (billing.Source, error) {
 	info, err := os.Stat(path)
 	if err != nil {
 		return nil, domain.WrapError(domain.Invalid, err, "cannot read source %s", path)
@@ -97,48 +98,4 @@ func localSource(ctx context.Context, path, format string) (billing.Source, erro
 		return ocibilling.New(dir, "", ocibilling.Options{}), nil
 	}
 	return nil, domain.Errorf(domain.Invalid, "unknown format %q", format)
-}
-
-// secretKeyFile is where the embedded default keeps its generated key.
-const secretKeyFile = "var/secret.key"
-
-// loadSealer returns the sealer for connector credentials: the key in
-// TRUECOST_SECRET_KEY (base64 of 32 bytes), or with SQLite a key generated
-// on first run into var/secret.key (mode 0600). Postgres deployments run
-// several replicas, so they must set the variable; without it credentials
-// cannot be stored and the sealer is nil.
-func loadSealer(dialect string) (connectors.Sealer, error) {
-	if v := strings.TrimSpace(os.Getenv("TRUECOST_SECRET_KEY")); v != "" {
-		key, err := base64.StdEncoding.DecodeString(v)
-		if err != nil {
-			return nil, domain.WrapError(domain.Invalid, err, "TRUECOST_SECRET_KEY is not base64")
-		}
-		return connectors.NewAESSealer(key)
-	}
-	if dialect != "sqlite" {
-		return nil, nil
-	}
-	key, err := os.ReadFile(secretKeyFile)
-	if errors.Is(err, os.ErrNotExist) {
-		key = make([]byte, 32)
-		if _, err := rand.Read(key); err != nil {
-			return nil, err
-		}
-		if err := os.MkdirAll(filepath.Dir(secretKeyFile), 0o750); err != nil {
-			return nil, fmt.Errorf("create %s: %w", filepath.Dir(secretKeyFile), err)
-		}
-		enc := base64.StdEncoding.EncodeToString(key)
-		if err := os.WriteFile(secretKeyFile, []byte(enc+"\n"), 0o600); err != nil {
-			return nil, fmt.Errorf("write %s: %w", secretKeyFile, err)
-		}
-		return connectors.NewAESSealer(key)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", secretKeyFile, err)
-	}
-	key, err = base64.StdEncoding.DecodeString(strings.TrimSpace(string(key)))
-	if err != nil {
-		return nil, domain.WrapError(domain.Invalid, err, "%s is not base64", secretKeyFile)
-	}
-	return connectors.NewAESSealer(key)
 }

@@ -1,0 +1,40 @@
+// Package cloudprovision assembles the billing provisioners of each cloud
+// (adapters/awsprovision, azureprovision, gcpprovision) into the set the
+// domain's accounts.Service drives. OCI writes its cost reports itself, so
+// it has nothing to provision.
+package cloudprovision
+
+import (
+	"github.com/truecost/truecost/adapters/awsprovision"
+	"github.com/truecost/truecost/adapters/azureprovision"
+	"github.com/truecost/truecost/adapters/gcpprovision"
+	"github.com/truecost/truecost/domain/accounts"
+	"github.com/truecost/truecost/domain/connectors"
+)
+
+// Endpoints point the control-plane clients somewhere other than the public
+// clouds (private endpoints, emulators); empty fields use the real APIs.
+type Endpoints struct {
+	AWS             string
+	AzureARM        string
+	AzureAuthority  string
+	AzureBlob       string
+	GCPBigQuery     string
+	GCPServiceUsage string
+}
+
+// New returns the provisioner of each provisionable cloud.
+func New(e Endpoints) map[connectors.Provider]accounts.Provisioner {
+	return map[connectors.Provider]accounts.Provisioner{
+		connectors.AWS: awsprovision.New(awsprovision.Config{Endpoint: e.AWS}),
+		connectors.Azure: azureprovision.New(azureprovision.Config{
+			ARMEndpoint:   e.AzureARM,
+			AuthorityHost: e.AzureAuthority,
+			BlobEndpoint:  e.AzureBlob,
+		}),
+		connectors.GCP: gcpprovision.New(gcpprovision.Config{
+			BigQueryEndpoint:     e.GCPBigQuery,
+			ServiceUsageEndpoint: e.GCPServiceUsage,
+		}),
+	}
+}
