@@ -34,8 +34,8 @@ type syncWatch struct {
 	done chan connectors.SyncReport
 }
 
-func (w syncWatch) SyncAll(ctx context.Context, interval time.Duration) (connectors.SyncReport, error) {
-	rep, err := w.ConnectorSyncer.SyncAll(ctx, interval)
+func (w syncWatch) SyncAll(ctx context.Context, caller tenancy.Principal, interval time.Duration) (connectors.SyncReport, error) {
+	rep, err := w.ConnectorSyncer.SyncAll(ctx, caller, interval)
 	if err == nil {
 		w.done <- rep
 	}
@@ -87,15 +87,15 @@ func TestScheduledSyncLoadsAConnector(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	org, err := a.tenancy.CreateOrganization(ctx, "acme", "Acme Corp", tenancy.Customer, "")
+	org, err := a.tenancy.CreateOrganization(ctx, system, "acme", "Acme Corp", tenancy.Customer, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin, err := a.tenancy.CreateUser(ctx, "ops@acme.example", "acme", tenancy.Admin, "")
+	admin, err := a.tenancy.CreateUser(ctx, system, "ops@acme.example", "acme", tenancy.Admin, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	token, err := a.tenancy.IssueToken(ctx, admin, "setup")
+	token, err := a.tenancy.IssueToken(ctx, system, admin, "setup")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func TestScheduledSyncLoadsAConnector(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := a.manager.Create(ctx, p, org.ID, connectors.Input{Provider: connectors.AWS, Name: "Payer CUR", Enabled: true,
+	conn, err := a.connectors.Create(ctx, p, org.ID, connectors.Input{Provider: connectors.AWS, Name: "Payer CUR", Enabled: true,
 		Config: connectors.Config{AWSAccountID: "123456789012", Bucket: "acme-billing", Path: "cur-prefix", FileType: "cur", Endpoint: ts.URL},
 		Secret: connectors.Secret{"access_key_id": "AKIASCHED", "secret_access_key": "sched-secret"}})
 	if err != nil {
@@ -152,7 +152,7 @@ func TestScheduledSyncLoadsAConnector(t *testing.T) {
 		t.Errorf("connector after the scheduled sync: status %s, rows %d, last period %s, error %q; want ok with %d rows up to 2026-10",
 			c.Status, c.LastRows, c.LastPeriod, c.LastError, rows)
 	}
-	got, err := a.reporter.Report(ctx, billing.CostQuery{OrgIDs: []string{org.ID},
+	got, err := a.reporter.Report(ctx, p, billing.CostQuery{OrgID: org.ID,
 		From: time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC),
 		DateBasis: billing.BillingPeriod, Metric: billing.BilledCost, GroupBy: []billing.Dimension{billing.DimBillingPeriod}})
 	if err != nil {
