@@ -5,9 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
+	"io/fs"
+	"os"
 	"os/exec"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -226,6 +232,143 @@ func TestDependencyRuleNamesTheBrokenRule(t *testing.T) {
 			t.Errorf("%s importing %s: got %q, want it allowed", show(tc.pkg), show(tc.imp), got)
 		case tc.want != "" && (len(got) != 1 || !strings.HasPrefix(got[0], tc.want)):
 			t.Errorf("%s importing %s: got %q, want one message starting %q", show(tc.pkg), show(tc.imp), got, tc.want)
+		}
+	}
+}
+
+// systemPrincipal is the constructor of the caller that passes every rights
+// check; only package main and jobs may call it.
+const systemPrincipal = "SystemPrincipal"
+
+// mayBuildSystemPrincipal reports whether the package in folder dir (relative
+// to the module root, slash-separated) may refer to tenancy.SystemPrincipal.
+func mayBuildSystemPrincipal(dir string) bool {
+	return dir == "" || dir == "jobs" || strings.HasPrefix(dir, "jobs/") || dir == "domain/tenancy"
+}
+
+// systemPrincipalUses returns one message per reference to
+// tenancy.SystemPrincipal in the Go file name, of folder dir, with source src,
+// when that folder may not build the system principal. Test files are exempt.
+func systemPrincipalUses(dir, name string, src []byte) ([]string, error) {
+	if strings.HasSuffix(name, "_test.go") || mayBuildSystemPrincipal(dir) {
+		return nil, nil
+	}
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, path.Join(dir, name), src, parser.SkipObjectResolution)
+	if err != nil {
+		return nil, err
+	}
+	var local string // the name tenancy is imported as in this file
+	for _, imp := range f.Imports {
+		if imp.Path.Value != `"`+module+`/domain/tenancy"` {
+			continue
+		}
+		local = "tenancy"
+		if imp.Name != nil {
+			local = imp.Name.Name
+		}
+	}
+	if local == "" || local == "_" {
+		return nil, nil
+	}
+	var uses []string
+	use := func(pos token.Pos) {
+		uses = append(uses, fmt.Sprintf("%s uses tenancy.SystemPrincipal: only package main and jobs may build the system principal, which passes every rights check; "+
+			"take the caller from the request, or have main pass a principal in", fset.Position(pos)))
+	}
+	selected := map[*ast.Ident]bool{} // names after a dot, seen before the ident itself
+	ast.Inspect(f, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.SelectorExpr:
+			selected[n.Sel] = true
+			if x, ok := n.X.(*ast.Ident); ok && x.Name == local && n.Sel.Name == systemPrincipal {
+				use(n.Pos())
+			}
+		case *ast.Ident: // a dot import makes the bare name the one to look for
+			if local == "." && n.Name == systemPrincipal && !selected[n] {
+				use(n.Pos())
+			}
+		}
+		return true
+	})
+	return uses, nil
+}
+
+func TestOnlyMainAndJobsBuildTheSystemPrincipal(t *testing.T) {
+	t.Parallel()
+	err := filepath.WalkDir(".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if p == "." {
+				return nil
+			}
+			if n := d.Name(); strings.HasPrefix(n, ".") || strings.HasPrefix(n, "_") || n == "testdata" || n == "node_modules" || n == "vendor" {
+				return filepath.SkipDir
+			}
+			if _, err := os.Stat(filepath.Join(p, "go.mod")); err == nil {
+				return filepath.SkipDir // another module
+			}
+			return nil
+		}
+		if !strings.HasSuffix(p, ".go") {
+			return nil
+		}
+		src, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		dir := filepath.ToSlash(filepath.Dir(p))
+		if dir == "." {
+			dir = ""
+		}
+		uses, err := systemPrincipalUses(dir, d.Name(), src)
+		for _, u := range uses {
+			t.Error(u)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSystemPrincipalRuleCatchesUses(t *testing.T) {
+	t.Parallel()
+	const imp = `import "github.com/truecost/truecost/domain/tenancy"` + "\n"
+	for _, tc := range []struct {
+		name, dir, file, src string
+		want                 []string // prefixes of the messages
+	}{
+		{"driver calls it", "graph", "resolver.go", "package graph\n" + imp + "var p = tenancy.SystemPrincipal()\n",
+			[]string{"graph/resolver.go:3:9 uses tenancy.SystemPrincipal: only package main and jobs may build the system principal"}},
+		{"renamed import", "views/accounts", "handler.go", "package accounts\nimport tn \"github.com/truecost/truecost/domain/tenancy\"\nfunc f() { _ = tn.SystemPrincipal }\n",
+			[]string{"views/accounts/handler.go:3:16 uses tenancy.SystemPrincipal"}},
+		{"chained call", "graph", "chain.go", "package graph\n" + imp + "var role = tenancy.SystemPrincipal().User.Role\n",
+			[]string{"graph/chain.go:3:12 uses tenancy.SystemPrincipal"}},
+		{"dot import", "adapters/sqlstore", "dot.go", "package sqlstore\nimport . \"github.com/truecost/truecost/domain/tenancy\"\nvar p, q = SystemPrincipal(), p.SystemPrincipal\n",
+			[]string{"adapters/sqlstore/dot.go:3:12 uses tenancy.SystemPrincipal"}},
+		{"domain service", "domain/billing", "x.go", "package billing\n" + imp + "var a, b = tenancy.SystemPrincipal(), tenancy.SystemPrincipal()\n",
+			[]string{"domain/billing/x.go:3:12 uses", "domain/billing/x.go:3:39 uses"}},
+		{"package main", "", "demo.go", "package main\n" + imp + "var p = tenancy.SystemPrincipal()\n", nil},
+		{"jobs", "jobs", "ingest.go", "package jobs\n" + imp + "var p = tenancy.SystemPrincipal()\n", nil},
+		{"jobs subpackage", "jobs/cleanup", "run.go", "package cleanup\n" + imp + "var p = tenancy.SystemPrincipal()\n", nil},
+		{"test file", "graph", "resolver_test.go", "package graph\n" + imp + "var p = tenancy.SystemPrincipal()\n", nil},
+		{"other package's name", "graph", "other.go", "package graph\nimport \"github.com/example/tenancy\"\nvar p = tenancy.SystemPrincipal()\n", nil},
+		{"other tenancy names", "graph", "ok.go", "package graph\n" + imp + "var p tenancy.Principal\nvar SystemPrincipal = 1\n", nil},
+	} {
+		got, err := systemPrincipalUses(tc.dir, tc.file, []byte(tc.src))
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		ok := len(got) == len(tc.want)
+		for i := 0; ok && i < len(got); i++ {
+			ok = strings.HasPrefix(got[i], tc.want[i])
+		}
+		if !ok {
+			t.Errorf("%s: got %q, want messages starting %q", tc.name, got, tc.want)
 		}
 	}
 }
