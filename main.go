@@ -129,8 +129,9 @@ type app struct {
 	awsPrincipal string
 }
 
-// openApp opens and migrates the store and wires the services.
-func openApp(ctx context.Context, g *Globals) (*app, error) {
+// openApp opens and migrates the store and wires the services, which log
+// to log.
+func openApp(ctx context.Context, g *Globals, log *slog.Logger) (*app, error) {
 	store, err := sqlstore.Open(ctx, g.DatabaseURL)
 	if err != nil {
 		return nil, err
@@ -152,7 +153,7 @@ func openApp(ctx context.Context, g *Globals) (*app, error) {
 		reporter:     billing.NewReporter(store, store, rights),
 	}
 	a.connectors = connectors.NewService(connectors.Deps{Store: store, Rights: rights, Sealer: sealer,
-		Sources: billingsource.Factory{}, Ingester: billing.NewIngester(store, tenancy.NewID), NewID: tenancy.NewID})
+		Sources: billingsource.Factory{}, Ingester: billing.NewIngester(store, tenancy.NewID), NewID: tenancy.NewID, Logger: log})
 	a.accounts = accounts.NewService(accounts.Deps{Store: store, Rights: rights, Sealer: sealer, Connectors: a.connectors,
 		Provisioners: cloudprovision.New(cloudprovision.Endpoints{
 			AWS:             os.Getenv("TRUECOST_AWS_ENDPOINT_URL"),
@@ -162,7 +163,7 @@ func openApp(ctx context.Context, g *Globals) (*app, error) {
 			GCPBigQuery:     os.Getenv("TRUECOST_GCP_BIGQUERY_ENDPOINT"),
 			GCPServiceUsage: os.Getenv("TRUECOST_GCP_SERVICEUSAGE_ENDPOINT"),
 		}),
-		NewID: tenancy.NewID})
+		NewID: tenancy.NewID, Logger: log})
 	return a, nil
 }
 
@@ -217,7 +218,7 @@ type ingestCmd struct {
 }
 
 func (c ingestCmd) Run(ctx context.Context, e *env, g *Globals) error {
-	a, err := openApp(ctx, g)
+	a, err := openApp(ctx, g, e.log)
 	if err != nil {
 		return err
 	}
@@ -259,7 +260,7 @@ type orgsCreateCmd struct {
 }
 
 func (c orgsCreateCmd) Run(ctx context.Context, e *env, g *Globals) error {
-	a, err := openApp(ctx, g)
+	a, err := openApp(ctx, g, e.log)
 	if err != nil {
 		return err
 	}
@@ -292,7 +293,7 @@ func (c usersCreateCmd) Run(ctx context.Context, e *env, g *Globals) error {
 			return domain.Errorf(domain.Invalid, "--password-stdin given but standard input held no password")
 		}
 	}
-	a, err := openApp(ctx, g)
+	a, err := openApp(ctx, g, e.log)
 	if err != nil {
 		return err
 	}
@@ -321,7 +322,7 @@ type serveCmd struct {
 }
 
 func (c serveCmd) Run(ctx context.Context, e *env, g *Globals) error {
-	a, err := openApp(ctx, g)
+	a, err := openApp(ctx, g, e.log)
 	if err != nil {
 		return err
 	}

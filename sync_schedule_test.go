@@ -82,7 +82,7 @@ func TestScheduledSyncLoadsAConnector(t *testing.T) {
 	rows, byPeriod := csvCosts(t, curFiles, "bill/BillingPeriodStartDate", "lineItem/UnblendedCost", "lineItem/CurrencyCode")
 
 	t.Chdir(dir) // the SQLite database and its generated secret key live under var/
-	a, err := openApp(ctx, &Globals{DatabaseURL: "sqlite://var/truecost.db"})
+	a, err := openApp(ctx, &Globals{DatabaseURL: "sqlite://var/truecost.db"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -373,6 +373,7 @@ func (s *Service) save(ctx context.Context, inf *Infrastructure) error {
 // Unavailable, since trying again may work.
 func (s *Service) fail(ctx context.Context, p tenancy.Principal, inf *Infrastructure, state State, what string, cause error) error {
 	inf.State, inf.Error = state, fmt.Sprintf("%s: %s", what, domain.ErrorMessage(cause))
+	s.log.WarnContext(ctx, "billing provisioning stopped", "org", inf.OrgID, "provider", inf.Provider, "step", what, "err", cause)
 	if err := s.save(ctx, inf); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package accounts
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/truecost/truecost/domain"
@@ -21,6 +22,7 @@ type Service struct {
 	provisioners map[connectors.Provider]Provisioner
 	newID        func() string
 	now          func() time.Time
+	log          *slog.Logger
 }
 
 // Deps are what a Service needs. Provisioners may lack a provider; that
@@ -34,6 +36,9 @@ type Deps struct {
 	NewID        func() string
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Logger receives the whole error chain of failed provisioning steps
+	// (what users see is the safe message); slog.Default() when nil.
+	Logger *slog.Logger
 }
 
 // NewService returns a Service.
@@ -42,7 +47,11 @@ func NewService(d Deps) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: d.Store, sealer: d.Sealer, conns: d.Connectors, rights: d.Rights,
+	log := d.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Service{log: log, store: d.Store, sealer: d.Sealer, conns: d.Connectors, rights: d.Rights,
 		provisioners: d.Provisioners, newID: d.NewID, now: now}
 }
 

@@ -273,10 +273,8 @@ func checkLineItem(l *LineItem, seenTags map[string]bool) error {
 
 func (g *Ingester) fail(ctx context.Context, run IngestionRun, cause error, created bool) (IngestionRun, error) {
 	run.Status = RunFailed
+	// What is stored is shown on pages: the safe message, never the chain.
 	run.Error = domain.ErrorMessage(cause)
-	if domain.ErrorCode(cause) == domain.Internal {
-		run.Error = cause.Error()
-	}
 	run.FinishedAt = g.now().UTC()
 	// The caller's context may be what failed; record the outcome anyway.
 	bg := context.WithoutCancel(ctx)

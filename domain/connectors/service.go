@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"path/filepath"
 	"time"
 
@@ -23,6 +24,7 @@ type Service struct {
 	ingester *billing.Ingester
 	newID    func() string
 	now      func() time.Time
+	log      *slog.Logger
 }
 
 // Deps are what a Service needs. Sealer may be nil (credentials can then
@@ -37,6 +39,9 @@ type Deps struct {
 	NewID    func() string
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Logger receives the whole error chain of failed syncs (what users
+	// see is the safe message); slog.Default() when nil.
+	Logger *slog.Logger
 }
 
 // NewService returns a Service.
@@ -45,8 +50,12 @@ func NewService(d Deps) *Service {
 	if now == nil {
 		now = time.Now
 	}
+	log := d.Logger
+	if log == nil {
+		log = slog.Default()
+	}
 	return &Service{store: d.Store, rights: d.Rights, sealer: d.Sealer, sources: d.Sources,
-		ingester: d.Ingester, newID: d.NewID, now: now}
+		ingester: d.Ingester, newID: d.NewID, now: now, log: log}
 }
 
 // what names connectors in the messages of Rights.Write.
@@ -339,11 +348,12 @@ func (s *Service) sync(ctx context.Context, c Connector, progress func(done, tot
 }
 
 // recordSync stores how a sync of c ended. The stored error is the safe
-// message users may see; the whole chain goes back to the caller's log.
+// message users may see; the whole chain goes to the log.
 func (s *Service) recordSync(ctx context.Context, c Connector, run billing.IngestionRun, syncErr error) error {
 	r := SyncResult{Status: StatusOK, At: s.now().UTC(), Rows: c.LastRows, LastPeriod: c.LastPeriod}
 	if syncErr != nil {
 		r.Status, r.Error = StatusFailed, domain.ErrorMessage(syncErr)
+		s.log.WarnContext(ctx, "connector sync failed", "org", c.OrgID, "connector", c.ID, "err", syncErr)
 	} else if run.Status == billing.RunSucceeded {
 		r.Rows = run.Rows
 		if n := len(run.Periods); n > 0 && run.Periods[n-1].After(r.LastPeriod) {

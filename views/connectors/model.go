@@ -240,19 +240,9 @@ func settings(c conn.Connector) []Setting {
 	return s
 }
 
-// failure is the text of an error a source returned: the safe message of
-// a domain error, or the whole chain of an unexpected one, which names
-// what the cloud refused.
-func failure(err error) string {
-	if domain.ErrorCode(err) == domain.Internal {
-		return err.Error()
-	}
-	return domain.ErrorMessage(err)
-}
-
 func testOutcome(res conn.TestResult, err error) *Outcome {
 	if err != nil {
-		return &Outcome{Kind: "test", Title: "Connection failed", Error: failure(err)}
+		return &Outcome{Kind: "test", Title: "Connection failed", Error: domain.ErrorMessage(err)}
 	}
 	o := &Outcome{Kind: "test", OK: true, Title: "Connection works"}
 	var files int
@@ -308,7 +298,7 @@ func syncOutcome(run billing.IngestionRun, err error) *Outcome {
 	}
 	switch {
 	case err != nil:
-		o.Title, o.Error = "Sync failed", failure(err)
+		o.Title, o.Error = "Sync failed", domain.ErrorMessage(err)
 	case run.Status == billing.RunUnchanged:
 		o.OK, o.Title = true, "Already up to date"
 		o.Summary = "Nothing changed in the source since the last sync."
