@@ -1,0 +1,66 @@
+package sqlstore
+
+import (
+	"database/sql/driver"
+	"fmt"
+	"sync"
+
+	"modernc.org/sqlite"
+
+	"github.com/truecost/truecost/domain/billing"
+)
+
+// SQLite keeps money as decimal text and its SUM() would add it as binary
+// floats. decsum(x) is the exact sum SQLite's reports use instead: the
+// same decimal arithmetic as the ingester's totals, text in and text out.
+// NULLs count as zero, as they do for the rollups. The driver holds
+// functions globally, so the first SQLite store registers it for all.
+var registerDecsum = sync.OnceValue(func() error {
+	return sqlite.RegisterFunction("decsum", &sqlite.FunctionImpl{
+		NArgs:         1,
+		Deterministic: true,
+		MakeAggregate: func(sqlite.FunctionContext) (sqlite.AggregateFunction, error) {
+			return &decimalSum{}, nil
+		},
+	})
+})
+
+type decimalSum struct {
+	sum billing.Sum
+}
+
+func (d *decimalSum) Step(_ *sqlite.FunctionContext, args []driver.Value) error {
+	var text string
+	switch v := args[0].(type) {
+	case nil:
+		return nil
+	case string:
+		text = v
+	case []byte:
+		text = string(v)
+	case int64:
+		text = fmt.Sprint(v)
+	case float64:
+		// Only a value written outside Truecost can be a float; keep its
+		// shortest exact rendering rather than failing the report.
+		text = fmt.Sprint(v)
+	default:
+		return fmt.Errorf("decsum: unexpected %T", v)
+	}
+	n, err := billing.ParseNumber(text)
+	if err != nil {
+		return fmt.Errorf("decsum: %w", err)
+	}
+	d.sum.Add(n)
+	return nil
+}
+
+func (d *decimalSum) WindowInverse(*sqlite.FunctionContext, []driver.Value) error {
+	return fmt.Errorf("decsum cannot be used as a window function")
+}
+
+func (d *decimalSum) WindowValue(*sqlite.FunctionContext) (driver.Value, error) {
+	return d.sum.Decimal().String(), nil
+}
+
+func (d *decimalSum) Final(*sqlite.FunctionContext) {}
