@@ -47,6 +47,8 @@ func costQueryFromModel(in model.CostQuery) billing.CostQuery {
 			{billing.DimChargeClass, f.ChargeClasses},
 			{billing.DimBillingPeriod, f.BillingPeriods},
 			{billing.DimCurrency, f.Currencies},
+			{billing.DimCloud, f.Clouds},
+			{billing.DimOrganization, f.Organizations},
 		}
 		for _, l := range lists {
 			// An empty list is an empty selection in a front end: no filter.

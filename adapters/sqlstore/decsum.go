@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"database/sql/driver"
 	"fmt"
+	"strconv"
 	"sync"
 
 	"modernc.org/sqlite"
@@ -15,15 +16,50 @@ import (
 // same decimal arithmetic as the ingester's totals, text in and text out.
 // NULLs count as zero, as they do for the rollups. The driver holds
 // functions globally, so the first SQLite store registers it for all.
+//
+// tagtext(type, value) turns a json_each value into the text reports show
+// for a tag: strings as they are, other JSON values as JSON text, the way
+// Postgres's jsonb_each_text does.
 var registerDecsum = sync.OnceValue(func() error {
-	return sqlite.RegisterFunction("decsum", &sqlite.FunctionImpl{
+	err := sqlite.RegisterFunction("decsum", &sqlite.FunctionImpl{
 		NArgs:         1,
 		Deterministic: true,
 		MakeAggregate: func(sqlite.FunctionContext) (sqlite.AggregateFunction, error) {
 			return &decimalSum{}, nil
 		},
 	})
+	if err != nil {
+		return err
+	}
+	return sqlite.RegisterFunction("tagtext", &sqlite.FunctionImpl{
+		NArgs:         2,
+		Deterministic: true,
+		Scalar:        tagText,
+	})
 })
+
+func tagText(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+	typ, _ := args[0].(string)
+	switch typ {
+	case "null":
+		return nil, nil
+	case "true", "false":
+		return typ, nil
+	}
+	switch v := args[1].(type) {
+	case nil:
+		return nil, nil
+	case string:
+		return v, nil
+	case []byte:
+		return string(v), nil
+	case int64:
+		return strconv.FormatInt(v, 10), nil
+	case float64:
+		return strconv.FormatFloat(v, 'g', -1, 64), nil
+	}
+	return fmt.Sprint(args[1]), nil
+}
 
 type decimalSum struct {
 	sum billing.Sum

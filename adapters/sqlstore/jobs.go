@@ -52,7 +52,7 @@ func (s *Store) Housekeep(ctx context.Context, now time.Time) (billing.Housekeep
 	n, _ := r.RowsAffected()
 	res.StaleRunsFailed = int(n)
 
-	for _, table := range []string{"cost_line_items", "cost_rollups"} {
+	for _, table := range runTables {
 		r, err := s.db.NewDelete().TableExpr(table+" AS t").
 			Where("NOT EXISTS (SELECT 1 FROM billing_partitions AS p WHERE p.org_id = t.org_id"+
 				" AND p.connector_id = t.connector_id AND p.billing_period_start = t.billing_period_start AND p.run_id = t.run_id)").
@@ -66,6 +66,15 @@ func (s *Store) Housekeep(ctx context.Context, now time.Time) (billing.Housekeep
 		res.OrphanRowsDeleted += n
 	}
 
+	// A run's tag keys go with its last partition.
+	r, err = s.db.NewDelete().TableExpr("run_tag_keys AS k").
+		Where("NOT EXISTS (SELECT 1 FROM billing_partitions AS p WHERE p.org_id = k.org_id AND p.run_id = k.run_id)").
+		Where("NOT EXISTS (SELECT 1 FROM ingestion_runs AS ir WHERE ir.org_id = k.org_id AND ir.id = k.run_id AND ir.status = ?)",
+			string(billing.RunRunning)).
+		Exec(ctx)
+	if err != nil {
+		return res, fmt.Errorf("delete orphaned run tag keys: %w", err)
+	}
 	r, err = s.db.NewDelete().Model((*jobLockRow)(nil)).Where("slot < ?", now.Add(-billing.JobLockRetention).UTC()).Exec(ctx)
 	if err != nil {
 		return res, fmt.Errorf("prune job locks: %w", err)

@@ -3,6 +3,8 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -11,56 +13,164 @@ import (
 	"github.com/truecost/truecost/domain/billing"
 )
 
-var _ billing.RollupReader = (*Store)(nil)
+// runTables hold rows keyed by (org, connector, billing period, run): what
+// a run wrote, removed whole when the run is superseded or abandoned.
+var runTables = []string{"cost_line_items", "cost_dim_rollups", "cost_tag_rollups"}
 
-// activeRollups selects the rollups of the active run of each partition.
-func (s *Store) activeRollups(orgIDs []string) *bun.SelectQuery {
-	return s.db.NewSelect().TableExpr("cost_rollups AS r").
-		Join("JOIN billing_partitions AS p ON p.org_id = r.org_id AND p.connector_id = r.connector_id"+
-			" AND p.billing_period_start = r.billing_period_start AND p.run_id = r.run_id").
-		Where("r.org_id IN (?)", bun.In(orgIDs))
+// dayExpr is the UTC charge day of a line item, stored as the rollups
+// store days.
+func (s *Store) dayExpr(col string) string {
+	if s.dialect == Postgres {
+		return "(" + col + " AT TIME ZONE 'UTC')::date"
+	}
+	return "substr(" + col + ", 1, 10) || ' 00:00:00+00:00'"
 }
 
-// ScanRollups streams the active rollups matching scan to fn.
-func (s *Store) ScanRollups(ctx context.Context, scan billing.RollupScan, fn func(billing.Rollup) error) error {
-	if len(scan.OrgIDs) == 0 {
+// providerOf is a line item's provider: ProviderName, or FOCUS 1.3's
+// ServiceProviderName when that is all it has.
+func providerOf(alias string) string {
+	return "COALESCE(NULLIF(" + alias + ".provider_name, ''), " + alias + ".service_provider_name, '')"
+}
+
+var providerExpr = providerOf("li")
+
+// cloudExpr normalises a provider name to the CLOUD dimension.
+func cloudExpr(provider string) string {
+	return "CASE" +
+		" WHEN lower(" + provider + ") IN ('aws', 'amazon web services', 'amazon', 'amazon web services, inc.') THEN 'AWS'" +
+		" WHEN lower(" + provider + ") IN ('microsoft', 'azure', 'microsoft azure', 'microsoft corporation') THEN 'AZURE'" +
+		" WHEN lower(" + provider + ") IN ('google cloud', 'google', 'gcp', 'google cloud platform') THEN 'GCP'" +
+		" WHEN lower(" + provider + ") IN ('oracle', 'oci', 'oracle cloud', 'oracle cloud infrastructure') THEN 'OCI'" +
+		" ELSE 'OTHER' END"
+}
+
+// sum is the exact sum of a decimal column: NUMERIC SUM on Postgres,
+// decsum over SQLite's decimal text.
+func (s *Store) sum(expr string) string {
+	if s.dialect == Postgres {
+		return "SUM(" + expr + ")"
+	}
+	return "decsum(" + expr + ")"
+}
+
+// costSums are the five metric sums every rollup row carries.
+func (s *Store) costSums() string {
+	return s.sum("li.billed_cost") + ", " + s.sum("li.effective_cost") + ", " +
+		s.sum("COALESCE(li.list_cost, 0)") + ", " + s.sum("COALESCE(li.contracted_cost, 0)") + ", " +
+		s.sum("COALESCE(li.resale_cost, li.billed_cost)") + ", COUNT(*)"
+}
+
+// buildRollups aggregates a run's line items into its dimension rollup and,
+// for the tag keys with few values, its tag rollups, and records the run's
+// tag keys. The database does the grouping, so ingestion holds no
+// aggregate in memory however many distinct keys the data has.
+func (s *Store) buildRollups(ctx context.Context, run billing.IngestionRun) error {
+	day := s.dayExpr("li.charge_period_start")
+	dim := `INSERT INTO cost_dim_rollups (org_id, connector_id, run_id, billing_period_start, day, cloud, provider_name,
+    service_name, service_category, region_id, region_name, billing_account_id, billing_account_name,
+    sub_account_id, sub_account_name, charge_category, charge_class, currency,
+    billed_cost, effective_cost, list_cost, contracted_cost, resale_cost, row_count)
+SELECT li.org_id, li.connector_id, li.run_id, li.billing_period_start, ` + day + `, ` + cloudExpr(providerExpr) + `,
+    ` + providerExpr + `, COALESCE(li.service_name, ''), COALESCE(li.service_category, ''),
+    COALESCE(li.region_id, ''), COALESCE(li.region_name, ''), COALESCE(li.billing_account_id, ''),
+    COALESCE(li.billing_account_name, ''), COALESCE(li.sub_account_id, ''), COALESCE(li.sub_account_name, ''),
+    COALESCE(li.charge_category, ''), COALESCE(li.charge_class, ''), li.billing_currency, ` + s.costSums() + `
+FROM cost_line_items AS li
+WHERE li.org_id = ? AND li.run_id = ?
+GROUP BY li.org_id, li.connector_id, li.run_id, li.billing_period_start, ` + day + `, ` + providerExpr + `,
+    li.service_name, li.service_category, li.region_id, li.region_name, li.billing_account_id,
+    li.billing_account_name, li.sub_account_id, li.sub_account_name, li.charge_category, li.charge_class,
+    li.billing_currency`
+	if _, err := s.db.ExecContext(ctx, dim, run.OrgID, run.ID); err != nil {
+		return fmt.Errorf("dimension rollup: %w", err)
+	}
+
+	var rolled []string
+	if len(run.TagKeys) > 0 {
+		rows := make([]runTagKeyRow, len(run.TagKeys))
+		for i, k := range run.TagKeys {
+			rows[i] = runTagKeyRow{OrgID: run.OrgID, RunID: run.ID, TagKey: k.Key, ValueCount: k.Values, RolledUp: k.RolledUp}
+			if k.RolledUp {
+				rolled = append(rolled, k.Key)
+			}
+		}
+		if _, err := s.db.NewInsert().Model(&rows).Exec(ctx); err != nil {
+			return fmt.Errorf("record tag keys: %w", err)
+		}
+	}
+	if len(rolled) == 0 {
 		return nil
 	}
-	q := s.activeRollups(scan.OrgIDs).ColumnExpr("r.*")
-	if scan.DateBasis == billing.BillingPeriod {
-		q = q.Where("r.billing_period_start >= ? AND r.billing_period_start < ?", scan.From.UTC(), scan.To.UTC())
-	} else {
-		q = q.Where("r.day >= ? AND r.day < ?", scan.From.UTC(), scan.To.UTC())
+	each, key, value := "jsonb_each_text(li.tags) AS t(key, value)", "t.key", "t.value"
+	if s.dialect == SQLite {
+		each, key, value = "json_each(li.tags) AS t", "t.key", "tagtext(t.type, t.value)"
 	}
-	rows, err := q.Rows(ctx)
-	if err != nil {
-		return mapErr(err, "cost rollups")
+	tag := `INSERT INTO cost_tag_rollups (org_id, connector_id, run_id, billing_period_start, day, tag_key, tag_value,
+    cloud, provider_name, service_name, currency,
+    billed_cost, effective_cost, list_cost, contracted_cost, resale_cost, row_count)
+SELECT li.org_id, li.connector_id, li.run_id, li.billing_period_start, ` + day + `, ` + key + `, COALESCE(` + value + `, ''),
+    ` + cloudExpr(providerExpr) + `, ` + providerExpr + `, COALESCE(li.service_name, ''), li.billing_currency, ` + s.costSums() + `
+FROM cost_line_items AS li, ` + each + `
+WHERE li.org_id = ? AND li.run_id = ? AND li.tags IS NOT NULL AND ` + key + ` IN (?)
+GROUP BY li.org_id, li.connector_id, li.run_id, li.billing_period_start, ` + day + `, ` + key + `, ` + value + `,
+    ` + providerExpr + `, li.service_name, li.billing_currency`
+	if _, err := s.db.NewRaw(tag, run.OrgID, run.ID, bun.In(rolled)).Exec(ctx); err != nil {
+		return fmt.Errorf("tag rollups: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var row rollupRow
-		if err := s.db.ScanRow(ctx, rows, &row); err != nil {
-			return mapErr(err, "cost rollup")
-		}
-		if err := fn(row.domain()); err != nil {
-			return err
-		}
-	}
-	return mapErr(rows.Err(), "cost rollups")
+	return nil
 }
+
+type runTagKeyRow struct {
+	bun.BaseModel `bun:"table:run_tag_keys"`
+	OrgID         string `bun:"org_id,pk"`
+	RunID         string `bun:"run_id,pk"`
+	TagKey        string `bun:"tag_key,pk"`
+	ValueCount    int    `bun:"value_count"`
+	RolledUp      bool   `bun:"rolled_up"`
+}
+
+// activeJoin keeps the rows of the active run of each partition.
+const activeJoin = "JOIN billing_partitions AS p ON p.org_id = r.org_id AND p.connector_id = r.connector_id" +
+	" AND p.billing_period_start = r.billing_period_start AND p.run_id = r.run_id"
 
 // LatestCostDay returns the last charge day with active data.
 func (s *Store) LatestCostDay(ctx context.Context, orgIDs []string) (time.Time, error) {
 	if len(orgIDs) == 0 {
 		return time.Time{}, domain.Errorf(domain.NotFound, "no cost data")
 	}
-	var row rollupRow
-	err := s.activeRollups(orgIDs).ColumnExpr("r.day").OrderExpr("r.day DESC").Limit(1).Scan(ctx, &row.Day)
+	var day any
+	err := s.db.QueryRowContext(ctx, "SELECT r.day FROM cost_dim_rollups AS r "+activeJoin+
+		" WHERE r.org_id IN (?) ORDER BY r.day DESC LIMIT 1", bun.In(orgIDs)).Scan(&day)
 	if err == sql.ErrNoRows {
 		return time.Time{}, domain.Errorf(domain.NotFound, "no cost data")
 	}
 	if err != nil {
 		return time.Time{}, mapErr(err, "latest cost day")
 	}
-	return row.Day.UTC(), nil
+	return parseDay(day)
+}
+
+// parseDay reads a day column: a time from Postgres, text from SQLite.
+func parseDay(v any) (time.Time, error) {
+	switch d := v.(type) {
+	case time.Time:
+		d = d.UTC()
+		return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, time.UTC), nil
+	case string:
+		return parseDayText(d)
+	case []byte:
+		return parseDayText(string(d))
+	}
+	return time.Time{}, fmt.Errorf("unexpected day %T", v)
+}
+
+func parseDayText(s string) (time.Time, error) {
+	if len(s) < 10 {
+		return time.Time{}, fmt.Errorf("unexpected day %q", s)
+	}
+	t, err := time.Parse(time.DateOnly, strings.TrimSpace(s)[:10])
+	if err != nil {
+		return time.Time{}, fmt.Errorf("unexpected day %q: %w", s, err)
+	}
+	return t, nil
 }

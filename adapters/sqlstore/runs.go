@@ -176,51 +176,13 @@ func (s *Store) PartitionVersions(ctx context.Context, orgID, connectorID string
 	return out, nil
 }
 
-type rollupRow struct {
-	bun.BaseModel      `bun:"table:cost_rollups"`
-	OrgID              string          `bun:"org_id"`
-	ConnectorID        string          `bun:"connector_id"`
-	RunID              string          `bun:"run_id"`
-	Day                time.Time       `bun:"day"`
-	BillingPeriodStart time.Time       `bun:"billing_period_start"`
-	ProviderName       string          `bun:"provider_name"`
-	ServiceName        string          `bun:"service_name"`
-	ServiceCategory    string          `bun:"service_category"`
-	RegionID           string          `bun:"region_id"`
-	RegionName         string          `bun:"region_name"`
-	BillingAccountID   string          `bun:"billing_account_id"`
-	BillingAccountName string          `bun:"billing_account_name"`
-	SubAccountID       string          `bun:"sub_account_id"`
-	SubAccountName     string          `bun:"sub_account_name"`
-	ChargeCategory     string          `bun:"charge_category"`
-	ChargeClass        string          `bun:"charge_class"`
-	Currency           string          `bun:"currency"`
-	Tags               string          `bun:"tags"`
-	BilledCost         decimal.Decimal `bun:"billed_cost"`
-	EffectiveCost      decimal.Decimal `bun:"effective_cost"`
-	ListCost           decimal.Decimal `bun:"list_cost"`
-	ContractedCost     decimal.Decimal `bun:"contracted_cost"`
-	Rows               int64           `bun:"row_count"`
-}
-
-func (r rollupRow) domain() billing.Rollup {
-	return billing.Rollup{
-		RollupKey: billing.RollupKey{Day: r.Day.UTC(), BillingPeriodStart: r.BillingPeriodStart.UTC(), ProviderName: r.ProviderName,
-			ServiceName: r.ServiceName, ServiceCategory: r.ServiceCategory, RegionID: r.RegionID, RegionName: r.RegionName,
-			BillingAccountID: r.BillingAccountID, BillingAccountName: r.BillingAccountName, SubAccountID: r.SubAccountID,
-			SubAccountName: r.SubAccountName, ChargeCategory: r.ChargeCategory, ChargeClass: r.ChargeClass,
-			Currency: r.Currency, Tags: r.Tags},
-		OrgID: r.OrgID, BilledCost: r.BilledCost, EffectiveCost: r.EffectiveCost, ListCost: r.ListCost,
-		ContractedCost: r.ContractedCost, Rows: r.Rows,
-	}
-}
-
-// PublishRun swaps a run in as the active version of its periods. The
-// rollups are bulk-loaded first: like the line items, they stay invisible
-// until the transaction that points the partitions at this run commits.
-func (s *Store) PublishRun(ctx context.Context, run billing.IngestionRun, rollups []billing.Rollup) error {
-	if err := s.writeRollups(ctx, run, rollups); err != nil {
-		return fmt.Errorf("write rollups: %w", err)
+// PublishRun swaps a run in as the active version of its periods. Its
+// rollups are built from its rows first: like the line items, they stay
+// invisible until the transaction that points the partitions at this run
+// commits.
+func (s *Store) PublishRun(ctx context.Context, run billing.IngestionRun) error {
+	if err := s.buildRollups(ctx, run); err != nil {
+		return fmt.Errorf("build rollups: %w", err)
 	}
 	type superseded struct {
 		runID  string
@@ -266,13 +228,18 @@ func (s *Store) DiscardRun(ctx context.Context, run billing.IngestionRun) error 
 }
 
 func (s *Store) deleteRunRows(ctx context.Context, orgID, runID string, period *time.Time) error {
-	for _, table := range []string{"cost_line_items", "cost_rollups"} {
+	for _, table := range runTables {
 		q := s.db.NewDelete().TableExpr(table).Where("org_id = ? AND run_id = ?", orgID, runID)
 		if period != nil {
 			q = q.Where("billing_period_start = ?", period.UTC())
 		}
 		if _, err := q.Exec(ctx); err != nil {
 			return fmt.Errorf("delete %s of run %s: %w", table, runID, err)
+		}
+	}
+	if period == nil {
+		if _, err := s.db.NewDelete().TableExpr("run_tag_keys").Where("org_id = ? AND run_id = ?", orgID, runID).Exec(ctx); err != nil {
+			return fmt.Errorf("delete tag keys of run %s: %w", runID, err)
 		}
 	}
 	return nil

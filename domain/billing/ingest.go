@@ -87,13 +87,12 @@ func (g *Ingester) Ingest(ctx context.Context, req IngestRequest) (IngestionRun,
 	if err := g.store.CreateRun(ctx, run); err != nil {
 		return run, err
 	}
-	rollups, err := g.load(ctx, &run, req.Source, changed, total, req.Progress)
-	if err != nil {
+	if err := g.load(ctx, &run, req.Source, changed, total, req.Progress); err != nil {
 		return g.fail(ctx, run, err, true)
 	}
 	run.Status = RunSucceeded
 	run.FinishedAt = g.now().UTC()
-	if err := g.store.PublishRun(ctx, run, rollups); err != nil {
+	if err := g.store.PublishRun(ctx, run); err != nil {
 		return g.fail(ctx, run, fmt.Errorf("publish run: %w", err), true)
 	}
 	return run, nil
@@ -131,7 +130,7 @@ func manifestVersion(m Manifest) string {
 
 // load streams the parts into the store on one goroutine while reading and
 // aggregating on this one.
-func (g *Ingester) load(ctx context.Context, run *IngestionRun, src Source, parts []Part, total int64, progress func(int64, int64)) ([]Rollup, error) {
+func (g *Ingester) load(ctx context.Context, run *IngestionRun, src Source, parts []Part, total int64, progress func(int64, int64)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -151,7 +150,7 @@ func (g *Ingester) load(ctx context.Context, run *IngestionRun, src Source, part
 
 	totals := make(map[string]*Sum)
 	run.PeriodVersions = make(map[time.Time]string)
-	rb := newRollupBuilder()
+	census := newTagCensus()
 	tags := make(map[string]bool)
 	batch := make([]LineItem, 0, batchSize)
 	var rows, done int64
@@ -169,7 +168,7 @@ func (g *Ingester) load(ctx context.Context, run *IngestionRun, src Source, part
 	for _, part := range parts {
 		base := done
 		readErr = src.Read(ctx, part, func(l *LineItem) error {
-			if err := checkLineItem(l, tags); err != nil {
+			if err := checkLineItem(l, tags, census); err != nil {
 				return err
 			}
 			period := l.BillingPeriodStart
@@ -187,7 +186,6 @@ func (g *Ingester) load(ctx context.Context, run *IngestionRun, src Source, part
 				totals[l.BillingCurrency] = t
 			}
 			t.Add(l.BilledCost)
-			rb.add(l)
 			batch = append(batch, *l)
 			if len(batch) == batchSize {
 				return send()
@@ -220,15 +218,16 @@ func (g *Ingester) load(ctx context.Context, run *IngestionRun, src Source, part
 	wErr := <-writeErr
 	switch {
 	case readErr != nil && !errors.Is(readErr, context.Canceled):
-		return nil, readErr
+		return readErr
 	case wErr != nil:
-		return nil, fmt.Errorf("store line items: %w", wErr)
+		return fmt.Errorf("store line items: %w", wErr)
 	case readErr != nil:
-		return nil, readErr
+		return readErr
 	}
 	if rows == 0 && len(run.PeriodVersions) == 0 {
-		return nil, domain.Errorf(domain.Invalid, "the source files hold no line items")
+		return domain.Errorf(domain.Invalid, "the source files hold no line items")
 	}
+	run.TagKeys = census.keys()
 
 	run.Rows = rows
 	money := make(Totals, len(totals))
@@ -241,7 +240,7 @@ func (g *Ingester) load(ctx context.Context, run *IngestionRun, src Source, part
 		run.Periods = append(run.Periods, p)
 	}
 	sort.Slice(run.Periods, func(i, j int) bool { return run.Periods[i].Before(run.Periods[j]) })
-	return rb.rollups(run.OrgID), nil
+	return nil
 }
 
 // RowError is returned by a Source's callback for a line item that is
@@ -254,8 +253,9 @@ type RowError struct {
 func (e *RowError) Error() string { return e.Column + ": " + e.Message }
 
 // checkLineItem enforces what every stored line item must satisfy beyond
-// parsing: the mandatory columns and well-formed tag JSON.
-func checkLineItem(l *LineItem, seenTags map[string]bool) error {
+// parsing: the mandatory columns and well-formed tag JSON. Each tag object
+// not seen before is counted by census.
+func checkLineItem(l *LineItem, seenTags map[string]bool, census *tagCensus) error {
 	if l.BillingCurrency == "" {
 		return &RowError{Column: "BillingCurrency", Message: "must not be empty"}
 	}
@@ -264,6 +264,7 @@ func checkLineItem(l *LineItem, seenTags map[string]bool) error {
 		if err := json.Unmarshal([]byte(l.Tags), &obj); err != nil {
 			return &RowError{Column: "Tags", Message: fmt.Sprintf("not a JSON object: %v", err)}
 		}
+		census.add(obj)
 		if len(seenTags) < 100_000 {
 			seenTags[l.Tags] = true
 		}

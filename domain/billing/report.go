@@ -2,7 +2,6 @@ package billing
 
 import (
 	"context"
-	"encoding/json"
 	"sort"
 	"strings"
 	"time"
@@ -28,10 +27,41 @@ const (
 	DimChargeClass     Dimension = "CHARGE_CLASS"
 	DimBillingPeriod   Dimension = "BILLING_PERIOD"
 	DimCurrency        Dimension = "CURRENCY"
+	// DimCloud is the provider normalised to AWS, AZURE, GCP, OCI or
+	// OTHER, so that "Google" and "Google Cloud" group together.
+	DimCloud Dimension = "CLOUD"
+	// DimOrganization is the organization the costs belong to: a
+	// reseller's breakdown by customer.
+	DimOrganization Dimension = "ORGANIZATION"
 )
 
 // Dimensions lists the built-in dimensions in display order.
-var Dimensions = []Dimension{DimProvider, DimServiceName, DimServiceCategory, DimRegion, DimBillingAccount, DimSubAccount, DimChargeCategory, DimChargeClass, DimBillingPeriod, DimCurrency}
+var Dimensions = []Dimension{DimProvider, DimCloud, DimServiceName, DimServiceCategory, DimRegion, DimBillingAccount,
+	DimSubAccount, DimChargeCategory, DimChargeClass, DimBillingPeriod, DimCurrency, DimOrganization}
+
+// Clouds are the values of DimCloud.
+const (
+	CloudAWS   = "AWS"
+	CloudAzure = "AZURE"
+	CloudGCP   = "GCP"
+	CloudOCI   = "OCI"
+	CloudOther = "OTHER"
+)
+
+// labelled reports whether a dimension's groups carry a human label
+// beside the value (region and account names).
+func labelled(d Dimension) bool {
+	return d == DimRegion || d == DimBillingAccount || d == DimSubAccount
+}
+
+func knownDimension(d Dimension) bool {
+	for _, k := range Dimensions {
+		if k == d {
+			return true
+		}
+	}
+	return false
+}
 
 // TagDimension returns the dimension grouping by a tag key.
 func TagDimension(key string) Dimension { return Dimension("tag:" + key) }
@@ -126,17 +156,40 @@ type CostReport struct {
 	Groups []CostGroup
 }
 
-// RollupScan selects the active rollups of some organizations whose date,
-// by DateBasis, lies in [From, To).
-type RollupScan struct {
-	OrgIDs    []string
-	From, To  time.Time
-	DateBasis DateBasis
+// CostAggregate asks storage for the grouped sums of one report over the
+// active data of some organizations: the costs whose date by DateBasis
+// lies in [From, To), kept by Filter, summed by Metric and grouped by
+// GroupBy, then TagKeys, then currency, then the day or month of
+// Granularity.
+type CostAggregate struct {
+	OrgIDs      []string
+	From, To    time.Time
+	DateBasis   DateBasis
+	Metric      Metric
+	GroupBy     []Dimension
+	TagKeys     []string
+	Granularity Granularity
+	Filter      CostFilter
 }
 
-// RollupReader reads the daily aggregates the report is built from.
-type RollupReader interface {
-	ScanRollups(ctx context.Context, scan RollupScan, fn func(Rollup) error) error
+// CostRow is one grouped sum of a CostAggregate. Values holds one value per
+// GroupBy dimension then per tag key, nil where the costs have none; Labels
+// one human name per GroupBy dimension (empty where there is none). Date is
+// the day (Daily) or month (Monthly) and zero for Total.
+type CostRow struct {
+	Values   []*string
+	Labels   []string
+	Currency string
+	Date     time.Time
+	Amount   decimal.Decimal
+}
+
+// CostAggregator answers aggregates in storage: only the grouped rows leave
+// the database. It chooses what to read — the dimension rollups, the tag
+// rollups or the line items themselves — so that every shape is answered
+// exactly.
+type CostAggregator interface {
+	AggregateCosts(ctx context.Context, a CostAggregate, fn func(CostRow) error) error
 	// LatestCostDay returns the last charge day with data for the
 	// organizations, or a domain.NotFound error when they have none.
 	LatestCostDay(ctx context.Context, orgIDs []string) (time.Time, error)
@@ -152,15 +205,15 @@ type RunLister interface {
 // the rollups and the ingestion runs, each read checked against the
 // caller's rights.
 type Reporter struct {
-	rollups RollupReader
-	runs    RunLister
-	rights  *tenancy.Rights
+	costs  CostAggregator
+	runs   RunLister
+	rights *tenancy.Rights
 }
 
-// NewReporter returns a Reporter reading rollups and runs. runs may be nil
+// NewReporter returns a Reporter reading costs and runs. runs may be nil
 // for uses that only report costs.
-func NewReporter(rollups RollupReader, runs RunLister, rights *tenancy.Rights) *Reporter {
-	return &Reporter{rollups: rollups, runs: runs, rights: rights}
+func NewReporter(costs CostAggregator, runs RunLister, rights *tenancy.Rights) *Reporter {
+	return &Reporter{costs: costs, runs: runs, rights: rights}
 }
 
 // Bounds of a Runs listing's limit.
@@ -225,12 +278,12 @@ func (q *CostQuery) Validate() error {
 		return domain.Errorf(domain.Invalid, "unknown granularity %q", q.Granularity)
 	}
 	for _, d := range q.GroupBy {
-		if _, ok := dimensionValue(d); !ok {
+		if !knownDimension(d) {
 			return domain.Errorf(domain.Invalid, "unknown dimension %q", d)
 		}
 	}
 	for d := range q.Filter.Values {
-		if _, ok := dimensionValue(d); !ok {
+		if !knownDimension(d) {
 			return domain.Errorf(domain.Invalid, "unknown filter dimension %q", d)
 		}
 	}
@@ -239,53 +292,12 @@ func (q *CostQuery) Validate() error {
 			return domain.Errorf(domain.Invalid, "tag keys must not be empty")
 		}
 	}
+	for _, tf := range q.Filter.Tags {
+		if strings.TrimSpace(tf.Key) == "" {
+			return domain.Errorf(domain.Invalid, "tag filter keys must not be empty")
+		}
+	}
 	return nil
-}
-
-type valueFunc func(r *Rollup) (value, label string)
-
-func dimensionValue(d Dimension) (valueFunc, bool) {
-	switch d {
-	case DimProvider:
-		return func(r *Rollup) (string, string) { return r.ProviderName, "" }, true
-	case DimServiceName:
-		return func(r *Rollup) (string, string) { return r.ServiceName, "" }, true
-	case DimServiceCategory:
-		return func(r *Rollup) (string, string) { return r.ServiceCategory, "" }, true
-	case DimRegion:
-		return func(r *Rollup) (string, string) {
-			if r.RegionID == "" {
-				return r.RegionName, r.RegionName
-			}
-			return r.RegionID, r.RegionName
-		}, true
-	case DimBillingAccount:
-		return func(r *Rollup) (string, string) { return r.BillingAccountID, r.BillingAccountName }, true
-	case DimSubAccount:
-		return func(r *Rollup) (string, string) { return r.SubAccountID, r.SubAccountName }, true
-	case DimChargeCategory:
-		return func(r *Rollup) (string, string) { return r.ChargeCategory, "" }, true
-	case DimChargeClass:
-		return func(r *Rollup) (string, string) { return r.ChargeClass, "" }, true
-	case DimBillingPeriod:
-		return func(r *Rollup) (string, string) { return r.BillingPeriodStart.Format("2006-01"), "" }, true
-	case DimCurrency:
-		return func(r *Rollup) (string, string) { return r.Currency, "" }, true
-	}
-	return nil, false
-}
-
-func (m Metric) of(r *Rollup) decimal.Decimal {
-	switch m {
-	case EffectiveCost:
-		return r.EffectiveCost
-	case ListCost:
-		return r.ListCost
-	case ContractedCost:
-		return r.ContractedCost
-	default: // BilledCost, ResaleCost
-		return r.BilledCost
-	}
 }
 
 type groupAcc struct {
@@ -295,8 +307,8 @@ type groupAcc struct {
 	points   map[time.Time]decimal.Decimal
 }
 
-// Report computes the costs a query asks for, exactly, from the rollups
-// of the organizations the caller may read.
+// Report computes the costs a query asks for, exactly, in the database,
+// over the organizations the caller may read.
 func (rp *Reporter) Report(ctx context.Context, caller tenancy.Principal, q CostQuery) (CostReport, error) {
 	if err := q.Validate(); err != nil {
 		return CostReport{}, err
@@ -305,92 +317,43 @@ func (rp *Reporter) Report(ctx context.Context, caller tenancy.Principal, q Cost
 	if err != nil {
 		return CostReport{}, err
 	}
-	type dim struct {
-		d   Dimension
-		val valueFunc
-		tag string
-	}
-	var dims []dim
-	for _, d := range q.GroupBy {
-		f, _ := dimensionValue(d)
-		dims = append(dims, dim{d: d, val: f})
-	}
-	for _, k := range q.TagKeys {
-		dims = append(dims, dim{d: TagDimension(k), tag: k})
-	}
-	type filter struct {
-		val  valueFunc
-		want map[string]bool
-	}
-	var filters []filter
-	for d, vals := range q.Filter.Values {
-		f, _ := dimensionValue(d)
-		want := make(map[string]bool, len(vals))
-		for _, v := range vals {
-			want[v] = true
-		}
-		filters = append(filters, filter{val: f, want: want})
-	}
-	needTags := len(q.TagKeys) > 0 || len(q.Filter.Tags) > 0
-	tagCache := make(map[string]map[string]string)
-
+	agg := CostAggregate{OrgIDs: orgIDs, From: q.From, To: q.To, DateBasis: q.DateBasis, Metric: q.Metric,
+		GroupBy: q.GroupBy, TagKeys: q.TagKeys, Granularity: q.Granularity, Filter: q.Filter}
 	totals := make(Totals)
 	groups := make(map[string]*groupAcc)
+	var order []string
 	var keyBuf strings.Builder
-	scan := RollupScan{OrgIDs: orgIDs, From: q.From, To: q.To, DateBasis: q.DateBasis}
-	err = rp.rollups.ScanRollups(ctx, scan, func(r Rollup) error {
-		for _, f := range filters {
-			if v, _ := f.val(&r); !f.want[v] {
-				return nil
-			}
-		}
-		var tags map[string]string
-		if needTags {
-			tags = parseTags(r.Tags, tagCache)
-			for _, tf := range q.Filter.Tags {
-				if !contains(tf.Values, tags[tf.Key]) {
-					return nil
-				}
-			}
-		}
-		amount := q.Metric.of(&r)
-		totals.Add(r.Currency, amount)
-
+	err = rp.costs.AggregateCosts(ctx, agg, func(r CostRow) error {
+		totals.Add(r.Currency, r.Amount)
 		keyBuf.Reset()
 		keyBuf.WriteString(r.Currency)
-		vals := make([]DimensionValue, len(dims))
-		for i, d := range dims {
-			var v, label string
-			present := false
-			if d.val != nil {
-				v, label = d.val(&r)
-				present = v != ""
-			} else {
-				v, present = tags[d.tag]
-			}
-			vals[i] = DimensionValue{Dimension: d.d, Label: label}
+		for _, v := range r.Values {
 			keyBuf.WriteByte(0)
-			if present {
-				vals[i].Value = &v
+			if v != nil {
 				keyBuf.WriteByte(1)
-				keyBuf.WriteString(v)
+				keyBuf.WriteString(*v)
 			}
 		}
 		g := groups[keyBuf.String()]
 		if g == nil {
-			g = &groupAcc{keys: vals, currency: r.Currency, points: make(map[time.Time]decimal.Decimal)}
-			groups[keyBuf.String()] = g
-		}
-		g.total = g.total.Add(amount)
-		if q.Granularity != Total {
-			date := r.Day
-			if q.Granularity == Monthly {
-				date = MonthStart(r.Day)
-				if q.DateBasis == BillingPeriod {
-					date = MonthStart(r.BillingPeriodStart)
+			keys := make([]DimensionValue, 0, len(r.Values))
+			for i, d := range q.GroupBy {
+				dv := DimensionValue{Dimension: d, Value: r.Values[i]}
+				if labelled(d) && i < len(r.Labels) {
+					dv.Label = r.Labels[i]
 				}
+				keys = append(keys, dv)
 			}
-			g.points[date] = g.points[date].Add(amount)
+			for i, k := range q.TagKeys {
+				keys = append(keys, DimensionValue{Dimension: TagDimension(k), Value: r.Values[len(q.GroupBy)+i]})
+			}
+			g = &groupAcc{keys: keys, currency: r.Currency, points: make(map[time.Time]decimal.Decimal)}
+			groups[keyBuf.String()] = g
+			order = append(order, keyBuf.String())
+		}
+		g.total = g.total.Add(r.Amount)
+		if q.Granularity != Total {
+			g.points[r.Date] = g.points[r.Date].Add(r.Amount)
 		}
 		return nil
 	})
@@ -399,7 +362,8 @@ func (rp *Reporter) Report(ctx context.Context, caller tenancy.Principal, q Cost
 	}
 
 	rep := CostReport{Totals: totals.Money(), Groups: make([]CostGroup, 0, len(groups))}
-	for _, g := range groups {
+	for _, k := range order {
+		g := groups[k]
 		cg := CostGroup{Keys: g.keys, Currency: g.currency, Total: g.total, Points: make([]CostPoint, 0, len(g.points))}
 		for d, a := range g.points {
 			cg.Points = append(cg.Points, CostPoint{Date: d, Amount: a})
@@ -431,39 +395,6 @@ func groupKey(g CostGroup) string {
 	return b.String()
 }
 
-func contains(vals []string, v string) bool {
-	for _, x := range vals {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
-// parseTags reads a tag JSON object into strings; non-string values keep
-// their JSON text. Unparsable tags read as none (ingestion rejects them).
-func parseTags(raw string, cache map[string]map[string]string) map[string]string {
-	if raw == "" {
-		return nil
-	}
-	if t, ok := cache[raw]; ok {
-		return t
-	}
-	var obj map[string]json.RawMessage
-	_ = json.Unmarshal([]byte(raw), &obj)
-	tags := make(map[string]string, len(obj))
-	for k, v := range obj {
-		var s string
-		if json.Unmarshal(v, &s) == nil {
-			tags[k] = s
-		} else {
-			tags[k] = string(v)
-		}
-	}
-	cache[raw] = tags
-	return tags
-}
-
 // DefaultPeriod returns the month a cost view of orgID (empty: every
 // organization the caller may read) opens on: the current month, or the
 // latest month with data when the current one has none.
@@ -473,7 +404,7 @@ func (rp *Reporter) DefaultPeriod(ctx context.Context, caller tenancy.Principal,
 		return time.Time{}, time.Time{}, err
 	}
 	from = MonthStart(now)
-	last, err := rp.rollups.LatestCostDay(ctx, orgIDs)
+	last, err := rp.costs.LatestCostDay(ctx, orgIDs)
 	if err != nil && !domain.IsNotFound(err) {
 		return time.Time{}, time.Time{}, err
 	}

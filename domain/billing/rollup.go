@@ -1,98 +1,99 @@
 package billing
 
 import (
-	"time"
-
-	"github.com/shopspring/decimal"
+	"encoding/json"
+	"sort"
 )
 
-// RollupKey is the grain of the daily aggregates the cost report reads: one
-// charge day of one billing period, by the common FOCUS dimensions. Tags is
-// the line item's tag JSON as written, parsed only when a report asks.
-type RollupKey struct {
-	Day                time.Time
-	BillingPeriodStart time.Time
-	ProviderName       string
-	ServiceName        string
-	ServiceCategory    string
-	RegionID           string
-	RegionName         string
-	BillingAccountID   string
-	BillingAccountName string
-	SubAccountID       string
-	SubAccountName     string
-	ChargeCategory     string
-	ChargeClass        string
-	Currency           string
-	Tags               string
+// Rollups are built by the store when a run is published, from the run's
+// own rows, so that ingestion holds no aggregate in memory:
+//
+//   - the dimension rollup sums line items by charge day, billing period,
+//     cloud, provider, service and category, region, billing and sub
+//     account, charge category and class, and currency — without tags, so
+//     it compresses however tags vary;
+//   - the tag rollups sum them by (tag key, tag value, charge day, billing
+//     period, cloud, provider, service, currency), one key at a time, for
+//     the keys of RunTagKey.RolledUp.
+//
+// Reports read whichever answers a query; what neither answers is read from
+// the line items with the same grouping.
+
+// TagRollupLimit is the most distinct values a tag key may take in one run
+// and still get tag rollups. Keys with more — a Name per resource, a
+// SessionID per session — would not compress, so reports grouping or
+// filtering by them read the line items.
+const TagRollupLimit = 1000
+
+// maxCountedTagKeys bounds how many tag keys one run counts values of;
+// further keys are read from the line items.
+const maxCountedTagKeys = 256
+
+// RunTagKey is one tag key seen by a run: how many distinct values it took
+// (counting stops past TagRollupLimit) and whether it has tag rollups.
+type RunTagKey struct {
+	Key      string
+	Values   int
+	RolledUp bool
 }
 
-// Rollup is the sum of the line items of one RollupKey. ListCost and
-// ContractedCost count nulls as zero.
-type Rollup struct {
-	RollupKey
-	OrgID          string
-	BilledCost     decimal.Decimal
-	EffectiveCost  decimal.Decimal
-	ListCost       decimal.Decimal
-	ContractedCost decimal.Decimal
-	Rows           int64
+// tagCensus counts the distinct values of each tag key as line items
+// stream past. Its memory is bounded: at most maxCountedTagKeys keys, and a
+// key's values are forgotten once it passes TagRollupLimit.
+type tagCensus struct {
+	values map[string]map[string]struct{}
+	over   map[string]int // keys past the limit (or past the key bound), by values seen
 }
 
-func rollupKeyOf(l *LineItem) RollupKey {
-	return RollupKey{
-		Day:                Day(l.ChargePeriodStart),
-		BillingPeriodStart: l.BillingPeriodStart,
-		ProviderName:       l.Provider(),
-		ServiceName:        l.ServiceName,
-		ServiceCategory:    l.ServiceCategory,
-		RegionID:           l.RegionID,
-		RegionName:         l.RegionName,
-		BillingAccountID:   l.BillingAccountID,
-		BillingAccountName: l.BillingAccountName,
-		SubAccountID:       l.SubAccountID,
-		SubAccountName:     l.SubAccountName,
-		ChargeCategory:     l.ChargeCategory,
-		ChargeClass:        l.ChargeClass,
-		Currency:           l.BillingCurrency,
-		Tags:               l.Tags,
+func newTagCensus() *tagCensus {
+	return &tagCensus{values: map[string]map[string]struct{}{}, over: map[string]int{}}
+}
+
+// add counts the tags of one line item, given as a parsed JSON object.
+func (c *tagCensus) add(tags map[string]any) {
+	for k, v := range tags {
+		if n, ok := c.over[k]; ok {
+			if n <= TagRollupLimit {
+				c.over[k] = n + 1
+			}
+			continue
+		}
+		vals := c.values[k]
+		if vals == nil {
+			if len(c.values) >= maxCountedTagKeys {
+				c.over[k] = TagRollupLimit + 1
+				continue
+			}
+			vals = map[string]struct{}{}
+			c.values[k] = vals
+		}
+		vals[tagText(v)] = struct{}{}
+		if len(vals) > TagRollupLimit {
+			c.over[k] = len(vals)
+			delete(c.values, k)
+		}
 	}
 }
 
-// rollupBuilder aggregates line items as they stream past; its memory grows
-// with the number of distinct keys, not with the number of rows.
-type rollupBuilder struct {
-	sums map[RollupKey]*rollupSums
-}
-
-type rollupSums struct {
-	billed, effective, list, contracted Sum
-	rows                                int64
-}
-
-func newRollupBuilder() *rollupBuilder {
-	return &rollupBuilder{sums: make(map[RollupKey]*rollupSums)}
-}
-
-func (b *rollupBuilder) add(l *LineItem) {
-	k := rollupKeyOf(l)
-	r := b.sums[k]
-	if r == nil {
-		r = &rollupSums{}
-		b.sums[k] = r
+// keys returns every key seen, in key order.
+func (c *tagCensus) keys() []RunTagKey {
+	out := make([]RunTagKey, 0, len(c.values)+len(c.over))
+	for k, vals := range c.values {
+		out = append(out, RunTagKey{Key: k, Values: len(vals), RolledUp: true})
 	}
-	r.billed.Add(l.BilledCost)
-	r.effective.Add(l.EffectiveCost)
-	r.list.Add(l.ListCost)
-	r.contracted.Add(l.ContractedCost)
-	r.rows++
-}
-
-func (b *rollupBuilder) rollups(orgID string) []Rollup {
-	out := make([]Rollup, 0, len(b.sums))
-	for k, r := range b.sums {
-		out = append(out, Rollup{RollupKey: k, OrgID: orgID, BilledCost: r.billed.Decimal(),
-			EffectiveCost: r.effective.Decimal(), ListCost: r.list.Decimal(), ContractedCost: r.contracted.Decimal(), Rows: r.rows})
+	for k, n := range c.over {
+		out = append(out, RunTagKey{Key: k, Values: n})
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out
+}
+
+// tagText is a tag value as reports show it: strings as they are, other
+// JSON values as JSON text.
+func tagText(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
 }

@@ -36,6 +36,9 @@ type IngestionRun struct {
 	// PeriodVersions is the source version each replaced period was read at.
 	PeriodVersions map[time.Time]string
 	Totals         []Money // BilledCost per currency
+	// TagKeys are the tag keys the run's rows carry, with whether each has
+	// tag rollups (see TagRollupLimit).
+	TagKeys []RunTagKey
 	Error          string
 	StartedAt      time.Time
 	FinishedAt     time.Time
@@ -139,10 +142,12 @@ type IngestStore interface {
 	// WriteLineItems stores the batches of a running run until the channel
 	// closes. The rows stay invisible to readers until PublishRun.
 	WriteLineItems(ctx context.Context, run IngestionRun, batches <-chan []LineItem) error
-	// PublishRun stores the run's rollups, makes the run the active version of
-	// each of its periods (recording run.PeriodVersions) and records it as
-	// succeeded, all in one transaction, then removes the rows it superseded.
-	PublishRun(ctx context.Context, run IngestionRun, rollups []Rollup) error
+	// PublishRun builds the run's rollups from its rows (the dimension
+	// rollup, and tag rollups for run.TagKeys that are RolledUp), makes the
+	// run the active version of each of its periods (recording
+	// run.PeriodVersions) and records it as succeeded — readers see all of
+	// it or none — then removes the rows it superseded.
+	PublishRun(ctx context.Context, run IngestionRun) error
 	// DiscardRun removes whatever a failed run wrote.
 	DiscardRun(ctx context.Context, run IngestionRun) error
 }

@@ -2003,6 +2003,10 @@ enum CostDimension {
   "The billing month, written YYYY-MM."
   BILLING_PERIOD
   CURRENCY
+  "The provider normalised: AWS, AZURE, GCP, OCI or OTHER (\"Google\" and \"Google Cloud\" are both GCP)."
+  CLOUD
+  "The organization the costs belong to (its ID): a reseller's costs by customer."
+  ORGANIZATION
 }
 
 "The time resolution of a report's points."
@@ -2036,6 +2040,10 @@ input CostFilter {
   "Billing months, written YYYY-MM."
   billingPeriods: [String!]
   currencies: [String!]
+  "AWS, AZURE, GCP, OCI or OTHER."
+  clouds: [String!]
+  "Organization IDs."
+  organizations: [ID!]
   tags: [TagFilterInput!]
 }
 
@@ -8920,7 +8928,7 @@ func (ec *executionContext) unmarshalInputCostFilter(ctx context.Context, obj an
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"providers", "serviceNames", "serviceCategories", "regions", "billingAccounts", "subAccounts", "chargeCategories", "chargeClasses", "billingPeriods", "currencies", "tags"}
+	fieldsInOrder := [...]string{"providers", "serviceNames", "serviceCategories", "regions", "billingAccounts", "subAccounts", "chargeCategories", "chargeClasses", "billingPeriods", "currencies", "clouds", "organizations", "tags"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -8997,6 +9005,20 @@ func (ec *executionContext) unmarshalInputCostFilter(ctx context.Context, obj an
 				return it, err
 			}
 			it.Currencies = data
+		case "clouds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clouds"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Clouds = data
+		case "organizations":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organizations"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Organizations = data
 		case "tags":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tags"))
 			data, err := ec.unmarshalOTagFilterInput2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐTagFilterInputᚄ(ctx, v)
@@ -12453,6 +12475,41 @@ func (ec *executionContext) marshalOGranularity2ᚖgithubᚗcomᚋtruecostᚋtru
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) unmarshalOID2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNID2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOID2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNID2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (*string, error) {

@@ -284,9 +284,13 @@ type CostFilter struct {
 	ChargeCategories  []string `json:"chargeCategories,omitempty"`
 	ChargeClasses     []string `json:"chargeClasses,omitempty"`
 	// Billing months, written YYYY-MM.
-	BillingPeriods []string         `json:"billingPeriods,omitempty"`
-	Currencies     []string         `json:"currencies,omitempty"`
-	Tags           []TagFilterInput `json:"tags,omitempty"`
+	BillingPeriods []string `json:"billingPeriods,omitempty"`
+	Currencies     []string `json:"currencies,omitempty"`
+	// AWS, AZURE, GCP, OCI or OTHER.
+	Clouds []string `json:"clouds,omitempty"`
+	// Organization IDs.
+	Organizations []string         `json:"organizations,omitempty"`
+	Tags          []TagFilterInput `json:"tags,omitempty"`
 }
 
 // The cost of one combination of dimension values, in one currency.
@@ -781,6 +785,10 @@ const (
 	// The billing month, written YYYY-MM.
 	CostDimensionBillingPeriod CostDimension = "BILLING_PERIOD"
 	CostDimensionCurrency      CostDimension = "CURRENCY"
+	// The provider normalised: AWS, AZURE, GCP, OCI or OTHER ("Google" and "Google Cloud" are both GCP).
+	CostDimensionCloud CostDimension = "CLOUD"
+	// The organization the costs belong to (its ID): a reseller's costs by customer.
+	CostDimensionOrganization CostDimension = "ORGANIZATION"
 )
 
 var AllCostDimension = []CostDimension{
@@ -794,11 +802,13 @@ var AllCostDimension = []CostDimension{
 	CostDimensionChargeClass,
 	CostDimensionBillingPeriod,
 	CostDimensionCurrency,
+	CostDimensionCloud,
+	CostDimensionOrganization,
 }
 
 func (e CostDimension) IsValid() bool {
 	switch e {
-	case CostDimensionProvider, CostDimensionServiceName, CostDimensionServiceCategory, CostDimensionRegion, CostDimensionBillingAccount, CostDimensionSubAccount, CostDimensionChargeCategory, CostDimensionChargeClass, CostDimensionBillingPeriod, CostDimensionCurrency:
+	case CostDimensionProvider, CostDimensionServiceName, CostDimensionServiceCategory, CostDimensionRegion, CostDimensionBillingAccount, CostDimensionSubAccount, CostDimensionChargeCategory, CostDimensionChargeClass, CostDimensionBillingPeriod, CostDimensionCurrency, CostDimensionCloud, CostDimensionOrganization:
 		return true
 	}
 	return false
