@@ -15,12 +15,13 @@ import (
 	"github.com/parquet-go/parquet-go/deprecated"
 	"github.com/shopspring/decimal"
 
+	"github.com/truecost/truecost/adapters/focusfile"
 	"github.com/truecost/truecost/domain/billing"
 )
 
 // DecodeParquet reads one Data Exports Parquet file, CUR 2.0 or FOCUS
 // (found by its columns), and calls fn with each row as a FOCUS line item,
-// as DecodeCUR and billing.DecodeFOCUS do for CSV. DOUBLE amounts become
+// as DecodeCUR and focusfile.Decode do for CSV. DOUBLE amounts become
 // the shortest decimal text that reads back as the same double, so no
 // binary noise is added and none is summed in floating point. Rows count
 // as lines after a virtual header: row n is line n+1 in errors.
@@ -79,7 +80,7 @@ func (t *parquetTable) decodeFOCUS(ctx context.Context, fn func(*billing.LineIte
 		writeErr = err
 		pw.CloseWithError(err)
 	}()
-	err := billing.DecodeFOCUS(ctx, t.name, pr, fn)
+	err := focusfile.Decode(ctx, t.name, pr, fn)
 	pr.CloseWithError(errReaderDone)
 	<-done
 	// A failure on the Parquet side reaches the decoder as a read error;

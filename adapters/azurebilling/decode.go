@@ -14,6 +14,7 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 
+	"github.com/truecost/truecost/adapters/focusfile"
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/billing"
 )
@@ -152,12 +153,12 @@ func decodeCSV(ctx context.Context, name string, r io.Reader, o readOptions, fn 
 		return billing.InputError(name, 1, "", "malformed header row: %v", err)
 	}
 	names := cleanHeader(hdr)
-	if focus := normalizeFOCUSHeader(names); billing.IsFOCUSHeader(focus) {
+	if focus := normalizeFOCUSHeader(names); focusfile.IsHeader(focus) {
 		var buf bytes.Buffer
 		w := csv.NewWriter(&buf)
 		_ = w.Write(focus)
 		w.Flush()
-		return billing.DecodeFOCUS(ctx, name, io.MultiReader(&buf, br), fn)
+		return focusfile.Decode(ctx, name, io.MultiReader(&buf, br), fn)
 	}
 	cr := csv.NewReader(br)
 	cr.FieldsPerRecord = len(names)

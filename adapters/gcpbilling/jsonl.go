@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/truecost/truecost/adapters/focusfile"
 	"github.com/truecost/truecost/domain/billing"
 )
 
@@ -147,7 +148,7 @@ func parseExportTime(column, v string) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, nil
 	}
-	t, err := billing.ParseTime(strings.TrimSuffix(v, " UTC"))
+	t, err := focusfile.ParseTime(strings.TrimSuffix(v, " UTC"))
 	if err != nil {
 		return time.Time{}, columnError(column, "%v", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/truecost/truecost/adapters/focusfile"
 	"github.com/truecost/truecost/domain/billing"
 )
 
@@ -111,7 +112,7 @@ var costMapping = map[string]costSetter{
 		return nil
 	},
 	colIntervalStart: func(l *billing.LineItem, v string) error {
-		t, err := billing.ParseTime(v)
+		t, err := focusfile.ParseTime(v)
 		if err != nil {
 			return err
 		}
@@ -121,7 +122,7 @@ var costMapping = map[string]costSetter{
 		return nil
 	},
 	colIntervalEnd: func(l *billing.LineItem, v string) error {
-		t, err := billing.ParseTime(v)
+		t, err := focusfile.ParseTime(v)
 		if err != nil {
 			return err
 		}

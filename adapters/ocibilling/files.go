@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/truecost/truecost/adapters/focusfile"
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/billing"
 )
@@ -92,7 +93,7 @@ func openReport(ctx context.Context, bucket billing.Bucket, key string, progress
 	if err != nil {
 		return nil, nil, fmt.Errorf("open %s: %w", key, err)
 	}
-	text, done, err := billing.Decompress(key, billing.NewFileReader(&billing.CountingReader{R: rc, Report: progress}))
+	text, done, err := focusfile.Decompress(key, focusfile.NewFileReader(&focusfile.CountingReader{R: rc, Report: progress}))
 	if err != nil {
 		rc.Close()
 		return nil, nil, err

@@ -9,11 +9,12 @@ import (
 	"io"
 	"strings"
 
+	"github.com/truecost/truecost/adapters/focusfile"
 	"github.com/truecost/truecost/domain/billing"
 )
 
 // previewNames maps the FOCUS 1.0-preview column names that OCI's FOCUS
-// reports use to the FOCUS 1.0+ names billing.DecodeFOCUS reads. A preview
+// reports use to the FOCUS 1.0+ names focusfile.Decode reads. A preview
 // column is renamed only when its newer name is not in the header too.
 // ChargeSubcategory has no newer equivalent and stays an extra.
 var previewNames = map[string]string{
@@ -29,7 +30,7 @@ var previewNames = map[string]string{
 const backReferenceColumn = "oci_backreferencenumber"
 
 // DecodeFOCUSReport reads one OCI FOCUS report (CSV, already decompressed)
-// with billing.DecodeFOCUS and calls fn for each row. OCI's preview column
+// with focusfile.Decode and calls fn for each row. OCI's preview column
 // names (Provider, Region, UsageQuantity, …) are read as their FOCUS 1.0+
 // names; the oci_* columns land in Extras under their own names. A row with
 // an oci_BackReferenceNumber corrects an earlier line and, when the report
@@ -66,10 +67,10 @@ func DecodeFOCUSReport(ctx context.Context, name string, r io.Reader, fn func(*b
 	w := csv.NewWriter(&buf)
 	_ = w.Write(header)
 	w.Flush()
-	// The rewritten header is still one line, so DecodeFOCUS's line numbers
+	// The rewritten header is still one line, so focusfile.Decode's line numbers
 	// stay those of the file.
 	body := io.MultiReader(&buf, br)
-	return billing.DecodeFOCUS(ctx, name, body, func(l *billing.LineItem) error {
+	return focusfile.Decode(ctx, name, body, func(l *billing.LineItem) error {
 		if l.ChargeClass == "" && backRef != "" && l.Extras[backRef] != "" {
 			l.ChargeClass = "Correction"
 		}

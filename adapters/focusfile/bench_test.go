@@ -1,4 +1,4 @@
-package billing_test
+package focusfile_test
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/truecost/truecost/adapters/focusfile"
 	"github.com/truecost/truecost/domain/billing"
 )
 
@@ -67,7 +68,7 @@ func BenchmarkDecodeFOCUS(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		rows := 0
-		err := billing.DecodeFOCUS(context.Background(), "bench.csv", bytes.NewReader(data), func(*billing.LineItem) error {
+		err := focusfile.Decode(context.Background(), "bench.csv", bytes.NewReader(data), func(*billing.LineItem) error {
 			rows++
 			return nil
 		})

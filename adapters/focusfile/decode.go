@@ -1,4 +1,4 @@
-package billing
+package focusfile
 
 import (
 	"context"
@@ -12,11 +12,12 @@ import (
 	"unicode/utf8"
 
 	"github.com/truecost/truecost/domain"
+	"github.com/truecost/truecost/domain/billing"
 )
 
-// FOCUSVersion guesses the FOCUS version of a header from the columns each
+// Version guesses the FOCUS version of a header from the columns each
 // version introduced.
-func FOCUSVersion(header []string) string {
+func Version(header []string) string {
 	has := make(map[string]bool, len(header))
 	for _, h := range header {
 		has[h] = true
@@ -33,9 +34,9 @@ func FOCUSVersion(header []string) string {
 	}
 }
 
-// IsFOCUSHeader reports whether a header row carries the columns every FOCUS
+// IsHeader reports whether a header row carries the columns every FOCUS
 // version requires.
-func IsFOCUSHeader(header []string) bool {
+func IsHeader(header []string) bool {
 	return len(missingColumns(header)) == 0
 }
 
@@ -45,7 +46,7 @@ func missingColumns(header []string) []string {
 		has[strings.TrimSpace(h)] = true
 	}
 	var missing []string
-	for _, f := range Fields {
+	for _, f := range billing.Fields {
 		if f.Required && !has[f.Name] {
 			missing = append(missing, f.Name)
 		}
@@ -59,23 +60,23 @@ func missingColumns(header []string) []string {
 // column is how one CSV column is stored.
 type column struct {
 	name  string
-	field *Field    // nil: an extra column kept under name
-	last  string    // the last text parsed or validated, to skip repeats
-	lastT time.Time // the time parsed from last
+	field *billing.Field // nil: an extra column kept under name
+	last  string         // the last text parsed or validated, to skip repeats
+	lastT time.Time      // the time parsed from last
 }
 
-// DecodeFOCUS reads a FOCUS cost-and-usage CSV (versions 1.0 to 1.3, found
+// Decode reads a FOCUS cost-and-usage CSV (versions 1.0 to 1.3, found
 // by header) from r and calls fn for each row. name is used in errors, which
 // are domain.Invalid and say file, line and column. The LineItem passed to fn
 // is reused: fn must copy what it keeps (Extras maps are fresh per row).
 // A UTF-8 byte-order mark, CRLF line ends, and the literal NULL or an empty
 // cell for null are accepted.
-func DecodeFOCUS(ctx context.Context, name string, r io.Reader, fn func(*LineItem) error) error {
+func Decode(ctx context.Context, name string, r io.Reader, fn func(*billing.LineItem) error) error {
 	cr := csv.NewReader(r)
 	cr.ReuseRecord = true
 	header, err := cr.Read()
 	if err == io.EOF {
-		return InputError(name, 1, "", "empty file: a FOCUS header row is required")
+		return billing.InputError(name, 1, "", "empty file: a FOCUS header row is required")
 	}
 	if err != nil {
 		return csvError(name, cr, err)
@@ -89,21 +90,21 @@ func DecodeFOCUS(ctx context.Context, name string, r io.Reader, fn func(*LineIte
 	for i, h := range header {
 		h = strings.TrimSpace(h)
 		if seen[h] {
-			return InputError(name, 1, h, "column appears twice")
+			return billing.InputError(name, 1, h, "column appears twice")
 		}
 		seen[h] = true
 		cols[i].name = h
-		if f, ok := fieldIndex[h]; ok {
+		if f, ok := billing.FieldByName(h); ok {
 			f := f
 			cols[i].field = &f
 		}
 	}
 	if missing := missingColumns(header); len(missing) > 0 {
-		return InputError(name, 1, "", "not a FOCUS cost-and-usage file: missing column(s) %s", strings.Join(missing, ", "))
+		return billing.InputError(name, 1, "", "not a FOCUS cost-and-usage file: missing column(s) %s", strings.Join(missing, ", "))
 	}
 	cr.FieldsPerRecord = len(header)
 
-	var item LineItem
+	var item billing.LineItem
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -116,19 +117,19 @@ func DecodeFOCUS(ctx context.Context, name string, r io.Reader, fn func(*LineIte
 			return csvError(name, cr, err)
 		}
 		line, _ := cr.FieldPos(0)
-		item = LineItem{}
+		item = billing.LineItem{}
 		for i, v := range rec {
 			if err := cols[i].set(&item, v); err != nil {
-				return InputError(name, line, cols[i].name, "%v", err)
+				return billing.InputError(name, line, cols[i].name, "%v", err)
 			}
 		}
 		if item.Provider() == "" {
-			return InputError(name, line, "ProviderName", "must not be empty")
+			return billing.InputError(name, line, "ProviderName", "must not be empty")
 		}
 		if err := fn(&item); err != nil {
-			var rowErr *RowError
+			var rowErr *billing.RowError
 			if errors.As(err, &rowErr) {
-				return InputError(name, line, rowErr.Column, "%s", rowErr.Message)
+				return billing.InputError(name, line, rowErr.Column, "%s", rowErr.Message)
 			}
 			return err
 		}
@@ -139,9 +140,9 @@ func csvError(name string, cr *csv.Reader, err error) error {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
 		if errors.Is(pe.Err, csv.ErrFieldCount) {
-			return InputError(name, pe.StartLine, "", "wrong number of fields (want one per header column)")
+			return billing.InputError(name, pe.StartLine, "", "wrong number of fields (want one per header column)")
 		}
-		return InputError(name, pe.Line, fmt.Sprintf("%d", pe.Column), "malformed CSV: %v", pe.Err)
+		return billing.InputError(name, pe.Line, fmt.Sprintf("%d", pe.Column), "malformed CSV: %v", pe.Err)
 	}
 	line, _ := cr.FieldPos(0)
 	return domain.WrapError(domain.Invalid, err, "%s: near line %d: cannot read: %v", name, line, err)
@@ -149,10 +150,10 @@ func csvError(name string, cr *csv.Reader, err error) error {
 
 func isNull(v string) bool { return v == "" || v == "NULL" }
 
-func (c *column) set(l *LineItem, v string) error {
+func (c *column) set(l *billing.LineItem, v string) error {
 	f := c.field
 	// Numbers and times are checked by their parsers, which accept ASCII only.
-	if (f == nil || f.Kind == KindString || f.Kind == KindJSON) && !utf8.ValidString(v) {
+	if (f == nil || f.Kind == billing.KindString || f.Kind == billing.KindJSON) && !utf8.ValidString(v) {
 		return errors.New("not valid UTF-8 text")
 	}
 	if f == nil {
@@ -165,19 +166,19 @@ func (c *column) set(l *LineItem, v string) error {
 		return nil
 	}
 	switch f.Kind {
-	case KindDecimal:
+	case billing.KindDecimal:
 		if isNull(v) {
 			if f.Required {
 				return errors.New("must not be null")
 			}
 			return nil
 		}
-		n, err := ParseNumber(v)
+		n, err := billing.ParseNumber(v)
 		if err != nil {
 			return err
 		}
 		*f.Num(l) = n
-	case KindTime:
+	case billing.KindTime:
 		if isNull(v) {
 			if f.Required {
 				return errors.New("must not be null")
@@ -194,7 +195,7 @@ func (c *column) set(l *LineItem, v string) error {
 		}
 		c.last, c.lastT = v, t
 		*f.Time(l) = t
-	case KindJSON:
+	case billing.KindJSON:
 		if isNull(v) {
 			return nil
 		}
@@ -215,28 +216,4 @@ func (c *column) set(l *LineItem, v string) error {
 		*f.Str(l) = v
 	}
 	return nil
-}
-
-var timeLayouts = []string{
-	time.RFC3339Nano,
-	"2006-01-02T15:04Z07:00",
-	"2006-01-02 15:04:05Z07:00",
-	"2006-01-02 15:04:05.999999999Z07:00",
-	"2006-01-02T15:04:05",
-	"2006-01-02 15:04:05",
-	"2006-01-02T15:04",
-	"2006-01-02",
-}
-
-// ParseTime reads a timestamp in the forms billing exports use (RFC 3339,
-// a space instead of T, minutes only, no zone meaning UTC, a bare date) and
-// returns it in UTC.
-func ParseTime(v string) (time.Time, error) {
-	v = strings.TrimSpace(v)
-	for _, layout := range timeLayouts {
-		if t, err := time.Parse(layout, v); err == nil {
-			return t.UTC(), nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("%q is not a date-time (want e.g. 2024-09-01T00:00:00Z)", v)
 }
