@@ -70,15 +70,10 @@ func decodeCURText(ctx context.Context, name string, r *bufio.Reader, fn func(*b
 
 // emit hands a decoded row to fn, locating a row-level rejection.
 func emit(name string, line int, item *billing.LineItem, fn func(*billing.LineItem) error) error {
-	err := fn(item)
-	if err == nil {
-		return nil
+	if err := fn(item); err != nil {
+		return billing.LocateRowError(name, line, err)
 	}
-	var rowErr *billing.RowError
-	if errors.As(err, &rowErr) {
-		return billing.InputError(name, line, rowErr.Column, "%s", rowErr.Message)
-	}
-	return err
+	return nil
 }
 
 func csvError(name string, cr *csv.Reader, err error) error {

@@ -226,11 +226,7 @@ func decodeRecords(ctx context.Context, name string, names []string, next func()
 			continue
 		}
 		if err := fn(&item); err != nil {
-			var rowErr *billing.RowError
-			if errors.As(err, &rowErr) {
-				return billing.InputError(name, line, rowErr.Column, "%s", rowErr.Message)
-			}
-			return err
+			return billing.LocateRowError(name, line, err)
 		}
 	}
 }

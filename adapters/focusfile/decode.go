@@ -127,11 +127,7 @@ func Decode(ctx context.Context, name string, r io.Reader, fn func(*billing.Line
 			return billing.InputError(name, line, "ProviderName", "must not be empty")
 		}
 		if err := fn(&item); err != nil {
-			var rowErr *billing.RowError
-			if errors.As(err, &rowErr) {
-				return billing.InputError(name, line, rowErr.Column, "%s", rowErr.Message)
-			}
-			return err
+			return billing.LocateRowError(name, line, err)
 		}
 	}
 }

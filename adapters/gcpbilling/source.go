@@ -163,7 +163,7 @@ func (s *Source) scanFile(ctx context.Context, o billing.Object, months map[stri
 		}
 		exported, err := parseExportTime("export_time", p.ExportTime)
 		if err != nil {
-			return rowError(o.Key, sc.line, err)
+			return billing.LocateRowError(o.Key, sc.line, err)
 		}
 		st := months[month]
 		if st == nil {

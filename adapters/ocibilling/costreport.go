@@ -229,11 +229,7 @@ func DecodeCostReport(ctx context.Context, name string, r io.Reader, fn func(*bi
 		}
 		item.ServiceCategory = serviceCategory(item.ServiceName)
 		if err := fn(&item); err != nil {
-			var rowErr *billing.RowError
-			if errors.As(err, &rowErr) {
-				return billing.InputError(name, line, rowErr.Column, "%s", rowErr.Message)
-			}
-			return err
+			return billing.LocateRowError(name, line, err)
 		}
 	}
 }
