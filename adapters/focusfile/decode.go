@@ -2,16 +2,14 @@ package focusfile
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"strings"
 	"time"
 	"unicode/utf8"
 
-	"github.com/truecost/truecost/domain"
+	"github.com/truecost/truecost/adapters/csvfile"
 	"github.com/truecost/truecost/domain/billing"
 )
 
@@ -72,51 +70,37 @@ type column struct {
 // A UTF-8 byte-order mark, CRLF line ends, and the literal NULL or an empty
 // cell for null are accepted.
 func Decode(ctx context.Context, name string, r io.Reader, fn func(*billing.LineItem) error) error {
-	cr := csv.NewReader(r)
-	cr.ReuseRecord = true
-	header, err := cr.Read()
-	if err == io.EOF {
-		return billing.InputError(name, 1, "", "empty file: a FOCUS header row is required")
-	}
+	rd, err := csvfile.Open(name, r, "a FOCUS header row")
 	if err != nil {
-		return csvError(name, cr, err)
+		return err
 	}
-	header = append([]string(nil), header...)
-	if len(header) > 0 {
-		header[0] = strings.TrimPrefix(header[0], "\uFEFF")
-	}
+	return DecodeRecords(ctx, rd, fn)
+}
+
+// DecodeRecords reads the rows of a FOCUS CSV whose header rd has read, as
+// Decode does. Readers of a provider's FOCUS flavour open the file
+// themselves, rename its columns to FOCUS names (rd.SetHeader), then call
+// it.
+func DecodeRecords(ctx context.Context, rd *csvfile.Reader, fn func(*billing.LineItem) error) error {
+	name, header := rd.Name(), rd.Header()
 	cols := make([]column, len(header))
 	seen := make(map[string]bool, len(header))
 	for i, h := range header {
-		h = strings.TrimSpace(h)
 		if seen[h] {
 			return billing.InputError(name, 1, h, "column appears twice")
 		}
 		seen[h] = true
 		cols[i].name = h
 		if f, ok := billing.FieldByName(h); ok {
-			f := f
 			cols[i].field = &f
 		}
 	}
 	if missing := missingColumns(header); len(missing) > 0 {
 		return billing.InputError(name, 1, "", "not a FOCUS cost-and-usage file: missing column(s) %s", strings.Join(missing, ", "))
 	}
-	cr.FieldsPerRecord = len(header)
 
 	var item billing.LineItem
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		rec, err := cr.Read()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return csvError(name, cr, err)
-		}
-		line, _ := cr.FieldPos(0)
+	return rd.Each(ctx, func(rec []string, line int) error {
 		item = billing.LineItem{}
 		for i, v := range rec {
 			if err := cols[i].set(&item, v); err != nil {
@@ -126,22 +110,8 @@ func Decode(ctx context.Context, name string, r io.Reader, fn func(*billing.Line
 		if item.Provider() == "" {
 			return billing.InputError(name, line, "ProviderName", "must not be empty")
 		}
-		if err := fn(&item); err != nil {
-			return billing.LocateRowError(name, line, err)
-		}
-	}
-}
-
-func csvError(name string, cr *csv.Reader, err error) error {
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		if errors.Is(pe.Err, csv.ErrFieldCount) {
-			return billing.InputError(name, pe.StartLine, "", "wrong number of fields (want one per header column)")
-		}
-		return billing.InputError(name, pe.Line, fmt.Sprintf("%d", pe.Column), "malformed CSV: %v", pe.Err)
-	}
-	line, _ := cr.FieldPos(0)
-	return domain.WrapError(domain.Invalid, err, "%s: near line %d: cannot read: %v", name, line, err)
+		return fn(&item)
+	})
 }
 
 func isNull(v string) bool { return v == "" || v == "NULL" }
