@@ -324,3 +324,11 @@ func formatFloat(f float64, bits int) (string, error) {
 	}
 	return strconv.FormatFloat(f, 'f', -1, bits), nil
 }
+
+// emit hands a decoded row to fn, locating a row-level rejection.
+func emit(name string, line int, item *billing.LineItem, fn func(*billing.LineItem) error) error {
+	if err := fn(item); err != nil {
+		return billing.LocateRowError(name, line, err)
+	}
+	return nil
+}

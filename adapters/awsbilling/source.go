@@ -4,11 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/csv"
 	"fmt"
 	"sort"
 	"strings"
 
+	"github.com/truecost/truecost/adapters/csvfile"
 	"github.com/truecost/truecost/adapters/focusfile"
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/billing"
@@ -296,6 +296,6 @@ func peekHeader(r *bufio.Reader) []string {
 	if i := bytes.IndexByte(b, '\n'); i >= 0 {
 		b = b[:i+1]
 	}
-	rec, _ := csv.NewReader(bytes.NewReader(b)).Read()
+	rec, _ := csvfile.ReadHeader(bytes.NewReader(b))
 	return rec
 }

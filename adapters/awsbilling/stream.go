@@ -40,18 +40,6 @@ func decompress(name string, r io.Reader) (*bufio.Reader, func(), error) {
 	return focusfile.Decompress(name, br)
 }
 
-// readError turns a failure to read a file's bytes (a broken gzip stream,
-// a dropped connection) into an error naming the file and line.
-func readError(name string, line int, err error) error {
-	if ctxErr := contextError(err); ctxErr != nil {
-		return ctxErr
-	}
-	if domain.ErrorCode(err) != domain.Internal {
-		return err
-	}
-	return domain.WrapError(domain.Invalid, err, "%s: near line %d: cannot read: %v", name, line, err)
-}
-
 func contextError(err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
