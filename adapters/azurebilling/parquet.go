@@ -15,6 +15,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 	"github.com/shopspring/decimal"
 
+	"github.com/truecost/truecost/adapters/csvfile"
 	"github.com/truecost/truecost/adapters/focusfile"
 	"github.com/truecost/truecost/domain/billing"
 )
@@ -30,7 +31,7 @@ func decodeParquetStream(ctx context.Context, name string, r io.Reader, o readOp
 	defer f.Close()
 	n, err := io.Copy(f, r)
 	if err != nil {
-		return readError(name, 1, err)
+		return csvfile.ReadError(name, 1, err)
 	}
 	return decodeParquet(ctx, name, f, n, o, fn)
 }
