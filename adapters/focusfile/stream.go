@@ -19,6 +19,7 @@ type CountingReader struct {
 	Report func(n int64)
 }
 
+// Read reads from R and reports the running total.
 func (c *CountingReader) Read(p []byte) (int, error) {
 	n, err := c.R.Read(p)
 	if n > 0 {
