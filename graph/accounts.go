@@ -25,15 +25,6 @@ func (r *Resolver) accountsFor(ctx context.Context) (*accounts.Service, tenancy.
 	return r.deps.Accounts, p, err
 }
 
-// orgOf is the organization a single-organization operation acts on: the
-// one named, or the caller's own.
-func orgOf(p tenancy.Principal, orgID *string) string {
-	if id := deref(orgID); id != "" {
-		return id
-	}
-	return p.Org.ID
-}
-
 // accountToModel converts a for the caller p: the AWS external ID and trust
 // policy are shown to admins only, as for connectors.
 func (r *Resolver) accountToModel(p tenancy.Principal, a accounts.Account) model.CloudAccount {

@@ -28,14 +28,11 @@ func (r *cloudAccountResolver) StatusHistory(ctx context.Context, obj *model.Clo
 	if _, _, err := r.accountsFor(ctx); err != nil {
 		return nil, err
 	}
-	n := 20
-	if limit != nil {
-		n = *limit
-	}
-	if n <= 0 {
+	n, ok := historyLimit(limit)
+	if !ok {
 		return []model.BillingStatusChange{}, nil
 	}
-	changes, err := r.loadersFrom(ctx).history.Load(ctx, historyKey{orgID: obj.OrganizationID, accountID: obj.ID, limit: min(n, maxStatusHistory)})
+	changes, err := r.loadersFrom(ctx).history.Load(ctx, historyKey{orgID: obj.OrganizationID, accountID: obj.ID, limit: n})
 	if err != nil {
 		return nil, err
 	}
@@ -143,6 +140,9 @@ func (r *mutationResolver) CheckBillingStatus(ctx context.Context, organizationI
 	if err != nil {
 		return nil, err
 	}
+	if err := r.prefetchAccounts(ctx, as); err != nil {
+		return nil, err
+	}
 	return r.accountsToModel(p, as), nil
 }
 
@@ -153,6 +153,9 @@ func (r *queryResolver) CloudAccounts(ctx context.Context, organizationID *strin
 	}
 	as, err := svc.List(ctx, p, deref(organizationID))
 	if err != nil {
+		return nil, err
+	}
+	if err := r.prefetchAccounts(ctx, as); err != nil {
 		return nil, err
 	}
 	return r.accountsToModel(p, as), nil

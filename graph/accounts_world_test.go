@@ -38,7 +38,7 @@ const (
 )
 
 // accountWorld is Truecost with the real cloud account service over a real
-// store, the real connector manager and a real AES sealer, reached through
+// store, the real connector service and a real AES sealer, reached through
 // HTTP. Organizations and users are those of connectorWorld. AWS and Google
 // Cloud billing is provisioned by scripted provisioners; connectors read
 // billingData.
@@ -52,9 +52,9 @@ func newAccountWorld(t *testing.T, store *sqlstore.Store) *accountWorld {
 	w := &accountWorld{apiWorld: newAPIWorld(t, store, billingSources{}, accountSecrets), aws: awsScript(), gcp: gcpScript()}
 	accts := accounts.NewService(accounts.Deps{
 		Store:        store,
+		Rights:       w.rights,
 		Sealer:       w.sealer,
-		Connectors:   w.manager,
-		Scope:        w.tn,
+		Connectors:   w.conns,
 		Provisioners: map[connectors.Provider]accounts.Provisioner{connectors.AWS: w.aws, connectors.GCP: w.gcp},
 		NewID:        tenancy.NewID,
 	})

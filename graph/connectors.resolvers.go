@@ -17,7 +17,7 @@ func (r *mutationResolver) CreateConnector(ctx context.Context, organizationID *
 		return nil, err
 	}
 	in := connectorInputFromModel(input)
-	c, err := svc.Create(ctx, p, deref(organizationID), in)
+	c, err := svc.Create(ctx, p, orgOf(p, organizationID), in)
 	if err != nil {
 		return nil, err
 	}
@@ -29,7 +29,7 @@ func (r *mutationResolver) UpdateConnector(ctx context.Context, organizationID *
 	if err != nil {
 		return nil, err
 	}
-	c, err := svc.Update(ctx, p, deref(organizationID), id, connectorInputFromModel(input))
+	c, err := svc.Update(ctx, p, orgOf(p, organizationID), id, connectorInputFromModel(input))
 	if err != nil {
 		return nil, err
 	}
@@ -41,7 +41,7 @@ func (r *mutationResolver) DeleteConnector(ctx context.Context, organizationID *
 	if err != nil {
 		return false, err
 	}
-	if err := svc.Delete(ctx, p, deref(organizationID), id); err != nil {
+	if err := svc.Delete(ctx, p, orgOf(p, organizationID), id); err != nil {
 		return false, err
 	}
 	return true, nil
@@ -52,7 +52,7 @@ func (r *mutationResolver) TestConnector(ctx context.Context, organizationID *st
 	if err != nil {
 		return nil, err
 	}
-	res, err := svc.Test(ctx, p, deref(organizationID), id)
+	res, err := svc.Test(ctx, p, orgOf(p, organizationID), id)
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +64,7 @@ func (r *mutationResolver) SyncConnector(ctx context.Context, organizationID *st
 	if err != nil {
 		return nil, err
 	}
-	run, err := svc.Sync(ctx, p, deref(organizationID), id, nil)
+	run, err := svc.Sync(ctx, p, orgOf(p, organizationID), id, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +93,7 @@ func (r *queryResolver) Connector(ctx context.Context, organizationID *string, i
 	if err != nil {
 		return nil, err
 	}
-	c, err := svc.Get(ctx, p, deref(organizationID), id)
+	c, err := svc.Get(ctx, p, orgOf(p, organizationID), id)
 	if err != nil {
 		return nil, err
 	}

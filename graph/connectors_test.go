@@ -2,16 +2,18 @@ package graph_test
 
 import (
 	"encoding/json"
+	"net/http"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/truecost/truecost/adapters/sqlstore"
 	"github.com/truecost/truecost/adapters/sqlstore/sqltest"
+	"github.com/truecost/truecost/domain/tenancy"
 )
 
 // These tests drive billing connectors through the API with the real
-// connector manager over a real store; see connectorWorld.
+// connector service over a real store; see connectorWorld.
 
 func TestCreateConnectorRefusesInvalidSettingsNamingTheField(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, store *sqlstore.Store) {
@@ -448,13 +450,70 @@ func TestResellerAdminManagesItsCustomersConnectors(t *testing.T) {
 	})
 }
 
-func TestConnectorMutationsAreUnavailableWithoutAManager(t *testing.T) {
+func TestConnectorOperationsAreUnavailableWithoutTheService(t *testing.T) {
 	t.Parallel()
 	api := newFakeAPI(t)
-	_, resp, raw := post(t, api.server.URL, deleteConnector, map[string]any{"id": "c-1"}, bearer(fakeToken))
-	if got := resp.codes(); !reflect.DeepEqual(got, []string{"unavailable"}) || string(resp.Data) != "null" {
-		t.Errorf("codes = %v, want [unavailable]; body %s", got, raw)
+	for _, op := range []struct {
+		query string
+		vars  map[string]any
+	}{
+		{listConnectors, nil},
+		{getConnector, map[string]any{"id": "c-1"}},
+		{createConnector, map[string]any{"in": awsInput("Acme AWS")}},
+		{deleteConnector, map[string]any{"id": "c-1"}},
+		{syncConnector, map[string]any{"id": "c-1"}},
+	} {
+		refused(t, post1(t, api, op.query, op.vars), "unavailable")
 	}
+}
+
+// The service decides what the caller may do (see the world tests above);
+// the resolvers must hand it the caller, and the organization the request
+// names, or for one connector the caller's own, never "any".
+func TestConnectorResolversPassTheCallerAndOrganization(t *testing.T) {
+	t.Parallel()
+	api := newFakeAPIWithConnectors(t)
+	caller := tenancy.Principal{User: fakeUser, Org: fakeOrg}
+	tests := []struct {
+		name   string
+		query  string
+		vars   map[string]any
+		method string
+		orgID  string
+		id     string
+	}{
+		{"list everything readable", listConnectors, nil, "List", "", ""},
+		{"list one organization", listConnectors, map[string]any{"org": "org-9"}, "List", "org-9", ""},
+		{"get without organization", getConnector, map[string]any{"id": "c-1"}, "Get", fakeOrg.ID, "c-1"},
+		{"get naming an organization", getConnector, map[string]any{"org": "org-9", "id": "c-1"}, "Get", "org-9", "c-1"},
+		{"create without organization", createConnector, map[string]any{"in": awsInput("Acme AWS")}, "Create", fakeOrg.ID, ""},
+		{"create naming an organization", createConnector, map[string]any{"org": "org-9", "in": awsInput("Acme AWS")}, "Create", "org-9", ""},
+		{"update", updateConnector, map[string]any{"id": "c-1", "in": awsInput("Acme AWS")}, "Update", fakeOrg.ID, "c-1"},
+		{"delete", deleteConnector, map[string]any{"org": "org-9", "id": "c-1"}, "Delete", "org-9", "c-1"},
+		{"test", testConnector, map[string]any{"id": "c-1"}, "Test", fakeOrg.ID, "c-1"},
+		{"sync", syncConnector, map[string]any{"id": "c-1"}, "Sync", fakeOrg.ID, "c-1"},
+	}
+	for _, tt := range tests {
+		resp := post1(t, api, tt.query, tt.vars)
+		if len(resp.Errors) > 0 {
+			t.Errorf("%s: errors %+v", tt.name, resp.Errors)
+		}
+		want := []connectorCall{{method: tt.method, caller: caller, orgID: tt.orgID, id: tt.id}}
+		if got := api.connectors.takeCalls(); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: service calls\n got %+v\nwant %+v", tt.name, got, want)
+		}
+	}
+}
+
+// post1 sends one operation to a fake API with the fake token and expects
+// HTTP 200.
+func post1(t *testing.T, api *fakeAPI, query string, vars map[string]any) gqlResponse {
+	t.Helper()
+	status, resp, raw := post(t, api.server.URL, query, vars, bearer(fakeToken))
+	if status != http.StatusOK {
+		t.Fatalf("status %d: %s", status, raw)
+	}
+	return resp
 }
 
 func deref[T any](p *T) T {

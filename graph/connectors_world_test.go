@@ -31,7 +31,7 @@ const (
 
 var secretValues = []string{roleARN, accessKeyID, secretAccessKey}
 
-// apiWorld is Truecost with the real connector manager over a real store
+// apiWorld is Truecost with the real connector service over a real store
 // and a real AES sealer, reached through HTTP. Reseller "north" has
 // customer "acme"; "globex" is a direct customer. acme and globex each have
 // an admin and a member; north has an admin.
@@ -44,17 +44,19 @@ type apiWorld struct {
 	// secrets are the credentials the tests send; no answer may hold one.
 	secrets []string
 
-	store   *sqlstore.Store
-	tn      *tenancy.Service
-	sealer  connectors.Sealer
-	manager *connectors.Manager
+	store  *sqlstore.Store
+	rights *tenancy.Rights
+	tn     *tenancy.Service
+	sealer connectors.Sealer
+	conns  *connectors.Service
 }
 
 // newAPIWorld creates the organizations and users, and the connector
-// manager reading sources; serve then starts the API.
+// service reading sources; serve then starts the API.
 func newAPIWorld(t *testing.T, store *sqlstore.Store, sources connectors.SourceFactory, secrets []string) *apiWorld {
 	t.Helper()
-	tn := tenancy.NewService(store)
+	rights := tenancy.NewRights(store)
+	tn := tenancy.NewService(store, rights)
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		t.Fatal(err)
@@ -63,8 +65,9 @@ func newAPIWorld(t *testing.T, store *sqlstore.Store, sources connectors.SourceF
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := connectors.NewService(store, sealer, sources, billing.NewIngester(store, tenancy.NewID), tenancy.NewID)
-	w := &apiWorld{secrets: secrets, store: store, tn: tn, sealer: sealer, manager: connectors.NewManager(svc, tn)}
+	conns := connectors.NewService(connectors.Deps{Store: store, Rights: rights, Sealer: sealer, Sources: sources,
+		Ingester: billing.NewIngester(store, tenancy.NewID), NewID: tenancy.NewID})
+	w := &apiWorld{secrets: secrets, store: store, rights: rights, tn: tn, sealer: sealer, conns: conns}
 	w.north, w.acme, w.globex = createOrgs(t, tn)
 	w.acmeAdmin = roleToken(t, tn, "ada@acme.test", "acme", tenancy.Admin)
 	w.acmeMember = roleToken(t, tn, "max@acme.test", "acme", tenancy.Member)
@@ -75,14 +78,12 @@ func newAPIWorld(t *testing.T, store *sqlstore.Store, sources connectors.SourceF
 }
 
 // serve starts the API until the test ends; deps adds to the world's
-// tenancy, reports, runs and connectors.
+// tenancy, reports and runs, and connectors.
 func (w *apiWorld) serve(t *testing.T, deps graph.Deps) {
 	t.Helper()
 	deps.Tenancy = w.tn
-	deps.Reporter = billing.NewReporter(w.store)
-	deps.Runs = w.store
-	deps.Connectors = w.manager
-	deps.ConnectorAdmin = w.manager
+	deps.Reporter = billing.NewReporter(w.store, w.store, w.rights)
+	deps.Connectors = w.conns
 	deps.AWSPrincipal = awsPrincipal
 	deps.Logger = discardLogger()
 	srv := httptest.NewServer(graph.NewHandler(deps))
@@ -96,13 +97,13 @@ func createOrgs(t *testing.T, tn *tenancy.Service) (north, acme, globex tenancy.
 	t.Helper()
 	ctx := context.Background()
 	var err error
-	if north, err = tn.CreateOrganization(ctx, "north", "North Reseller", tenancy.Reseller, ""); err != nil {
+	if north, err = tn.CreateOrganization(ctx, system, "north", "North Reseller", tenancy.Reseller, ""); err != nil {
 		t.Fatal(err)
 	}
-	if acme, err = tn.CreateOrganization(ctx, "acme", "Acme", tenancy.Customer, "north"); err != nil {
+	if acme, err = tn.CreateOrganization(ctx, system, "acme", "Acme", tenancy.Customer, "north"); err != nil {
 		t.Fatal(err)
 	}
-	if globex, err = tn.CreateOrganization(ctx, "globex", "Globex", tenancy.Customer, ""); err != nil {
+	if globex, err = tn.CreateOrganization(ctx, system, "globex", "Globex", tenancy.Customer, ""); err != nil {
 		t.Fatal(err)
 	}
 	return north, acme, globex
@@ -126,11 +127,11 @@ func newConnectorWorld(t *testing.T, store *sqlstore.Store) *connectorWorld {
 func roleToken(t *testing.T, tn *tenancy.Service, email, org string, role tenancy.Role) string {
 	t.Helper()
 	ctx := context.Background()
-	u, err := tn.CreateUser(ctx, email, org, role, "")
+	u, err := tn.CreateUser(ctx, system, email, org, role, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	token, err := tn.IssueToken(ctx, u, "test")
+	token, err := tn.IssueToken(ctx, system, u, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 
 	"github.com/truecost/truecost/domain"
@@ -36,6 +37,11 @@ const (
 
 type fakeTenancy struct{}
 
+var (
+	_ graph.Tenancy  = fakeTenancy{}
+	_ graph.Reporter = (*fakeReporter)(nil)
+)
+
 func (fakeTenancy) TokenPrincipal(_ context.Context, token string) (tenancy.Principal, error) {
 	if token == "tc_db_down" {
 		return tenancy.Principal{}, errors.New("dial tcp 10.0.0.5:5432: connection refused")
@@ -57,63 +63,173 @@ func (fakeTenancy) VisibleOrganizations(_ context.Context, p tenancy.Principal) 
 	return []tenancy.Organization{p.Org}, nil
 }
 
-func (fakeTenancy) Scope(_ context.Context, p tenancy.Principal, orgID string) ([]string, error) {
-	if orgID != "" && orgID != p.Org.ID {
-		return nil, domain.Errorf(domain.NotFound, "organization %q not found", orgID)
-	}
-	return []string{p.Org.ID}, nil
-}
+// fakeRights decides what the fake callers may read with the real rule:
+// fakeOrg is a customer, so it reads its own organization only, and Rights
+// never asks the store about resellers.
+var fakeRights = tenancy.NewRights(fakeOrgs{})
 
-// fakeReporter records the query it is asked and answers with report, err,
-// or a panic.
+// fakeOrgs is the organization store behind fakeRights; a customer's reach
+// needs none of it.
+type fakeOrgs struct{ tenancy.Store }
+
+func (fakeOrgs) CustomersOf(context.Context, string) ([]tenancy.Organization, error) { return nil, nil }
+
+// fakeReporter records the caller and query it is asked, refuses an
+// organization the caller may not read (as billing.Reporter does, through
+// the same Rights), and answers with report, err, or a panic. Runs is the
+// real billing.Reporter over runs, so its limit and rights checks are the
+// real ones.
 type fakeReporter struct {
-	got    billing.CostQuery
-	report billing.CostReport
-	err    error
-	panic  bool
+	runs *fakeRuns
+	real *billing.Reporter
+
+	mu        sync.Mutex
+	gotCaller tenancy.Principal
+	got       billing.CostQuery
+	report    billing.CostReport
+	err       error
+	panic     bool
 }
 
-func (f *fakeReporter) Report(_ context.Context, q billing.CostQuery) (billing.CostReport, error) {
+func newFakeReporter() *fakeReporter {
+	runs := &fakeRuns{}
+	return &fakeReporter{runs: runs, real: billing.NewReporter(nil, runs, fakeRights)}
+}
+
+func (f *fakeReporter) Report(ctx context.Context, p tenancy.Principal, q billing.CostQuery) (billing.CostReport, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if f.panic {
 		panic("boom")
 	}
-	f.got = q
+	f.gotCaller, f.got = p, q
+	if _, err := fakeRights.Read(ctx, p, q.OrgID); err != nil {
+		return billing.CostReport{}, err
+	}
 	return f.report, f.err
 }
 
-type fakeRuns struct {
-	runs     []billing.IngestionRun
-	gotLimit int
+func (f *fakeReporter) Runs(ctx context.Context, p tenancy.Principal, orgID string, limit int) ([]billing.IngestionRun, error) {
+	return f.real.Runs(ctx, p, orgID, limit)
 }
 
-func (f *fakeRuns) ListRuns(_ context.Context, _ []string, limit int) ([]billing.IngestionRun, error) {
-	f.gotLimit = limit
+// fakeRuns lists runs for the real Reporter and records what it was asked.
+type fakeRuns struct {
+	mu        sync.Mutex
+	runs      []billing.IngestionRun
+	gotOrgIDs []string
+	gotLimit  int
+}
+
+func (f *fakeRuns) ListRuns(_ context.Context, orgIDs []string, limit int) ([]billing.IngestionRun, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.gotOrgIDs, f.gotLimit = orgIDs, limit
 	return f.runs, nil
 }
 
-type fakeConnectors struct{ list []connectors.Connector }
-
-func (f fakeConnectors) List(context.Context, []string) ([]connectors.Connector, error) {
-	return f.list, nil
+// connectorCall is one call the fake connector service received.
+type connectorCall struct {
+	method string
+	caller tenancy.Principal
+	orgID  string
+	id     string
 }
 
+// fakeConnectors records each call with its caller and organization and
+// answers with connector (list holds it once).
+type fakeConnectors struct {
+	mu        sync.Mutex
+	calls     []connectorCall
+	connector connectors.Connector
+}
+
+var _ graph.Connectors = (*fakeConnectors)(nil)
+
+func (f *fakeConnectors) record(method string, p tenancy.Principal, orgID, id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, connectorCall{method: method, caller: p, orgID: orgID, id: id})
+}
+
+func (f *fakeConnectors) List(_ context.Context, p tenancy.Principal, orgID string) ([]connectors.Connector, error) {
+	f.record("List", p, orgID, "")
+	return []connectors.Connector{f.connector}, nil
+}
+
+func (f *fakeConnectors) Get(_ context.Context, p tenancy.Principal, orgID, id string) (connectors.Connector, error) {
+	f.record("Get", p, orgID, id)
+	return f.connector, nil
+}
+
+func (f *fakeConnectors) Create(_ context.Context, p tenancy.Principal, orgID string, _ connectors.Input) (connectors.Connector, error) {
+	f.record("Create", p, orgID, "")
+	return f.connector, nil
+}
+
+func (f *fakeConnectors) Update(_ context.Context, p tenancy.Principal, orgID, id string, _ connectors.Input) (connectors.Connector, error) {
+	f.record("Update", p, orgID, id)
+	return f.connector, nil
+}
+
+func (f *fakeConnectors) Delete(_ context.Context, p tenancy.Principal, orgID, id string) error {
+	f.record("Delete", p, orgID, id)
+	return nil
+}
+
+func (f *fakeConnectors) Test(_ context.Context, p tenancy.Principal, orgID, id string) (connectors.TestResult, error) {
+	f.record("Test", p, orgID, id)
+	return connectors.TestResult{Format: "focus"}, nil
+}
+
+func (f *fakeConnectors) Sync(_ context.Context, p tenancy.Principal, orgID, id string, _ func(done, total int64)) (billing.IngestionRun, error) {
+	f.record("Sync", p, orgID, id)
+	return billing.IngestionRun{ID: "run-1", OrgID: f.connector.OrgID, ConnectorID: id, Status: billing.RunSucceeded}, nil
+}
+
+// takeCalls returns and forgets the calls received so far.
+func (f *fakeConnectors) takeCalls() []connectorCall {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	calls := f.calls
+	f.calls = nil
+	return calls
+}
+
+// fakeAPI is the API over fakes. It has no cloud account service, and a
+// connector service only when built by newFakeAPIWithConnectors.
 type fakeAPI struct {
-	reporter *fakeReporter
-	runs     *fakeRuns
-	server   *httptest.Server
+	reporter   *fakeReporter
+	runs       *fakeRuns
+	connectors *fakeConnectors
+	server     *httptest.Server
 }
 
 func newFakeAPI(t *testing.T) *fakeAPI {
 	t.Helper()
-	api := &fakeAPI{reporter: &fakeReporter{}, runs: &fakeRuns{}}
-	h := graph.NewHandler(graph.Deps{
-		Tenancy:    fakeTenancy{},
-		Reporter:   api.reporter,
-		Runs:       api.runs,
-		Connectors: fakeConnectors{},
-		Logger:     discardLogger(),
-	})
-	api.server = httptest.NewServer(h)
+	return startFakeAPI(t, nil)
+}
+
+// newFakeAPIWithConnectors is newFakeAPI with a fake connector service.
+func newFakeAPIWithConnectors(t *testing.T) *fakeAPI {
+	t.Helper()
+	return startFakeAPI(t, &fakeConnectors{connector: connectors.Connector{
+		ID: "c-1", OrgID: fakeOrg.ID, Provider: connectors.Local, Name: "sample", Status: connectors.StatusNew}})
+}
+
+func startFakeAPI(t *testing.T, conns *fakeConnectors) *fakeAPI {
+	t.Helper()
+	api := &fakeAPI{reporter: newFakeReporter(), connectors: conns}
+	api.runs = api.reporter.runs
+	deps := graph.Deps{
+		Tenancy:  fakeTenancy{},
+		Reporter: api.reporter,
+		Logger:   discardLogger(),
+	}
+	if conns != nil {
+		deps.Connectors = conns
+	}
+	api.server = httptest.NewServer(graph.NewHandler(deps))
 	t.Cleanup(api.server.Close)
 	return api
 }

@@ -38,8 +38,10 @@ type Reporter interface {
 // Connectors reads and changes billing connectors for a caller, which it
 // checks may: changes need an admin (a domain.Forbidden error otherwise)
 // and an organization the caller may not read is a domain.NotFound error.
-// An empty orgID means every organization the caller reads for List, and
-// the caller's own for the others. *connectors.Service implements it.
+// An empty orgID to List means every organization the caller reads; the
+// resolvers name the caller's own organization (see orgOf) to the others
+// when the operation names none, so that a connector ID alone never
+// reaches into another organization. *connectors.Service implements it.
 type Connectors interface {
 	List(ctx context.Context, p tenancy.Principal, orgID string) ([]connectors.Connector, error)
 	Get(ctx context.Context, p tenancy.Principal, orgID, id string) (connectors.Connector, error)
@@ -89,6 +91,15 @@ func principal(ctx context.Context) (tenancy.Principal, error) {
 		return tenancy.Principal{}, domain.Errorf(domain.Unauthorized, "not signed in")
 	}
 	return p, nil
+}
+
+// orgOf is the organization a single-organization operation acts on: the
+// one named, or the caller's own.
+func orgOf(p tenancy.Principal, orgID *string) string {
+	if id := deref(orgID); id != "" {
+		return id
+	}
+	return p.Org.ID
 }
 
 // connectorsFor returns the connector service and the caller.

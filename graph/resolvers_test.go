@@ -105,7 +105,7 @@ func TestCostsQueryMapsToDomainQuery(t *testing.T) {
 			name: "defaults",
 			q:    map[string]any{"from": "2024-09-01", "to": "2024-10-01"},
 			want: billing.CostQuery{
-				OrgIDs: []string{"org-1"}, From: day("2024-09-01"), To: day("2024-10-01"),
+				From: day("2024-09-01"), To: day("2024-10-01"),
 				DateBasis: billing.ChargePeriod, Metric: billing.BilledCost, Granularity: billing.Total,
 			},
 		},
@@ -123,7 +123,7 @@ func TestCostsQueryMapsToDomainQuery(t *testing.T) {
 				},
 			},
 			want: billing.CostQuery{
-				OrgIDs: []string{"org-1"}, From: day("2024-09-01"), To: day("2024-09-15"),
+				OrgID: "org-1", From: day("2024-09-01"), To: day("2024-09-15"),
 				DateBasis: billing.BillingPeriod, Metric: billing.ResaleCost, Granularity: billing.Daily,
 				GroupBy: []billing.Dimension{billing.DimProvider, billing.DimChargeClass, billing.DimCurrency},
 				TagKeys: []string{"env"},
@@ -144,7 +144,7 @@ func TestCostsQueryMapsToDomainQuery(t *testing.T) {
 				"providers": []string{}, "tags": []map[string]any{{"key": "env", "values": []string{}}},
 			}},
 			want: billing.CostQuery{
-				OrgIDs: []string{"org-1"}, From: day("2024-09-01"), To: day("2024-10-01"),
+				From: day("2024-09-01"), To: day("2024-10-01"),
 				DateBasis: billing.ChargePeriod, Metric: billing.BilledCost, Granularity: billing.Total,
 			},
 		},
@@ -158,6 +158,9 @@ func TestCostsQueryMapsToDomainQuery(t *testing.T) {
 			}
 			if !reflect.DeepEqual(api.reporter.got, tt.want) {
 				t.Errorf("domain query\n got %+v\nwant %+v", api.reporter.got, tt.want)
+			}
+			if got := api.reporter.gotCaller; got.User != fakeUser || got.Org != fakeOrg {
+				t.Errorf("reporter asked for %+v, want the token's user and organization", got)
 			}
 		})
 	}
@@ -218,6 +221,13 @@ func TestIngestionRunsConvertsRunsAndChecksLimit(t *testing.T) {
 	}
 	if api.runs.gotLimit != 50 {
 		t.Errorf("default limit = %d, want 50", api.runs.gotLimit)
+	}
+	if !reflect.DeepEqual(api.runs.gotOrgIDs, []string{"org-1"}) {
+		t.Errorf("runs listed for %v, want the caller's organization [org-1]", api.runs.gotOrgIDs)
+	}
+	_, resp, raw = post(t, api.server.URL, `query($org: ID) { ingestionRuns(organizationId: $org) { id } }`, map[string]any{"org": "org-2"}, bearer(fakeToken))
+	if got := resp.codes(); !reflect.DeepEqual(got, []string{"not_found"}) {
+		t.Errorf("another organization's runs: codes %v, want [not_found]; body %s", got, raw)
 	}
 	for _, limit := range []int{0, -1, 501} {
 		_, resp, raw := post(t, api.server.URL, q, map[string]any{"limit": limit}, bearer(fakeToken))

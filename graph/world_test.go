@@ -12,6 +12,7 @@ import (
 
 	"github.com/truecost/truecost/adapters/localfiles"
 	"github.com/truecost/truecost/adapters/sqlstore"
+	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/billing"
 	"github.com/truecost/truecost/domain/connectors"
 	"github.com/truecost/truecost/domain/tenancy"
@@ -39,9 +40,10 @@ type world struct {
 func newWorld(t *testing.T, store *sqlstore.Store) *world {
 	t.Helper()
 	ctx := context.Background()
-	tn := tenancy.NewService(store)
-	conns := connectors.NewService(store, nil, nil, nil, tenancy.NewID)
-	ingester := billing.NewIngester(store, tenancy.NewID)
+	rights := tenancy.NewRights(store)
+	tn := tenancy.NewService(store, rights)
+	conns := connectors.NewService(connectors.Deps{Store: store, Rights: rights, Sources: localSources{},
+		Ingester: billing.NewIngester(store, tenancy.NewID), NewID: tenancy.NewID})
 	w := &world{}
 
 	w.north, w.acme, w.globex = createOrgs(t, tn)
@@ -64,19 +66,7 @@ func newWorld(t *testing.T, store *sqlstore.Store) *world {
 
 	ingest := func(org tenancy.Organization, path string) {
 		t.Helper()
-		loc, err := connectors.CanonicalLocation(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := conns.EnsureLocal(ctx, org.ID, loc, "focus")
-		if err != nil {
-			t.Fatal(err)
-		}
-		src, err := localfiles.New(loc, "focus")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := ingester.Ingest(ctx, billing.IngestRequest{OrgID: org.ID, ConnectorID: c.ID, Source: src}); err != nil {
+		if _, err := conns.IngestLocal(ctx, system, org.ID, path, "focus", nil); err != nil {
 			t.Fatalf("ingest %s: %v", path, err)
 		}
 	}
@@ -91,8 +81,7 @@ func newWorld(t *testing.T, store *sqlstore.Store) *world {
 
 	srv := httptest.NewServer(graph.NewHandler(graph.Deps{
 		Tenancy:    tn,
-		Reporter:   billing.NewReporter(store),
-		Runs:       store,
+		Reporter:   billing.NewReporter(store, store, rights),
 		Connectors: conns,
 		Logger:     discardLogger(),
 	}))
@@ -101,14 +90,29 @@ func newWorld(t *testing.T, store *sqlstore.Store) *world {
 	return w
 }
 
+// system is the caller the tests set their worlds up as, the way the
+// command line does.
+var system = tenancy.SystemPrincipal("test")
+
+// localSources opens local connectors' files; the store tests ingest
+// nothing else.
+type localSources struct{}
+
+func (localSources) Source(_ context.Context, c connectors.Connector, _ connectors.Secret) (billing.Source, error) {
+	if c.Provider != connectors.Local {
+		return nil, domain.Errorf(domain.Unavailable, "only local sources in this test")
+	}
+	return localfiles.New(c.Location, c.Format)
+}
+
 func userToken(t *testing.T, tn *tenancy.Service, email, org, password string) string {
 	t.Helper()
 	ctx := context.Background()
-	u, err := tn.CreateUser(ctx, email, org, tenancy.Member, password)
+	u, err := tn.CreateUser(ctx, system, email, org, tenancy.Member, password)
 	if err != nil {
 		t.Fatal(err)
 	}
-	token, err := tn.IssueToken(ctx, u, "test")
+	token, err := tn.IssueToken(ctx, system, u, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,19 +10,31 @@ import (
 
 	"github.com/truecost/truecost/domain/billing"
 	"github.com/truecost/truecost/domain/connectors"
+	"github.com/truecost/truecost/domain/tenancy"
 	"github.com/truecost/truecost/jobs"
 )
 
 type countingSyncer struct {
 	mu        sync.Mutex
 	intervals []time.Duration
+	// bySystem counts the calls made by the system principal.
+	bySystem int
 }
 
-func (c *countingSyncer) SyncAll(_ context.Context, interval time.Duration) (connectors.SyncReport, error) {
+func (c *countingSyncer) SyncAll(_ context.Context, caller tenancy.Principal, interval time.Duration) (connectors.SyncReport, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.intervals = append(c.intervals, interval)
+	if caller.IsSystem() {
+		c.bySystem++
+	}
 	return connectors.SyncReport{Synced: 1}, nil
+}
+
+func (c *countingSyncer) systemCalls() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.bySystem
 }
 
 func (c *countingSyncer) calls() []time.Duration {
@@ -58,5 +70,8 @@ func TestConnectorSyncRunsEachSlotWithItsInterval(t *testing.T) {
 	calls := syncer.calls()
 	if len(calls) != 2 || calls[0] != 30*time.Minute {
 		t.Errorf("sync calls %v, want two with the 30m interval", calls)
+	}
+	if n := syncer.systemCalls(); n != len(calls) {
+		t.Errorf("%d of %d sync calls by the system principal, want all", n, len(calls))
 	}
 }

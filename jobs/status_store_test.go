@@ -40,16 +40,22 @@ func provisionedByTheJob(t *testing.T, store accountStore) {
 	ctx := context.Background()
 	clock := clockwork.NewFakeClockAt(start)
 
-	orgs := tenancy.NewService(store)
-	org, err := orgs.CreateOrganization(ctx, "shop", "Shop", tenancy.Customer, "")
+	system := tenancy.SystemPrincipal("test")
+	rights := tenancy.NewRights(store)
+	orgs := tenancy.NewService(store, rights)
+	org, err := orgs.CreateOrganization(ctx, system, "shop", "Shop", tenancy.Customer, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin := tenancy.Principal{User: tenancy.User{ID: "u-admin", OrgID: org.ID, Role: tenancy.Admin}, Org: org}
+	adminUser, err := orgs.CreateUser(ctx, system, "admin@shop.example", org.Slug, tenancy.Admin, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := tenancy.Principal{User: adminUser, Org: org}
 	ingester := billing.NewIngester(store, tenancy.NewID)
-	conns := connectors.NewService(store, nil, nil, ingester, tenancy.NewID)
-	svc := accounts.NewService(accounts.Deps{Store: store, Connectors: connectors.NewManager(conns, orgs),
-		Scope: orgs, NewID: tenancy.NewID, Now: clock.Now})
+	conns := connectors.NewService(connectors.Deps{Store: store, Rights: rights, Ingester: ingester, NewID: tenancy.NewID})
+	svc := accounts.NewService(accounts.Deps{Store: store, Connectors: conns, Rights: rights,
+		NewID: tenancy.NewID, Now: clock.Now})
 
 	acct, err := svc.Create(ctx, admin, org.ID, accounts.Input{Provider: connectors.AWS, Name: "Shop production",
 		ProviderAccountID: "123456789012"})
@@ -70,8 +76,9 @@ func provisionedByTheJob(t *testing.T, store accountStore) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	local, err := conns.EnsureLocal(ctx, org.ID, loc, "focus")
-	if err != nil {
+	local := connectors.Connector{ID: tenancy.NewID(), OrgID: org.ID, Provider: connectors.Local, Name: "focus.csv",
+		Location: loc, Format: "focus", Enabled: true, Status: connectors.StatusNew, CreatedAt: clock.Now().UTC()}
+	if err := store.CreateConnector(ctx, local, nil); err != nil {
 		t.Fatal(err)
 	}
 	src, err := localfiles.New(loc, "focus")

@@ -13,6 +13,7 @@ import (
 
 	"github.com/truecost/truecost/adapters/sqlstore/sqltest"
 	"github.com/truecost/truecost/domain/accounts"
+	"github.com/truecost/truecost/domain/tenancy"
 	"github.com/truecost/truecost/jobs"
 )
 
@@ -23,15 +24,23 @@ type statusChecker struct {
 	report accounts.CheckReport
 	err    error
 
-	mu    sync.Mutex
-	calls []time.Time
+	mu      sync.Mutex
+	calls   []time.Time
+	callers []tenancy.Principal
 }
 
-func (c *statusChecker) CheckAll(context.Context) (accounts.CheckReport, error) {
+func (c *statusChecker) CheckAll(_ context.Context, caller tenancy.Principal) (accounts.CheckReport, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.calls = append(c.calls, c.clock.Now())
+	c.callers = append(c.callers, caller)
 	return c.report, c.err
+}
+
+func (c *statusChecker) callerList() []tenancy.Principal {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]tenancy.Principal(nil), c.callers...)
 }
 
 func (c *statusChecker) snapshot() []time.Time {
@@ -66,6 +75,9 @@ func TestBillingStatusLogsTheReport(t *testing.T) {
 			}
 			if n := len(checker.snapshot()); n != 1 {
 				t.Errorf("CheckAll called %d times, want 1", n)
+			}
+			if callers := checker.callerList(); len(callers) != 1 || !callers[0].IsSystem() {
+				t.Errorf("CheckAll called by %v, want the system", callers)
 			}
 			recs := logs.records(t, tt.msg)
 			if len(recs) != 1 {
@@ -252,4 +264,6 @@ func TestBillingStatusReplicasOnOneDatabaseRunEachSlotOnce(t *testing.T) {
 
 type checkFunc func(context.Context) (accounts.CheckReport, error)
 
-func (f checkFunc) CheckAll(ctx context.Context) (accounts.CheckReport, error) { return f(ctx) }
+func (f checkFunc) CheckAll(ctx context.Context, _ tenancy.Principal) (accounts.CheckReport, error) {
+	return f(ctx)
+}

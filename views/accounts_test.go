@@ -590,7 +590,7 @@ func TestProvisionBillingShowsTheLedgerAndTheStatusChecking(t *testing.T) {
 	if _, _, settings := ac.aws.record(); len(settings) != 1 || settings[0].Region != "eu-central-1" || settings[0].ExportType != "cur2" {
 		t.Errorf("provisioned with %+v, want eu-central-1 and CUR 2.0", settings)
 	}
-	conns, _ := ac.manager.List(ctx, []string{ac.customer.ID})
+	conns, _ := ac.store.ListConnectors(ctx, []string{ac.customer.ID})
 	if len(conns) != 1 || conns[0].ID != inf.ConnectorID || !conns[0].Enabled {
 		t.Errorf("connectors after provisioning %v, want the enabled one reading the export", conns)
 	}
@@ -784,7 +784,7 @@ func TestDeprovisionWarnsFirstThenRemovesWhatProvisioningCreated(t *testing.T) {
 	if inf.State != accounts.StateDeprovisioned {
 		t.Errorf("state %s, want deprovisioned", inf.State)
 	}
-	conns, _ := ac.manager.List(ctx, []string{ac.reseller.ID})
+	conns, _ := ac.store.ListConnectors(ctx, []string{ac.reseller.ID})
 	if len(conns) != 1 || conns[0].Enabled {
 		t.Errorf("connectors after deprovisioning %v, want the export's disabled", conns)
 	}

@@ -176,7 +176,7 @@ func newAccountConsole(t *testing.T, provisioners ...accounts.Provisioner) *acco
 		provs[connectors.AWS] = provisioners[0]
 	}
 	ac.service = accounts.NewService(accounts.Deps{
-		Store: w.store, Sealer: w.sealer, Connectors: w.manager, Scope: w.tenants, Provisioners: provs, NewID: tenancy.NewID,
+		Store: w.store, Rights: w.rights, Sealer: w.sealer, Connectors: w.conns, Provisioners: provs, NewID: tenancy.NewID,
 	})
 	ac.fixture = w.serve(t, views.Deps{Accounts: ac.service})
 	return ac

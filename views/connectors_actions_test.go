@@ -40,8 +40,10 @@ func TestTestConnectionListsWhatWouldBeLoadedWithoutLoading(t *testing.T) {
 		t.Errorf("status after a test %q, want still New", got)
 	}
 
-	// A failing source is shown with its message, on the connector's page.
-	cc.sources.failWith(domain.WrapError(domain.Internal, errors.New("api error AccessDenied: not authorized to perform sts:AssumeRole"), "assume role"))
+	// A failing source is shown with its message, on the connector's page:
+	// the safe message an adapter gives a cloud's refusal.
+	cc.sources.failWith(domain.WrapError(domain.Forbidden, errors.New("api error AccessDenied: not authorized to perform sts:AssumeRole"),
+		"assume role: access denied (AccessDenied); check the role or keys and the bucket policy"))
 	doc, _ = parse(t, cc.post(c, csrf, "/connectors/"+conn.ID+"/test", url.Values{"from": {"detail"}}, htmx))
 	if doc.Find(testID("connector-live")).Length() != 1 {
 		t.Fatal("Test connection from the connector's page did not answer with its live region")
@@ -51,6 +53,16 @@ func TestTestConnectionListsWhatWouldBeLoadedWithoutLoading(t *testing.T) {
 	}
 	if got := doc.Find(testID("outcome-error")).Text(); !strings.Contains(got, "AccessDenied") {
 		t.Errorf("error shown %q, want the source's message", got)
+	}
+
+	// An unexpected failure shows its safe message, never the raw chain.
+	cc.sources.failWith(domain.WrapError(domain.Internal, errors.New("dial tcp 10.0.0.7:443: connection reset"), "assume role"))
+	doc, body := parse(t, cc.post(c, csrf, "/connectors/"+conn.ID+"/test", url.Values{"from": {"detail"}}, htmx))
+	if got := doc.Find(testID("outcome-error")).Text(); !strings.Contains(got, "assume role") {
+		t.Errorf("unexpected failure shown as %q, want its safe message", got)
+	}
+	if strings.Contains(body, "10.0.0.7") {
+		t.Error("the page shows an unexpected failure's raw error chain")
 	}
 }
 
@@ -137,7 +149,7 @@ func TestDeleteConnectorRemovesItFromTheList(t *testing.T) {
 	if resp.Header.Get("HX-Redirect") != "/connectors?deleted=1" {
 		t.Errorf("delete from the connector's page: HX-Redirect %q", resp.Header.Get("HX-Redirect"))
 	}
-	if list, _ := cc.manager.List(context.Background(), []string{cc.reseller.ID, cc.customer.ID}); len(list) != 0 {
+	if list, _ := cc.store.ListConnectors(context.Background(), []string{cc.reseller.ID, cc.customer.ID}); len(list) != 0 {
 		t.Errorf("connectors left: %v", list)
 	}
 	if resp := cc.get(c, "/connectors/"+keep.ID, nil); resp.StatusCode != http.StatusNotFound {

@@ -145,7 +145,8 @@ func newS3Emulator(t *testing.T, bucket string) string {
 func TestBrowserAddsAWSConnectorTestsAndSyncsIt(t *testing.T) {
 	ctx := context.Background()
 	store := sqltest.SQLite(t)
-	tenants := tenancy.NewService(store)
+	rights := tenancy.NewRights(store)
+	tenants := tenancy.NewService(store, rights)
 	sts := &fakeSTS{}
 	stsSrv := httptest.NewServer(sts)
 	t.Cleanup(stsSrv.Close)
@@ -156,24 +157,26 @@ func TestBrowserAddsAWSConnectorTestsAndSyncsIt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := connectors.NewService(store, sealer, sources, billing.NewIngester(store, tenancy.NewID), tenancy.NewID)
-	manager := connectors.NewManager(svc, tenants)
+	conns := connectors.NewService(connectors.Deps{
+		Store: store, Rights: rights, Sealer: sealer, Sources: sources,
+		Ingester: billing.NewIngester(store, tenancy.NewID), NewID: tenancy.NewID,
+	})
 
-	reseller, err := tenants.CreateOrganization(ctx, "northwind", "Northwind Traders", tenancy.Reseller, "")
+	reseller, err := tenants.CreateOrganization(ctx, system, "northwind", "Northwind Traders", tenancy.Reseller, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	customer, err := tenants.CreateOrganization(ctx, "contoso", "Contoso Ltd", tenancy.Customer, "northwind")
+	customer, err := tenants.CreateOrganization(ctx, system, "contoso", "Contoso Ltd", tenancy.Customer, "northwind")
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, err := tenants.CreateUser(ctx, "admin@northwind.test", "northwind", tenancy.Admin, testPassword)
+	u, err := tenants.CreateUser(ctx, system, "admin@northwind.test", "northwind", tenancy.Admin, testPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Two other connectors, so the list shows each status.
 	admin := tenancy.Principal{User: u, Org: reseller}
-	azure, err := manager.Create(ctx, admin, reseller.ID, azureInput("Northwind EA"))
+	azure, err := conns.Create(ctx, admin, reseller.ID, azureInput("Northwind EA"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +184,7 @@ func TestBrowserAddsAWSConnectorTestsAndSyncsIt(t *testing.T) {
 		Error: `list azure://northwindcosts/exports/: 403 AuthorizationPermissionMismatch: This request is not authorized to perform this operation using this permission.`}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := manager.Create(ctx, admin, customer.ID, connectors.Input{Provider: connectors.GCP, Name: "Contoso analytics",
+	if _, err := conns.Create(ctx, admin, customer.ID, connectors.Input{Provider: connectors.GCP, Name: "Contoso analytics", Enabled: true,
 		Config: connectors.Config{BillingAccountID: "012345-6789AB-CDEF01", ProjectID: "contoso-billing", Dataset: "billing_export"},
 		Secret: connectors.Secret{"service_account_json": `{"type":"service_account"}`}}); err != nil {
 		t.Fatal(err)
@@ -190,8 +193,8 @@ func TestBrowserAddsAWSConnectorTestsAndSyncsIt(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.Handle(static.Prefix, static.Handler())
 	mux.Handle("/", views.NewHandler(views.Deps{
-		Auth: tenants, Reporter: billing.NewReporter(store), Runs: store,
-		ConnectorManager: manager, AWSPrincipal: testAWSPrincipal,
+		Tenancy: tenants, Reporter: billing.NewReporter(store, store, rights),
+		Connectors: conns, AWSPrincipal: testAWSPrincipal,
 	}))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
@@ -381,7 +384,7 @@ func TestBrowserAddsAWSConnectorTestsAndSyncsIt(t *testing.T) {
 		waitGone(`tbody[data-provider="azure"]`),
 		waitText(testID("notice"), "Northwind EA"),
 	)
-	if list, _ := manager.List(ctx, []string{reseller.ID, customer.ID}); len(list) != 2 {
+	if list, _ := store.ListConnectors(ctx, []string{reseller.ID, customer.ID}); len(list) != 2 {
 		t.Errorf("%d connectors left after deleting one of 3", len(list))
 	}
 

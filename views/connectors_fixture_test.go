@@ -65,9 +65,10 @@ func (f *fakeSources) secret(id string) connectors.Secret {
 // Contoso, and the unrelated Fabrikam (an admin).
 type tenantWorld struct {
 	store                       *sqlstore.Store
+	rights                      *tenancy.Rights
 	tenants                     *tenancy.Service
 	sealer                      connectors.Sealer
-	manager                     *connectors.Manager
+	conns                       *connectors.Service
 	sources                     *fakeSources
 	reseller, customer, foreign tenancy.Organization
 	resellerAdmin               tenancy.Principal
@@ -78,7 +79,8 @@ func newTenantWorld(t *testing.T) *tenantWorld {
 	t.Helper()
 	ctx := context.Background()
 	store := sqltest.SQLite(t)
-	tenants := tenancy.NewService(store)
+	rights := tenancy.NewRights(store)
+	tenants := tenancy.NewService(store, rights)
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		t.Fatal(err)
@@ -87,13 +89,15 @@ func newTenantWorld(t *testing.T) *tenantWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &tenantWorld{store: store, tenants: tenants, sealer: sealer, sources: &fakeSources{}}
-	svc := connectors.NewService(store, sealer, w.sources, billing.NewIngester(store, tenancy.NewID), tenancy.NewID)
-	w.manager = connectors.NewManager(svc, tenants)
+	w := &tenantWorld{store: store, rights: rights, tenants: tenants, sealer: sealer, sources: &fakeSources{}}
+	w.conns = connectors.NewService(connectors.Deps{
+		Store: store, Rights: rights, Sealer: sealer, Sources: w.sources,
+		Ingester: billing.NewIngester(store, tenancy.NewID), NewID: tenancy.NewID,
+	})
 
 	org := func(slug, name string, kind tenancy.OrgKind, reseller string) tenancy.Organization {
 		t.Helper()
-		o, err := tenants.CreateOrganization(ctx, slug, name, kind, reseller)
+		o, err := tenants.CreateOrganization(ctx, system, slug, name, kind, reseller)
 		if err != nil {
 			t.Fatalf("create organization %s: %v", slug, err)
 		}
@@ -101,7 +105,7 @@ func newTenantWorld(t *testing.T) *tenantWorld {
 	}
 	user := func(email, orgSlug string, role tenancy.Role) tenancy.Principal {
 		t.Helper()
-		u, err := tenants.CreateUser(ctx, email, orgSlug, role, testPassword)
+		u, err := tenants.CreateUser(ctx, system, email, orgSlug, role, testPassword)
 		if err != nil {
 			t.Fatalf("create user %s: %v", email, err)
 		}
@@ -124,10 +128,9 @@ func newTenantWorld(t *testing.T) *tenantWorld {
 // to the world's sign-in, reports, runs and connectors.
 func (w *tenantWorld) serve(t *testing.T, deps views.Deps) *fixture {
 	t.Helper()
-	deps.Auth = w.tenants
-	deps.Reporter = billing.NewReporter(w.store)
-	deps.Runs = w.store
-	deps.ConnectorManager = w.manager
+	deps.Tenancy = w.tenants
+	deps.Reporter = billing.NewReporter(w.store, w.store, w.rights)
+	deps.Connectors = w.conns
 	deps.AWSPrincipal = testAWSPrincipal
 	mux := http.NewServeMux()
 	mux.Handle(static.Prefix, static.Handler())
@@ -152,16 +155,18 @@ func newConnectorConsole(t *testing.T) *connectorConsole {
 // add creates a connector directly through the domain.
 func (cc *connectorConsole) add(p tenancy.Principal, orgID string, in connectors.Input) connectors.Connector {
 	cc.t.Helper()
-	c, err := cc.manager.Create(context.Background(), p, orgID, in)
+	c, err := cc.conns.Create(context.Background(), p, orgID, in)
 	if err != nil {
 		cc.t.Fatalf("create connector %s: %v", in.Name, err)
 	}
 	return c
 }
 
+// awsInput and azureInput are enabled connectors, as the console's form
+// adds them by default: Create honours Input.Enabled.
 func awsInput(name string) connectors.Input {
 	return connectors.Input{
-		Provider: connectors.AWS, Name: name,
+		Provider: connectors.AWS, Name: name, Enabled: true,
 		Config: connectors.Config{AWSAccountID: "123456789012", Bucket: "contoso-billing", Path: "cur2/contoso", FileType: "cur2"},
 		Secret: connectors.Secret{"role_arn": "arn:aws:iam::123456789012:role/TruecostRead"},
 	}
@@ -169,7 +174,7 @@ func awsInput(name string) connectors.Input {
 
 func azureInput(name string) connectors.Input {
 	return connectors.Input{
-		Provider: connectors.Azure, Name: name,
+		Provider: connectors.Azure, Name: name, Enabled: true,
 		Config: connectors.Config{StorageAccount: "northwindcosts", Container: "exports"},
 		Secret: connectors.Secret{"sas_url": "https://northwindcosts.blob.core.windows.net/exports?sig=SAS-SIGNATURE-SECRET"},
 	}

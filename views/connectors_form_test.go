@@ -179,7 +179,7 @@ func TestCreateConnectorPerProviderStoresSealedCredentials(t *testing.T) {
 			}
 			resp := cc.post(c, csrf, "/connectors", form, nil)
 			readAll(t, resp)
-			list, err := cc.manager.List(context.Background(), []string{cc.customer.ID})
+			list, err := cc.store.ListConnectors(context.Background(), []string{cc.customer.ID})
 			if err != nil || len(list) != 1 {
 				t.Fatalf("connectors of Contoso after create: %v, %v (status %d)", list, err, resp.StatusCode)
 			}
@@ -296,7 +296,7 @@ func TestCreateConnectorShowsValidationNextToTheFieldWithoutCredentials(t *testi
 			}
 		})
 	}
-	if list, _ := cc.manager.List(context.Background(), []string{cc.foreign.ID}); len(list) != 0 {
+	if list, _ := cc.store.ListConnectors(context.Background(), []string{cc.foreign.ID}); len(list) != 0 {
 		t.Errorf("rejected forms created %d connectors", len(list))
 	}
 	resp := cc.post(c, csrf, "/connectors", base[0].form, nil)
@@ -317,7 +317,7 @@ func TestAWSConnectorPageShowsTrustPolicyWithItsExternalID(t *testing.T) {
 		t.Fatalf("AWS create redirected to %q, want the connector's page", to)
 	}
 	doc := cc.getDoc(c, to, nil, http.StatusOK)
-	list, _ := cc.manager.List(context.Background(), []string{cc.reseller.ID})
+	list, _ := cc.store.ListConnectors(context.Background(), []string{cc.reseller.ID})
 	if len(list) != 1 || list[0].ExternalID == "" {
 		t.Fatalf("created connectors %v", list)
 	}
@@ -326,7 +326,7 @@ func TestAWSConnectorPageShowsTrustPolicyWithItsExternalID(t *testing.T) {
 		t.Errorf("external ID shown %q, want %q", got, ext)
 	}
 	policy := doc.Find(testID("trust-policy-json")).Text()
-	if policy != connectors.AWSTrustPolicy(list[0], testAWSPrincipal) {
+	if policy != connectors.AWSTrustPolicy(ext, testAWSPrincipal) {
 		t.Errorf("trust policy shown:\n%s\nwant the connector's", policy)
 	}
 	if got := doc.Find(testID("read-policy-json")).Text(); !strings.Contains(got, "arn:aws:s3:::contoso-billing/cur2/contoso/*") {
@@ -365,7 +365,7 @@ func TestEditConnectorKeepsStoredCredentialsWhenLeftEmpty(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/connectors/"+conn.ID+"?saved=1" {
 		t.Fatalf("edit answered %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	got, err := cc.manager.Get(context.Background(), cc.resellerAdmin, conn.OrgID, conn.ID)
+	got, err := cc.conns.Get(context.Background(), cc.resellerAdmin, conn.OrgID, conn.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

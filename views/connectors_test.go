@@ -144,7 +144,7 @@ func TestMembersSeeConnectorsReadOnlyAndCannotChangeThem(t *testing.T) {
 			t.Errorf("member POST %s: status %d, want 403", path, resp.StatusCode)
 		}
 	}
-	if list, _ := cc.manager.List(context.Background(), []string{cc.reseller.ID, cc.customer.ID}); len(list) != 1 || list[0].Status != connectors.StatusNew {
+	if list, _ := cc.store.ListConnectors(context.Background(), []string{cc.reseller.ID, cc.customer.ID}); len(list) != 1 || list[0].Status != connectors.StatusNew {
 		t.Errorf("after a member's posts the connectors are %v, want the one untouched", list)
 	}
 }
@@ -182,7 +182,7 @@ func TestConnectorsOfOtherOrganizationsAreNotFound(t *testing.T) {
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("create in another organization: status %d, want 404", resp.StatusCode)
 	}
-	list, _ := cc.manager.List(context.Background(), []string{cc.customer.ID})
+	list, _ := cc.store.ListConnectors(context.Background(), []string{cc.customer.ID})
 	if len(list) != 1 || list[0].Name != "Contoso payer" || list[0].Status != connectors.StatusNew {
 		t.Errorf("Contoso's connectors changed: %v", list)
 	}
@@ -206,7 +206,7 @@ func TestConnectorPostsWithoutCSRFTokenAreRefused(t *testing.T) {
 			t.Errorf("POST %s with a wrong token: status %d, want 403", path, resp.StatusCode)
 		}
 	}
-	list, _ := cc.manager.List(context.Background(), []string{cc.reseller.ID, cc.customer.ID})
+	list, _ := cc.store.ListConnectors(context.Background(), []string{cc.reseller.ID, cc.customer.ID})
 	if len(list) != 1 || list[0].Status != connectors.StatusNew {
 		t.Errorf("connectors after refused posts: %v", list)
 	}

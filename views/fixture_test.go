@@ -22,6 +22,10 @@ import (
 
 const testPassword = "correct horse battery"
 
+// system is the caller that sets fixtures up: only the system creates
+// organizations.
+var system = tenancy.SystemPrincipal("test")
+
 var (
 	september = time.Date(2024, 9, 1, 0, 0, 0, 0, time.UTC)
 	august    = time.Date(2024, 8, 1, 0, 0, 0, 0, time.UTC)
@@ -43,7 +47,8 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	store := newMemTenancy()
-	svc := tenancy.NewService(store)
+	rights := tenancy.NewRights(store)
+	svc := tenancy.NewService(store, rights)
 	f := &fixture{t: t, orgs: make(map[string]tenancy.Organization)}
 	for _, o := range []struct {
 		slug, name string
@@ -55,7 +60,7 @@ func newFixture(t *testing.T) *fixture {
 		{"initech", "Initech", tenancy.Customer, "acme"},
 		{"umbrella", "Umbrella Corp", tenancy.Customer, ""},
 	} {
-		org, err := svc.CreateOrganization(ctx, o.slug, o.name, o.kind, o.reseller)
+		org, err := svc.CreateOrganization(ctx, system, o.slug, o.name, o.kind, o.reseller)
 		if err != nil {
 			t.Fatalf("create organization %s: %v", o.slug, err)
 		}
@@ -66,7 +71,7 @@ func newFixture(t *testing.T) *fixture {
 		{"ops@globex.test", "globex"},
 		{"it@umbrella.test", "umbrella"},
 	} {
-		if _, err := svc.CreateUser(ctx, u.email, u.org, tenancy.Member, testPassword); err != nil {
+		if _, err := svc.CreateUser(ctx, system, u.email, u.org, tenancy.Member, testPassword); err != nil {
 			t.Fatalf("create user %s: %v", u.email, err)
 		}
 	}
@@ -122,9 +127,8 @@ func newFixture(t *testing.T) *fixture {
 	mux := http.NewServeMux()
 	mux.Handle(static.Prefix, static.Handler())
 	mux.Handle("/", views.NewHandler(views.Deps{
-		Auth:     svc,
-		Reporter: billing.NewReporter(&memRollups{rollups: f.rollups}),
-		Runs:     runs,
+		Tenancy:  svc,
+		Reporter: billing.NewReporter(&memRollups{rollups: f.rollups}, runs, rights),
 		Now:      func() time.Time { return testNow },
 	}))
 	f.srv = httptest.NewServer(mux)

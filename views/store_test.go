@@ -37,13 +37,16 @@ func newStoreConsole(t *testing.T) *storeConsole {
 	t.Helper()
 	ctx := context.Background()
 	store := sqltest.SQLite(t)
-	tenants := tenancy.NewService(store)
-	conns := connectors.NewService(store, nil, nil, nil, tenancy.NewID)
-	ingester := billing.NewIngester(store, tenancy.NewID)
+	rights := tenancy.NewRights(store)
+	tenants := tenancy.NewService(store, rights)
+	conns := connectors.NewService(connectors.Deps{
+		Store: store, Rights: rights, Sources: localSources{},
+		Ingester: billing.NewIngester(store, tenancy.NewID), NewID: tenancy.NewID,
+	})
 
 	org := func(slug, name string, kind tenancy.OrgKind, reseller string) tenancy.Organization {
 		t.Helper()
-		o, err := tenants.CreateOrganization(ctx, slug, name, kind, reseller)
+		o, err := tenants.CreateOrganization(ctx, system, slug, name, kind, reseller)
 		if err != nil {
 			t.Fatalf("create organization %s: %v", slug, err)
 		}
@@ -51,27 +54,13 @@ func newStoreConsole(t *testing.T) *storeConsole {
 	}
 	user := func(email, orgSlug string) {
 		t.Helper()
-		if _, err := tenants.CreateUser(ctx, email, orgSlug, tenancy.Admin, testPassword); err != nil {
+		if _, err := tenants.CreateUser(ctx, system, email, orgSlug, tenancy.Admin, testPassword); err != nil {
 			t.Fatalf("create user %s: %v", email, err)
 		}
 	}
 	ingest := func(o tenancy.Organization, path string) (billing.IngestionRun, error) {
 		t.Helper()
-		loc, err := connectors.CanonicalLocation(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := conns.EnsureLocal(ctx, o.ID, loc, "focus")
-		if err != nil {
-			t.Fatal(err)
-		}
-		src, err := localfiles.New(loc, "focus")
-		if err != nil {
-			t.Fatal(err)
-		}
-		run, err := ingester.Ingest(ctx, billing.IngestRequest{OrgID: o.ID, ConnectorID: c.ID, Source: src})
-		_ = conns.RecordSync(ctx, c, run, err)
-		return run, err
+		return conns.IngestLocal(ctx, system, o.ID, path, "focus", nil)
 	}
 
 	sc := &storeConsole{
@@ -108,14 +97,25 @@ func newStoreConsole(t *testing.T) *storeConsole {
 	mux := http.NewServeMux()
 	mux.Handle(static.Prefix, static.Handler())
 	mux.Handle("/", views.NewHandler(views.Deps{
-		Auth:       tenants,
-		Reporter:   billing.NewReporter(store),
-		Runs:       store,
+		Tenancy:    tenants,
+		Reporter:   billing.NewReporter(store, store, rights),
 		Connectors: conns,
 	}))
 	sc.srv = httptest.NewServer(mux)
 	t.Cleanup(sc.srv.Close)
 	return sc
+}
+
+// localSources opens local connectors' files, the only kind the store
+// console ingests.
+type localSources struct{}
+
+func (localSources) Source(_ context.Context, c connectors.Connector, _ connectors.Secret) (billing.Source, error) {
+	src, err := localfiles.New(c.Location, c.Format)
+	if err != nil {
+		return nil, err
+	}
+	return src, nil
 }
 
 // headOfSample writes the sample's header and first n rows to a file in dir.

@@ -1,15 +1,12 @@
 package awsbilling
 
 import (
-	"bufio"
 	"context"
-	"encoding/csv"
-	"errors"
-	"fmt"
 	"io"
 	"strings"
 	"unicode"
 
+	"github.com/truecost/truecost/adapters/csvfile"
 	"github.com/truecost/truecost/domain/billing"
 )
 
@@ -31,66 +28,22 @@ func DecodeCUR(ctx context.Context, name string, r io.Reader, fn func(*billing.L
 	return decodeCURText(ctx, name, br, fn)
 }
 
-func decodeCURText(ctx context.Context, name string, r *bufio.Reader, fn func(*billing.LineItem) error) error {
-	cr := csv.NewReader(r)
-	cr.ReuseRecord = true
-	header, err := cr.Read()
-	if err == io.EOF {
-		return billing.InputError(name, 1, "", "empty file: a CUR header row is required")
-	}
-	if err != nil {
-		return csvError(name, cr, err)
-	}
-	m, err := newCURMapper(name, header)
+func decodeCURText(ctx context.Context, name string, r io.Reader, fn func(*billing.LineItem) error) error {
+	rd, err := csvfile.Open(name, r, "a CUR header row")
 	if err != nil {
 		return err
 	}
-	cr.FieldsPerRecord = len(header)
+	m, err := newCURMapper(name, rd.Header())
+	if err != nil {
+		return err
+	}
 	var item billing.LineItem
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		rec, err := cr.Read()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return csvError(name, cr, err)
-		}
-		line, _ := cr.FieldPos(0)
+	return rd.Each(ctx, func(rec []string, line int) error {
 		if err := m.decode(rec, line, &item); err != nil {
 			return err
 		}
-		if err := emit(name, line, &item, fn); err != nil {
-			return err
-		}
-	}
-}
-
-// emit hands a decoded row to fn, locating a row-level rejection.
-func emit(name string, line int, item *billing.LineItem, fn func(*billing.LineItem) error) error {
-	err := fn(item)
-	if err == nil {
-		return nil
-	}
-	var rowErr *billing.RowError
-	if errors.As(err, &rowErr) {
-		return billing.InputError(name, line, rowErr.Column, "%s", rowErr.Message)
-	}
-	return err
-}
-
-func csvError(name string, cr *csv.Reader, err error) error {
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		if errors.Is(pe.Err, csv.ErrFieldCount) {
-			return billing.InputError(name, pe.StartLine, "", "wrong number of fields (want one per header column)")
-		}
-		return billing.InputError(name, pe.Line, fmt.Sprintf("%d", pe.Column), "malformed CSV: %v", pe.Err)
-	}
-	line, _ := cr.FieldPos(0)
-	return readError(name, line, err)
+		return fn(&item)
+	})
 }
 
 // canonical turns a CUR column name into its CUR 2.0 (Athena) form, so both

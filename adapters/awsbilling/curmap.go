@@ -43,9 +43,6 @@ type kv struct{ k, v string }
 func newCURMapper(name string, header []string) (*curMapper, error) {
 	m := &curMapper{name: name, header: make([]string, len(header))}
 	copy(m.header, header)
-	if len(m.header) > 0 {
-		m.header[0] = strings.TrimPrefix(m.header[0], "\uFEFF")
-	}
 	byName := make(map[string]int, numCols)
 	for i, c := range curColumns {
 		byName[c.name] = i

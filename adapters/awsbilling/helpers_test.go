@@ -35,6 +35,9 @@ const (
 	octoberCSV   = octoberDir + "/57dd8ed7-d7e8-4130-9839-561004170c21/October-2026-cur-daily.csv.gz"
 )
 
+// system is the caller the tests act as: it may act on every organization.
+var system = tenancy.SystemPrincipal("test")
+
 // env is a real store with an organization and a connector to load into.
 type env struct {
 	store     *sqlstore.Store
@@ -47,15 +50,17 @@ type env struct {
 func newEnv(t *testing.T, s *sqlstore.Store, location string) env {
 	t.Helper()
 	ctx := context.Background()
-	org, err := tenancy.NewService(s).CreateOrganization(ctx, "acme", "", tenancy.Customer, "")
+	rights := tenancy.NewRights(s)
+	org, err := tenancy.NewService(s, rights).CreateOrganization(ctx, system, "acme", "", tenancy.Customer, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := connectors.NewService(s, nil, nil, nil, tenancy.NewID).EnsureLocal(ctx, org.ID, location, "aws-cur")
-	if err != nil {
+	c := connectors.Connector{ID: tenancy.NewID(), OrgID: org.ID, Provider: connectors.Local, Name: filepath.Base(location),
+		Location: location, Format: "aws-cur", Enabled: true, Status: connectors.StatusNew, CreatedAt: time.Now().UTC()}
+	if err := s.CreateConnector(ctx, c, nil); err != nil {
 		t.Fatal(err)
 	}
-	return env{store: s, ingester: billing.NewIngester(s, tenancy.NewID), reporter: billing.NewReporter(s), org: org, connector: c}
+	return env{store: s, ingester: billing.NewIngester(s, tenancy.NewID), reporter: billing.NewReporter(s, s, rights), org: org, connector: c}
 }
 
 func (e env) ingest(t *testing.T, src billing.Source) (billing.IngestionRun, error) {
@@ -78,8 +83,8 @@ func (e env) mustIngest(t *testing.T, src billing.Source, want billing.RunStatus
 // report sums a metric grouped by one dimension, keyed "value currency".
 func (e env) report(t *testing.T, metric billing.Metric, dim billing.Dimension) map[string]decimal.Decimal {
 	t.Helper()
-	rep, err := e.reporter.Report(context.Background(), billing.CostQuery{
-		OrgIDs: []string{e.org.ID}, From: date("2024-01-01"), To: date("2027-01-01"),
+	rep, err := e.reporter.Report(context.Background(), system, billing.CostQuery{
+		OrgID: e.org.ID, From: date("2024-01-01"), To: date("2027-01-01"),
 		DateBasis: billing.BillingPeriod, Metric: metric, GroupBy: []billing.Dimension{dim},
 	})
 	if err != nil {

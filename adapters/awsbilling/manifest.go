@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/truecost/truecost/adapters/csvfile"
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/billing"
 )
@@ -75,7 +76,7 @@ func readJSON(ctx context.Context, b billing.Bucket, key string, v any) error {
 	defer rc.Close()
 	data, err := io.ReadAll(io.LimitReader(rc, maxManifestSize))
 	if err != nil {
-		return readError(key, 1, err)
+		return csvfile.ReadError(key, 1, err)
 	}
 	if err := json.Unmarshal(data, v); err != nil {
 		line := 1

@@ -15,12 +15,13 @@ import (
 	"github.com/parquet-go/parquet-go/deprecated"
 	"github.com/shopspring/decimal"
 
+	"github.com/truecost/truecost/adapters/focusfile"
 	"github.com/truecost/truecost/domain/billing"
 )
 
 // DecodeParquet reads one Data Exports Parquet file, CUR 2.0 or FOCUS
 // (found by its columns), and calls fn with each row as a FOCUS line item,
-// as DecodeCUR and billing.DecodeFOCUS do for CSV. DOUBLE amounts become
+// as DecodeCUR and focusfile.Decode do for CSV. DOUBLE amounts become
 // the shortest decimal text that reads back as the same double, so no
 // binary noise is added and none is summed in floating point. Rows count
 // as lines after a virtual header: row n is line n+1 in errors.
@@ -79,7 +80,7 @@ func (t *parquetTable) decodeFOCUS(ctx context.Context, fn func(*billing.LineIte
 		writeErr = err
 		pw.CloseWithError(err)
 	}()
-	err := billing.DecodeFOCUS(ctx, t.name, pr, fn)
+	err := focusfile.Decode(ctx, t.name, pr, fn)
 	pr.CloseWithError(errReaderDone)
 	<-done
 	// A failure on the Parquet side reaches the decoder as a read error;
@@ -322,4 +323,12 @@ func formatFloat(f float64, bits int) (string, error) {
 		return strconv.FormatFloat(f, 'g', -1, bits), nil
 	}
 	return strconv.FormatFloat(f, 'f', -1, bits), nil
+}
+
+// emit hands a decoded row to fn, locating a row-level rejection.
+func emit(name string, line int, item *billing.LineItem, fn func(*billing.LineItem) error) error {
+	if err := fn(item); err != nil {
+		return billing.LocateRowError(name, line, err)
+	}
+	return nil
 }

@@ -119,7 +119,7 @@ func TestCURIngestChild(t *testing.T) {
 	if _, err := store.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	org, err := tenancy.NewService(store).CreateOrganization(ctx, "bench", "", tenancy.Customer, "")
+	org, err := tenancy.NewService(store, tenancy.NewRights(store)).CreateOrganization(ctx, system, "bench", "", tenancy.Customer, "")
 	if err != nil {
 		t.Fatal(err)
 	}

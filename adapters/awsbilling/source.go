@@ -4,11 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/csv"
 	"fmt"
 	"sort"
 	"strings"
 
+	"github.com/truecost/truecost/adapters/csvfile"
+	"github.com/truecost/truecost/adapters/focusfile"
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/billing"
 )
@@ -269,7 +270,7 @@ func (s *Source) readFile(ctx context.Context, name string, legacy bool, fn func
 		}
 		return decodeParquet(ctx, name, ra, size, want, fn)
 	}
-	text, done, err := decompress(name, &billing.CountingReader{R: rc, Report: progress})
+	text, done, err := decompress(name, &focusfile.CountingReader{R: rc, Report: progress})
 	if err != nil {
 		return err
 	}
@@ -284,7 +285,7 @@ func (s *Source) readFile(ctx context.Context, name string, legacy bool, fn func
 	case !focus && s.kind == KindFOCUS:
 		return billing.InputError(name, 1, "", "not a FOCUS export (no BilledCost column)")
 	case focus:
-		return billing.DecodeFOCUS(ctx, name, text, fn)
+		return focusfile.Decode(ctx, name, text, fn)
 	}
 	return decodeCURText(ctx, name, text, fn)
 }
@@ -295,6 +296,6 @@ func peekHeader(r *bufio.Reader) []string {
 	if i := bytes.IndexByte(b, '\n'); i >= 0 {
 		b = b[:i+1]
 	}
-	rec, _ := csv.NewReader(bytes.NewReader(b)).Read()
+	rec, _ := csvfile.ReadHeader(bytes.NewReader(b))
 	return rec
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/truecost/truecost/adapters/focusfile"
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/billing"
 )
@@ -36,19 +37,7 @@ func decompress(name string, r io.Reader) (*bufio.Reader, func(), error) {
 	case bytes.Equal(p, zipMagic):
 		return nil, nil, billing.InputError(name, 1, "", "ZIP-compressed reports cannot be streamed; set the report's compression to GZIP or Parquet")
 	}
-	return billing.Decompress(name, br)
-}
-
-// readError turns a failure to read a file's bytes (a broken gzip stream,
-// a dropped connection) into an error naming the file and line.
-func readError(name string, line int, err error) error {
-	if ctxErr := contextError(err); ctxErr != nil {
-		return ctxErr
-	}
-	if domain.ErrorCode(err) != domain.Internal {
-		return err
-	}
-	return domain.WrapError(domain.Invalid, err, "%s: near line %d: cannot read: %v", name, line, err)
+	return focusfile.Decompress(name, br)
 }
 
 func contextError(err error) error {
@@ -81,7 +70,7 @@ func readerAt(name string, rc io.Reader, progress func(int64)) (io.ReaderAt, int
 		tmp.Close()
 		os.Remove(tmp.Name())
 	}
-	n, err := io.Copy(tmp, &billing.CountingReader{R: rc, Report: progress})
+	n, err := io.Copy(tmp, &focusfile.CountingReader{R: rc, Report: progress})
 	if err != nil {
 		cleanup()
 		if ctxErr := contextError(err); ctxErr != nil {

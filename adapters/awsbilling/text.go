@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/truecost/truecost/domain/billing"
+	"github.com/truecost/truecost/adapters/focusfile"
 )
 
 // jsonObject writes pairs as a JSON object of strings; no pairs give "".
@@ -53,7 +53,7 @@ func firstOf(vs ...string) string {
 
 // parseTime reads the CUR's timestamps fast when they have the usual
 // shapes ("2026-09-01T00:00:00Z", "2026-09-01 00:00:00+00:00",
-// "2026-09-01T00:00:00.000Z") and hands anything else to billing.ParseTime.
+// "2026-09-01T00:00:00.000Z") and hands anything else to focusfile.ParseTime.
 func parseTime(v string) (time.Time, error) {
 	if len(v) >= 19 && (v[10] == 'T' || v[10] == ' ') {
 		rest := v[19:]
@@ -63,7 +63,7 @@ func parseTime(v string) (time.Time, error) {
 			}
 		}
 	}
-	t, err := billing.ParseTime(v)
+	t, err := focusfile.ParseTime(v)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("%q is not a date-time (want e.g. 2026-09-01T00:00:00Z)", v)
 	}

@@ -40,21 +40,24 @@ func TestProvisioningThroughTheAccountsService(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		ten := tenancy.NewService(s)
-		org, err := ten.CreateOrganization(ctx, "shop", "Shop", tenancy.Customer, "")
+		system := tenancy.SystemPrincipal("test")
+		rights := tenancy.NewRights(s)
+		ten := tenancy.NewService(s, rights)
+		org, err := ten.CreateOrganization(ctx, system, "shop", "Shop", tenancy.Customer, "")
 		must(err)
-		adminUser, err := ten.CreateUser(ctx, "admin@shop.example", org.Slug, tenancy.Admin, "")
+		adminUser, err := ten.CreateUser(ctx, system, "admin@shop.example", org.Slug, tenancy.Admin, "")
 		must(err)
-		memberUser, err := ten.CreateUser(ctx, "member@shop.example", org.Slug, tenancy.Member, "")
+		memberUser, err := ten.CreateUser(ctx, system, "member@shop.example", org.Slug, tenancy.Member, "")
 		must(err)
 		admin, member := tenancy.Principal{User: adminUser, Org: org}, tenancy.Principal{User: memberUser, Org: org}
 		key := make([]byte, 32)
 		_, _ = rand.Read(key)
 		sealer, err := connectors.NewAESSealer(key)
 		must(err)
-		conns := connectors.NewManager(connectors.NewService(s, sealer, awsSources{}, billing.NewIngester(s, tenancy.NewID), tenancy.NewID), ten)
+		conns := connectors.NewService(connectors.Deps{Store: s, Rights: rights, Sealer: sealer, Sources: awsSources{},
+			Ingester: billing.NewIngester(s, tenancy.NewID), NewID: tenancy.NewID})
 		fake := awsfake.New(t)
-		svc := accounts.NewService(accounts.Deps{Store: s, Sealer: sealer, Connectors: conns, Scope: ten, NewID: tenancy.NewID,
+		svc := accounts.NewService(accounts.Deps{Store: s, Sealer: sealer, Connectors: conns, Rights: rights, NewID: tenancy.NewID,
 			Provisioners: map[connectors.Provider]accounts.Provisioner{connectors.AWS: awsprovision.New(awsprovision.Config{Endpoint: fake.URL()})}})
 
 		a, err := svc.Create(ctx, admin, org.ID, accounts.Input{Provider: connectors.AWS, Name: "Payer",

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/truecost/truecost/adapters/focusfile"
 	"github.com/truecost/truecost/domain/billing"
 )
 
@@ -92,7 +93,7 @@ func parseDate(v string) (time.Time, error) {
 		}
 		return time.Time{}, fmt.Errorf("%q is not a date (want 2024-09-01 or 09/01/2024)", v)
 	}
-	t, err := billing.ParseTime(v)
+	t, err := focusfile.ParseTime(v)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("%q is not a date (want 2024-09-01 or 09/01/2024)", v)
 	}

@@ -3,9 +3,7 @@ package azurebilling
 import (
 	"bufio"
 	"bytes"
-	"compress/flate"
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -14,7 +12,8 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 
-	"github.com/truecost/truecost/domain"
+	"github.com/truecost/truecost/adapters/csvfile"
+	"github.com/truecost/truecost/adapters/focusfile"
 	"github.com/truecost/truecost/domain/billing"
 )
 
@@ -95,100 +94,22 @@ func decodeStream(ctx context.Context, name string, r io.Reader, o readOptions, 
 	return decodeCSV(ctx, name, br, o, fn)
 }
 
-// readError classifies a failure to read a file: broken compression is bad
-// input, anything else (the network, the disk) is the store being
-// unavailable.
-func readError(name string, line int, err error) error {
-	var corrupt flate.CorruptInputError
-	switch {
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return err
-	case domain.ErrorCode(err) != domain.Internal:
-		return err
-	case errors.Is(err, gzip.ErrChecksum), errors.Is(err, gzip.ErrHeader), errors.Is(err, io.ErrUnexpectedEOF), errors.As(err, &corrupt):
-		return billing.InputError(name, line, "", "broken compressed data: %v", err)
-	}
-	return domain.WrapError(domain.Unavailable, err, "%s: cannot read near line %d", name, line)
-}
-
-const maxHeaderLine = 1 << 20
-
-// readHeaderLine returns the first line of r, with its line end.
-func readHeaderLine(name string, br *bufio.Reader) ([]byte, error) {
-	var line []byte
-	for {
-		chunk, err := br.ReadSlice('\n')
-		line = append(line, chunk...)
-		if len(line) > maxHeaderLine {
-			return nil, billing.InputError(name, 1, "", "no header row: the first line is longer than %d bytes", maxHeaderLine)
-		}
-		switch {
-		case err == nil, err == io.EOF:
-			return line, nil
-		case errors.Is(err, bufio.ErrBufferFull):
-			continue
-		default:
-			return nil, readError(name, 1, err)
-		}
-	}
-}
-
 // decodeCSV reads a CSV export: FOCUS when its header says so, else cost
 // details.
 func decodeCSV(ctx context.Context, name string, r io.Reader, o readOptions, fn func(*billing.LineItem) error) error {
-	br, ok := r.(*bufio.Reader)
-	if !ok {
-		br = bufio.NewReaderSize(r, 1<<20)
-	}
-	first, err := readHeaderLine(name, br)
+	rd, err := csvfile.Open(name, r, "a header row")
 	if err != nil {
 		return err
 	}
-	if len(bytes.TrimSpace(bytes.TrimPrefix(first, []byte("\uFEFF")))) == 0 {
-		return billing.InputError(name, 1, "", "empty file: a header row is required")
+	if focus := normalizeFOCUSHeader(rd.Header()); focusfile.IsHeader(focus) {
+		rd.SetHeader(focus)
+		return focusfile.DecodeRecords(ctx, rd, fn)
 	}
-	hdr, err := csv.NewReader(bytes.NewReader(first)).Read()
-	if err != nil {
-		return billing.InputError(name, 1, "", "malformed header row: %v", err)
-	}
-	names := cleanHeader(hdr)
-	if focus := normalizeFOCUSHeader(names); billing.IsFOCUSHeader(focus) {
-		var buf bytes.Buffer
-		w := csv.NewWriter(&buf)
-		_ = w.Write(focus)
-		w.Flush()
-		return billing.DecodeFOCUS(ctx, name, io.MultiReader(&buf, br), fn)
-	}
-	cr := csv.NewReader(br)
-	cr.FieldsPerRecord = len(names)
-	cr.ReuseRecord = true
 	next := func() ([]string, int, error) {
-		rec, err := cr.Read()
-		if err != nil {
-			if err == io.EOF {
-				return nil, 0, io.EOF
-			}
-			return nil, 0, csvError(name, cr, len(names), err)
-		}
-		line, _ := cr.FieldPos(0)
-		return rec, line + 1, nil
+		rec, err := rd.Read()
+		return rec, rd.Line(), err
 	}
-	return decodeRecords(ctx, name, names, next, o, fn)
-}
-
-func csvError(name string, cr *csv.Reader, want int, err error) error {
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		if errors.Is(pe.Err, csv.ErrFieldCount) {
-			return billing.InputError(name, pe.StartLine+1, "", "wrong number of fields (want %d, one per header column)", want)
-		}
-		if !errors.Is(pe.Err, csv.ErrQuote) && !errors.Is(pe.Err, csv.ErrBareQuote) && !errors.Is(pe.Err, csv.ErrTrailingComma) {
-			return readError(name, pe.Line+1, pe.Err)
-		}
-		return billing.InputError(name, pe.Line+1, "", "malformed CSV at byte %d of the line: %v", pe.Column, pe.Err)
-	}
-	line, _ := cr.FieldPos(0)
-	return readError(name, line+1, err)
+	return decodeRecords(ctx, name, rd.Header(), next, o, fn)
 }
 
 // decodeRecords maps cost-details records, as CSV or Parquet yields them,
@@ -225,11 +146,7 @@ func decodeRecords(ctx context.Context, name string, names []string, next func()
 			continue
 		}
 		if err := fn(&item); err != nil {
-			var rowErr *billing.RowError
-			if errors.As(err, &rowErr) {
-				return billing.InputError(name, line, rowErr.Column, "%s", rowErr.Message)
-			}
-			return err
+			return billing.LocateRowError(name, line, err)
 		}
 	}
 }

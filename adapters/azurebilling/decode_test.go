@@ -249,7 +249,7 @@ func TestDecodeRejectsBadInputNamingFileLineAndColumn(t *testing.T) {
 		{"tags not JSON", "tags.csv", replaceCol("Tags", `{"env": prod}`), []string{"tags.csv: line 2, column Tags:", "not a JSON object"}},
 		{"billing period ends before it starts", "period.csv", replaceCol("BillingPeriodEndDate", "2026-08-01"), []string{"period.csv: line 2, column BillingPeriodEndDate:", "not after"}},
 		{"wrong number of fields", "fields.csv", header + row + "a,b\n", []string{"fields.csv: line 3:", "wrong number of fields"}},
-		{"bare quote", "quote.csv", header + strings.Replace(row, "Acevedoton,", `Ace"vedoton,`, 1), []string{"quote.csv: line 2:", "malformed CSV"}},
+		{"bare quote", "quote.csv", header + strings.Replace(row, "Acevedoton,", `Ace"vedoton,`, 1), []string{"quote.csv: line 2, column", "malformed CSV"}},
 		{"broken gzip", "sep.csv.gz", string(truncatedGzip), []string{"sep.csv.gz: line", "broken compressed data"}},
 		{"named .gz but plain", "plain.csv.gz", header + row, []string{"plain.csv.gz: line 1:", "not gzip-compressed"}},
 		{"named .parquet but not Parquet", "x.parquet", header + row, []string{"x.parquet: line 1:", "not a Parquet file"}},

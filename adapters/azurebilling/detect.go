@@ -4,11 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/csv"
 	"io"
 
 	"github.com/klauspost/compress/gzip"
 
+	"github.com/truecost/truecost/adapters/csvfile"
 	"github.com/truecost/truecost/domain/billing"
 )
 
@@ -46,6 +46,9 @@ func Detect(ctx context.Context, bucket billing.Bucket, prefix string) (bool, er
 	return false, nil
 }
 
+// maxHeaderLine bounds what Detect reads of an object to find its header.
+const maxHeaderLine = 1 << 20
+
 // costDetailsHeader reports whether a CSV or gzipped CSV object starts
 // with a cost-details header naming a subscription or meter.
 func costDetailsHeader(ctx context.Context, bucket billing.Bucket, key string) (bool, error) {
@@ -64,10 +67,10 @@ func costDetailsHeader(ctx context.Context, bucket billing.Bucket, key string) (
 		defer gz.Close()
 		r = gz
 	}
-	hdr, err := csv.NewReader(r).Read()
+	hdr, err := csvfile.ReadHeader(r)
 	if err != nil {
 		return false, nil
 	}
-	lay, missing := newLayout(cleanHeader(hdr))
+	lay, missing := newLayout(hdr)
 	return len(missing) == 0 && (lay.at[fSubscriptionID] >= 0 || lay.at[fMeterCategory] >= 0), nil
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/truecost/truecost/adapters/focusfile"
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/billing"
 )
@@ -93,7 +94,7 @@ func lineAt(data []byte, offset int64) int {
 // submitted returns when the run was submitted, or fallback when the
 // manifest does not say.
 func (m *exportManifest) submitted(fallback time.Time) time.Time {
-	if t, err := billing.ParseTime(m.RunInfo.SubmittedTime); err == nil {
+	if t, err := focusfile.ParseTime(m.RunInfo.SubmittedTime); err == nil {
 		return t
 	}
 	return fallback

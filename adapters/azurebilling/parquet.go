@@ -15,6 +15,8 @@ import (
 	"github.com/parquet-go/parquet-go"
 	"github.com/shopspring/decimal"
 
+	"github.com/truecost/truecost/adapters/csvfile"
+	"github.com/truecost/truecost/adapters/focusfile"
 	"github.com/truecost/truecost/domain/billing"
 )
 
@@ -29,7 +31,7 @@ func decodeParquetStream(ctx context.Context, name string, r io.Reader, o readOp
 	defer f.Close()
 	n, err := io.Copy(f, r)
 	if err != nil {
-		return readError(name, 1, err)
+		return csvfile.ReadError(name, 1, err)
 	}
 	return decodeParquet(ctx, name, f, n, o, fn)
 }
@@ -104,7 +106,7 @@ func decodeParquet(ctx context.Context, name string, ra io.ReaderAt, size int64,
 		}
 	}()
 
-	if focus := normalizeFOCUSHeader(names); billing.IsFOCUSHeader(focus) {
+	if focus := normalizeFOCUSHeader(names); focusfile.IsHeader(focus) {
 		return focusFromRecords(ctx, name, focus, next, fn)
 	}
 	return decodeRecords(ctx, name, names, next, o, fn)
@@ -135,7 +137,7 @@ func focusFromRecords(ctx context.Context, name string, header []string, next fu
 		done <- err
 		pw.CloseWithError(err)
 	}()
-	decErr := billing.DecodeFOCUS(ctx, name, pr, fn)
+	decErr := focusfile.Decode(ctx, name, pr, fn)
 	// Unblock the writer when the decoder stopped early.
 	pr.CloseWithError(errDecodingStopped)
 	// A value the writer could not convert is the cause of whatever the

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/truecost/truecost/adapters/focusfile"
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/billing"
 )
@@ -190,7 +191,7 @@ func (s *Source) readFile(ctx context.Context, f fileRead, fn func(*billing.Line
 		return storeError(err, "open %s", f.obj.Key)
 	}
 	defer rc.Close()
-	return decodeStream(ctx, f.obj.Key, &billing.CountingReader{R: rc, Report: progress}, f.opts, fn)
+	return decodeStream(ctx, f.obj.Key, &focusfile.CountingReader{R: rc, Report: progress}, f.opts, fn)
 }
 
 // versionHash digests what identifies a part's content.

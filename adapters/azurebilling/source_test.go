@@ -22,6 +22,9 @@ import (
 	"github.com/truecost/truecost/domain/tenancy"
 )
 
+// system is the caller the tests act as: it may act on every organization.
+var system = tenancy.SystemPrincipal("test")
+
 // env is a real store with one organization and connector to ingest into.
 type env struct {
 	ingester *billing.Ingester
@@ -33,15 +36,18 @@ type env struct {
 func newEnv(t *testing.T, s *sqlstore.Store) env {
 	t.Helper()
 	ctx := context.Background()
-	org, err := tenancy.NewService(s).CreateOrganization(ctx, "acme", "", tenancy.Customer, "")
+	rights := tenancy.NewRights(s)
+	org, err := tenancy.NewService(s, rights).CreateOrganization(ctx, system, "acme", "", tenancy.Customer, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := connectors.NewService(s, nil, nil, nil, tenancy.NewID).EnsureLocal(ctx, org.ID, filepath.Join(t.TempDir(), "azure"), azurebilling.Format)
-	if err != nil {
+	location := filepath.Join(t.TempDir(), "azure")
+	c := connectors.Connector{ID: tenancy.NewID(), OrgID: org.ID, Provider: connectors.Local, Name: filepath.Base(location),
+		Location: location, Format: azurebilling.Format, Enabled: true, Status: connectors.StatusNew, CreatedAt: time.Now().UTC()}
+	if err := s.CreateConnector(ctx, c, nil); err != nil {
 		t.Fatal(err)
 	}
-	return env{ingester: billing.NewIngester(s, tenancy.NewID), reporter: billing.NewReporter(s), orgID: org.ID, connID: c.ID}
+	return env{ingester: billing.NewIngester(s, tenancy.NewID), reporter: billing.NewReporter(s, s, rights), orgID: org.ID, connID: c.ID}
 }
 
 func (e env) ingest(t *testing.T, src billing.Source) (billing.IngestionRun, error) {
@@ -55,8 +61,8 @@ func (e env) totals(t *testing.T) map[string]decimal.Decimal {
 	t.Helper()
 	out := map[string]decimal.Decimal{}
 	for _, d := range []billing.Dimension{billing.DimProvider, billing.DimBillingPeriod} {
-		rep, err := e.reporter.Report(context.Background(), billing.CostQuery{
-			OrgIDs: []string{e.orgID}, From: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC),
+		rep, err := e.reporter.Report(context.Background(), system, billing.CostQuery{
+			OrgID: e.orgID, From: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC),
 			DateBasis: billing.BillingPeriod, GroupBy: []billing.Dimension{d},
 		})
 		if err != nil {

@@ -310,9 +310,8 @@ func (s *BigQuerySource) Read(ctx context.Context, p billing.Part, fn func(*bill
 		}
 		line++
 		if err != nil {
-			var re *billing.RowError
-			if errors.As(err, &re) {
-				return billing.InputError(name, int(line), re.Column, "%s", re.Message)
+			if errors.As(err, new(*billing.RowError)) {
+				return billing.LocateRowError(name, int(line), err)
 			}
 			return apiError(err, "read invoice month %s of %s", month, table)
 		}
@@ -320,7 +319,7 @@ func (s *BigQuerySource) Read(ctx context.Context, p billing.Part, fn func(*bill
 			return billing.InputError(name, int(line), "invoice.month", "is %q in the result for invoice month %s", r.InvoiceMonth, month)
 		}
 		if err := r.LineItems(fn); err != nil {
-			return rowError(name, int(line), err)
+			return billing.LocateRowError(name, int(line), err)
 		}
 		if progress != nil && line%1024 == 0 {
 			progress(line)

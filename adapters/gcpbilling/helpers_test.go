@@ -36,29 +36,33 @@ var (
 	october   = time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
 )
 
+// system is the caller the tests act as: it may act on every organization.
+var system = tenancy.SystemPrincipal("test")
+
 type env struct {
 	store    *sqlstore.Store
 	tenancy  *tenancy.Service
-	conns    *connectors.Service
 	ingester *billing.Ingester
 	reporter *billing.Reporter
 }
 
 func newEnv(s *sqlstore.Store) env {
-	return env{store: s, tenancy: tenancy.NewService(s), conns: connectors.NewService(s, nil, nil, nil, tenancy.NewID),
-		ingester: billing.NewIngester(s, tenancy.NewID), reporter: billing.NewReporter(s)}
+	rights := tenancy.NewRights(s)
+	return env{store: s, tenancy: tenancy.NewService(s, rights),
+		ingester: billing.NewIngester(s, tenancy.NewID), reporter: billing.NewReporter(s, s, rights)}
 }
 
 // connector creates an organization and a connector for location in it.
 func (e env) connector(t *testing.T, slug, location string) (orgID, connectorID string) {
 	t.Helper()
 	ctx := context.Background()
-	o, err := e.tenancy.CreateOrganization(ctx, slug, "", tenancy.Customer, "")
+	o, err := e.tenancy.CreateOrganization(ctx, system, slug, "", tenancy.Customer, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := e.conns.EnsureLocal(ctx, o.ID, location, "gcp")
-	if err != nil {
+	c := connectors.Connector{ID: tenancy.NewID(), OrgID: o.ID, Provider: connectors.Local, Name: filepath.Base(location),
+		Location: location, Format: "gcp", Enabled: true, Status: connectors.StatusNew, CreatedAt: time.Now().UTC()}
+	if err := e.store.CreateConnector(ctx, c, nil); err != nil {
 		t.Fatal(err)
 	}
 	return o.ID, c.ID
@@ -73,8 +77,8 @@ func (e env) ingest(t *testing.T, orgID, connectorID string, src billing.Source)
 // keyed "VALUE CURRENCY".
 func (e env) report(t *testing.T, orgID string, metric billing.Metric, dim billing.Dimension) map[string]decimal.Decimal {
 	t.Helper()
-	rep, err := e.reporter.Report(context.Background(), billing.CostQuery{
-		OrgIDs: []string{orgID}, From: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC),
+	rep, err := e.reporter.Report(context.Background(), system, billing.CostQuery{
+		OrgID: orgID, From: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC),
 		DateBasis: billing.BillingPeriod, Metric: metric, GroupBy: []billing.Dimension{dim},
 	})
 	if err != nil {

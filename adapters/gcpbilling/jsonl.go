@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/truecost/truecost/adapters/focusfile"
 	"github.com/truecost/truecost/domain/billing"
 )
 
@@ -147,7 +148,7 @@ func parseExportTime(column, v string) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, nil
 	}
-	t, err := billing.ParseTime(strings.TrimSuffix(v, " UTC"))
+	t, err := focusfile.ParseTime(strings.TrimSuffix(v, " UTC"))
 	if err != nil {
 		return time.Time{}, columnError(column, "%v", err)
 	}
@@ -315,16 +316,6 @@ func jsonKind(goKind string) string {
 	return "a " + goKind
 }
 
-// rowError turns a *billing.RowError (from the mapping or from fn) into an
-// input error at name and line; other errors pass through.
-func rowError(name string, line int, err error) error {
-	var re *billing.RowError
-	if errors.As(err, &re) {
-		return billing.InputError(name, line, re.Column, "%s", re.Message)
-	}
-	return err
-}
-
 // DecodeJSONL reads newline-delimited JSON export rows from r and passes
 // each row's FOCUS line items to fn (see Row.LineItems). name is used in
 // errors, which are domain.Invalid and give file, line and column (the
@@ -363,7 +354,7 @@ func decodeJSONL(ctx context.Context, name string, r io.Reader, month string, fn
 			err = row.LineItems(fn)
 		}
 		if err != nil {
-			return rowError(name, sc.line, err)
+			return billing.LocateRowError(name, sc.line, err)
 		}
 	}
 }

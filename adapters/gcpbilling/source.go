@@ -16,6 +16,7 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 
+	"github.com/truecost/truecost/adapters/focusfile"
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/billing"
 )
@@ -162,7 +163,7 @@ func (s *Source) scanFile(ctx context.Context, o billing.Object, months map[stri
 		}
 		exported, err := parseExportTime("export_time", p.ExportTime)
 		if err != nil {
-			return rowError(o.Key, sc.line, err)
+			return billing.LocateRowError(o.Key, sc.line, err)
 		}
 		st := months[month]
 		if st == nil {
@@ -244,7 +245,7 @@ func open(ctx context.Context, bucket billing.Bucket, key string, progress func(
 	if err != nil {
 		return nil, nil, err
 	}
-	br := bufio.NewReaderSize(&billing.CountingReader{R: rc, Report: progress}, 1<<20)
+	br := bufio.NewReaderSize(&focusfile.CountingReader{R: rc, Report: progress}, 1<<20)
 	magic, _ := br.Peek(2)
 	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		gz, err := gzip.NewReader(br)

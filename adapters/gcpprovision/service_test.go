@@ -26,19 +26,26 @@ func TestProvisioningThroughTheAccountsService(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, store *sqlstore.Store) {
 		ctx := context.Background()
 		f := gcpfake.New(t)
-		orgs := tenancy.NewService(store)
-		org, err := orgs.CreateOrganization(ctx, "globex", "Globex", tenancy.Customer, "")
+		system := tenancy.SystemPrincipal("test")
+		rights := tenancy.NewRights(store)
+		orgs := tenancy.NewService(store, rights)
+		org, err := orgs.CreateOrganization(ctx, system, "globex", "Globex", tenancy.Customer, "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		admin := tenancy.Principal{User: tenancy.User{ID: "u-admin", OrgID: org.ID, Role: tenancy.Admin}, Org: org}
+		adminUser, err := orgs.CreateUser(ctx, system, "admin@globex.example", org.Slug, tenancy.Admin, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		admin := tenancy.Principal{User: adminUser, Org: org}
 		sealer, err := connectors.NewAESSealer(make([]byte, 32))
 		if err != nil {
 			t.Fatal(err)
 		}
-		conns := connectors.NewService(store, sealer, nil, billing.NewIngester(store, tenancy.NewID), tenancy.NewID)
+		conns := connectors.NewService(connectors.Deps{Store: store, Rights: rights, Sealer: sealer,
+			Ingester: billing.NewIngester(store, tenancy.NewID), NewID: tenancy.NewID})
 		prov := gcpprovision.New(gcpprovision.Config{BigQueryEndpoint: f.URL, ServiceUsageEndpoint: f.URL, PollInterval: time.Microsecond})
-		svc := accounts.NewService(accounts.Deps{Store: store, Sealer: sealer, Connectors: connectors.NewManager(conns, orgs), Scope: orgs,
+		svc := accounts.NewService(accounts.Deps{Store: store, Sealer: sealer, Connectors: conns, Rights: rights,
 			Provisioners: map[connectors.Provider]accounts.Provisioner{connectors.GCP: prov}, NewID: tenancy.NewID})
 
 		acct, err := svc.Create(ctx, admin, org.ID, accounts.Input{Provider: connectors.GCP, Name: "Globex billing",
@@ -65,7 +72,7 @@ func TestProvisioningThroughTheAccountsService(t *testing.T) {
 		if len(svc.Manual(inf)) == 0 {
 			t.Error("no manual steps for the export")
 		}
-		list, err := conns.List(ctx, []string{org.ID})
+		list, err := conns.List(ctx, admin, org.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -87,7 +94,7 @@ func TestProvisioningThroughTheAccountsService(t *testing.T) {
 		if inf.State != accounts.StateDeprovisioned {
 			t.Errorf("state %s, want deprovisioned", inf.State)
 		}
-		list, err = conns.List(ctx, []string{org.ID})
+		list, err = conns.List(ctx, admin, org.ID)
 		if err != nil {
 			t.Fatal(err)
 		}

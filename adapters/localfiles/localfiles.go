@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/truecost/truecost/adapters/focusfile"
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/billing"
 )
@@ -120,10 +121,10 @@ func readFile(ctx context.Context, path string, fn func(*billing.LineItem) error
 		return domain.WrapError(domain.Invalid, err, "cannot open %s", path)
 	}
 	defer f.Close()
-	text, done, err := billing.Decompress(path, billing.NewFileReader(&billing.CountingReader{R: f, Report: progress}))
+	text, done, err := focusfile.Decompress(path, focusfile.NewFileReader(&focusfile.CountingReader{R: f, Report: progress}))
 	if err != nil {
 		return err
 	}
 	defer done()
-	return billing.DecodeFOCUS(ctx, path, text, fn)
+	return focusfile.Decode(ctx, path, text, fn)
 }

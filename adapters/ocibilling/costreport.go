@@ -3,7 +3,6 @@ package ocibilling
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +11,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/truecost/truecost/adapters/csvfile"
+	"github.com/truecost/truecost/adapters/focusfile"
 	"github.com/truecost/truecost/domain/billing"
 )
 
@@ -111,7 +112,7 @@ var costMapping = map[string]costSetter{
 		return nil
 	},
 	colIntervalStart: func(l *billing.LineItem, v string) error {
-		t, err := billing.ParseTime(v)
+		t, err := focusfile.ParseTime(v)
 		if err != nil {
 			return err
 		}
@@ -121,7 +122,7 @@ var costMapping = map[string]costSetter{
 		return nil
 	},
 	colIntervalEnd: func(l *billing.LineItem, v string) error {
-		t, err := billing.ParseTime(v)
+		t, err := focusfile.ParseTime(v)
 		if err != nil {
 			return err
 		}
@@ -155,36 +156,18 @@ type costColumn struct {
 // The LineItem passed to fn is reused: fn must copy what it keeps. A
 // *billing.RowError returned by fn is reported with the row's file and line.
 func DecodeCostReport(ctx context.Context, name string, r io.Reader, fn func(*billing.LineItem) error) error {
-	cr := csv.NewReader(r)
-	cr.ReuseRecord = true
-	header, err := cr.Read()
-	if err == io.EOF {
-		return billing.InputError(name, 1, "", "empty file: an OCI cost report header row is required")
-	}
-	if err != nil {
-		return csvError(name, 0, err)
-	}
-	cols, err := costColumns(name, header)
+	rd, err := csvfile.Open(name, r, "an OCI cost report header row")
 	if err != nil {
 		return err
 	}
-	cr.FieldsPerRecord = len(cols)
+	cols, err := costColumns(name, rd.Header())
+	if err != nil {
+		return err
+	}
 
 	var item billing.LineItem
 	var tags bytes.Buffer
-	line := 1 // of the last record read
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		rec, err := cr.Read()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return csvError(name, line, err)
-		}
-		line, _ = cr.FieldPos(0)
+	return rd.Each(ctx, func(rec []string, line int) error {
 		item = billing.LineItem{
 			ProviderName:       Oracle,
 			PublisherName:      Oracle,
@@ -199,14 +182,12 @@ func DecodeCostReport(ctx context.Context, name string, r io.Reader, fn func(*bi
 			c := &cols[i]
 			v = strings.TrimSpace(v)
 			if !utf8.ValidString(v) {
-				line, _ := cr.FieldPos(i)
-				return billing.InputError(name, line, c.name, "not valid UTF-8 text")
+				return billing.InputError(name, rd.FieldLine(i), c.name, "not valid UTF-8 text")
 			}
 			switch {
 			case c.set != nil:
 				if err := c.set(&item, v); err != nil {
-					line, _ := cr.FieldPos(i)
-					return billing.InputError(name, line, c.name, "%v", err)
+					return billing.InputError(name, rd.FieldLine(i), c.name, "%v", err)
 				}
 			case c.tagKey != nil:
 				if v != "" {
@@ -227,26 +208,17 @@ func DecodeCostReport(ctx context.Context, name string, r io.Reader, fn func(*bi
 			item.Tags = tags.String()
 		}
 		item.ServiceCategory = serviceCategory(item.ServiceName)
-		if err := fn(&item); err != nil {
-			var rowErr *billing.RowError
-			if errors.As(err, &rowErr) {
-				return billing.InputError(name, line, rowErr.Column, "%s", rowErr.Message)
-			}
-			return err
-		}
-	}
+		return fn(&item)
+	})
 }
 
-// costColumns reads a cost report header: it strips a byte-order mark,
-// rejects repeated columns, and checks the required ones are present.
+// costColumns reads a cost report header (as csvfile.Open cleaned it): it
+// rejects columns repeated in any case, and checks the required ones are
+// present.
 func costColumns(name string, header []string) ([]costColumn, error) {
 	cols := make([]costColumn, len(header))
 	seen := make(map[string]bool, len(header))
 	for i, h := range header {
-		if i == 0 {
-			h = strings.TrimPrefix(h, "\uFEFF")
-		}
-		h = strings.TrimSpace(h)
 		key := strings.ToLower(h)
 		if seen[key] {
 			return nil, billing.InputError(name, 1, h, "column appears twice")
@@ -341,22 +313,6 @@ func serviceCategory(service string) string {
 		return "Security"
 	}
 	return "Other"
-}
-
-// csvError locates a CSV or stream error; last is the line of the last
-// record read (0 before the header).
-func csvError(name string, last int, err error) error {
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		if errors.Is(pe.Err, csv.ErrFieldCount) {
-			return billing.InputError(name, pe.StartLine, "", "wrong number of fields (want one per header column)")
-		}
-		return billing.InputError(name, pe.Line, fmt.Sprintf("%d", pe.Column), "malformed CSV: %v", pe.Err)
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	return billing.InputError(name, last+1, "", "cannot read the file (broken or truncated compression?): %v", err)
 }
 
 // monthOf returns the start of t's UTC month.

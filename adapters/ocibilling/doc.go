@@ -5,7 +5,7 @@
 //     (reports/cost-csv/, columns cost/myCost, lineItem/isCorrection, tags/…)
 //     to billing.LineItem; DecodeFOCUSReport reads OCI's FOCUS reports
 //     (FOCUS Reports/YYYY/MM/DD/, with oci_* columns) through
-//     billing.DecodeFOCUS.
+//     focusfile.DecodeRecords.
 //   - Source implements billing.Source over any billing.Bucket: one Part per
 //     billing month, made of the report files of that month, whose Version
 //     changes whenever a file is added, replaced or removed.

@@ -2,7 +2,6 @@ package ocibilling
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
 	"io"
 	"regexp"
@@ -10,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/truecost/truecost/adapters/csvfile"
+	"github.com/truecost/truecost/adapters/focusfile"
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/billing"
 )
@@ -92,7 +93,7 @@ func openReport(ctx context.Context, bucket billing.Bucket, key string, progress
 	if err != nil {
 		return nil, nil, fmt.Errorf("open %s: %w", key, err)
 	}
-	text, done, err := billing.Decompress(key, billing.NewFileReader(&billing.CountingReader{R: rc, Report: progress}))
+	text, done, err := focusfile.Decompress(key, focusfile.NewFileReader(&focusfile.CountingReader{R: rc, Report: progress}))
 	if err != nil {
 		rc.Close()
 		return nil, nil, err
@@ -120,15 +121,9 @@ func readHeader(ctx context.Context, bucket billing.Bucket, key string) ([]strin
 		return nil, err
 	}
 	defer closeFn()
-	header, err := csv.NewReader(r).Read()
+	header, err := csvfile.ReadHeader(r)
 	if err != nil {
 		return nil, billing.InputError(key, 1, "", "cannot read the header row: %v", err)
-	}
-	for i, h := range header {
-		if i == 0 {
-			h = strings.TrimPrefix(h, "\uFEFF")
-		}
-		header[i] = strings.TrimSpace(h)
 	}
 	return header, nil
 }

@@ -32,6 +32,9 @@ var (
 	wantTotal = decimal.RequireFromString("365.18328")
 )
 
+// system is the caller the tests act as: it may act on every organization.
+var system = tenancy.SystemPrincipal("test")
+
 // env is a real store with an organization and a connector to ingest into.
 type env struct {
 	ingester *billing.Ingester
@@ -43,15 +46,18 @@ type env struct {
 func newEnv(t *testing.T, s *sqlstore.Store) env {
 	t.Helper()
 	ctx := context.Background()
-	org, err := tenancy.NewService(s).CreateOrganization(ctx, "acme", "", tenancy.Customer, "")
+	rights := tenancy.NewRights(s)
+	org, err := tenancy.NewService(s, rights).CreateOrganization(ctx, system, "acme", "", tenancy.Customer, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := connectors.NewService(s, nil, nil, nil, tenancy.NewID).EnsureLocal(ctx, org.ID, "oci://bling/ocid1.tenancy.oc1..test", "oci")
-	if err != nil {
+	location := "oci://bling/ocid1.tenancy.oc1..test"
+	c := connectors.Connector{ID: tenancy.NewID(), OrgID: org.ID, Provider: connectors.Local, Name: filepath.Base(location),
+		Location: location, Format: "oci", Enabled: true, Status: connectors.StatusNew, CreatedAt: time.Now().UTC()}
+	if err := s.CreateConnector(ctx, c, nil); err != nil {
 		t.Fatal(err)
 	}
-	return env{ingester: billing.NewIngester(s, tenancy.NewID), reporter: billing.NewReporter(s), orgID: org.ID, connID: c.ID}
+	return env{ingester: billing.NewIngester(s, tenancy.NewID), reporter: billing.NewReporter(s, s, rights), orgID: org.ID, connID: c.ID}
 }
 
 func (e env) ingest(t *testing.T, src billing.Source) (billing.IngestionRun, error) {
@@ -63,8 +69,8 @@ func (e env) ingest(t *testing.T, src billing.Source) (billing.IngestionRun, err
 // "VALUE CURRENCY".
 func (e env) totals(t *testing.T, dim billing.Dimension) map[string]decimal.Decimal {
 	t.Helper()
-	rep, err := e.reporter.Report(context.Background(), billing.CostQuery{
-		OrgIDs: []string{e.orgID}, From: day("2026-01-01"), To: day("2027-01-01"),
+	rep, err := e.reporter.Report(context.Background(), system, billing.CostQuery{
+		OrgID: e.orgID, From: day("2026-01-01"), To: day("2027-01-01"),
 		DateBasis: billing.BillingPeriod, GroupBy: []billing.Dimension{dim},
 	})
 	if err != nil {

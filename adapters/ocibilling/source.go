@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/truecost/truecost/adapters/focusfile"
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/billing"
 )
@@ -326,7 +327,7 @@ func Detect(ctx context.Context, bucket billing.Bucket, prefix string) (bool, er
 				header[i] = newer
 			}
 		}
-		return billing.IsFOCUSHeader(header), nil
+		return focusfile.IsHeader(header), nil
 	}
 	has := make(map[string]bool, len(header))
 	for _, h := range header {

@@ -37,12 +37,14 @@ func awsInput() connectors.Input {
 func TestConnectorManagement(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
 		ctx := context.Background()
-		ten := tenancy.NewService(s)
-		reseller, _ := ten.CreateOrganization(ctx, "northwind", "", tenancy.Reseller, "")
-		acme, _ := ten.CreateOrganization(ctx, "acme", "", tenancy.Customer, "northwind")
-		globex, _ := ten.CreateOrganization(ctx, "globex", "", tenancy.Customer, "")
-		admin, _ := ten.CreateUser(ctx, "admin@northwind.example", "northwind", tenancy.Admin, "")
-		member, _ := ten.CreateUser(ctx, "member@northwind.example", "northwind", tenancy.Member, "")
+		system := tenancy.SystemPrincipal("test")
+		rights := tenancy.NewRights(s)
+		ten := tenancy.NewService(s, rights)
+		reseller, _ := ten.CreateOrganization(ctx, system, "northwind", "", tenancy.Reseller, "")
+		acme, _ := ten.CreateOrganization(ctx, system, "acme", "", tenancy.Customer, "northwind")
+		globex, _ := ten.CreateOrganization(ctx, system, "globex", "", tenancy.Customer, "")
+		admin, _ := ten.CreateUser(ctx, system, "admin@northwind.example", "northwind", tenancy.Admin, "")
+		member, _ := ten.CreateUser(ctx, system, "member@northwind.example", "northwind", tenancy.Member, "")
 		asAdmin := tenancy.Principal{User: admin, Org: reseller}
 		asMember := tenancy.Principal{User: member, Org: reseller}
 
@@ -52,8 +54,8 @@ func TestConnectorManagement(t *testing.T) {
 		sep, oct := date("2026-09-01"), date("2026-10-01")
 		months := &monthsSource{versions: map[time.Time]string{sep: "a", oct: "b"}, amount: map[time.Time]string{sep: "1", oct: "2"}}
 		sources := &fakeSources{src: months}
-		svc := connectors.NewService(s, sealer, sources, billing.NewIngester(s, tenancy.NewID), tenancy.NewID)
-		m := connectors.NewManager(svc, ten)
+		m := connectors.NewService(connectors.Deps{Store: s, Rights: rights, Sealer: sealer, Sources: sources,
+			Ingester: billing.NewIngester(s, tenancy.NewID), NewID: tenancy.NewID})
 
 		if _, err := m.Create(ctx, asMember, acme.ID, awsInput()); domain.ErrorCode(err) != domain.Forbidden {
 			t.Errorf("member create: %v, want forbidden", err)
@@ -86,7 +88,7 @@ func TestConnectorManagement(t *testing.T) {
 		if err != nil || len(sealed) == 0 || bytes.Contains(sealed, []byte("TruecostBilling")) {
 			t.Errorf("stored secret is not sealed: %q (%v)", sealed, err)
 		}
-		if !strings.Contains(connectors.AWSTrustPolicy(c, ""), c.ExternalID) {
+		if !strings.Contains(connectors.AWSTrustPolicy(c.ExternalID, ""), c.ExternalID) {
 			t.Error("trust policy lacks the external ID")
 		}
 
@@ -103,10 +105,10 @@ func TestConnectorManagement(t *testing.T) {
 		if got := sources.secrets[len(sources.secrets)-1]["role_arn"]; got != "arn:aws:iam::123456789012:role/TruecostBilling" {
 			t.Errorf("source got role %q after rename", got)
 		}
-		if _, err := m.Sync(ctx, asMember, acme.ID, c.ID); domain.ErrorCode(err) != domain.Forbidden {
+		if _, err := m.Sync(ctx, asMember, acme.ID, c.ID, nil); domain.ErrorCode(err) != domain.Forbidden {
 			t.Errorf("member sync: %v, want forbidden", err)
 		}
-		run, err := m.Sync(ctx, asAdmin, acme.ID, c.ID)
+		run, err := m.Sync(ctx, asAdmin, acme.ID, c.ID, nil)
 		if err != nil || run.Rows != 6 {
 			t.Fatalf("sync: %+v %v", run, err)
 		}
@@ -115,12 +117,16 @@ func TestConnectorManagement(t *testing.T) {
 			t.Errorf("after sync: %+v %v", got, err)
 		}
 
-		// The scheduled pass skips what synced recently and syncs the rest.
-		rep, err := svc.SyncAll(ctx, time.Hour)
+		// The scheduled pass skips what synced recently and syncs the rest;
+		// it covers every organization, so only the system runs it.
+		if _, err := m.SyncAll(ctx, asAdmin, 0); domain.ErrorCode(err) != domain.Forbidden {
+			t.Errorf("admin SyncAll: %v, want forbidden", err)
+		}
+		rep, err := m.SyncAll(ctx, system, time.Hour)
 		if err != nil || rep != (connectors.SyncReport{}) {
 			t.Errorf("SyncAll right after a sync: %+v %v", rep, err)
 		}
-		rep, err = svc.SyncAll(ctx, 0)
+		rep, err = m.SyncAll(ctx, system, 0)
 		if err != nil || rep.Unchanged != 1 {
 			t.Errorf("SyncAll: %+v %v", rep, err)
 		}

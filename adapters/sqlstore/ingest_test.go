@@ -20,22 +20,25 @@ import (
 	"github.com/truecost/truecost/domain/tenancy"
 )
 
+// system is the caller the tests act as: it may act on every organization.
+var system = tenancy.SystemPrincipal("test")
+
 type env struct {
 	store    *sqlstore.Store
 	tenancy  *tenancy.Service
-	conns    *connectors.Service
 	ingester *billing.Ingester
 	reporter *billing.Reporter
 }
 
 func newEnv(s *sqlstore.Store) env {
-	return env{store: s, tenancy: tenancy.NewService(s), conns: connectors.NewService(s, nil, nil, nil, tenancy.NewID),
-		ingester: billing.NewIngester(s, tenancy.NewID), reporter: billing.NewReporter(s)}
+	rights := tenancy.NewRights(s)
+	return env{store: s, tenancy: tenancy.NewService(s, rights),
+		ingester: billing.NewIngester(s, tenancy.NewID), reporter: billing.NewReporter(s, s, rights)}
 }
 
 func (e env) org(t *testing.T, slug string) tenancy.Organization {
 	t.Helper()
-	o, err := e.tenancy.CreateOrganization(context.Background(), slug, "", tenancy.Customer, "")
+	o, err := e.tenancy.CreateOrganization(context.Background(), system, slug, "", tenancy.Customer, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,10 +52,7 @@ func (e env) ingest(t *testing.T, org tenancy.Organization, path string) (billin
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := e.conns.EnsureLocal(ctx, org.ID, loc, "focus")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := e.localConnector(t, org, loc)
 	src, err := localfiles.New(loc, "focus")
 	if err != nil {
 		t.Fatal(err)
@@ -60,10 +60,30 @@ func (e env) ingest(t *testing.T, org tenancy.Organization, path string) (billin
 	return e.ingester.Ingest(ctx, billing.IngestRequest{OrgID: org.ID, ConnectorID: c.ID, Source: src})
 }
 
-func (e env) byProvider(t *testing.T, orgIDs ...string) map[string]decimal.Decimal {
+// localConnector returns the organization's local connector for loc,
+// creating it on first use.
+func (e env) localConnector(t *testing.T, org tenancy.Organization, loc string) connectors.Connector {
 	t.Helper()
-	rep, err := e.reporter.Report(context.Background(), billing.CostQuery{
-		OrgIDs: orgIDs, From: date("2024-01-01"), To: date("2027-01-01"), GroupBy: []billing.Dimension{billing.DimProvider},
+	ctx := context.Background()
+	c, err := e.store.ConnectorByLocation(ctx, org.ID, connectors.Local, loc)
+	if err == nil {
+		return c
+	}
+	if !domain.IsNotFound(err) {
+		t.Fatal(err)
+	}
+	c = connectors.Connector{ID: tenancy.NewID(), OrgID: org.ID, Provider: connectors.Local, Name: filepath.Base(loc),
+		Location: loc, Format: "focus", Enabled: true, Status: connectors.StatusNew, CreatedAt: time.Now().UTC()}
+	if err := e.store.CreateConnector(ctx, c, nil); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func (e env) byProvider(t *testing.T, orgID string) map[string]decimal.Decimal {
+	t.Helper()
+	rep, err := e.reporter.Report(context.Background(), system, billing.CostQuery{
+		OrgID: orgID, From: date("2024-01-01"), To: date("2027-01-01"), GroupBy: []billing.Dimension{billing.DimProvider},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -301,7 +321,7 @@ func TestIngestKeepsAwkwardTextIntact(t *testing.T) {
 		if _, err := e.ingest(t, org, path); err != nil {
 			t.Fatal(err)
 		}
-		rep, err := e.reporter.Report(context.Background(), billing.CostQuery{OrgIDs: []string{org.ID},
+		rep, err := e.reporter.Report(context.Background(), system, billing.CostQuery{OrgID: org.ID,
 			From: date("2024-09-01"), To: date("2024-10-01"), GroupBy: []billing.Dimension{billing.DimServiceName}, TagKeys: []string{`k\t`}})
 		if err != nil {
 			t.Fatal(err)

@@ -96,6 +96,14 @@ func (s *Store) Dialect() Dialect { return s.dialect }
 // Close closes the database connections.
 func (s *Store) Close() error { return s.db.Close() }
 
+// WithQueryHook returns a Store on the same connections that also runs h
+// around every statement it sends (bun's query hooks), so that tests can
+// count or inspect the SQL a request issues. s is unchanged; close s, not
+// the returned Store. Postgres COPY loads (WriteLineItems) bypass hooks.
+func (s *Store) WithQueryHook(h bun.QueryHook) *Store {
+	return &Store{db: s.db.WithQueryHook(h), dialect: s.dialect}
+}
+
 // Migrate applies every pending migration and returns how many it applied.
 func (s *Store) Migrate(ctx context.Context) (int, error) {
 	ms, err := migrations.For(string(s.dialect))

@@ -14,32 +14,34 @@ import (
 func TestTenancyRules(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
 		ctx := context.Background()
-		svc := tenancy.NewService(s)
-		reseller, err := svc.CreateOrganization(ctx, "northwind", "Northwind", tenancy.Reseller, "")
+		system := tenancy.SystemPrincipal("test")
+		rights := tenancy.NewRights(s)
+		svc := tenancy.NewService(s, rights)
+		reseller, err := svc.CreateOrganization(ctx, system, "northwind", "Northwind", tenancy.Reseller, "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		acme, err := svc.CreateOrganization(ctx, "acme", "", tenancy.Customer, "northwind")
+		acme, err := svc.CreateOrganization(ctx, system, "acme", "", tenancy.Customer, "northwind")
 		if err != nil || acme.ResellerID != reseller.ID || acme.Name != "acme" {
 			t.Fatalf("customer: %+v %v", acme, err)
 		}
-		direct, _ := svc.CreateOrganization(ctx, "globex", "Globex", tenancy.Customer, "")
+		direct, _ := svc.CreateOrganization(ctx, system, "globex", "Globex", tenancy.Customer, "")
 
-		if _, err := svc.CreateOrganization(ctx, "acme", "", tenancy.Customer, ""); domain.ErrorCode(err) != domain.Conflict {
+		if _, err := svc.CreateOrganization(ctx, system, "acme", "", tenancy.Customer, ""); domain.ErrorCode(err) != domain.Conflict {
 			t.Errorf("duplicate slug: %v, want conflict", err)
 		}
-		if _, err := svc.CreateOrganization(ctx, "initech", "", tenancy.Customer, "globex"); domain.ErrorCode(err) != domain.Invalid {
+		if _, err := svc.CreateOrganization(ctx, system, "initech", "", tenancy.Customer, "globex"); domain.ErrorCode(err) != domain.Invalid {
 			t.Errorf("customer of a customer: %v, want invalid", err)
 		}
 
-		admin, err := svc.CreateUser(ctx, " Admin@Northwind.Example ", "northwind", tenancy.Admin, "correct horse")
+		admin, err := svc.CreateUser(ctx, system, " Admin@Northwind.Example ", "northwind", tenancy.Admin, "correct horse")
 		if err != nil || admin.Email != "admin@northwind.example" {
 			t.Fatalf("user: %+v %v", admin, err)
 		}
-		if _, err := svc.CreateUser(ctx, "admin@northwind.example", "acme", tenancy.Member, ""); domain.ErrorCode(err) != domain.Conflict {
+		if _, err := svc.CreateUser(ctx, system, "admin@northwind.example", "acme", tenancy.Member, ""); domain.ErrorCode(err) != domain.Conflict {
 			t.Errorf("duplicate email: %v, want conflict", err)
 		}
-		if _, err := svc.CreateUser(ctx, "x@acme.example", "acme", tenancy.Member, "short"); domain.ErrorCode(err) != domain.Invalid {
+		if _, err := svc.CreateUser(ctx, system, "x@acme.example", "acme", tenancy.Member, "short"); domain.ErrorCode(err) != domain.Invalid {
 			t.Errorf("short password: %v, want invalid", err)
 		}
 
@@ -63,7 +65,7 @@ func TestTenancyRules(t *testing.T) {
 			t.Errorf("after logout: %v, want unauthorized", err)
 		}
 
-		token, err := svc.IssueToken(ctx, admin, "ci")
+		token, err := svc.IssueToken(ctx, p, admin, "ci")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -74,19 +76,19 @@ func TestTenancyRules(t *testing.T) {
 			t.Errorf("bad token: %v", err)
 		}
 
-		all, err := svc.Scope(ctx, p, "")
+		all, err := rights.Read(ctx, p, "")
 		if err != nil || len(all) != 2 || !slices.Contains(all, acme.ID) || slices.Contains(all, direct.ID) {
 			t.Errorf("reseller scope %v (%v), want itself and acme only", all, err)
 		}
-		if one, err := svc.Scope(ctx, p, acme.ID); err != nil || len(one) != 1 || one[0] != acme.ID {
+		if one, err := rights.Read(ctx, p, acme.ID); err != nil || len(one) != 1 || one[0] != acme.ID {
 			t.Errorf("scope to a customer: %v %v", one, err)
 		}
-		if _, err := svc.Scope(ctx, p, direct.ID); domain.ErrorCode(err) != domain.NotFound {
+		if _, err := rights.Read(ctx, p, direct.ID); domain.ErrorCode(err) != domain.NotFound {
 			t.Errorf("scope to a stranger: %v, want not found", err)
 		}
-		member, _ := svc.CreateUser(ctx, "m@acme.example", "acme", tenancy.Member, "")
+		member, _ := svc.CreateUser(ctx, system, "m@acme.example", "acme", tenancy.Member, "")
 		mp := tenancy.Principal{User: member, Org: acme}
-		if _, err := svc.Scope(ctx, mp, reseller.ID); domain.ErrorCode(err) != domain.NotFound {
+		if _, err := rights.Read(ctx, mp, reseller.ID); domain.ErrorCode(err) != domain.NotFound {
 			t.Errorf("customer reading its reseller: %v, want not found", err)
 		}
 	})

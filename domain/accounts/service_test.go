@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -136,6 +137,24 @@ func (f *folderSources) Source(_ context.Context, _ connectors.Connector, s conn
 	return localfiles.New(f.root, "focus")
 }
 
+// logBuffer collects what the services log.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 type clock struct {
 	mu sync.Mutex
 	t  time.Time
@@ -158,10 +177,11 @@ type fixture struct {
 	ctx     context.Context
 	store   *sqlstore.Store
 	svc     *accounts.Service
-	conns   *connectors.Manager
+	conns   *connectors.Service
 	aws     *scripted
 	sources *folderSources
 	clock   *clock
+	logs    *logBuffer
 	acme    tenancy.Organization
 	globex  tenancy.Organization
 	// admin and member belong to acme, stranger to globex, reseller to
@@ -169,24 +189,29 @@ type fixture struct {
 	admin, member, stranger, strangerMember, reseller tenancy.Principal
 }
 
+// system is the caller the command line and the scheduled jobs act as;
+// the tests set up and inspect through it.
+var system = tenancy.SystemPrincipal("test")
+
 func newFixture(t *testing.T, s *sqlstore.Store) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	ten := tenancy.NewService(s)
+	rights := tenancy.NewRights(s)
+	ten := tenancy.NewService(s, rights)
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	northwind, err := ten.CreateOrganization(ctx, "northwind", "", tenancy.Reseller, "")
+	northwind, err := ten.CreateOrganization(ctx, system, "northwind", "", tenancy.Reseller, "")
 	must(err)
-	acme, err := ten.CreateOrganization(ctx, "acme", "", tenancy.Customer, "northwind")
+	acme, err := ten.CreateOrganization(ctx, system, "acme", "", tenancy.Customer, "northwind")
 	must(err)
-	globex, err := ten.CreateOrganization(ctx, "globex", "", tenancy.Customer, "")
+	globex, err := ten.CreateOrganization(ctx, system, "globex", "", tenancy.Customer, "")
 	must(err)
 	principal := func(email string, org tenancy.Organization, role tenancy.Role) tenancy.Principal {
-		u, err := ten.CreateUser(ctx, email, org.Slug, role, "")
+		u, err := ten.CreateUser(ctx, system, email, org.Slug, role, "")
 		must(err)
 		return tenancy.Principal{User: u, Org: org}
 	}
@@ -195,13 +220,15 @@ func newFixture(t *testing.T, s *sqlstore.Store) *fixture {
 	sealer, err := connectors.NewAESSealer(key)
 	must(err)
 	sources := &folderSources{root: filepath.Join(t.TempDir(), "export")}
-	connSvc := connectors.NewService(s, sealer, sources, billing.NewIngester(s, tenancy.NewID), tenancy.NewID)
-	conns := connectors.NewManager(connSvc, ten)
+	logs := &logBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, nil))
+	conns := connectors.NewService(connectors.Deps{Store: s, Rights: rights, Sealer: sealer, Sources: sources,
+		Ingester: billing.NewIngester(s, tenancy.NewID), NewID: tenancy.NewID, Logger: logger})
 	aws := newScripted()
 	clk := &clock{t: time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)}
-	svc := accounts.NewService(accounts.Deps{Store: s, Sealer: sealer, Connectors: conns, Scope: ten,
-		Provisioners: map[connectors.Provider]accounts.Provisioner{connectors.AWS: aws}, NewID: tenancy.NewID, Now: clk.Now})
-	return &fixture{t: t, ctx: ctx, store: s, svc: svc, conns: conns, aws: aws, sources: sources, clock: clk,
+	svc := accounts.NewService(accounts.Deps{Store: s, Sealer: sealer, Connectors: conns, Rights: rights,
+		Provisioners: map[connectors.Provider]accounts.Provisioner{connectors.AWS: aws}, NewID: tenancy.NewID, Now: clk.Now, Logger: logger})
+	return &fixture{t: t, ctx: ctx, store: s, svc: svc, conns: conns, aws: aws, sources: sources, clock: clk, logs: logs,
 		acme: acme, globex: globex,
 		admin:          principal("admin@acme.example", acme, tenancy.Admin),
 		member:         principal("member@acme.example", acme, tenancy.Member),
@@ -251,7 +278,7 @@ func (f *fixture) provision(a accounts.Account) accounts.Infrastructure {
 
 func (f *fixture) connectors() []connectors.Connector {
 	f.t.Helper()
-	cs, err := f.conns.List(f.ctx, []string{f.acme.ID})
+	cs, err := f.conns.List(f.ctx, system, f.acme.ID)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -366,7 +393,7 @@ func TestProvisionCreatesConnectorAndAccountsFollowTheData(t *testing.T) {
 		wantCode(t, "provision from the second account", err, domain.Conflict, "already provisioned")
 
 		f.clock.Advance(3 * time.Hour)
-		rep, err := f.svc.CheckAll(f.ctx)
+		rep, err := f.svc.CheckAll(f.ctx, system)
 		if err != nil || rep != (accounts.CheckReport{Organizations: 1, Accounts: 2}) {
 			t.Errorf("check with no data: %+v %v", rep, err)
 		}
@@ -374,7 +401,7 @@ func TestProvisionCreatesConnectorAndAccountsFollowTheData(t *testing.T) {
 			t.Errorf("checking detail %q checked at %s", got.StatusDetail, got.LastCheckedAt)
 		}
 		f.clock.Advance(50 * time.Hour)
-		if _, err := f.svc.CheckAll(f.ctx); err != nil {
+		if _, err := f.svc.CheckAll(f.ctx, system); err != nil {
 			t.Fatal(err)
 		}
 		if got := f.get(workloads.ID); got.StatusDetail != "export created 2 days ago, first delivery pending" {
@@ -384,10 +411,10 @@ func TestProvisionCreatesConnectorAndAccountsFollowTheData(t *testing.T) {
 		// The export delivers charges of the second account; the hourly sync
 		// loads them and the hourly check finds them.
 		f.deliver([3]string{"111111111111", "222222222222", "2026-11-20"}, [3]string{"111111111111", "222222222222", "2026-11-21"})
-		if rep, err := f.conns.SyncAll(f.ctx, 0); err != nil || rep.Synced != 1 {
+		if rep, err := f.conns.SyncAll(f.ctx, system, 0); err != nil || rep.Synced != 1 {
 			t.Fatalf("connector sync: %+v %v", rep, err)
 		}
-		rep, err = f.svc.CheckAll(f.ctx)
+		rep, err = f.svc.CheckAll(f.ctx, system)
 		if err != nil || rep != (accounts.CheckReport{Organizations: 1, Accounts: 2, Changed: 2}) {
 			t.Errorf("check with data: %+v %v", rep, err)
 		}
@@ -407,7 +434,7 @@ func TestProvisionCreatesConnectorAndAccountsFollowTheData(t *testing.T) {
 
 		// Checking again changes nothing and records no history.
 		f.clock.Advance(time.Hour)
-		if rep, err := f.svc.CheckAll(f.ctx); err != nil || rep.Changed != 0 {
+		if rep, err := f.svc.CheckAll(f.ctx, system); err != nil || rep.Changed != 0 {
 			t.Errorf("repeated check: %+v %v", rep, err)
 		}
 		hist, err := f.svc.History(f.ctx, f.member, f.acme.ID, workloads.ID, 0)
@@ -456,7 +483,7 @@ func TestProvisionResumesAtTheFailedStep(t *testing.T) {
 	if cs := f.connectors(); len(cs) != 0 {
 		t.Errorf("a failed provisioning created connectors %+v", cs)
 	}
-	if _, err := f.svc.CheckAll(f.ctx); err != nil {
+	if _, err := f.svc.CheckAll(f.ctx, system); err != nil {
 		t.Fatal(err)
 	}
 	if got := f.get(payer.ID); got.Status != accounts.Unprovisioned ||
@@ -510,10 +537,18 @@ func TestDeprovisionRemovesWhatWasCreatedInReverse(t *testing.T) {
 			t.Errorf("warning for a member: %q %v", warning, err)
 		}
 
+		// An error without a code becomes Unavailable (trying again may
+		// work); users see the safe message, the log the whole chain.
 		f.aws.failRemove["policy"] = errors.New("throttled")
 		inf, err := f.svc.Deprovision(f.ctx, f.admin, f.acme.ID, connectors.AWS, true)
 		wantCode(t, "failed deprovisioning", err, domain.Unavailable,
-			"deprovisioning AWS billing stopped at bucket policy "+resourceID("policy", first.ID)+": throttled")
+			"deprovisioning AWS billing stopped at bucket policy "+resourceID("policy", first.ID)+": internal error; try again")
+		if strings.Contains(err.Error(), "throttled") || strings.Contains(f.storedInfra().Error, "throttled") {
+			t.Errorf("the raw cause reached users: %q, stored %q", err, f.storedInfra().Error)
+		}
+		if logged := f.logs.String(); !strings.Contains(logged, "throttled") || !strings.Contains(logged, "policy-"+first.ID) {
+			t.Errorf("the log lacks the cause and the step: %s", logged)
+		}
 		if inf.State != accounts.StateDeprovisionFailed || !reflect.DeepEqual(steps(inf.Ledger),
 			[]string{"bucket:created", "policy:created", "export:deleted", "tags:kept"}) {
 			t.Errorf("after failed deprovisioning: %s %v", inf.State, steps(inf.Ledger))
@@ -523,7 +558,7 @@ func TestDeprovisionRemovesWhatWasCreatedInReverse(t *testing.T) {
 		}
 		_, err = f.svc.Provision(f.ctx, f.admin, f.acme.ID, payer.ID, accounts.Settings{})
 		wantCode(t, "provision during deprovisioning", err, domain.Conflict, "deprovision again first")
-		if _, err := f.svc.CheckAll(f.ctx); err != nil {
+		if _, err := f.svc.CheckAll(f.ctx, system); err != nil {
 			t.Fatal(err)
 		}
 		if got := f.get(workloads.ID); got.Status != accounts.Unprovisioned || got.StatusDetail != "AWS billing is being deprovisioned" {
@@ -639,6 +674,12 @@ func TestOnlyAdminsOfTheOrganizationChangeAnything(t *testing.T) {
 	}
 	if _, err := f.svc.History(f.ctx, f.member, f.acme.ID, payer.ID, 10); err != nil {
 		t.Errorf("member history: %v", err)
+	}
+	// The hourly check covers every organization: the system's alone.
+	for _, p := range []tenancy.Principal{f.admin, f.reseller} {
+		if _, err := f.svc.CheckAll(f.ctx, p); domain.ErrorCode(err) != domain.Forbidden {
+			t.Errorf("%s checks every organization: %v, want forbidden", p, err)
+		}
 	}
 	// Nothing changed.
 	if got := f.get(payer.ID); got.Name != "Payer" {

@@ -3,4 +3,6 @@
 // (connector, billing period) partition, and the cost report built from daily
 // rollups. Its ports (Source, IngestStore, RollupReader) are implemented by
 // the reading adapters (localfiles, the cloud connectors) and by sqlstore.
+// File formats (CSV, gzip, timestamp spellings) are the adapters' business:
+// see adapters/focusfile.
 package billing

@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -160,4 +161,15 @@ func InputError(file string, line int, column, format string, args ...any) error
 		where += fmt.Sprintf(", column %s", column)
 	}
 	return domain.Errorf(domain.Invalid, "%s: %s", where, fmt.Sprintf(format, args...))
+}
+
+// LocateRowError places a *RowError that a Source's callback returned at
+// the file and line the Source was reading, as an InputError; any other
+// error is returned as it is.
+func LocateRowError(file string, line int, err error) error {
+	var re *RowError
+	if errors.As(err, &re) {
+		return InputError(file, line, re.Column, "%s", re.Message)
+	}
+	return err
 }

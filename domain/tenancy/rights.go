@@ -130,6 +130,11 @@ func (r *Rights) ReadAll(ctx context.Context, p Principal, orgIDs []string) erro
 // "billing connectors", "cloud accounts or billing provisioning"): an
 // admin of an organization it may read, or the system.
 func (r *Rights) Write(ctx context.Context, p Principal, orgID, what string) error {
+	if orgID == "" {
+		// A change names its organization; "every organization the caller
+		// reads" is for reads only.
+		return domain.Errorf(domain.Invalid, "name the organization whose %s to change", what)
+	}
 	if !p.IsAdmin() {
 		return domain.Errorf(domain.Forbidden, "only organization admins may change %s", what)
 	}

@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/truecost/truecost/domain/billing"
+	"github.com/truecost/truecost/adapters/focusfile"
 )
 
 // The project and dataset the server holds.
@@ -530,7 +530,7 @@ func cell(v any, c Field) (any, error) {
 
 func rowTime(v any) (time.Time, error) {
 	s, _ := v.(string)
-	t, err := billing.ParseTime(s)
+	t, err := focusfile.ParseTime(s)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("bqfake: bad timestamp %q in a row", s)
 	}

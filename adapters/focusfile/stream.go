@@ -1,4 +1,4 @@
-package billing
+package focusfile
 
 import (
 	"bufio"
@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/klauspost/compress/gzip"
+
+	"github.com/truecost/truecost/domain/billing"
 )
 
 // CountingReader passes reads through and reports the bytes read so far,
@@ -17,6 +19,7 @@ type CountingReader struct {
 	Report func(n int64)
 }
 
+// Read reads from R and reports the running total.
 func (c *CountingReader) Read(p []byte) (int, error) {
 	n, err := c.R.Read(p)
 	if n > 0 {
@@ -37,18 +40,18 @@ var gzipMagic = []byte{0x1f, 0x8b}
 // Decompress returns the text of a billing file read from br, gunzipped
 // when it starts with the gzip magic number (the content decides, not the
 // name). A file named .gz that is not gzip, or a broken gzip header, is an
-// InputError naming the file. close releases the decompressor.
+// billing.InputError naming the file. close releases the decompressor.
 func Decompress(name string, br *bufio.Reader) (text *bufio.Reader, close func(), err error) {
 	magic, _ := br.Peek(len(gzipMagic))
 	if !bytes.Equal(magic, gzipMagic) {
 		if strings.HasSuffix(strings.ToLower(name), ".gz") {
-			return nil, nil, InputError(name, 1, "", "named .gz but not gzip-compressed")
+			return nil, nil, billing.InputError(name, 1, "", "named .gz but not gzip-compressed")
 		}
 		return br, func() {}, nil
 	}
 	gz, err := gzip.NewReader(br)
 	if err != nil {
-		return nil, nil, InputError(name, 1, "", "not a valid gzip file: %v", err)
+		return nil, nil, billing.InputError(name, 1, "", "not a valid gzip file: %v", err)
 	}
 	return bufio.NewReaderSize(gz, fileBufferSize), func() { gz.Close() }, nil
 }

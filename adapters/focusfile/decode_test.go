@@ -1,4 +1,4 @@
-package billing_test
+package focusfile_test
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/truecost/truecost/adapters/focusfile"
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/billing"
 )
@@ -15,7 +16,7 @@ const header = "BillingPeriodStart,BillingPeriodEnd,ChargePeriodStart,ChargePeri
 func decode(t *testing.T, csv string) ([]billing.LineItem, error) {
 	t.Helper()
 	var items []billing.LineItem
-	err := billing.DecodeFOCUS(context.Background(), "export.csv", strings.NewReader(csv), func(l *billing.LineItem) error {
+	err := focusfile.Decode(context.Background(), "export.csv", strings.NewReader(csv), func(l *billing.LineItem) error {
 		items = append(items, *l)
 		return nil
 	})
@@ -91,8 +92,8 @@ func TestFOCUSVersionIsFoundByHeader(t *testing.T) {
 		{[]string{"BilledCost", "ChargeClass"}, "1.0"},
 	}
 	for _, tt := range tests {
-		if got := billing.FOCUSVersion(tt.cols); got != tt.want {
-			t.Errorf("FOCUSVersion(%v) = %s, want %s", tt.cols, got, tt.want)
+		if got := focusfile.Version(tt.cols); got != tt.want {
+			t.Errorf("Version(%v) = %s, want %s", tt.cols, got, tt.want)
 		}
 	}
 }
