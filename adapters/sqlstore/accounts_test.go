@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/truecost/truecost/adapters/sqlstore"
 	"github.com/truecost/truecost/adapters/sqlstore/sqltest"
 	"github.com/truecost/truecost/domain"
@@ -401,10 +399,16 @@ func TestSeenAccountsReadsOnlyVisibleRollups(t *testing.T) {
 		if err := s.CreateRun(ctx, pending); err != nil {
 			t.Fatal(err)
 		}
-		hidden := billing.Rollup{RollupKey: billing.RollupKey{Day: date("2026-10-20"), BillingPeriodStart: date("2026-10-01"),
-			ProviderName: "AWS", BillingAccountID: "444444444444", SubAccountID: "444444444444", Currency: "USD"},
-			OrgID: org.ID, BilledCost: decimal.RequireFromString("9"), Rows: 1}
-		if err := s.PublishRun(ctx, pending, []billing.Rollup{hidden}); err != nil {
+		hidden := make(chan []billing.LineItem, 1)
+		hidden <- []billing.LineItem{{BillingPeriodStart: date("2026-10-01"), BillingPeriodEnd: date("2026-11-01"),
+			ChargePeriodStart: date("2026-10-20"), ChargePeriodEnd: date("2026-10-21"), ProviderName: "AWS",
+			BillingAccountID: "444444444444", SubAccountID: "444444444444", BillingCurrency: "USD",
+			BilledCost: "9", EffectiveCost: "9"}}
+		close(hidden)
+		if err := s.WriteLineItems(ctx, pending, hidden); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.PublishRun(ctx, pending); err != nil {
 			t.Fatal(err)
 		}
 		seen, err = s.SeenAccounts(ctx, org.ID)
