@@ -49,6 +49,8 @@ func costQueryFromModel(in model.CostQuery) billing.CostQuery {
 			{billing.DimCurrency, f.Currencies},
 			{billing.DimCloud, f.Clouds},
 			{billing.DimOrganization, f.Organizations},
+			{billing.DimSKU, f.SkuIds},
+			{billing.DimResource, f.ResourceIds},
 		}
 		for _, l := range lists {
 			// An empty list is an empty selection in a front end: no filter.

@@ -41,6 +41,9 @@ var (
 	itemSource = source{from: "cost_line_items AS r", lineItem: true}
 )
 
+// itemDimensions are kept by the line items alone.
+var itemDimensions = map[billing.Dimension]bool{billing.DimSKU: true, billing.DimResource: true}
+
 // tagDimensions are what the tag rollups keep besides the tag.
 var tagDimensions = map[billing.Dimension]bool{
 	billing.DimProvider: true, billing.DimCloud: true, billing.DimServiceName: true, billing.DimCurrency: true,
@@ -97,6 +100,10 @@ func (s *Store) dimension(src source, d billing.Dimension) (value, label string)
 		return "r.currency", ""
 	case billing.DimOrganization:
 		return "r.org_id", ""
+	case billing.DimSKU:
+		return src.text("sku_id"), ""
+	case billing.DimResource:
+		return src.text("resource_id"), "MAX(" + src.text("resource_name") + ")"
 	}
 	return "", ""
 }
@@ -265,6 +272,7 @@ func (s *Store) AggregateCosts(ctx context.Context, a billing.CostAggregate, fn 
 func (s *Store) costQuery(ctx context.Context, a billing.CostAggregate) (string, []any, error) {
 	key, single := singleTagKey(a)
 	switch {
+	case needsItems(a):
 	case len(a.TagKeys) == 0 && len(a.Filter.Tags) == 0:
 		return s.plainQuery(dimSource, a)
 	case single && onlyTagDimensions(a):
@@ -296,6 +304,22 @@ func singleTagKey(a billing.CostAggregate) (string, bool) {
 		return k, true
 	}
 	return "", false
+}
+
+// needsItems reports whether a query uses a dimension only the line items
+// keep.
+func needsItems(a billing.CostAggregate) bool {
+	for _, d := range a.GroupBy {
+		if itemDimensions[d] {
+			return true
+		}
+	}
+	for d := range a.Filter.Values {
+		if itemDimensions[d] {
+			return true
+		}
+	}
+	return false
 }
 
 func onlyTagDimensions(a billing.CostAggregate) bool {

@@ -25,6 +25,7 @@ import (
 type reportRow struct {
 	day                                time.Time
 	provider, service, region, account string
+	sku                                string
 	currency                           string
 	billed, list                       string // list "" is null
 	tags                               map[string]any
@@ -56,6 +57,8 @@ func (r reportRow) value(d billing.Dimension, orgID string) string {
 		return r.currency
 	case billing.DimOrganization:
 		return orgID
+	case billing.DimSKU:
+		return r.sku
 	}
 	panic("dimension " + string(d))
 }
@@ -88,6 +91,7 @@ func reportRows() []reportRow {
 			service:  services[(i/3)%len(services)],
 			region:   regions[i%len(regions)],
 			account:  fmt.Sprintf("acct-%d", i%5),
+			sku:      fmt.Sprintf("SKU%02d", i%13),
 			currency: "USD",
 			billed:   fmt.Sprintf("%d.%03d", i%17-3, (i*37)%1000),
 			tags:     map[string]any{"session": fmt.Sprintf("s-%05d", i)},
@@ -113,13 +117,13 @@ func writeReportRows(t *testing.T, path string, rows []reportRow) {
 	t.Helper()
 	var b strings.Builder
 	b.WriteString("BillingPeriodStart,BillingPeriodEnd,ChargePeriodStart,ChargePeriodEnd,BillingCurrency,BilledCost,EffectiveCost,ListCost," +
-		"ProviderName,ServiceName,RegionId,BillingAccountId,Tags\n")
+		"ProviderName,ServiceName,RegionId,BillingAccountId,SkuId,Tags\n")
 	for _, r := range rows {
 		start := billing.MonthStart(r.day)
 		tags, _ := json.Marshal(r.tags)
-		fmt.Fprintf(&b, "%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,\"%s\"\n", start.Format(time.RFC3339), start.AddDate(0, 1, 0).Format(time.RFC3339),
+		fmt.Fprintf(&b, "%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,\"%s\"\n", start.Format(time.RFC3339), start.AddDate(0, 1, 0).Format(time.RFC3339),
 			r.day.Format(time.RFC3339), r.day.AddDate(0, 0, 1).Format(time.RFC3339), r.currency, r.billed, r.billed, r.list,
-			r.provider, r.service, r.region, r.account, strings.ReplaceAll(string(tags), `"`, `""`))
+			r.provider, r.service, r.region, r.account, r.sku, strings.ReplaceAll(string(tags), `"`, `""`))
 	}
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
@@ -312,6 +316,10 @@ func TestReportsGroupInTheDatabaseExactly(t *testing.T) {
 			{"a session per row reads the line items", billing.CostQuery{TagKeys: []string{"session"},
 				Filter: billing.CostFilter{Values: map[billing.Dimension][]string{billing.DimServiceName: {"Storage"}}}}, items},
 			{"a tag nobody has", billing.CostQuery{TagKeys: []string{"nope"}}, tags},
+			{"a SKU drill-down reads the line items", billing.CostQuery{GroupBy: []billing.Dimension{billing.DimSKU},
+				Filter: billing.CostFilter{Values: map[billing.Dimension][]string{billing.DimCloud: {"AWS"}}}, Granularity: billing.Daily}, items},
+			{"team filtered to one SKU reads the line items", billing.CostQuery{TagKeys: []string{"team"},
+				Filter: billing.CostFilter{Values: map[billing.Dimension][]string{billing.DimSKU: {"SKU03"}}}}, items},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {

@@ -33,11 +33,15 @@ const (
 	// DimOrganization is the organization the costs belong to: a
 	// reseller's breakdown by customer.
 	DimOrganization Dimension = "ORGANIZATION"
+	// DimSKU and DimResource drill down to a SKU or a resource; no rollup
+	// keeps them, so reports with them read the line items.
+	DimSKU      Dimension = "SKU_ID"
+	DimResource Dimension = "RESOURCE_ID"
 )
 
 // Dimensions lists the built-in dimensions in display order.
 var Dimensions = []Dimension{DimProvider, DimCloud, DimServiceName, DimServiceCategory, DimRegion, DimBillingAccount,
-	DimSubAccount, DimChargeCategory, DimChargeClass, DimBillingPeriod, DimCurrency, DimOrganization}
+	DimSubAccount, DimChargeCategory, DimChargeClass, DimBillingPeriod, DimCurrency, DimOrganization, DimSKU, DimResource}
 
 // Clouds are the values of DimCloud.
 const (
@@ -51,7 +55,7 @@ const (
 // labelled reports whether a dimension's groups carry a human label
 // beside the value (region and account names).
 func labelled(d Dimension) bool {
-	return d == DimRegion || d == DimBillingAccount || d == DimSubAccount
+	return d == DimRegion || d == DimBillingAccount || d == DimSubAccount || d == DimResource
 }
 
 func knownDimension(d Dimension) bool {

@@ -2007,6 +2007,10 @@ enum CostDimension {
   CLOUD
   "The organization the costs belong to (its ID): a reseller's costs by customer."
   ORGANIZATION
+  "FOCUS SkuId: a drill-down, read from the line items."
+  SKU_ID
+  "FOCUS ResourceId, labelled with ResourceName: a drill-down, read from the line items."
+  RESOURCE_ID
 }
 
 "The time resolution of a report's points."
@@ -2044,6 +2048,8 @@ input CostFilter {
   clouds: [String!]
   "Organization IDs."
   organizations: [ID!]
+  skuIds: [String!]
+  resourceIds: [String!]
   tags: [TagFilterInput!]
 }
 
@@ -8928,7 +8934,7 @@ func (ec *executionContext) unmarshalInputCostFilter(ctx context.Context, obj an
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"providers", "serviceNames", "serviceCategories", "regions", "billingAccounts", "subAccounts", "chargeCategories", "chargeClasses", "billingPeriods", "currencies", "clouds", "organizations", "tags"}
+	fieldsInOrder := [...]string{"providers", "serviceNames", "serviceCategories", "regions", "billingAccounts", "subAccounts", "chargeCategories", "chargeClasses", "billingPeriods", "currencies", "clouds", "organizations", "skuIds", "resourceIds", "tags"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -9019,6 +9025,20 @@ func (ec *executionContext) unmarshalInputCostFilter(ctx context.Context, obj an
 				return it, err
 			}
 			it.Organizations = data
+		case "skuIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("skuIds"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SkuIds = data
+		case "resourceIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resourceIds"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResourceIds = data
 		case "tags":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tags"))
 			data, err := ec.unmarshalOTagFilterInput2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐTagFilterInputᚄ(ctx, v)

@@ -290,6 +290,8 @@ type CostFilter struct {
 	Clouds []string `json:"clouds,omitempty"`
 	// Organization IDs.
 	Organizations []string         `json:"organizations,omitempty"`
+	SkuIds        []string         `json:"skuIds,omitempty"`
+	ResourceIds   []string         `json:"resourceIds,omitempty"`
 	Tags          []TagFilterInput `json:"tags,omitempty"`
 }
 
@@ -789,6 +791,10 @@ const (
 	CostDimensionCloud CostDimension = "CLOUD"
 	// The organization the costs belong to (its ID): a reseller's costs by customer.
 	CostDimensionOrganization CostDimension = "ORGANIZATION"
+	// FOCUS SkuId: a drill-down, read from the line items.
+	CostDimensionSkuID CostDimension = "SKU_ID"
+	// FOCUS ResourceId, labelled with ResourceName: a drill-down, read from the line items.
+	CostDimensionResourceID CostDimension = "RESOURCE_ID"
 )
 
 var AllCostDimension = []CostDimension{
@@ -804,11 +810,13 @@ var AllCostDimension = []CostDimension{
 	CostDimensionCurrency,
 	CostDimensionCloud,
 	CostDimensionOrganization,
+	CostDimensionSkuID,
+	CostDimensionResourceID,
 }
 
 func (e CostDimension) IsValid() bool {
 	switch e {
-	case CostDimensionProvider, CostDimensionServiceName, CostDimensionServiceCategory, CostDimensionRegion, CostDimensionBillingAccount, CostDimensionSubAccount, CostDimensionChargeCategory, CostDimensionChargeClass, CostDimensionBillingPeriod, CostDimensionCurrency, CostDimensionCloud, CostDimensionOrganization:
+	case CostDimensionProvider, CostDimensionServiceName, CostDimensionServiceCategory, CostDimensionRegion, CostDimensionBillingAccount, CostDimensionSubAccount, CostDimensionChargeCategory, CostDimensionChargeClass, CostDimensionBillingPeriod, CostDimensionCurrency, CostDimensionCloud, CostDimensionOrganization, CostDimensionSkuID, CostDimensionResourceID:
 		return true
 	}
 	return false
