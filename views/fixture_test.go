@@ -2,11 +2,14 @@ package views_test
 
 import (
 	"context"
+	"encoding/csv"
 	"fmt"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +17,11 @@ import (
 	"github.com/PuerkitoBio/goquery"
 	"github.com/shopspring/decimal"
 
+	"github.com/truecost/truecost/adapters/localfiles"
+	"github.com/truecost/truecost/adapters/sqlstore"
+	"github.com/truecost/truecost/adapters/sqlstore/sqltest"
 	"github.com/truecost/truecost/domain/billing"
+	"github.com/truecost/truecost/domain/connectors"
 	"github.com/truecost/truecost/domain/tenancy"
 	"github.com/truecost/truecost/static"
 	"github.com/truecost/truecost/views"
@@ -34,19 +41,32 @@ var (
 	testNow = time.Date(2024, 10, 15, 9, 0, 0, 0, time.UTC)
 )
 
-// fixture is a console over in-memory stores: reseller Acme with customers
-// Globex and Initech, and the unrelated direct customer Umbrella.
+// fixture is a console over a real SQLite store: reseller Acme with
+// customers Globex and Initech, and the unrelated direct customer Umbrella.
+// Their costs are ingested from FOCUS files; the ingestion runs the runs page
+// lists are canned (memRuns), so that tests can name them.
 type fixture struct {
-	t       *testing.T
-	srv     *httptest.Server
-	orgs    map[string]tenancy.Organization // by slug
-	rollups []billing.Rollup
+	t    *testing.T
+	srv  *httptest.Server
+	orgs map[string]tenancy.Organization // by slug
+	// costs are the line items ingested, one per row of the files, so that
+	// tests can sum them independently of the store.
+	costs []fixtureCost
+}
+
+// fixtureCost is one ingested line item: a day's billed cost of one service.
+// Its effective cost is 0.9 and its list cost 1.2 times the billed cost.
+type fixtureCost struct {
+	org                         string // slug
+	day                         time.Time
+	provider, service, currency string
+	billed                      decimal.Decimal
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	store := newMemTenancy()
+	store := sqltest.SQLite(t)
 	rights := tenancy.NewRights(store)
 	svc := tenancy.NewService(store, rights)
 	f := &fixture{t: t, orgs: make(map[string]tenancy.Organization)}
@@ -77,18 +97,8 @@ func newFixture(t *testing.T) *fixture {
 	}
 
 	add := func(org string, day time.Time, provider, service, currency, billed string) {
-		amount := decimal.RequireFromString(billed)
-		f.rollups = append(f.rollups, billing.Rollup{
-			RollupKey: billing.RollupKey{
-				Day: day, BillingPeriodStart: billing.MonthStart(day),
-				ProviderName: provider, ServiceName: service, Currency: currency, ChargeCategory: "Usage",
-			},
-			OrgID:         f.orgs[org].ID,
-			BilledCost:    amount,
-			EffectiveCost: amount.Mul(decimal.RequireFromString("0.9")),
-			ListCost:      amount.Mul(decimal.RequireFromString("1.2")),
-			Rows:          1,
-		})
+		f.costs = append(f.costs, fixtureCost{org: org, day: day, provider: provider, service: service,
+			currency: currency, billed: decimal.RequireFromString(billed)})
 	}
 	for d := 0; d < 30; d++ {
 		add("globex", september.AddDate(0, 0, d), "AWS", "Amazon Elastic Compute Cloud", "USD", "100.10")
@@ -105,6 +115,7 @@ func newFixture(t *testing.T) *fixture {
 		add("initech", september.AddDate(0, 0, d), "Google", "Compute Engine", "EUR", "10.50")
 	}
 	add("umbrella", september, "Oracle", "OCI Compute", "USD", "999.99")
+	f.ingestCosts(store)
 
 	runs := &memRuns{runs: []billing.IngestionRun{
 		{
@@ -128,7 +139,7 @@ func newFixture(t *testing.T) *fixture {
 	mux.Handle(static.Prefix, static.Handler())
 	mux.Handle("/", views.NewHandler(views.Deps{
 		Tenancy:  svc,
-		Reporter: billing.NewReporter(&memRollups{rollups: f.rollups}, runs, rights),
+		Reporter: billing.NewReporter(store, runs, rights),
 		Now:      func() time.Time { return testNow },
 	}))
 	f.srv = httptest.NewServer(mux)
@@ -136,13 +147,80 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
+// focusColumns are the columns of the fixture's FOCUS files.
+var focusColumns = []string{"BillingPeriodStart", "BillingPeriodEnd", "ChargePeriodStart", "ChargePeriodEnd",
+	"BillingCurrency", "BilledCost", "EffectiveCost", "ListCost", "ProviderName", "ServiceName", "ChargeCategory"}
+
+// ingestCosts writes each organization's costs to a FOCUS file and ingests
+// it through a local connector, as `truecost ingest` would.
+func (f *fixture) ingestCosts(store *sqlstore.Store) {
+	f.t.Helper()
+	ctx := context.Background()
+	ingester := billing.NewIngester(store, tenancy.NewID)
+	dir := f.t.TempDir()
+	var slugs []string
+	files := map[string][][]string{}
+	for _, c := range f.costs {
+		if files[c.org] == nil {
+			slugs = append(slugs, c.org)
+		}
+		files[c.org] = append(files[c.org], []string{
+			stamp(billing.MonthStart(c.day)), stamp(billing.MonthStart(c.day).AddDate(0, 1, 0)),
+			stamp(c.day), stamp(c.day.AddDate(0, 0, 1)),
+			c.currency, c.billed.String(),
+			c.billed.Mul(decimal.RequireFromString("0.9")).String(),
+			c.billed.Mul(decimal.RequireFromString("1.2")).String(),
+			c.provider, c.service, "Usage",
+		})
+	}
+	for _, slug := range slugs {
+		org := f.orgs[slug]
+		path := filepath.Join(dir, slug+"_focus.csv")
+		writeCSV(f.t, path, append([][]string{focusColumns}, files[slug]...))
+		conn := connectors.Connector{ID: tenancy.NewID(), OrgID: org.ID, Provider: connectors.Local, Name: filepath.Base(path),
+			Location: path, Format: "focus", Enabled: true, Status: connectors.StatusNew, CreatedAt: time.Now().UTC()}
+		if err := store.CreateConnector(ctx, conn, nil); err != nil {
+			f.t.Fatalf("create connector for %s: %v", slug, err)
+		}
+		src, err := localfiles.New(path, "focus")
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		run, err := ingester.Ingest(ctx, billing.IngestRequest{OrgID: org.ID, ConnectorID: conn.ID, Source: src})
+		if err != nil {
+			f.t.Fatalf("ingest %s's costs: %v", slug, err)
+		}
+		if run.Status != billing.RunSucceeded || run.Rows != int64(len(files[slug])) {
+			f.t.Fatalf("ingest %s's costs: run %s with %d rows, want succeeded with %d", slug, run.Status, run.Rows, len(files[slug]))
+		}
+	}
+}
+
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+func writeCSV(t *testing.T, path string, records [][]string) {
+	t.Helper()
+	file, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := csv.NewWriter(file)
+	if err := w.WriteAll(records); err != nil {
+		file.Close()
+		t.Fatalf("write %s: %v", path, err)
+	}
+	if err := file.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // total sums the fixture's billed cost of some organizations in a month.
 func (f *fixture) total(month time.Time, currency string, slugs ...string) string {
 	sum := decimal.Zero
-	for _, r := range f.rollups {
+	for _, c := range f.costs {
 		for _, s := range slugs {
-			if r.OrgID == f.orgs[s].ID && r.Currency == currency && billing.MonthStart(r.Day).Equal(month) {
-				sum = sum.Add(r.BilledCost)
+			if c.org == s && c.currency == currency && billing.MonthStart(c.day).Equal(month) {
+				sum = sum.Add(c.billed)
 			}
 		}
 	}
