@@ -62,7 +62,7 @@ func (e env) ingest(t *testing.T, org tenancy.Organization, path string) (billin
 
 // localConnector returns the organization's local connector for loc,
 // creating it on first use.
-func (e env) localConnector(t *testing.T, org tenancy.Organization, loc string) connectors.Connector {
+func (e env) localConnector(t testing.TB, org tenancy.Organization, loc string) connectors.Connector {
 	t.Helper()
 	ctx := context.Background()
 	c, err := e.store.ConnectorByLocation(ctx, org.ID, connectors.Local, loc)

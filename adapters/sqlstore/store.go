@@ -96,6 +96,10 @@ func (s *Store) Dialect() Dialect { return s.dialect }
 // Close closes the database connections.
 func (s *Store) Close() error { return s.db.Close() }
 
+// DB returns the database handle, for benchmarks and tools that compare
+// Truecost's queries with hand-written SQL on the same data.
+func (s *Store) DB() *bun.DB { return s.db }
+
 // WithQueryHook returns a Store on the same connections that also runs h
 // around every statement it sends (bun's query hooks), so that tests can
 // count or inspect the SQL a request issues. s is unchanged; close s, not
