@@ -16,13 +16,16 @@ var _ billing.CostAggregator = (*Store)(nil)
 
 // A cost report is one GROUP BY over whichever table answers it:
 //
-//   - the dimension rollup, for every query without tags;
+//   - the service rollup, for a query without tags that groups and filters
+//     only by what it keeps (day, billing period, cloud, provider, service
+//     and category, charge category and class, currency, organization);
+//   - the dimension rollup, for every other query without tags;
 //   - the tag rollups of one key, for a query that groups or filters by
 //     that single key and otherwise only by dimensions the tag rollups
 //     keep (provider, cloud, service, currency, billing period,
 //     organization), when every active run in scope rolled that key up;
 //     costs without the key are the dimension rollup minus the tag
-//     rollups, so the answer stays exact;
+//     rollups (through the service rollup), so the answer stays exact;
 //   - the line items of the active runs, for everything else (several tag
 //     keys, a tag with a region or account, keys with too many values).
 //
@@ -37,12 +40,20 @@ type source struct {
 
 var (
 	dimSource  = source{from: "cost_dim_rollups AS r"}
+	svcSource  = source{from: "cost_service_rollups AS r"}
 	tagSource  = source{from: "cost_tag_rollups AS r", tagged: true}
 	itemSource = source{from: "cost_line_items AS r", lineItem: true}
 )
 
 // itemDimensions are kept by the line items alone.
 var itemDimensions = map[billing.Dimension]bool{billing.DimSKU: true, billing.DimResource: true}
+
+// serviceDimensions are what the service rollup keeps.
+var serviceDimensions = map[billing.Dimension]bool{
+	billing.DimProvider: true, billing.DimCloud: true, billing.DimServiceName: true, billing.DimServiceCategory: true,
+	billing.DimChargeCategory: true, billing.DimChargeClass: true, billing.DimCurrency: true,
+	billing.DimBillingPeriod: true, billing.DimOrganization: true,
+}
 
 // tagDimensions are what the tag rollups keep besides the tag.
 var tagDimensions = map[billing.Dimension]bool{
@@ -273,9 +284,11 @@ func (s *Store) costQuery(ctx context.Context, a billing.CostAggregate) (string,
 	key, single := singleTagKey(a)
 	switch {
 	case needsItems(a):
+	case len(a.TagKeys) == 0 && len(a.Filter.Tags) == 0 && within(a, serviceDimensions):
+		return s.plainQuery(svcSource, a)
 	case len(a.TagKeys) == 0 && len(a.Filter.Tags) == 0:
 		return s.plainQuery(dimSource, a)
-	case single && onlyTagDimensions(a):
+	case single && within(a, tagDimensions):
 		rolled, err := s.rolledUp(ctx, a.OrgIDs, key)
 		if err != nil {
 			return "", nil, err
@@ -322,14 +335,15 @@ func needsItems(a billing.CostAggregate) bool {
 	return false
 }
 
-func onlyTagDimensions(a billing.CostAggregate) bool {
+// within reports whether a query groups and filters only by dims.
+func within(a billing.CostAggregate, dims map[billing.Dimension]bool) bool {
 	for _, d := range a.GroupBy {
-		if !tagDimensions[d] {
+		if !dims[d] {
 			return false
 		}
 	}
 	for d := range a.Filter.Values {
-		if !tagDimensions[d] {
+		if !dims[d] {
 			return false
 		}
 	}
@@ -439,7 +453,7 @@ func (s *Store) tagQuery(a billing.CostAggregate, key string) (string, []any) {
 		}
 		return "SELECT " + strings.Join(cols, ", ") + " FROM " + src.from + " " + activeJoin + " WHERE " + where
 	}
-	union := part(tagSource, true, false) + " UNION ALL " + part(dimSource, false, false) +
+	union := part(tagSource, true, false) + " UNION ALL " + part(svcSource, false, false) +
 		" UNION ALL " + part(tagSource, true, true)
 
 	var sel, group []string

@@ -15,7 +15,7 @@ import (
 
 // runTables hold rows keyed by (org, connector, billing period, run): what
 // a run wrote, removed whole when the run is superseded or abandoned.
-var runTables = []string{"cost_line_items", "cost_dim_rollups", "cost_tag_rollups"}
+var runTables = []string{"cost_line_items", "cost_dim_rollups", "cost_service_rollups", "cost_tag_rollups"}
 
 // dayExpr is the UTC charge day of a line item, stored as the rollups
 // store days.
@@ -84,12 +84,29 @@ GROUP BY li.org_id, li.connector_id, li.run_id, li.billing_period_start, ` + day
 	if _, err := s.db.ExecContext(ctx, dim, run.OrgID, run.ID); err != nil {
 		return fmt.Errorf("dimension rollup: %w", err)
 	}
+	// The service rollup is a rollup of the dimension rollup: cheap, and
+	// what most reports read.
+	sum := func(col string) string { return s.sum("li." + col) }
+	svc := `INSERT INTO cost_service_rollups (org_id, connector_id, run_id, billing_period_start, day, cloud, provider_name,
+    service_name, service_category, charge_category, charge_class, currency,
+    billed_cost, effective_cost, list_cost, contracted_cost, resale_cost, row_count)
+SELECT li.org_id, li.connector_id, li.run_id, li.billing_period_start, li.day, li.cloud, li.provider_name,
+    li.service_name, li.service_category, li.charge_category, li.charge_class, li.currency,
+    ` + sum("billed_cost") + `, ` + sum("effective_cost") + `, ` + sum("list_cost") + `, ` + sum("contracted_cost") + `,
+    ` + sum("resale_cost") + `, SUM(li.row_count)
+FROM cost_dim_rollups AS li
+WHERE li.org_id = ? AND li.run_id = ?
+GROUP BY li.org_id, li.connector_id, li.run_id, li.billing_period_start, li.day, li.cloud, li.provider_name,
+    li.service_name, li.service_category, li.charge_category, li.charge_class, li.currency`
+	if _, err := s.db.ExecContext(ctx, svc, run.OrgID, run.ID); err != nil {
+		return fmt.Errorf("service rollup: %w", err)
+	}
 
 	var rolled []string
 	if len(run.TagKeys) > 0 {
 		rows := make([]runTagKeyRow, len(run.TagKeys))
 		for i, k := range run.TagKeys {
-			rows[i] = runTagKeyRow{OrgID: run.OrgID, RunID: run.ID, TagKey: k.Key, ValueCount: k.Values, RolledUp: k.RolledUp}
+			rows[i] = runTagKeyRow{OrgID: run.OrgID, RunID: run.ID, TagKey: k.Key, ValueCount: k.Combos, RolledUp: k.RolledUp}
 			if k.RolledUp {
 				rolled = append(rolled, k.Key)
 			}
@@ -139,7 +156,7 @@ func (s *Store) LatestCostDay(ctx context.Context, orgIDs []string) (time.Time, 
 		return time.Time{}, domain.Errorf(domain.NotFound, "no cost data")
 	}
 	var day any
-	err := s.db.QueryRowContext(ctx, "SELECT r.day FROM cost_dim_rollups AS r "+activeJoin+
+	err := s.db.QueryRowContext(ctx, "SELECT r.day FROM cost_service_rollups AS r "+activeJoin+
 		" WHERE r.org_id IN (?) ORDER BY r.day DESC LIMIT 1", bun.In(orgIDs)).Scan(&day)
 	if err == sql.ErrNoRows {
 		return time.Time{}, domain.Errorf(domain.NotFound, "no cost data")

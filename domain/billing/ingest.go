@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -151,7 +150,7 @@ func (g *Ingester) load(ctx context.Context, run *IngestionRun, src Source, part
 	totals := make(map[string]*Sum)
 	run.PeriodVersions = make(map[time.Time]string)
 	census := newTagCensus()
-	tags := make(map[string]bool)
+	tags := newTagCache()
 	batch := make([]LineItem, 0, batchSize)
 	var rows, done int64
 
@@ -227,7 +226,7 @@ func (g *Ingester) load(ctx context.Context, run *IngestionRun, src Source, part
 	if rows == 0 && len(run.PeriodVersions) == 0 {
 		return domain.Errorf(domain.Invalid, "the source files hold no line items")
 	}
-	run.TagKeys = census.keys()
+	run.TagKeys = census.keys(rows)
 
 	run.Rows = rows
 	money := make(Totals, len(totals))
@@ -253,23 +252,46 @@ type RowError struct {
 func (e *RowError) Error() string { return e.Column + ": " + e.Message }
 
 // checkLineItem enforces what every stored line item must satisfy beyond
-// parsing: the mandatory columns and well-formed tag JSON. Each tag object
-// not seen before is counted by census.
-func checkLineItem(l *LineItem, seenTags map[string]bool, census *tagCensus) error {
+// parsing: the mandatory columns and well-formed tag JSON. Its tags are
+// counted by census.
+func checkLineItem(l *LineItem, cache *tagCache, census *tagCensus) error {
 	if l.BillingCurrency == "" {
 		return &RowError{Column: "BillingCurrency", Message: "must not be empty"}
 	}
-	if l.Tags != "" && !seenTags[l.Tags] {
-		var obj map[string]any
-		if err := json.Unmarshal([]byte(l.Tags), &obj); err != nil {
-			return &RowError{Column: "Tags", Message: fmt.Sprintf("not a JSON object: %v", err)}
-		}
-		census.add(obj)
-		if len(seenTags) < 100_000 {
-			seenTags[l.Tags] = true
-		}
+	if l.Tags == "" {
+		return nil
 	}
+	tags, err := cache.parse(l.Tags)
+	if err != nil {
+		return &RowError{Column: "Tags", Message: fmt.Sprintf("not a JSON object: %v", err)}
+	}
+	census.add(l, tags)
 	return nil
+}
+
+// tagCache keeps the parsed tags of recent tag objects: most line items
+// repeat their resource's tags. It holds at most tagCacheSize objects.
+type tagCache struct {
+	parsed map[string]map[string]string
+}
+
+const tagCacheSize = 4096
+
+func newTagCache() *tagCache { return &tagCache{parsed: map[string]map[string]string{}} }
+
+func (c *tagCache) parse(raw string) (map[string]string, error) {
+	if t, ok := c.parsed[raw]; ok {
+		return t, nil
+	}
+	t, err := parseTags(raw)
+	if err != nil {
+		return nil, err
+	}
+	if len(c.parsed) >= tagCacheSize {
+		clear(c.parsed)
+	}
+	c.parsed[raw] = t
+	return t, nil
 }
 
 func (g *Ingester) fail(ctx context.Context, run IngestionRun, cause error, created bool) (IngestionRun, error) {

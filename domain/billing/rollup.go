@@ -3,6 +3,7 @@ package billing
 import (
 	"encoding/json"
 	"sort"
+	"time"
 )
 
 // Rollups are built by the store when a run is published, from the run's
@@ -14,86 +15,112 @@ import (
 //     it compresses however tags vary;
 //   - the tag rollups sum them by (tag key, tag value, charge day, billing
 //     period, cloud, provider, service, currency), one key at a time, for
-//     the keys of RunTagKey.RolledUp.
+//     the keys whose RunTagKey is RolledUp.
 //
 // Reports read whichever answers a query; what neither answers is read from
 // the line items with the same grouping.
 
-// TagRollupLimit is the most distinct values a tag key may take in one run
-// and still get tag rollups. Keys with more — a Name per resource, a
-// SessionID per session — would not compress, so reports grouping or
-// filtering by them read the line items.
-const TagRollupLimit = 1000
+// A tag key gets tag rollups in a run when they compress: when its
+// distinct (value, charge day, service, currency) combinations — the rows
+// its tag rollup would have — number at most TagRollupFloor, or at most a
+// quarter of the run's line items. A Name per resource or a SessionID per
+// session does not compress, and reports grouping or filtering by such a
+// key read the line items instead.
+const (
+	TagRollupFloor = 1000
+	// tagRollupCap bounds the combinations counted per key: past it, a key
+	// is read from the line items, whatever the run's size.
+	tagRollupCap = 100_000
+	// maxCountedTagKeys bounds how many tag keys one run counts; further
+	// keys are read from the line items.
+	maxCountedTagKeys = 64
+)
 
-// maxCountedTagKeys bounds how many tag keys one run counts values of;
-// further keys are read from the line items.
-const maxCountedTagKeys = 256
-
-// RunTagKey is one tag key seen by a run: how many distinct values it took
-// (counting stops past TagRollupLimit) and whether it has tag rollups.
+// RunTagKey is one tag key seen by a run: how many distinct combinations
+// its tag rollup would hold (counting stops past a cap) and whether the
+// run has tag rollups for it.
 type RunTagKey struct {
 	Key      string
-	Values   int
+	Combos   int
 	RolledUp bool
 }
 
-// tagCensus counts the distinct values of each tag key as line items
-// stream past. Its memory is bounded: at most maxCountedTagKeys keys, and a
-// key's values are forgotten once it passes TagRollupLimit.
+// tagCensus counts, as line items stream past, the tag rollup rows each
+// tag key would need. Its memory is bounded: at most maxCountedTagKeys
+// keys, and a key's combinations are forgotten once they pass
+// tagRollupCap.
 type tagCensus struct {
-	values map[string]map[string]struct{}
-	over   map[string]int // keys past the limit (or past the key bound), by values seen
+	combos map[string]map[string]struct{}
+	over   map[string]bool
+	buf    []byte
 }
 
 func newTagCensus() *tagCensus {
-	return &tagCensus{values: map[string]map[string]struct{}{}, over: map[string]int{}}
+	return &tagCensus{combos: map[string]map[string]struct{}{}, over: map[string]bool{}}
 }
 
-// add counts the tags of one line item, given as a parsed JSON object.
-func (c *tagCensus) add(tags map[string]any) {
+// add counts the tags of one line item.
+func (c *tagCensus) add(l *LineItem, tags map[string]string) {
 	for k, v := range tags {
-		if n, ok := c.over[k]; ok {
-			if n <= TagRollupLimit {
-				c.over[k] = n + 1
-			}
+		if c.over[k] {
 			continue
 		}
-		vals := c.values[k]
-		if vals == nil {
-			if len(c.values) >= maxCountedTagKeys {
-				c.over[k] = TagRollupLimit + 1
+		set := c.combos[k]
+		if set == nil {
+			if len(c.combos) >= maxCountedTagKeys {
+				c.over[k] = true
 				continue
 			}
-			vals = map[string]struct{}{}
-			c.values[k] = vals
+			set = map[string]struct{}{}
+			c.combos[k] = set
 		}
-		vals[tagText(v)] = struct{}{}
-		if len(vals) > TagRollupLimit {
-			c.over[k] = len(vals)
-			delete(c.values, k)
+		c.buf = append(c.buf[:0], v...)
+		c.buf = append(c.buf, 0)
+		c.buf = l.ChargePeriodStart.UTC().AppendFormat(c.buf, time.DateOnly)
+		c.buf = append(c.buf, 0)
+		c.buf = append(c.buf, l.ServiceName...)
+		c.buf = append(c.buf, 0)
+		c.buf = append(c.buf, l.BillingCurrency...)
+		if _, ok := set[string(c.buf)]; !ok {
+			set[string(c.buf)] = struct{}{}
+			if len(set) > tagRollupCap {
+				c.over[k] = true
+				delete(c.combos, k)
+			}
 		}
 	}
 }
 
-// keys returns every key seen, in key order.
-func (c *tagCensus) keys() []RunTagKey {
-	out := make([]RunTagKey, 0, len(c.values)+len(c.over))
-	for k, vals := range c.values {
-		out = append(out, RunTagKey{Key: k, Values: len(vals), RolledUp: true})
+// keys returns every key seen, in key order, deciding for a run of rows
+// line items which get tag rollups.
+func (c *tagCensus) keys(rows int64) []RunTagKey {
+	out := make([]RunTagKey, 0, len(c.combos)+len(c.over))
+	for k, set := range c.combos {
+		n := len(set)
+		out = append(out, RunTagKey{Key: k, Combos: n, RolledUp: n <= TagRollupFloor || int64(n)*4 <= rows})
 	}
-	for k, n := range c.over {
-		out = append(out, RunTagKey{Key: k, Values: n})
+	for k := range c.over {
+		out = append(out, RunTagKey{Key: k, Combos: tagRollupCap + 1})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out
 }
 
-// tagText is a tag value as reports show it: strings as they are, other
-// JSON values as JSON text.
-func tagText(v any) string {
-	if s, ok := v.(string); ok {
-		return s
+// parseTags reads a tag JSON object; values that are not strings keep their
+// JSON text.
+func parseTags(raw string) (map[string]string, error) {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(raw), &obj); err != nil {
+		return nil, err
 	}
-	b, _ := json.Marshal(v)
-	return string(b)
+	tags := make(map[string]string, len(obj))
+	for k, v := range obj {
+		var s string
+		if len(v) > 0 && v[0] == '"' && json.Unmarshal(v, &s) == nil {
+			tags[k] = s
+		} else {
+			tags[k] = string(v)
+		}
+	}
+	return tags, nil
 }

@@ -1,4 +1,5 @@
--- Rollups that compress: a dimension rollup without tags, tag rollups one
+-- Rollups that compress: a dimension rollup without tags, a service rollup
+-- that keeps only the dimensions most reports group by, tag rollups one
 -- key at a time for keys with few values, the tag keys of each run, and a
 -- resale column on line items that pricing fills. Reports group these in
 -- the database; what they cannot answer is read from the line items.
@@ -48,6 +49,41 @@ CREATE INDEX cost_dim_rollups_run_idx ON cost_dim_rollups (org_id, run_id, billi
 
 --bun:split
 
+CREATE TABLE cost_service_rollups (
+    org_id TEXT NOT NULL,
+    connector_id TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    billing_period_start TEXT NOT NULL,
+    day TEXT NOT NULL,
+    cloud TEXT NOT NULL,
+    provider_name TEXT NOT NULL,
+    service_name TEXT NOT NULL,
+    service_category TEXT NOT NULL,
+    charge_category TEXT NOT NULL,
+    charge_class TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    billed_cost TEXT NOT NULL,
+    effective_cost TEXT NOT NULL,
+    list_cost TEXT NOT NULL,
+    contracted_cost TEXT NOT NULL,
+    resale_cost TEXT NOT NULL,
+    row_count BIGINT NOT NULL
+);
+
+--bun:split
+
+CREATE INDEX cost_service_rollups_day_idx ON cost_service_rollups (org_id, day);
+
+--bun:split
+
+CREATE INDEX cost_service_rollups_period_idx ON cost_service_rollups (org_id, billing_period_start);
+
+--bun:split
+
+CREATE INDEX cost_service_rollups_run_idx ON cost_service_rollups (org_id, run_id, billing_period_start);
+
+--bun:split
+
 CREATE TABLE cost_tag_rollups (
     org_id TEXT NOT NULL,
     connector_id TEXT NOT NULL,
@@ -82,7 +118,8 @@ CREATE INDEX cost_tag_rollups_run_idx ON cost_tag_rollups (org_id, run_id, billi
 
 --bun:split
 
--- The tag keys a run's rows carry; rolled_up says the key has tag rollups.
+-- The tag keys a run's rows carry: value_count is how many tag rollup rows
+-- the key would need, rolled_up whether it has them.
 -- The key '*' not rolled up marks a run whose keys were never counted:
 -- every tag report over it reads the line items.
 CREATE TABLE run_tag_keys (
@@ -120,6 +157,18 @@ GROUP BY li.org_id, li.connector_id, li.run_id, li.billing_period_start, substr(
     li.service_name, li.service_category, li.region_id, li.region_name, li.billing_account_id,
     li.billing_account_name, li.sub_account_id, li.sub_account_name, li.charge_category, li.charge_class,
     li.billing_currency;
+
+--bun:split
+
+INSERT INTO cost_service_rollups (org_id, connector_id, run_id, billing_period_start, day, cloud, provider_name,
+    service_name, service_category, charge_category, charge_class, currency,
+    billed_cost, effective_cost, list_cost, contracted_cost, resale_cost, row_count)
+SELECT org_id, connector_id, run_id, billing_period_start, day, cloud, provider_name,
+    service_name, service_category, charge_category, charge_class, currency,
+    decsum(billed_cost), decsum(effective_cost), decsum(list_cost), decsum(contracted_cost), decsum(resale_cost), SUM(row_count)
+FROM cost_dim_rollups
+GROUP BY org_id, connector_id, run_id, billing_period_start, day, cloud, provider_name,
+    service_name, service_category, charge_category, charge_class, currency;
 
 --bun:split
 
