@@ -377,7 +377,7 @@ func (s *Store) SeenAccounts(ctx context.Context, orgID string) ([]accounts.Seen
 		SubAccountID     string    `bun:"sub_account_id"`
 		LastDay          time.Time `bun:"last_day"`
 	}
-	err := s.db.NewSelect().TableExpr("cost_dim_rollups AS r").Join(activeJoin).Where("r.org_id = ?", orgID).
+	err := s.db.NewSelect().TableExpr("cost_dim_rollups AS r").Where("r.org_id = ?", orgID).
 		ColumnExpr("r.billing_account_id, r.sub_account_id, MAX(r.day) AS last_day").
 		Where("r.billing_account_id <> '' OR r.sub_account_id <> ''").
 		GroupExpr("r.billing_account_id, r.sub_account_id").

@@ -408,9 +408,6 @@ func TestSeenAccountsReadsOnlyVisibleRollups(t *testing.T) {
 		if err := s.WriteLineItems(ctx, pending, hidden); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.PublishRun(ctx, pending); err != nil {
-			t.Fatal(err)
-		}
 		seen, err = s.SeenAccounts(ctx, org.ID)
 		if err != nil {
 			t.Fatal(err)

@@ -61,7 +61,7 @@ var tagDimensions = map[billing.Dimension]bool{
 	billing.DimBillingPeriod: true, billing.DimOrganization: true,
 }
 
-// text is a nullable text column of the line items, '' when absent, as
+// text is a nullable text column of the line items, ” when absent, as
 // the rollups store it.
 func (src source) text(col string) string {
 	if src.lineItem {
@@ -175,15 +175,15 @@ func (s *Store) pointDate(src source, a billing.CostAggregate) string {
 	}
 }
 
-// tagValue is the SQL of a tag's value in the line items ('' when absent).
+// tagValue is the SQL of a tag's value in the line items (” when absent).
 func (s *Store) tagValue(key string, args *[]any) string {
 	if s.dialect == Postgres {
 		*args = append(*args, key)
 		return "COALESCE(r.tags ->> ?, '')"
 	}
-	path := `$."` + strings.ReplaceAll(key, `"`, `\"`) + `"`
-	*args = append(*args, path, path)
-	return "COALESCE(tagtext(json_type(r.tags, ?), json_extract(r.tags, ?)), '')"
+	// Walking the object copes with any key, quotes and dots included.
+	*args = append(*args, key)
+	return "COALESCE((SELECT tagtext(j.type, j.value) FROM json_each(r.tags) AS j WHERE j.key = ?), '')"
 }
 
 // where is the shared WHERE of a source: the organizations, the date
@@ -192,6 +192,12 @@ func (s *Store) where(src source, a billing.CostAggregate, args *[]any) string {
 	var b strings.Builder
 	b.WriteString("r.org_id IN (?)")
 	*args = append(*args, bun.In(a.OrgIDs))
+	if src.lineItem {
+		// Rollups hold active runs only; line items also hold the rows of
+		// runs still loading or superseded and not yet removed.
+		b.WriteString(" AND EXISTS (SELECT 1 FROM billing_partitions AS p WHERE p.org_id = r.org_id" +
+			" AND p.connector_id = r.connector_id AND p.billing_period_start = r.billing_period_start AND p.run_id = r.run_id)")
+	}
 	switch {
 	case a.DateBasis == billing.BillingPeriod:
 		b.WriteString(" AND r.billing_period_start >= ? AND r.billing_period_start < ?")
@@ -406,13 +412,13 @@ func (s *Store) plainQuery(src source, a billing.CostAggregate) (string, []any, 
 		args = append(args, bun.In(emptyAsNone(f.Values)))
 	}
 	args = append(args, groupArgs...)
-	q := "SELECT " + strings.Join(sel, ", ") + " FROM " + src.from + " " + activeJoin + " WHERE " + where +
+	q := "SELECT " + strings.Join(sel, ", ") + " FROM " + src.from + " WHERE " + where +
 		" GROUP BY " + strings.Join(group, ", ")
 	return q, args, nil
 }
 
 // emptyAsNone keeps a filter's values; an empty value matches costs
-// without the tag, which read as ''.
+// without the tag, which read as ”.
 func emptyAsNone(vals []string) []string {
 	if len(vals) == 0 {
 		return []string{"\x00no value can match"}
@@ -451,7 +457,7 @@ func (s *Store) tagQuery(a billing.CostAggregate, key string) (string, []any) {
 			where += " AND r.tag_key = ?"
 			args = append(args, key)
 		}
-		return "SELECT " + strings.Join(cols, ", ") + " FROM " + src.from + " " + activeJoin + " WHERE " + where
+		return "SELECT " + strings.Join(cols, ", ") + " FROM " + src.from + " WHERE " + where
 	}
 	union := part(tagSource, true, false) + " UNION ALL " + part(svcSource, false, false) +
 		" UNION ALL " + part(tagSource, true, true)

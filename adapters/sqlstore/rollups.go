@@ -17,6 +17,9 @@ import (
 // a run wrote, removed whole when the run is superseded or abandoned.
 var runTables = []string{"cost_line_items", "cost_dim_rollups", "cost_service_rollups", "cost_tag_rollups"}
 
+// rollupTables hold the rollups of active runs only.
+var rollupTables = []string{"cost_dim_rollups", "cost_service_rollups", "cost_tag_rollups"}
+
 // dayExpr is the UTC charge day of a line item, stored as the rollups
 // store days.
 func (s *Store) dayExpr(col string) string {
@@ -64,7 +67,14 @@ func (s *Store) costSums() string {
 // for the tag keys with few values, its tag rollups, and records the run's
 // tag keys. The database does the grouping, so ingestion holds no
 // aggregate in memory however many distinct keys the data has.
-func (s *Store) buildRollups(ctx context.Context, run billing.IngestionRun) error {
+func (s *Store) buildRollups(ctx context.Context, db bun.IDB, run billing.IngestionRun) error {
+	if len(run.Periods) == 0 {
+		return nil
+	}
+	periods := make([]time.Time, len(run.Periods))
+	for i, p := range run.Periods {
+		periods[i] = p.UTC()
+	}
 	day := s.dayExpr("li.charge_period_start")
 	dim := `INSERT INTO cost_dim_rollups (org_id, connector_id, run_id, billing_period_start, day, cloud, provider_name,
     service_name, service_category, region_id, region_name, billing_account_id, billing_account_name,
@@ -76,12 +86,12 @@ SELECT li.org_id, li.connector_id, li.run_id, li.billing_period_start, ` + day +
     COALESCE(li.billing_account_name, ''), COALESCE(li.sub_account_id, ''), COALESCE(li.sub_account_name, ''),
     COALESCE(li.charge_category, ''), COALESCE(li.charge_class, ''), li.billing_currency, ` + s.costSums() + `
 FROM cost_line_items AS li
-WHERE li.org_id = ? AND li.run_id = ?
+WHERE li.org_id = ? AND li.run_id = ? AND li.billing_period_start IN (?)
 GROUP BY li.org_id, li.connector_id, li.run_id, li.billing_period_start, ` + day + `, ` + providerExpr + `,
     li.service_name, li.service_category, li.region_id, li.region_name, li.billing_account_id,
     li.billing_account_name, li.sub_account_id, li.sub_account_name, li.charge_category, li.charge_class,
     li.billing_currency`
-	if _, err := s.db.ExecContext(ctx, dim, run.OrgID, run.ID); err != nil {
+	if _, err := db.ExecContext(ctx, dim, run.OrgID, run.ID, bun.In(periods)); err != nil {
 		return fmt.Errorf("dimension rollup: %w", err)
 	}
 	// The service rollup is a rollup of the dimension rollup: cheap, and
@@ -98,7 +108,7 @@ FROM cost_dim_rollups AS li
 WHERE li.org_id = ? AND li.run_id = ?
 GROUP BY li.org_id, li.connector_id, li.run_id, li.billing_period_start, li.day, li.cloud, li.provider_name,
     li.service_name, li.service_category, li.charge_category, li.charge_class, li.currency`
-	if _, err := s.db.ExecContext(ctx, svc, run.OrgID, run.ID); err != nil {
+	if _, err := db.ExecContext(ctx, svc, run.OrgID, run.ID); err != nil {
 		return fmt.Errorf("service rollup: %w", err)
 	}
 
@@ -111,27 +121,49 @@ GROUP BY li.org_id, li.connector_id, li.run_id, li.billing_period_start, li.day,
 				rolled = append(rolled, k.Key)
 			}
 		}
-		if _, err := s.db.NewInsert().Model(&rows).Exec(ctx); err != nil {
+		if _, err := db.NewInsert().Model(&rows).Exec(ctx); err != nil {
 			return fmt.Errorf("record tag keys: %w", err)
 		}
 	}
 	if len(rolled) == 0 {
 		return nil
 	}
-	each, key, value := "jsonb_each_text(li.tags) AS t(key, value)", "t.key", "t.value"
+	// One row per line item and rolled-up key, the value read straight
+	// from the tag object (SQLite walks it, which copes with any key).
+	var keys []string
+	var args []any
+	for _, k := range rolled {
+		keys = append(keys, "SELECT ? AS tag_key")
+		args = append(args, k)
+	}
+	from := `FROM cost_line_items AS li
+    CROSS JOIN (` + strings.Join(keys, " UNION ALL ") + `) AS k`
+	value, keyName, keyFilter := "li.tags ->> k.tag_key", "tag_key", ""
 	if s.dialect == SQLite {
-		each, key, value = "json_each(li.tags) AS t", "t.key", "tagtext(t.type, t.value)"
+		from = "FROM cost_line_items AS li, json_each(li.tags) AS k"
+		value, keyName, keyFilter = "tagtext(k.type, k.value)", "key", " AND k.key IN (?)"
+		args = nil
 	}
 	tag := `INSERT INTO cost_tag_rollups (org_id, connector_id, run_id, billing_period_start, day, tag_key, tag_value,
     cloud, provider_name, service_name, currency,
     billed_cost, effective_cost, list_cost, contracted_cost, resale_cost, row_count)
-SELECT li.org_id, li.connector_id, li.run_id, li.billing_period_start, ` + day + `, ` + key + `, COALESCE(` + value + `, ''),
+SELECT li.org_id, li.connector_id, li.run_id, li.billing_period_start, ` + day + `, li.tag_key, li.tag_value,
     ` + cloudExpr(providerExpr) + `, ` + providerExpr + `, COALESCE(li.service_name, ''), li.billing_currency, ` + s.costSums() + `
-FROM cost_line_items AS li, ` + each + `
-WHERE li.org_id = ? AND li.run_id = ? AND li.tags IS NOT NULL AND ` + key + ` IN (?)
-GROUP BY li.org_id, li.connector_id, li.run_id, li.billing_period_start, ` + day + `, ` + key + `, ` + value + `,
+FROM (
+    SELECT li.org_id, li.connector_id, li.run_id, li.billing_period_start, li.charge_period_start, li.provider_name,
+        li.service_provider_name, li.service_name, li.billing_currency, li.billed_cost, li.effective_cost, li.list_cost,
+        li.contracted_cost, li.resale_cost, k.` + keyName + ` AS tag_key, ` + value + ` AS tag_value
+    ` + from + `
+    WHERE li.org_id = ? AND li.run_id = ? AND li.billing_period_start IN (?) AND li.tags IS NOT NULL` + keyFilter + `
+) AS li
+WHERE li.tag_value IS NOT NULL
+GROUP BY li.org_id, li.connector_id, li.run_id, li.billing_period_start, ` + day + `, li.tag_key, li.tag_value,
     ` + providerExpr + `, li.service_name, li.billing_currency`
-	if _, err := s.db.NewRaw(tag, run.OrgID, run.ID, bun.In(rolled)).Exec(ctx); err != nil {
+	args = append(args, run.OrgID, run.ID, bun.In(periods))
+	if s.dialect == SQLite {
+		args = append(args, bun.In(rolled))
+	}
+	if _, err := db.NewRaw(tag, args...).Exec(ctx); err != nil {
 		return fmt.Errorf("tag rollups: %w", err)
 	}
 	return nil
@@ -146,7 +178,8 @@ type runTagKeyRow struct {
 	RolledUp      bool   `bun:"rolled_up"`
 }
 
-// activeJoin keeps the rows of the active run of each partition.
+// activeJoin keeps the line items of the active run of each partition
+// (the rollup tables hold nothing else).
 const activeJoin = "JOIN billing_partitions AS p ON p.org_id = r.org_id AND p.connector_id = r.connector_id" +
 	" AND p.billing_period_start = r.billing_period_start AND p.run_id = r.run_id"
 
@@ -156,7 +189,7 @@ func (s *Store) LatestCostDay(ctx context.Context, orgIDs []string) (time.Time, 
 		return time.Time{}, domain.Errorf(domain.NotFound, "no cost data")
 	}
 	var day any
-	err := s.db.QueryRowContext(ctx, "SELECT r.day FROM cost_service_rollups AS r "+activeJoin+
+	err := s.db.QueryRowContext(ctx, "SELECT r.day FROM cost_service_rollups AS r"+
 		" WHERE r.org_id IN (?) ORDER BY r.day DESC LIMIT 1", bun.In(orgIDs)).Scan(&day)
 	if err == sql.ErrNoRows {
 		return time.Time{}, domain.Errorf(domain.NotFound, "no cost data")

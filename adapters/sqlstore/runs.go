@@ -176,14 +176,12 @@ func (s *Store) PartitionVersions(ctx context.Context, orgID, connectorID string
 	return out, nil
 }
 
-// PublishRun swaps a run in as the active version of its periods. Its
-// rollups are built from its rows first: like the line items, they stay
-// invisible until the transaction that points the partitions at this run
-// commits.
+// PublishRun swaps a run in as the active version of its periods. In the
+// same transaction it replaces the superseded versions' rollups with the
+// run's, built from its rows: the rollup tables hold active data only, so
+// reports read them without checking which run is active, and readers see
+// the old rollups or the new ones, never both.
 func (s *Store) PublishRun(ctx context.Context, run billing.IngestionRun) error {
-	if err := s.buildRollups(ctx, run); err != nil {
-		return fmt.Errorf("build rollups: %w", err)
-	}
 	type superseded struct {
 		runID  string
 		period time.Time
@@ -206,6 +204,17 @@ func (s *Store) PublishRun(ctx context.Context, run billing.IngestionRun) error 
 				Exec(ctx); err != nil {
 				return fmt.Errorf("swap partition %s: %w", p.Format("2006-01"), err)
 			}
+		}
+		for _, o := range old {
+			for _, table := range rollupTables {
+				if _, err := tx.NewDelete().TableExpr(table).Where("org_id = ? AND run_id = ? AND billing_period_start = ?",
+					run.OrgID, o.runID, o.period.UTC()).Exec(ctx); err != nil {
+					return fmt.Errorf("delete superseded %s: %w", table, err)
+				}
+			}
+		}
+		if err := s.buildRollups(ctx, tx, run); err != nil {
+			return fmt.Errorf("build rollups: %w", err)
 		}
 		return updateRun(ctx, tx, run)
 	})

@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -12,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,13 +36,14 @@ import (
 //     per resource, SessionID about one per five rows) ingested by the
 //     truecost binary into Postgres and SQLite, beside psql's \copy and the
 //     sqlite3 shell's .import of the same rows;
+//
 //   - the reports a console asks for over the big month (BENCH_CUSTOMERS
 //     customers, default 20, one month each) and one customer's year
 //     (BENCH_MONTHS months, default 12), each timed 20 times beside the
 //     same GROUP BY over the raw line items.
 //
-//	make bench   # or:
-//	BENCH_ROWS=100000 BENCH_CUSTOMERS=4 BENCH_MONTHS=3 go test -run '^$' -bench BenchmarkScale -benchtime 1x -timeout 3h ./adapters/sqlstore/
+//     make bench   # or:
+//     BENCH_ROWS=100000 BENCH_CUSTOMERS=4 BENCH_MONTHS=3 go test -run '^$' -bench BenchmarkScale -benchtime 1x -timeout 3h ./adapters/sqlstore/
 func BenchmarkScale(b *testing.B) {
 	rows, customers, months := envInt("BENCH_ROWS", 500_000), envInt("BENCH_CUSTOMERS", 20), envInt("BENCH_MONTHS", 12)
 	pgURL, ok := sqltest.PostgresURL(b)
@@ -127,7 +130,8 @@ func loadScaleWorld(b *testing.B, s *sqlstore.Store, dir string, rows, customers
 		b.Fatal(err)
 	}
 	w.reseller = tenancy.Principal{User: admin, Org: reseller}
-	ingester := billing.NewIngester(s, tenancy.NewID)
+	timing := &buildTimes{took: map[string]time.Duration{}}
+	ingester := billing.NewIngester(s.WithQueryHook(timing), tenancy.NewID)
 	e := newEnv(s)
 	start := time.Now()
 	for c := range customers {
@@ -158,8 +162,34 @@ func loadScaleWorld(b *testing.B, s *sqlstore.Store, dir string, rows, customers
 			w.rows += rows
 		}
 	}
-	fmt.Printf("\nloaded %d line items (%d customers, %d months for the first) in %.0fs\n", w.rows, customers, months, time.Since(start).Seconds())
+	fmt.Printf("\nloaded %d line items (%d customers, %d months for the first) in %.0fs; building rollups took %s\n",
+		w.rows, customers, months, time.Since(start).Seconds(), timing)
 	return w
+}
+
+// buildTimes sums how long the rollup-building statements take.
+type buildTimes struct {
+	mu   sync.Mutex
+	took map[string]time.Duration
+}
+
+func (h *buildTimes) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context { return ctx }
+
+func (h *buildTimes) AfterQuery(_ context.Context, e *bun.QueryEvent) {
+	for _, t := range []string{"cost_dim_rollups", "cost_service_rollups", "cost_tag_rollups"} {
+		if strings.HasPrefix(e.Query, "INSERT INTO "+t) {
+			h.mu.Lock()
+			h.took[t] += time.Since(e.StartTime)
+			h.mu.Unlock()
+		}
+	}
+}
+
+func (h *buildTimes) String() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return fmt.Sprintf("dimension %.1fs, service %.1fs, tag %.1fs", h.took["cost_dim_rollups"].Seconds(),
+		h.took["cost_service_rollups"].Seconds(), h.took["cost_tag_rollups"].Seconds())
 }
 
 // shape is one report and the same question asked of the raw line items.
@@ -213,6 +243,8 @@ func (w scaleWorld) reportTable(b *testing.B, s *sqlstore.Store, postgres bool) 
 	b.Helper()
 	ctx := context.Background()
 	db := s.DB()
+	last := &lastQuery{}
+	w.reporter = billing.NewReporter(s.WithQueryHook(last), s, tenancy.NewRights(s))
 	fmt.Printf("%-40s %10s %10s %10s %10s %9s %8s\n", "shape", "median", "p99", "raw median", "raw p99", "speed-up", "groups")
 	for _, sh := range w.shapes(postgres) {
 		if sh.query.OrgID == "" && len(w.customers) == 1 {
@@ -226,21 +258,56 @@ func (w scaleWorld) reportTable(b *testing.B, s *sqlstore.Store, postgres bool) 
 			}
 			groups = len(rep.Groups)
 		})
+		ourSQL := last.get()
 		raw := timeRuns(20, func() {
 			rows, err := db.QueryContext(ctx, sh.raw, sh.args...)
 			if err != nil {
 				b.Fatalf("%s: %v", sh.name, err)
 			}
+			// Read every value, as a client of the answer would.
+			cols, _ := rows.Columns()
+			vals := make([]sql.RawBytes, len(cols))
+			dest := make([]any, len(cols))
+			for i := range vals {
+				dest[i] = &vals[i]
+			}
 			for rows.Next() {
+				if err := rows.Scan(dest...); err != nil {
+					b.Fatal(err)
+				}
 			}
 			rows.Close()
 		})
 		fmt.Printf("%-40s %10s %10s %10s %10s %8.0f× %8d\n", sh.name, ms(ours.median), ms(ours.p99), ms(raw.median), ms(raw.p99),
 			float64(raw.median)/float64(ours.median), groups)
+		if os.Getenv("BENCH_EXPLAIN") != "" && postgres {
+			explain(b, db, "report "+sh.name, ourSQL)
+			explain(b, db, "raw "+sh.name, db.QueryGen().FormatQuery(sh.raw, sh.args...))
+		}
 	}
-	if os.Getenv("BENCH_EXPLAIN") != "" && postgres {
-		explain(b, db, w.shapes(true))
+}
+
+// lastQuery remembers the last cost report statement a store sent.
+type lastQuery struct {
+	mu  sync.Mutex
+	sql string
+}
+
+func (l *lastQuery) BeforeQuery(ctx context.Context, e *bun.QueryEvent) context.Context {
+	if strings.Contains(e.Query, "GROUP BY") {
+		l.mu.Lock()
+		l.sql = e.Query
+		l.mu.Unlock()
 	}
+	return ctx
+}
+
+func (l *lastQuery) AfterQuery(context.Context, *bun.QueryEvent) {}
+
+func (l *lastQuery) get() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.sql
 }
 
 type runTimes struct{ median, p99 time.Duration }
@@ -258,20 +325,18 @@ func timeRuns(n int, fn func()) runTimes {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
 
-// explain prints the plans of the raw shapes, to compare with the report's.
-func explain(b *testing.B, db *bun.DB, shapes []shape) {
-	for _, sh := range shapes {
-		rows, err := db.QueryContext(context.Background(), "EXPLAIN "+sh.raw, sh.args...)
-		if err != nil {
-			b.Fatal(err)
-		}
-		fmt.Printf("\nEXPLAIN raw %s\n", sh.name)
-		for rows.Next() {
-			var line string
-			_ = rows.Scan(&line)
-			fmt.Println("  " + line)
-		}
-		rows.Close()
+// explain prints the plan of a statement as Postgres ran it.
+func explain(b *testing.B, db *bun.DB, name, query string) {
+	rows, err := db.DB.QueryContext(context.Background(), "EXPLAIN (ANALYZE, COSTS OFF) "+query)
+	if err != nil {
+		b.Fatalf("explain %s: %v", name, err)
+	}
+	defer rows.Close()
+	fmt.Printf("\nEXPLAIN ANALYZE %s\n", name)
+	for rows.Next() {
+		var line string
+		_ = rows.Scan(&line)
+		fmt.Println("  " + line)
 	}
 }
 
