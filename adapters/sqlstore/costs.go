@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/shopspring/decimal"
@@ -181,10 +182,18 @@ func (s *Store) tagValue(key string, args *[]any) string {
 		*args = append(*args, key)
 		return "COALESCE(r.tags ->> ?, '')"
 	}
+	if plainKey.MatchString(key) {
+		path := "$." + key
+		*args = append(*args, path, path)
+		return "COALESCE(tagtext(json_type(r.tags, ?), json_extract(r.tags, ?)), '')"
+	}
 	// Walking the object copes with any key, quotes and dots included.
 	*args = append(*args, key)
 	return "COALESCE((SELECT tagtext(j.type, j.value) FROM json_each(r.tags) AS j WHERE j.key = ?), '')"
 }
+
+// plainKey is a tag key SQLite's JSON paths can name as it is.
+var plainKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // where is the shared WHERE of a source: the organizations, the date
 // range, and the dimension filters.
