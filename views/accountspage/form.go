@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/a-h/templ"
+
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/accounts"
 	"github.com/truecost/truecost/domain/connectors"
@@ -167,32 +169,22 @@ func (h *Handler) Create(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	provider := providerOr(r.PostFormValue(fProvider))
-	org := strings.TrimSpace(r.PostFormValue(fOrg))
-	if org == "" {
-		org = p.Org.ID
-	}
+	provider, org := providerOr(r.PostFormValue(fProvider)), viewkit.PostedOrg(r, p)
 	in, access := readInput(r, provider)
 	a, err := h.Accounts.Create(ctx, p, org, in)
-	if err == nil {
-		to := listURL(org, p)
-		to += sep(to) + "created=" + a.ID
-		if a.Provider == connectors.AWS {
-			to = "/accounts/" + a.ID + "?created=1"
+	next := listURL(org, p)
+	next += sep(next) + "created=" + a.ID
+	if a.Provider == connectors.AWS {
+		next = "/accounts/" + a.ID + "?created=1"
+	}
+	return viewkit.AnswerSave(w, r, err, next, func(refused error) (templ.Component, error) {
+		f, err := h.newForm(ctx, p, provider, org)
+		if err != nil {
+			return nil, err
 		}
-		http.Redirect(w, r, to, http.StatusSeeOther)
-		return nil
-	}
-	if !viewkit.FormError(err) {
-		return err
-	}
-	f, ferr := h.newForm(ctx, p, provider, org)
-	if ferr != nil {
-		return ferr
-	}
-	f.refill(in, access)
-	f.placeError(err)
-	return viewkit.Render(w, r, http.StatusUnprocessableEntity, FormPage(layout.ChromeFrom(ctx), f))
+		f.refill(in, access, refused)
+		return FormPage(layout.ChromeFrom(ctx), f), nil
+	})
 }
 
 // Edit renders the form changing an account. Credentials are not shown:
@@ -260,16 +252,11 @@ func (h *Handler) Update(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	in, access := readInput(r, a.Provider)
-	if _, err = h.Accounts.Update(ctx, p, a.OrgID, a.ID, in); err == nil {
-		http.Redirect(w, r, "/accounts/"+a.ID+"?saved=1", http.StatusSeeOther)
-		return nil
-	}
-	if !viewkit.FormError(err) {
-		return err
-	}
-	f.refill(in, access)
-	f.placeError(err)
-	return viewkit.Render(w, r, http.StatusUnprocessableEntity, FormPage(layout.ChromeFrom(ctx), f))
+	_, err = h.Accounts.Update(ctx, p, a.OrgID, a.ID, in)
+	return viewkit.AnswerSave(w, r, err, "/accounts/"+a.ID+"?saved=1", func(refused error) (templ.Component, error) {
+		f.refill(in, access, refused)
+		return FormPage(layout.ChromeFrom(ctx), f), nil
+	})
 }
 
 // readInput reads the form posted for provider. Only the chosen AWS access
@@ -294,20 +281,16 @@ func readInput(r *http.Request, provider connectors.Provider) (accounts.Input, s
 	return in, access
 }
 
-// refill puts what the user entered back in the form, except secrets.
-func (f *Form) refill(in accounts.Input, access string) {
+// refill puts what the user entered back in the form, except secrets,
+// with the message of the save the domain refused: above the form, and
+// next to the field it names.
+func (f *Form) refill(in accounts.Input, access string, refused error) {
 	f.Name, f.ProviderAccountID, f.BillingAccountID = in.Name, in.ProviderAccountID, in.BillingAccountID
 	if access != "" {
 		f.Access = access
 	}
 	f.Kept = viewkit.Kept(in.Credentials, identifiers)
-}
-
-// placeError puts a failed save's message next to its field when the
-// message names one, and above the form in any case.
-func (f *Form) placeError(err error) {
-	f.Error, f.Errors = domain.ErrorMessage(err), map[string]string{}
-	viewkit.PlaceField(f.Errors, f.Error, viewkit.Labels(fieldLabels))
+	f.Error, f.Errors = viewkit.PlaceRefusal(refused, viewkit.Labels(fieldLabels))
 }
 
 func providerOr(s string) connectors.Provider {

@@ -3,7 +3,8 @@ package connectorspage
 import (
 	"context"
 	"net/http"
-	"strings"
+
+	"github.com/a-h/templ"
 
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/connectors"
@@ -130,31 +131,21 @@ func (h *Handler) Create(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	provider := providerOr(r.PostFormValue(fProvider))
-	org := strings.TrimSpace(r.PostFormValue(fOrg))
-	if org == "" {
-		org = p.Org.ID
-	}
+	provider, org := providerOr(r.PostFormValue(fProvider)), viewkit.PostedOrg(r, p)
 	in, access := readInput(r, provider, connectors.Config{})
 	c, err := h.Connectors.Create(ctx, p, org, in)
-	if err == nil {
-		to := "/connectors?created=" + c.ID
-		if c.Provider == connectors.AWS {
-			to = "/connectors/" + c.ID + "?created=1"
+	next := "/connectors?created=" + c.ID
+	if c.Provider == connectors.AWS {
+		next = "/connectors/" + c.ID + "?created=1"
+	}
+	return viewkit.AnswerSave(w, r, err, next, func(refused error) (templ.Component, error) {
+		f, err := h.newForm(ctx, p, provider, org)
+		if err != nil {
+			return nil, err
 		}
-		http.Redirect(w, r, to, http.StatusSeeOther)
-		return nil
-	}
-	if !viewkit.FormError(err) {
-		return err
-	}
-	f, ferr := h.newForm(ctx, p, provider, org)
-	if ferr != nil {
-		return ferr
-	}
-	f.refill(in, access)
-	f.placeError(err)
-	return viewkit.Render(w, r, http.StatusUnprocessableEntity, FormPage(layout.ChromeFrom(ctx), f))
+		f.refill(in, access, refused)
+		return FormPage(layout.ChromeFrom(ctx), f), nil
+	})
 }
 
 // Edit renders the form changing a connector. Credentials are not shown:
@@ -226,22 +217,20 @@ func (h *Handler) Update(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	in, access := readInput(r, c.Provider, c.Config)
-	if _, err = h.Connectors.Update(ctx, p, c.OrgID, c.ID, in); err == nil {
-		http.Redirect(w, r, "/connectors/"+c.ID+"?saved=1", http.StatusSeeOther)
-		return nil
-	}
-	if !viewkit.FormError(err) {
-		return err
-	}
-	f.refill(in, access)
-	f.placeError(err)
-	return viewkit.Render(w, r, http.StatusUnprocessableEntity, FormPage(layout.ChromeFrom(ctx), f))
+	_, err = h.Connectors.Update(ctx, p, c.OrgID, c.ID, in)
+	return viewkit.AnswerSave(w, r, err, "/connectors/"+c.ID+"?saved=1", func(refused error) (templ.Component, error) {
+		f.refill(in, access, refused)
+		return FormPage(layout.ChromeFrom(ctx), f), nil
+	})
 }
 
-// refill puts what the user entered back in the form, except credentials.
-func (f *Form) refill(in connectors.Input, access string) {
+// refill puts what the user entered back in the form, except credentials,
+// with the message of the save the domain refused: above the form, and
+// next to the field it names.
+func (f *Form) refill(in connectors.Input, access string, refused error) {
 	f.Name, f.Config, f.Enabled, f.Access = in.Name, in.Config, in.Enabled, access
 	f.Kept = viewkit.Kept(in.Secret, identifiers)
+	f.Error, f.Errors = viewkit.PlaceRefusal(refused, f.fieldFor)
 }
 
 func providerOr(s string) connectors.Provider {

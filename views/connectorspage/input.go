@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/connectors"
 	"github.com/truecost/truecost/views/viewkit"
 )
@@ -12,7 +11,7 @@ import (
 // Field names of the form. Non-secret ones are the Config's JSON names;
 // secret ones are the Secret's keys.
 const (
-	fName, fOrg, fProvider, fAccess, fEnabled = "name", "org", "provider", "access", "enabled"
+	fName, fProvider, fAccess, fEnabled = "name", "provider", "access", "enabled"
 )
 
 // secretFields are the credentials each provider's form may carry, by
@@ -89,13 +88,6 @@ var fieldLabels = map[string]string{
 	"user OCID":           "user_ocid",
 	"API key":             "fingerprint",
 	"private key":         "private_key",
-}
-
-// placeError puts a failed save's message next to its field when the
-// message names one, and above the form in any case.
-func (f *Form) placeError(err error) {
-	f.Error, f.Errors = domain.ErrorMessage(err), map[string]string{}
-	viewkit.PlaceField(f.Errors, f.Error, f.fieldFor)
 }
 
 // fieldFor is the field a validation message's subject is about; region
