@@ -10,7 +10,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/truecost/truecost/domain/tenancy"
-	"github.com/truecost/truecost/views/login"
+	"github.com/truecost/truecost/views/loginpage"
 )
 
 func TestPagesRedirectToLoginWithoutSession(t *testing.T) {
@@ -88,7 +88,7 @@ func TestLoginCookieIsSecureOverTLS(t *testing.T) {
 	form := url.Values{"email": {"admin@acme.test"}, "password": {testPassword}, "csrf_token": {token}}
 	req := httptest.NewRequest(http.MethodPost, "https://console.example/login", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.AddCookie(&http.Cookie{Name: login.CSRFCookie, Value: token})
+	req.AddCookie(&http.Cookie{Name: loginpage.CSRFCookie, Value: token})
 	rec := httptest.NewRecorder()
 	f.srv.Config.Handler.ServeHTTP(rec, req)
 	if rec.Code != http.StatusSeeOther {

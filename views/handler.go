@@ -11,11 +11,11 @@ import (
 	"github.com/truecost/truecost/domain/billing"
 	"github.com/truecost/truecost/domain/connectors"
 	"github.com/truecost/truecost/domain/tenancy"
-	accountpages "github.com/truecost/truecost/views/accounts"
-	connectorpages "github.com/truecost/truecost/views/connectors"
-	"github.com/truecost/truecost/views/dashboard"
-	"github.com/truecost/truecost/views/login"
-	"github.com/truecost/truecost/views/runs"
+	"github.com/truecost/truecost/views/accountspage"
+	"github.com/truecost/truecost/views/connectorspage"
+	"github.com/truecost/truecost/views/dashboardpage"
+	"github.com/truecost/truecost/views/loginpage"
+	"github.com/truecost/truecost/views/runspage"
 )
 
 // Tenancy signs users in and out and lists the organizations they may
@@ -88,19 +88,19 @@ func NewHandler(deps Deps) http.Handler {
 	}
 	s := &server{deps: deps}
 
-	loginPage := &login.Handler{Auth: deps.Tenancy}
-	dashboardPage := &dashboard.Handler{Tenancy: deps.Tenancy, Reporter: deps.Reporter, Now: deps.Now}
-	runsPage := &runs.Handler{Tenancy: deps.Tenancy, Runs: deps.Reporter}
+	login := &loginpage.Handler{Auth: deps.Tenancy}
+	dashboard := &dashboardpage.Handler{Tenancy: deps.Tenancy, Reporter: deps.Reporter, Now: deps.Now}
+	runs := &runspage.Handler{Tenancy: deps.Tenancy, Runs: deps.Reporter}
 	if deps.Connectors != nil {
-		runsPage.Connectors = deps.Connectors
+		runs.Connectors = deps.Connectors
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle("GET /login", s.public(loginPage.Show))
-	mux.Handle("POST /login", s.public(loginPage.Submit))
-	mux.Handle("POST /logout", s.signedIn(loginPage.Logout))
-	mux.Handle("GET /{$}", s.signedIn(dashboardPage.Show))
-	mux.Handle("GET /runs", s.signedIn(runsPage.Show))
+	mux.Handle("GET /login", s.public(login.Show))
+	mux.Handle("POST /login", s.public(login.Submit))
+	mux.Handle("POST /logout", s.signedIn(login.Logout))
+	mux.Handle("GET /{$}", s.signedIn(dashboard.Show))
+	mux.Handle("GET /runs", s.signedIn(runs.Show))
 	s.connectorRoutes(mux)
 	s.accountRoutes(mux)
 	mux.Handle("/", s.signedIn(func(http.ResponseWriter, *http.Request) error {
@@ -153,7 +153,7 @@ var errNoConnectors = domain.Errorf(domain.Unavailable, "billing connectors are 
 // connectorRoutes serves the billing connectors pages, or an explanation
 // when the console has no connector manager.
 func (s *server) connectorRoutes(mux *http.ServeMux) {
-	page := &connectorpages.Handler{
+	page := &connectorspage.Handler{
 		Tenancy: s.deps.Tenancy, Connectors: s.deps.Connectors,
 		AWSPrincipal: s.deps.AWSPrincipal, Now: s.deps.Now,
 	}
@@ -186,7 +186,7 @@ var errNoAccounts = domain.Errorf(domain.Unavailable, "cloud accounts are not co
 // accountRoutes serves the cloud accounts pages, or an explanation when
 // the console has no accounts service.
 func (s *server) accountRoutes(mux *http.ServeMux) {
-	page := &accountpages.Handler{Tenancy: s.deps.Tenancy, AWSPrincipal: s.deps.AWSPrincipal, Now: s.deps.Now}
+	page := &accountspage.Handler{Tenancy: s.deps.Tenancy, AWSPrincipal: s.deps.AWSPrincipal, Now: s.deps.Now}
 	if s.deps.Accounts != nil {
 		page.Accounts = s.deps.Accounts
 	}

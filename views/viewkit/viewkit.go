@@ -1,8 +1,9 @@
 // Package viewkit holds what the console's management pages (cloud
 // accounts, billing connectors) share: who the caller is, answering a
 // request with a fragment, a page or a redirect, the organization picker
-// and select options, and placing a failed save's message next to the
-// form field it is about.
+// and select options, and (form.go) the save of an add or edit form: going
+// on once saved, or showing the form again with what the user entered and
+// the domain's message next to the field it is about.
 package viewkit
 
 import (
@@ -148,88 +149,6 @@ func OrgNames(orgs []tenancy.Organization) map[string]string {
 type Setting struct {
 	Label, Value string
 	Mono         bool
-}
-
-// In describes one input of a form.
-type In struct {
-	Name        string
-	Label       string
-	Value       string
-	Hint        string
-	Placeholder string
-	Type        string // "text" when empty
-	List        string // the id of a datalist of suggestions
-	Pattern     string
-	InputMode   string
-	Required    bool
-	Optional    bool // marked "optional" next to the label
-	Mono        bool
-	Wide        bool // spans the form grid's two columns
-}
-
-// InputType is the input's type attribute.
-func (in In) InputType() string {
-	if in.Type == "" {
-		return "text"
-	}
-	return in.Type
-}
-
-// FormError reports whether a failed save is shown in the form rather than
-// as an error page.
-func FormError(err error) bool {
-	switch domain.ErrorCode(err) {
-	case domain.Invalid, domain.Conflict, domain.Unavailable:
-		return true
-	}
-	return false
-}
-
-// PlaceField records the detail of msg ("subject: detail") under the form
-// field that field names for its subject; nothing when it names none.
-func PlaceField(errs map[string]string, msg string, field func(subject string) string) {
-	subject, detail, ok := strings.Cut(msg, ": ")
-	if !ok {
-		return
-	}
-	if name := field(subject); name != "" {
-		errs[name] = upperFirst(detail)
-	}
-}
-
-// Labels is a field lookup for PlaceField from a map of subjects to field
-// names.
-func Labels(m map[string]string) func(string) string {
-	return func(subject string) string { return m[subject] }
-}
-
-func upperFirst(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
-}
-
-// Kept returns the identifiers among the credentials entered in a form
-// that failed to save, trimmed, so the form shows them again; secrets are
-// never sent back.
-func Kept[M ~map[string]string](entered M, identifiers map[string]bool) map[string]string {
-	kept := map[string]string{}
-	for k, v := range entered {
-		if identifiers[k] {
-			kept[k] = strings.TrimSpace(v)
-		}
-	}
-	return kept
-}
-
-// PostedSecrets copies the non-blank values posted for names into into.
-func PostedSecrets[M ~map[string]string](r *http.Request, names []string, into M) {
-	for _, name := range names {
-		if s := r.PostFormValue(name); strings.TrimSpace(s) != "" {
-			into[name] = s
-		}
-	}
 }
 
 // PrincipalLabel describes the AWS principal a trust policy names.

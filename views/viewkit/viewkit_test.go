@@ -1,36 +1,12 @@
 package viewkit_test
 
 import (
-	"maps"
 	"slices"
 	"testing"
 
-	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/tenancy"
 	"github.com/truecost/truecost/views/viewkit"
 )
-
-func TestPlaceFieldPutsTheDetailUnderTheNamedField(t *testing.T) {
-	labels := viewkit.Labels(map[string]string{"role ARN": "role_arn"})
-	errs := map[string]string{}
-	viewkit.PlaceField(errs, "role ARN: must start with arn:aws:iam::", labels)
-	viewkit.PlaceField(errs, "bucket: unknown subject", labels)
-	viewkit.PlaceField(errs, "no subject at all", labels)
-	if want := map[string]string{"role_arn": "Must start with arn:aws:iam::"}; !maps.Equal(errs, want) {
-		t.Errorf("errors = %v, want %v", errs, want)
-	}
-}
-
-func TestFormErrorKeepsRefusalsInTheForm(t *testing.T) {
-	for code, want := range map[domain.Code]bool{
-		domain.Invalid: true, domain.Conflict: true, domain.Unavailable: true,
-		domain.Forbidden: false, domain.NotFound: false, domain.Internal: false,
-	} {
-		if got := viewkit.FormError(domain.Errorf(code, "x")); got != want {
-			t.Errorf("FormError(%s) = %v, want %v", code, got, want)
-		}
-	}
-}
 
 func TestRegionOptionsKeepAnUnlistedCurrentValue(t *testing.T) {
 	got := viewkit.RegionOptions([]string{"us-east-1", "eu-west-1"}, "ap-south-2")
@@ -55,13 +31,6 @@ func TestOrgPickerListsCustomersByNameForResellers(t *testing.T) {
 	p.Org.Kind = tenancy.Customer
 	if got := viewkit.OrgPicker(p, orgs, "", ""); got.Show || len(got.Options) != 0 {
 		t.Errorf("a customer's picker = %+v, want hidden", got)
-	}
-}
-
-func TestKeptReturnsOnlyIdentifiers(t *testing.T) {
-	got := viewkit.Kept(map[string]string{"role_arn": " arn:aws:iam::1:role/r ", "secret_access_key": "s3cr3t"}, map[string]bool{"role_arn": true})
-	if want := map[string]string{"role_arn": "arn:aws:iam::1:role/r"}; !maps.Equal(got, want) {
-		t.Errorf("kept = %v, want %v", got, want)
 	}
 }
 
