@@ -38,11 +38,11 @@ type IngestionRun struct {
 	PeriodVersions map[time.Time]string
 	Totals         []Money // BilledCost per currency
 	// TagKeys are the tag keys the run's rows carry, with whether each has
-	// tag rollups (see TagRollupLimit).
-	TagKeys []RunTagKey
-	Error          string
-	StartedAt      time.Time
-	FinishedAt     time.Time
+	// tag rollups (see TagRollupFloor).
+	TagKeys    []RunTagKey
+	Error      string
+	StartedAt  time.Time
+	FinishedAt time.Time
 }
 
 // Duration is how long the run took, or zero while it runs.
