@@ -128,22 +128,75 @@ GROUP BY li.org_id, li.connector_id, li.run_id, li.billing_period_start, li.day,
 	if len(rolled) == 0 {
 		return nil
 	}
-	// One row per line item and rolled-up key, the value read straight
-	// from the tag object (SQLite walks it, which copes with any key).
-	var keys []string
+	if s.dialect == SQLite && !allPlain(rolled) {
+		return s.tagRollupsByWalking(ctx, db, run, periods, rolled)
+	}
+	// One pass over the line items groups them by every rolled-up key at
+	// once; each key's rollup is then a small GROUP BY of that.
+	var vals, unions []string
 	var args []any
 	for _, k := range rolled {
-		keys = append(keys, "SELECT ? AS tag_key")
+		if s.dialect == Postgres {
+			vals = append(vals, "li.tags ->> ?")
+			args = append(args, k)
+		} else {
+			vals = append(vals, "tagtext(json_type(li.tags, ?), json_extract(li.tags, ?))")
+			args = append(args, "$."+k, "$."+k)
+		}
+	}
+	groups := make([]string, 0, 8+len(rolled))
+	for i := 1; i <= 8+len(rolled); i++ {
+		groups = append(groups, fmt.Sprint(i))
+	}
+	base := `WITH base AS (
+    SELECT li.org_id, li.connector_id, li.run_id, li.billing_period_start, ` + day + ` AS day, ` + providerExpr + ` AS provider_name,
+        COALESCE(li.service_name, '') AS service_name, li.billing_currency AS currency`
+	for i, v := range vals {
+		base += fmt.Sprintf(", %s AS t%d", v, i)
+	}
+	base += `, ` + s.sum("li.billed_cost") + ` AS billed, ` + s.sum("li.effective_cost") + ` AS effective, ` +
+		s.sum("COALESCE(li.list_cost, 0)") + ` AS list, ` + s.sum("COALESCE(li.contracted_cost, 0)") + ` AS contracted, ` +
+		s.sum("COALESCE(li.resale_cost, li.billed_cost)") + ` AS resale, COUNT(*) AS row_count
+    FROM cost_line_items AS li
+    WHERE li.org_id = ? AND li.run_id = ? AND li.billing_period_start IN (?) AND li.tags IS NOT NULL
+    GROUP BY ` + strings.Join(groups, ", ") + `
+)`
+	args = append(args, run.OrgID, run.ID, bun.In(periods))
+	sums := s.sum("billed") + ", " + s.sum("effective") + ", " + s.sum("list") + ", " + s.sum("contracted") + ", " +
+		s.sum("resale") + ", SUM(row_count)"
+	for i, k := range rolled {
+		t := fmt.Sprintf("t%d", i)
+		unions = append(unions, `SELECT org_id, connector_id, run_id, billing_period_start, day, ?, `+t+`, `+cloudExpr("provider_name")+`,
+    provider_name, service_name, currency, `+sums+`
+FROM base WHERE `+t+` IS NOT NULL
+GROUP BY org_id, connector_id, run_id, billing_period_start, day, `+t+`, provider_name, service_name, currency`)
 		args = append(args, k)
 	}
-	from := `FROM cost_line_items AS li
-    CROSS JOIN (` + strings.Join(keys, " UNION ALL ") + `) AS k`
-	value, keyName, keyFilter := "li.tags ->> k.tag_key", "tag_key", ""
-	if s.dialect == SQLite {
-		from = "FROM cost_line_items AS li, json_each(li.tags) AS k"
-		value, keyName, keyFilter = "tagtext(k.type, k.value)", "key", " AND k.key IN (?)"
-		args = nil
+	tag := base + `
+INSERT INTO cost_tag_rollups (org_id, connector_id, run_id, billing_period_start, day, tag_key, tag_value,
+    cloud, provider_name, service_name, currency,
+    billed_cost, effective_cost, list_cost, contracted_cost, resale_cost, row_count)
+` + strings.Join(unions, "\nUNION ALL\n")
+	if _, err := db.NewRaw(tag, args...).Exec(ctx); err != nil {
+		return fmt.Errorf("tag rollups: %w", err)
 	}
+	return nil
+}
+
+// allPlain reports whether SQLite's JSON paths can name every key as it is.
+func allPlain(keys []string) bool {
+	for _, k := range keys {
+		if !plainKey.MatchString(k) {
+			return false
+		}
+	}
+	return true
+}
+
+// tagRollupsByWalking builds SQLite tag rollups for keys a JSON path
+// cannot name (quotes, dots), by walking each tag object.
+func (s *Store) tagRollupsByWalking(ctx context.Context, db bun.IDB, run billing.IngestionRun, periods []time.Time, rolled []string) error {
+	day := s.dayExpr("li.charge_period_start")
 	tag := `INSERT INTO cost_tag_rollups (org_id, connector_id, run_id, billing_period_start, day, tag_key, tag_value,
     cloud, provider_name, service_name, currency,
     billed_cost, effective_cost, list_cost, contracted_cost, resale_cost, row_count)
@@ -152,18 +205,14 @@ SELECT li.org_id, li.connector_id, li.run_id, li.billing_period_start, ` + day +
 FROM (
     SELECT li.org_id, li.connector_id, li.run_id, li.billing_period_start, li.charge_period_start, li.provider_name,
         li.service_provider_name, li.service_name, li.billing_currency, li.billed_cost, li.effective_cost, li.list_cost,
-        li.contracted_cost, li.resale_cost, k.` + keyName + ` AS tag_key, ` + value + ` AS tag_value
-    ` + from + `
-    WHERE li.org_id = ? AND li.run_id = ? AND li.billing_period_start IN (?) AND li.tags IS NOT NULL` + keyFilter + `
+        li.contracted_cost, li.resale_cost, k.key AS tag_key, tagtext(k.type, k.value) AS tag_value
+    FROM cost_line_items AS li, json_each(li.tags) AS k
+    WHERE li.org_id = ? AND li.run_id = ? AND li.billing_period_start IN (?) AND li.tags IS NOT NULL AND k.key IN (?)
 ) AS li
 WHERE li.tag_value IS NOT NULL
 GROUP BY li.org_id, li.connector_id, li.run_id, li.billing_period_start, ` + day + `, li.tag_key, li.tag_value,
     ` + providerExpr + `, li.service_name, li.billing_currency`
-	args = append(args, run.OrgID, run.ID, bun.In(periods))
-	if s.dialect == SQLite {
-		args = append(args, bun.In(rolled))
-	}
-	if _, err := db.NewRaw(tag, args...).Exec(ctx); err != nil {
+	if _, err := db.NewRaw(tag, run.OrgID, run.ID, bun.In(periods), bun.In(rolled)).Exec(ctx); err != nil {
 		return fmt.Errorf("tag rollups: %w", err)
 	}
 	return nil
