@@ -188,6 +188,13 @@ func (s *Store) PublishRun(ctx context.Context, run billing.IngestionRun) error 
 	}
 	var old []superseded
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if s.dialect == Postgres {
+			// Building the rollups groups every row of the run: let the
+			// database hash them in memory rather than sort on disk.
+			if _, err := tx.ExecContext(ctx, "SET LOCAL work_mem = '"+rollupWorkMem+"'"); err != nil {
+				return fmt.Errorf("set work_mem: %w", err)
+			}
+		}
 		for _, p := range run.Periods {
 			var prev partitionRow
 			err := tx.NewSelect().Model(&prev).
@@ -230,6 +237,10 @@ func (s *Store) PublishRun(ctx context.Context, run billing.IngestionRun) error 
 	}
 	return nil
 }
+
+// rollupWorkMem is the memory Postgres may use per sort or hash while it
+// builds a run's rollups.
+const rollupWorkMem = "256MB"
 
 // DiscardRun removes the rows a failed run wrote.
 func (s *Store) DiscardRun(ctx context.Context, run billing.IngestionRun) error {
