@@ -341,8 +341,8 @@ func TestSystemPrincipalRuleCatchesUses(t *testing.T) {
 	}{
 		{"driver calls it", "graph", "resolver.go", "package graph\n" + imp + "var p = tenancy.SystemPrincipal()\n",
 			[]string{"graph/resolver.go:3:9 uses tenancy.SystemPrincipal: only package main and jobs may build the system principal"}},
-		{"renamed import", "views/accountspage", "handler.go", "package accounts\nimport tn \"github.com/truecost/truecost/domain/tenancy\"\nfunc f() { _ = tn.SystemPrincipal }\n",
-			[]string{"views/accounts/handler.go:3:16 uses tenancy.SystemPrincipal"}},
+		{"renamed import", "views/accountspage", "handler.go", "package accountspage\nimport tn \"github.com/truecost/truecost/domain/tenancy\"\nfunc f() { _ = tn.SystemPrincipal }\n",
+			[]string{"views/accountspage/handler.go:3:16 uses tenancy.SystemPrincipal"}},
 		{"chained call", "graph", "chain.go", "package graph\n" + imp + "var role = tenancy.SystemPrincipal().User.Role\n",
 			[]string{"graph/chain.go:3:12 uses tenancy.SystemPrincipal"}},
 		{"dot import", "adapters/sqlstore", "dot.go", "package sqlstore\nimport . \"github.com/truecost/truecost/domain/tenancy\"\nvar p, q = SystemPrincipal(), p.SystemPrincipal\n",
