@@ -361,3 +361,56 @@ func orDefault[T comparable](v, def T) T {
 	}
 	return v
 }
+
+// TestReportsAreCachedUntilAPeriodIsSwapped asks the same report twice, then
+// loads a restated month and asks again: the second answer comes from the
+// cache, the third sees the new data.
+func TestReportsAreCachedUntilAPeriodIsSwapped(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		hook := &tables{read: map[string]bool{}}
+		e := newEnv(s.WithQueryHook(hook))
+		org := e.org(t, "acme")
+		rows := reportRows()[:300]
+		path := filepath.Join(t.TempDir(), "acme.csv")
+		writeReportRows(t, path, rows)
+		if _, err := e.ingest(t, org, path); err != nil {
+			t.Fatal(err)
+		}
+		q := billing.CostQuery{OrgID: org.ID, From: time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC),
+			GroupBy: []billing.Dimension{billing.DimServiceName}}
+		first, err := e.reporter.Report(ctx, system, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hook.reset()
+		second, err := e.reporter.Report(ctx, system, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := hook.names(); got != "" {
+			t.Errorf("the repeated report read %q; want it from the cache", got)
+		}
+		if first.Totals[0].Amount.String() != second.Totals[0].Amount.String() {
+			t.Errorf("cached total %s, first %s", second.Totals[0].Amount, first.Totals[0].Amount)
+		}
+
+		// The provider restates the months with one more line item.
+		extra := rows[0]
+		extra.billed = "1000.5"
+		writeReportRows(t, path, append(rows, extra))
+		future := time.Now().Add(time.Minute)
+		_ = os.Chtimes(path, future, future)
+		if _, err := e.ingest(t, org, path); err != nil {
+			t.Fatal(err)
+		}
+		third, err := e.reporter.Report(ctx, system, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := first.Totals[0].Amount.Add(decimal.RequireFromString("1000.5"))
+		if !third.Totals[0].Amount.Equal(want) {
+			t.Errorf("after the restatement the total is %s, want %s", third.Totals[0].Amount, want)
+		}
+	})
+}

@@ -273,3 +273,20 @@ func parseDayText(s string) (time.Time, error) {
 	}
 	return t, nil
 }
+
+// DataVersion changes whenever a period of the organizations is swapped:
+// every publish writes its partitions' run and time. (Whatever else comes
+// to change active data, such as repricing, must touch the partitions too.)
+func (s *Store) DataVersion(ctx context.Context, orgIDs []string) (string, error) {
+	if len(orgIDs) == 0 {
+		return "", nil
+	}
+	var n int64
+	var newestRun, newestAt any
+	err := s.db.QueryRowContext(ctx, "SELECT COUNT(*), MAX(run_id), MAX(updated_at) FROM billing_partitions WHERE org_id IN (?)",
+		bun.In(orgIDs)).Scan(&n, &newestRun, &newestAt)
+	if err != nil {
+		return "", mapErr(err, "data version")
+	}
+	return fmt.Sprintf("%d|%v|%v", n, newestRun, newestAt), nil
+}

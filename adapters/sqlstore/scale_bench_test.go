@@ -91,6 +91,7 @@ func BenchmarkScale(b *testing.B) {
 		w := loadScaleWorld(b, pgStore, dir, rows, customers, months, sep)
 		fmt.Printf("\nreports over %d line items on Postgres (20 runs each)\n", w.rows)
 		w.reportTable(b, pgStore, true)
+		w.underLoad(b, pgStore, 50, 100, 20*time.Second)
 
 		liteStore := sqltest.SQLite(b)
 		lw := loadScaleWorld(b, liteStore, dir, rows, 1, 1, sep)
@@ -311,6 +312,47 @@ func (l *lastQuery) get() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.sql
+}
+
+// underLoad sends the report shapes from clients goroutines at a fixed rate
+// of rps requests a second in all, through one Reporter (and so its cache),
+// and prints the latency percentiles.
+func (w scaleWorld) underLoad(b *testing.B, s *sqlstore.Store, clients, rps int, d time.Duration) {
+	b.Helper()
+	ctx := context.Background()
+	reporter := billing.NewReporter(s, s, tenancy.NewRights(s))
+	shapes := w.shapes(true)
+	var mu sync.Mutex
+	var lat []time.Duration
+	var wg sync.WaitGroup
+	interval := time.Duration(clients) * time.Second / time.Duration(rps)
+	stop := time.Now().Add(d)
+	for c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Spread the clients over the interval so the rate is even.
+			next := time.Now().Add(time.Duration(c) * interval / time.Duration(clients))
+			for i := c; time.Now().Before(stop); i++ {
+				time.Sleep(time.Until(next))
+				next = next.Add(interval)
+				q := shapes[i%len(shapes)].query
+				start := time.Now()
+				if _, err := reporter.Report(ctx, w.reseller, q); err != nil {
+					b.Error(err)
+					return
+				}
+				mu.Lock()
+				lat = append(lat, time.Since(start))
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	n := len(lat)
+	fmt.Printf("\nunder load: %d clients at %d requests/s in all for %s over the shapes above: %d requests, p50 %s, p99 %s, max %s\n",
+		clients, rps, d, n, ms(lat[n/2]), ms(lat[n*99/100]), ms(lat[n-1]))
 }
 
 type runTimes struct{ median, p99 time.Duration }

@@ -197,6 +197,10 @@ type CostAggregator interface {
 	// LatestCostDay returns the last charge day with data for the
 	// organizations, or a domain.NotFound error when they have none.
 	LatestCostDay(ctx context.Context, orgIDs []string) (time.Time, error)
+	// DataVersion returns a value that changes whenever the active data of
+	// the organizations changes (a period swapped in), so that answers can
+	// be cached until then.
+	DataVersion(ctx context.Context, orgIDs []string) (string, error)
 }
 
 // RunLister lists ingestion runs; RunStore implementations have it.
@@ -212,12 +216,13 @@ type Reporter struct {
 	costs  CostAggregator
 	runs   RunLister
 	rights *tenancy.Rights
+	cache  *reportCache
 }
 
 // NewReporter returns a Reporter reading costs and runs. runs may be nil
 // for uses that only report costs.
 func NewReporter(costs CostAggregator, runs RunLister, rights *tenancy.Rights) *Reporter {
-	return &Reporter{costs: costs, runs: runs, rights: rights}
+	return &Reporter{costs: costs, runs: runs, rights: rights, cache: newReportCache(reportCacheSize)}
 }
 
 // Bounds of a Runs listing's limit.
@@ -323,11 +328,29 @@ func (rp *Reporter) Report(ctx context.Context, caller tenancy.Principal, q Cost
 	}
 	agg := CostAggregate{OrgIDs: orgIDs, From: q.From, To: q.To, DateBasis: q.DateBasis, Metric: q.Metric,
 		GroupBy: q.GroupBy, TagKeys: q.TagKeys, Granularity: q.Granularity, Filter: q.Filter}
+	version, err := rp.costs.DataVersion(ctx, orgIDs)
+	if err != nil {
+		return CostReport{}, err
+	}
+	key := agg.cacheKey()
+	if rep, ok := rp.cache.get(key, version); ok {
+		return rep, nil
+	}
+	rep, err := rp.aggregate(ctx, q, agg)
+	if err != nil {
+		return CostReport{}, err
+	}
+	rp.cache.put(key, version, rep)
+	return rep, nil
+}
+
+// aggregate asks storage for the grouped sums and assembles the report.
+func (rp *Reporter) aggregate(ctx context.Context, q CostQuery, agg CostAggregate) (CostReport, error) {
 	totals := make(Totals)
 	groups := make(map[string]*groupAcc)
 	var order []string
 	var keyBuf strings.Builder
-	err = rp.costs.AggregateCosts(ctx, agg, func(r CostRow) error {
+	err := rp.costs.AggregateCosts(ctx, agg, func(r CostRow) error {
 		totals.Add(r.Currency, r.Amount)
 		keyBuf.Reset()
 		keyBuf.WriteString(r.Currency)
