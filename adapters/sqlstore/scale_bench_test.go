@@ -248,7 +248,9 @@ func (w scaleWorld) reportTable(b *testing.B, s *sqlstore.Store, postgres bool) 
 	ctx := context.Background()
 	db := s.DB()
 	last := &lastQuery{}
-	w.reporter = billing.NewReporter(s.WithQueryHook(last), s, tenancy.NewRights(s))
+	// Each run computes its answer: the table measures the database path,
+	// not the cache.
+	w.reporter = billing.NewReporter(s.WithQueryHook(last), s, tenancy.NewRights(s)).Uncached()
 	fmt.Printf("%-40s %10s %10s %10s %10s %9s %8s\n", "shape", "median", "p99", "raw median", "raw p99", "speed-up", "groups")
 	for _, sh := range w.shapes(postgres) {
 		if sh.query.OrgID == "" && len(w.customers) == 1 {
@@ -325,6 +327,13 @@ func (w scaleWorld) underLoad(b *testing.B, s *sqlstore.Store, clients, rps int,
 	var mu sync.Mutex
 	var lat []time.Duration
 	var wg sync.WaitGroup
+	// The console asks these all day: measure the steady state, after each
+	// answer was computed once.
+	for _, sh := range shapes {
+		if _, err := reporter.Report(ctx, w.reseller, sh.query); err != nil {
+			b.Fatal(err)
+		}
+	}
 	interval := time.Duration(clients) * time.Second / time.Duration(rps)
 	stop := time.Now().Add(d)
 	for c := range clients {
@@ -351,7 +360,7 @@ func (w scaleWorld) underLoad(b *testing.B, s *sqlstore.Store, clients, rps int,
 	wg.Wait()
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	n := len(lat)
-	fmt.Printf("\nunder load: %d clients at %d requests/s in all for %s over the shapes above: %d requests, p50 %s, p99 %s, max %s\n",
+	fmt.Printf("\nunder load (cache warm): %d clients at %d requests/s in all for %s over the shapes above: %d requests, p50 %s, p99 %s, max %s\n",
 		clients, rps, d, n, ms(lat[n/2]), ms(lat[n*99/100]), ms(lat[n-1]))
 }
 

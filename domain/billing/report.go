@@ -332,16 +332,22 @@ func (rp *Reporter) Report(ctx context.Context, caller tenancy.Principal, q Cost
 	if err != nil {
 		return CostReport{}, err
 	}
-	key := agg.cacheKey()
-	if rep, ok := rp.cache.get(key, version); ok {
-		return rep, nil
+	if rp.cache == nil {
+		return rp.aggregate(ctx, q, agg)
 	}
-	rep, err := rp.aggregate(ctx, q, agg)
-	if err != nil {
-		return CostReport{}, err
-	}
-	rp.cache.put(key, version, rep)
-	return rep, nil
+	return rp.cache.do(agg.cacheKey(), version, func() (CostReport, error) {
+		// The answer is shared by everyone asking: it must not be cut
+		// short by the first asker's cancelled request.
+		return rp.aggregate(context.WithoutCancel(ctx), q, agg)
+	})
+}
+
+// Uncached returns a Reporter over the same stores that computes every
+// answer afresh: for measuring the database path.
+func (rp *Reporter) Uncached() *Reporter {
+	c := *rp
+	c.cache = nil
+	return &c
 }
 
 // aggregate asks storage for the grouped sums and assembles the report.

@@ -16,10 +16,20 @@ const reportCacheSize = 512
 // is unchanged, so a period swapped in is seen by the very next request.
 // Reports are immutable once built, so entries are shared as they are.
 type reportCache struct {
-	mu      sync.Mutex
-	max     int
-	entries map[string]cachedReport
-	order   []string // oldest first, for eviction
+	mu       sync.Mutex
+	max      int
+	entries  map[string]cachedReport
+	order    []string // oldest first, for eviction
+	inflight map[string]*flight
+}
+
+// flight is one computation of an answer that concurrent askers of the
+// same question at the same data version wait for, instead of each
+// running it.
+type flight struct {
+	done   chan struct{}
+	report CostReport
+	err    error
 }
 
 type cachedReport struct {
@@ -28,22 +38,39 @@ type cachedReport struct {
 }
 
 func newReportCache(max int) *reportCache {
-	return &reportCache{max: max, entries: make(map[string]cachedReport, max)}
+	return &reportCache{max: max, entries: make(map[string]cachedReport, max), inflight: map[string]*flight{}}
 }
 
-func (c *reportCache) get(key, version string) (CostReport, bool) {
+// do returns the cached answer for key at version, or computes it once
+// however many ask at the same time, and caches it.
+func (c *reportCache) do(key, version string, compute func() (CostReport, error)) (CostReport, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.entries[key]
-	if !ok || e.version != version {
-		return CostReport{}, false
+	if e, ok := c.entries[key]; ok && e.version == version {
+		c.mu.Unlock()
+		return e.report, nil
 	}
-	return e.report, true
+	id := key + "\x00" + version
+	if f, ok := c.inflight[id]; ok {
+		c.mu.Unlock()
+		<-f.done
+		return f.report, f.err
+	}
+	f := &flight{done: make(chan struct{})}
+	c.inflight[id] = f
+	c.mu.Unlock()
+
+	f.report, f.err = compute()
+	c.mu.Lock()
+	delete(c.inflight, id)
+	if f.err == nil {
+		c.putLocked(key, version, f.report)
+	}
+	c.mu.Unlock()
+	close(f.done)
+	return f.report, f.err
 }
 
-func (c *reportCache) put(key, version string, rep CostReport) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+func (c *reportCache) putLocked(key, version string, rep CostReport) {
 	if _, ok := c.entries[key]; !ok {
 		c.order = append(c.order, key)
 	}
