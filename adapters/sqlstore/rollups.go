@@ -91,7 +91,7 @@ GROUP BY li.org_id, li.connector_id, li.run_id, li.billing_period_start, ` + day
     li.service_name, li.service_category, li.region_id, li.region_name, li.billing_account_id,
     li.billing_account_name, li.sub_account_id, li.sub_account_name, li.charge_category, li.charge_class,
     li.billing_currency`
-	if _, err := db.ExecContext(ctx, dim, run.OrgID, run.ID, bun.In(periods)); err != nil {
+	if err := s.insertSelect(ctx, db, "cost_dim_rollups", dim, run.OrgID, run.ID, bun.In(periods)); err != nil {
 		return fmt.Errorf("dimension rollup: %w", err)
 	}
 	// The service rollup is a rollup of the dimension rollup: cheap, and
@@ -216,6 +216,28 @@ GROUP BY li.org_id, li.connector_id, li.run_id, li.billing_period_start, ` + day
 		return fmt.Errorf("tag rollups: %w", err)
 	}
 	return nil
+}
+
+// insertSelect runs an INSERT … SELECT. Postgres does not run the SELECT
+// of an INSERT in parallel, but does for CREATE TABLE AS: there the grouping
+// goes through a temporary table, so that both cores work on it.
+func (s *Store) insertSelect(ctx context.Context, db bun.IDB, table, query string, args ...any) error {
+	if s.dialect != Postgres {
+		_, err := db.NewRaw(query, args...).Exec(ctx)
+		return err
+	}
+	at := strings.Index(query, "SELECT ")
+	cols := strings.TrimSpace(query[len("INSERT INTO "+table):at])
+	tmp := table + "_build"
+	build := "CREATE TEMPORARY TABLE " + tmp + " ON COMMIT DROP AS SELECT * FROM (" + query[at:] + ") AS q " + cols
+	if _, err := db.NewRaw(build, args...).Exec(ctx); err != nil {
+		return err
+	}
+	if _, err := db.ExecContext(ctx, "INSERT INTO "+table+" "+cols+" SELECT * FROM "+tmp); err != nil {
+		return err
+	}
+	_, err := db.ExecContext(ctx, "DROP TABLE "+tmp)
+	return err
 }
 
 type runTagKeyRow struct {
