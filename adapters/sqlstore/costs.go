@@ -183,9 +183,7 @@ func (s *Store) tagValue(key string, args *[]any) string {
 		return "COALESCE(r.tags ->> ?, '')"
 	}
 	if plainKey.MatchString(key) {
-		path := "$." + key
-		*args = append(*args, path, path)
-		return "COALESCE(tagtext(json_type(r.tags, ?), json_extract(r.tags, ?)), '')"
+		return "COALESCE(" + sqliteTagValue("r.tags", key, args) + ", '')"
 	}
 	// Walking the object copes with any key, quotes and dots included.
 	*args = append(*args, key)
@@ -194,6 +192,14 @@ func (s *Store) tagValue(key string, args *[]any) string {
 
 // plainKey is a tag key SQLite's JSON paths can name as it is.
 var plainKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// sqliteTagValue is the SQL reading a plain tag key from a SQLite tag
+// column, as text the way reports show tags, binding its path into args.
+func sqliteTagValue(col, key string, args *[]any) string {
+	path := "$." + key
+	*args = append(*args, path, path)
+	return "tagtext(json_type(" + col + ", ?), json_extract(" + col + ", ?))"
+}
 
 // where is the shared WHERE of a source: the organizations, the date
 // range, and the dimension filters.
@@ -334,15 +340,19 @@ func singleTagKey(a billing.CostAggregate) (string, bool) {
 	return "", false
 }
 
+// dimensionsOf lists the dimensions a query groups or filters by.
+func dimensionsOf(a billing.CostAggregate) []billing.Dimension {
+	ds := append([]billing.Dimension(nil), a.GroupBy...)
+	for d := range a.Filter.Values {
+		ds = append(ds, d)
+	}
+	return ds
+}
+
 // needsItems reports whether a query uses a dimension only the line items
 // keep.
 func needsItems(a billing.CostAggregate) bool {
-	for _, d := range a.GroupBy {
-		if itemDimensions[d] {
-			return true
-		}
-	}
-	for d := range a.Filter.Values {
+	for _, d := range dimensionsOf(a) {
 		if itemDimensions[d] {
 			return true
 		}
@@ -352,12 +362,7 @@ func needsItems(a billing.CostAggregate) bool {
 
 // within reports whether a query groups and filters only by dims.
 func within(a billing.CostAggregate, dims map[billing.Dimension]bool) bool {
-	for _, d := range a.GroupBy {
-		if !dims[d] {
-			return false
-		}
-	}
-	for d := range a.Filter.Values {
+	for _, d := range dimensionsOf(a) {
 		if !dims[d] {
 			return false
 		}
@@ -390,10 +395,8 @@ func (s *Store) plainQuery(src source, a billing.CostAggregate) (string, []any, 
 		sel = append(sel, v)
 		group = append(group, v)
 	}
-	tagExprs := make([]string, len(a.TagKeys))
-	for i, k := range a.TagKeys {
-		tagExprs[i] = s.tagValue(k, &args)
-		sel = append(sel, tagExprs[i])
+	for _, k := range a.TagKeys {
+		sel = append(sel, s.tagValue(k, &args))
 	}
 	for _, d := range a.GroupBy {
 		if _, l := s.dimension(src, d); l != "" {
@@ -409,7 +412,6 @@ func (s *Store) plainQuery(src source, a billing.CostAggregate) (string, []any, 
 		sel = append(sel, date)
 		group = append(group, date)
 	}
-	var groupArgs []any
 	for i := range a.TagKeys {
 		// The tag expressions are grouped by position so their arguments
 		// are not bound twice.
@@ -420,7 +422,6 @@ func (s *Store) plainQuery(src source, a billing.CostAggregate) (string, []any, 
 		where += " AND " + s.tagValue(f.Key, &args) + " IN (?)"
 		args = append(args, bun.In(emptyAsNone(f.Values)))
 	}
-	args = append(args, groupArgs...)
 	q := "SELECT " + strings.Join(sel, ", ") + " FROM " + src.from + " WHERE " + where +
 		" GROUP BY " + strings.Join(group, ", ")
 	return q, args, nil

@@ -140,8 +140,7 @@ GROUP BY li.org_id, li.connector_id, li.run_id, li.billing_period_start, li.day,
 			vals = append(vals, "li.tags ->> ?")
 			args = append(args, k)
 		} else {
-			vals = append(vals, "tagtext(json_type(li.tags, ?), json_extract(li.tags, ?))")
-			args = append(args, "$."+k, "$."+k)
+			vals = append(vals, sqliteTagValue("li.tags", k, &args))
 		}
 	}
 	groups := make([]string, 0, 8+len(rolled))
