@@ -181,7 +181,9 @@ func (h *buildTimes) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context
 
 func (h *buildTimes) AfterQuery(_ context.Context, e *bun.QueryEvent) {
 	for _, t := range []string{"cost_dim_rollups", "cost_service_rollups", "cost_tag_rollups"} {
-		if strings.HasPrefix(e.Query, "INSERT INTO "+t) || (t == "cost_tag_rollups" && strings.Contains(e.Query, "INSERT INTO "+t)) {
+		// Postgres groups the dimension rollup into a temporary table first.
+		if strings.HasPrefix(e.Query, "INSERT INTO "+t) || strings.HasPrefix(e.Query, "CREATE TEMPORARY TABLE "+t+"_build") ||
+			(t == "cost_tag_rollups" && strings.Contains(e.Query, "INSERT INTO "+t)) {
 			h.mu.Lock()
 			h.took[t] += time.Since(e.StartTime)
 			h.mu.Unlock()
