@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -15,7 +16,8 @@ import (
 
 // runTables hold rows keyed by (org, connector, billing period, run): what
 // a run wrote, removed whole when the run is superseded or abandoned.
-var runTables = []string{"cost_line_items", "cost_dim_rollups", "cost_service_rollups", "cost_tag_rollups"}
+var runTables = []string{"cost_line_items", "cost_dim_rollups", "cost_service_rollups", "cost_tag_rollups",
+	"cost_dim_rollups_staged", "cost_tag_rollups_staged"}
 
 // rollupTables hold the rollups of active runs only.
 var rollupTables = []string{"cost_dim_rollups", "cost_service_rollups", "cost_tag_rollups"}
@@ -37,14 +39,25 @@ func providerOf(alias string) string {
 
 var providerExpr = providerOf("li")
 
-// cloudExpr normalises a provider name to the CLOUD dimension.
+// cloudExpr normalises a provider name to the CLOUD dimension, as
+// billing.CloudOf does.
 func cloudExpr(provider string) string {
-	return "CASE" +
-		" WHEN lower(" + provider + ") IN ('aws', 'amazon web services', 'amazon', 'amazon web services, inc.') THEN 'AWS'" +
-		" WHEN lower(" + provider + ") IN ('microsoft', 'azure', 'microsoft azure', 'microsoft corporation') THEN 'AZURE'" +
-		" WHEN lower(" + provider + ") IN ('google cloud', 'google', 'gcp', 'google cloud platform') THEN 'GCP'" +
-		" WHEN lower(" + provider + ") IN ('oracle', 'oci', 'oracle cloud', 'oracle cloud infrastructure') THEN 'OCI'" +
-		" ELSE 'OTHER' END"
+	byCloud := map[string][]string{}
+	for name, cloud := range billing.CloudNames {
+		byCloud[cloud] = append(byCloud[cloud], "'"+strings.ReplaceAll(name, "'", "''")+"'")
+	}
+	clouds := make([]string, 0, len(byCloud))
+	for c := range byCloud {
+		clouds = append(clouds, c)
+	}
+	sort.Strings(clouds)
+	expr := "CASE"
+	for _, c := range clouds {
+		names := byCloud[c]
+		sort.Strings(names)
+		expr += " WHEN lower(" + provider + ") IN (" + strings.Join(names, ", ") + ") THEN '" + c + "'"
+	}
+	return expr + " ELSE '" + billing.CloudOther + "' END"
 }
 
 // sum is the exact sum of a decimal column: NUMERIC SUM on Postgres,
@@ -91,7 +104,11 @@ GROUP BY li.org_id, li.connector_id, li.run_id, li.billing_period_start, ` + day
     li.service_name, li.service_category, li.region_id, li.region_name, li.billing_account_id,
     li.billing_account_name, li.sub_account_id, li.sub_account_name, li.charge_category, li.charge_class,
     li.billing_currency`
-	if err := s.insertSelect(ctx, db, "cost_dim_rollups", dim, run.OrgID, run.ID, bun.In(periods)); err != nil {
+	if run.RollupsStaged {
+		if err := s.publishStaged(ctx, db, run); err != nil {
+			return err
+		}
+	} else if err := s.insertSelect(ctx, db, "cost_dim_rollups", dim, run.OrgID, run.ID, bun.In(periods)); err != nil {
 		return fmt.Errorf("dimension rollup: %w", err)
 	}
 	// The service rollup is a rollup of the dimension rollup: cheap, and
@@ -125,7 +142,7 @@ GROUP BY li.org_id, li.connector_id, li.run_id, li.billing_period_start, li.day,
 			return fmt.Errorf("record tag keys: %w", err)
 		}
 	}
-	if len(rolled) == 0 {
+	if len(rolled) == 0 || run.RollupsStaged {
 		return nil
 	}
 	if s.dialect == SQLite && !allPlain(rolled) {

@@ -446,3 +446,21 @@ func (rp *Reporter) DefaultPeriod(ctx context.Context, caller tenancy.Principal,
 	}
 	return from, from.AddDate(0, 1, 0), nil
 }
+
+// CloudNames maps the provider names sources write, lower-cased, to their
+// cloud; any other provider is CloudOther. Stores normalising in SQL use
+// the same list.
+var CloudNames = map[string]string{
+	"aws": CloudAWS, "amazon web services": CloudAWS, "amazon": CloudAWS, "amazon web services, inc.": CloudAWS,
+	"microsoft": CloudAzure, "azure": CloudAzure, "microsoft azure": CloudAzure, "microsoft corporation": CloudAzure,
+	"google cloud": CloudGCP, "google": CloudGCP, "gcp": CloudGCP, "google cloud platform": CloudGCP,
+	"oracle": CloudOCI, "oci": CloudOCI, "oracle cloud": CloudOCI, "oracle cloud infrastructure": CloudOCI,
+}
+
+// CloudOf normalises a provider name to the CLOUD dimension.
+func CloudOf(provider string) string {
+	if c, ok := CloudNames[strings.ToLower(provider)]; ok {
+		return c
+	}
+	return CloudOther
+}

@@ -124,3 +124,38 @@ func parseTags(raw string) (map[string]string, error) {
 	}
 	return tags, nil
 }
+
+// RollupSums are the metric sums of one rollup row: exact, like the line
+// items they add up. ResaleCost is BilledCost until a pricing applies.
+type RollupSums struct {
+	BilledCost, EffectiveCost, ListCost, ContractedCost, ResaleCost Sum
+	Rows                                                            int64
+}
+
+// DimRollup is one row of a run's dimension rollup. Its cloud is
+// CloudOf(ProviderName).
+type DimRollup struct {
+	BillingPeriodStart, Day                    time.Time
+	ProviderName, ServiceName, ServiceCategory string
+	RegionID, RegionName                       string
+	BillingAccountID, BillingAccountName       string
+	SubAccountID, SubAccountName               string
+	ChargeCategory, ChargeClass, Currency      string
+	Sums                                       RollupSums
+}
+
+// TagRollup is one row of a run's tag rollup for one key.
+type TagRollup struct {
+	Key, Value                          string
+	BillingPeriodStart, Day             time.Time
+	ProviderName, ServiceName, Currency string
+	Sums                                RollupSums
+}
+
+// Rollups are the rollups of a run, built while its line items stream
+// past: the dimension rollup, and the tag rollups of the keys whose
+// RunTagKey is RolledUp.
+type Rollups struct {
+	Dims []DimRollup
+	Tags []TagRollup
+}

@@ -1,0 +1,149 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/truecost/truecost/domain/billing"
+)
+
+var dimRollupColumns = []string{"org_id", "connector_id", "run_id", "billing_period_start", "day", "cloud", "provider_name",
+	"service_name", "service_category", "region_id", "region_name", "billing_account_id", "billing_account_name",
+	"sub_account_id", "sub_account_name", "charge_category", "charge_class", "currency",
+	"billed_cost", "effective_cost", "list_cost", "contracted_cost", "resale_cost", "row_count"}
+
+var tagRollupColumns = []string{"org_id", "connector_id", "run_id", "billing_period_start", "day", "tag_key", "tag_value",
+	"cloud", "provider_name", "service_name", "currency",
+	"billed_cost", "effective_cost", "list_cost", "contracted_cost", "resale_cost", "row_count"}
+
+// stagedTables pair each rollup table with where a run's rollups wait for
+// its publication.
+var stagedTables = [][2]string{{"cost_dim_rollups_staged", "cost_dim_rollups"}, {"cost_tag_rollups_staged", "cost_tag_rollups"}}
+
+// StageRollups writes a run's rollups where PublishRun will take them from.
+func (s *Store) StageRollups(ctx context.Context, run billing.IngestionRun, r billing.Rollups) error {
+	enc := rollupEncoder{run: &run, postgres: s.dialect == Postgres}
+	const chunk = 4096
+	var dims, tags []rowSet
+	for i := 0; i < len(r.Dims); i += chunk {
+		dims = append(dims, dimRows{enc, r.Dims[i:min(i+chunk, len(r.Dims))]})
+	}
+	for i := 0; i < len(r.Tags); i += chunk {
+		tags = append(tags, tagRows{enc, r.Tags[i:min(i+chunk, len(r.Tags))]})
+	}
+	if err := s.bulkLoad(ctx, "cost_dim_rollups_staged", dimRollupColumns, each(dims)); err != nil {
+		return err
+	}
+	return s.bulkLoad(ctx, "cost_tag_rollups_staged", tagRollupColumns, each(tags))
+}
+
+// each hands bulkLoad the sets one by one.
+func each(sets []rowSet) func() (rowSet, bool) {
+	return func() (rowSet, bool) {
+		if len(sets) == 0 {
+			return nil, false
+		}
+		r := sets[0]
+		sets = sets[1:]
+		return r, true
+	}
+}
+
+// publishStaged moves a run's staged rollups into the rollup tables.
+func (s *Store) publishStaged(ctx context.Context, db bun.IDB, run billing.IngestionRun) error {
+	for _, t := range stagedTables {
+		if _, err := db.ExecContext(ctx, "INSERT INTO "+t[1]+" SELECT * FROM "+t[0]+" WHERE org_id = ? AND run_id = ?",
+			run.OrgID, run.ID); err != nil {
+			return fmt.Errorf("publish %s: %w", t[1], err)
+		}
+		if _, err := db.ExecContext(ctx, "DELETE FROM "+t[0]+" WHERE org_id = ? AND run_id = ?", run.OrgID, run.ID); err != nil {
+			return fmt.Errorf("clear %s: %w", t[0], err)
+		}
+	}
+	return nil
+}
+
+// rollupEncoder writes the values rollup rows share, in either dialect.
+type rollupEncoder struct {
+	run      *billing.IngestionRun
+	postgres bool
+}
+
+func (e rollupEncoder) periodText(t time.Time) string {
+	if e.postgres {
+		return t.UTC().Format(time.RFC3339Nano)
+	}
+	return t.UTC().Format(timeLayout)
+}
+
+func (e rollupEncoder) dayText(t time.Time) string {
+	if e.postgres {
+		return t.UTC().Format(time.DateOnly)
+	}
+	return t.UTC().Format(time.DateOnly) + " 00:00:00+00:00"
+}
+
+// values lists a row's columns as text: the run's keys, then the given
+// dimensions, then the sums.
+func (e rollupEncoder) values(period, day time.Time, dims []string, sums *billing.RollupSums) []string {
+	v := make([]string, 0, 8+len(dims)+6)
+	v = append(v, e.run.OrgID, e.run.ConnectorID, e.run.ID, e.periodText(period), e.dayText(day))
+	v = append(v, dims...)
+	return append(v, sums.BilledCost.Decimal().String(), sums.EffectiveCost.Decimal().String(),
+		sums.ListCost.Decimal().String(), sums.ContractedCost.Decimal().String(), sums.ResaleCost.Decimal().String(),
+		strconv.FormatInt(sums.Rows, 10))
+}
+
+func appendTextRow(buf []byte, vals []string) []byte {
+	for i, v := range vals {
+		if i > 0 {
+			buf = append(buf, '\t')
+		}
+		buf = appendCopyNotNull(buf, v)
+	}
+	return buf
+}
+
+func appendArgRow(args []any, vals []string) []any {
+	for _, v := range vals {
+		args = append(args, v)
+	}
+	return args
+}
+
+type dimRows struct {
+	enc  rollupEncoder
+	rows []billing.DimRollup
+}
+
+func (r dimRows) Len() int { return len(r.rows) }
+
+func (r dimRows) values(i int) []string {
+	d := &r.rows[i]
+	return r.enc.values(d.BillingPeriodStart, d.Day, []string{billing.CloudOf(d.ProviderName), d.ProviderName,
+		d.ServiceName, d.ServiceCategory, d.RegionID, d.RegionName, d.BillingAccountID, d.BillingAccountName,
+		d.SubAccountID, d.SubAccountName, d.ChargeCategory, d.ChargeClass, d.Currency}, &d.Sums)
+}
+
+func (r dimRows) AppendCopyText(buf []byte, i int) []byte { return appendTextRow(buf, r.values(i)) }
+func (r dimRows) AppendArgs(args []any, i int) []any      { return appendArgRow(args, r.values(i)) }
+
+type tagRows struct {
+	enc  rollupEncoder
+	rows []billing.TagRollup
+}
+
+func (r tagRows) Len() int { return len(r.rows) }
+
+func (r tagRows) values(i int) []string {
+	t := &r.rows[i]
+	return r.enc.values(t.BillingPeriodStart, t.Day, []string{t.Key, t.Value, billing.CloudOf(t.ProviderName),
+		t.ProviderName, t.ServiceName, t.Currency}, &t.Sums)
+}
+
+func (r tagRows) AppendCopyText(buf []byte, i int) []byte { return appendTextRow(buf, r.values(i)) }
+func (r tagRows) AppendArgs(args []any, i int) []any      { return appendArgRow(args, r.values(i)) }
