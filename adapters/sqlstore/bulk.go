@@ -191,6 +191,9 @@ func extrasJSON(l *billing.LineItem) string {
 
 // WriteLineItems loads a run's line items as they arrive.
 func (s *Store) WriteLineItems(ctx context.Context, run billing.IngestionRun, batches <-chan []billing.LineItem) error {
+	if s.dialect == Postgres {
+		return s.copyLineItems(ctx, run, batches)
+	}
 	return s.bulkLoad(ctx, "cost_line_items", lineItemColumns, func() (rowSet, bool) {
 		items, ok := <-batches
 		return lineItemRows{run: &run, items: items}, ok

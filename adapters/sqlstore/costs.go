@@ -37,6 +37,9 @@ type source struct {
 	from     string // table with alias r
 	lineItem bool
 	tagged   bool // tag rollups: r.tag_key, r.tag_value
+	// active are the (run, billing period) pairs whose line items a query
+	// reads: the active versions with costs in its range.
+	active [][2]any
 }
 
 var (
@@ -209,9 +212,22 @@ func (s *Store) where(src source, a billing.CostAggregate, args *[]any) string {
 	*args = append(*args, bun.In(a.OrgIDs))
 	if src.lineItem {
 		// Rollups hold active runs only; line items also hold the rows of
-		// runs still loading or superseded and not yet removed.
-		b.WriteString(" AND EXISTS (SELECT 1 FROM billing_partitions AS p WHERE p.org_id = r.org_id" +
-			" AND p.connector_id = r.connector_id AND p.billing_period_start = r.billing_period_start AND p.run_id = r.run_id)")
+		// runs superseded and not yet removed. Naming the runs and periods
+		// lets Postgres read only their partitions.
+		pair := "(?, ?)"
+		if s.dialect == Postgres {
+			pair = "(?, CAST(? AS TIMESTAMPTZ))"
+		}
+		runs, periods, pairs := make([]any, 0, len(src.active)), make([]any, 0, len(src.active)), make([]string, len(src.active))
+		for i, p := range src.active {
+			runs, periods, pairs[i] = append(runs, p[0]), append(periods, p[1]), pair
+		}
+		b.WriteString(" AND r.run_id IN (?) AND r.billing_period_start IN (?)" +
+			" AND (r.run_id, r.billing_period_start) IN (VALUES " + strings.Join(pairs, ", ") + ")")
+		*args = append(*args, bun.In(runs), bun.In(periods))
+		for _, p := range src.active {
+			*args = append(*args, p[0], p[1])
+		}
 	}
 	switch {
 	case a.DateBasis == billing.BillingPeriod:
@@ -245,7 +261,7 @@ func (s *Store) AggregateCosts(ctx context.Context, a billing.CostAggregate, fn 
 		return nil
 	}
 	query, args, err := s.costQuery(ctx, a)
-	if err != nil {
+	if err != nil || query == "" {
 		return err
 	}
 	rows, err := s.db.QueryContext(ctx, query, args...)
@@ -319,7 +335,37 @@ func (s *Store) costQuery(ctx context.Context, a billing.CostAggregate) (string,
 			return q, args, nil
 		}
 	}
-	return s.plainQuery(itemSource, a)
+	return s.itemQuery(ctx, a)
+}
+
+// itemQuery reads the line items of the active versions with costs in the
+// query's range, found in the service rollup; it returns no query when
+// there are none.
+func (s *Store) itemQuery(ctx context.Context, a billing.CostAggregate) (string, []any, error) {
+	var args []any
+	scope := a
+	scope.Filter = billing.CostFilter{}
+	q := "SELECT DISTINCT r.run_id, r.billing_period_start FROM cost_service_rollups AS r WHERE " + s.where(svcSource, scope, &args)
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return "", nil, mapErr(err, "active line items")
+	}
+	defer rows.Close()
+	src := itemSource
+	for rows.Next() {
+		var run, period any
+		if err := rows.Scan(&run, &period); err != nil {
+			return "", nil, mapErr(err, "active line items")
+		}
+		src.active = append(src.active, [2]any{run, period})
+	}
+	if err := rows.Err(); err != nil {
+		return "", nil, mapErr(err, "active line items")
+	}
+	if len(src.active) == 0 {
+		return "", nil, nil
+	}
+	return s.plainQuery(src, a)
 }
 
 // singleTagKey returns the one tag key a query groups or filters by.

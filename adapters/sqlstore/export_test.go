@@ -15,3 +15,18 @@ func CountLineItems(t *testing.T, s *Store, orgID string) int {
 	}
 	return int(n)
 }
+
+// LineItemTables lists the tables holding line items on Postgres, attached
+// or not, from the catalog; tests use it to prove runs' tables are dropped.
+func LineItemTables(t *testing.T, s *Store) []string {
+	t.Helper()
+	var names []string
+	err := s.db.NewSelect().ColumnExpr("c.relname").TableExpr("pg_class AS c").
+		Join("JOIN pg_namespace AS n ON n.oid = c.relnamespace AND n.nspname = current_schema()").
+		Where("c.relkind = 'r' AND c.relname LIKE 'cost\\_line\\_items\\_%'").
+		Order("c.relname").Scan(context.Background(), &names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return names
+}

@@ -269,6 +269,11 @@ func TestFailedIngestKeepsPreviousVersion(t *testing.T) {
 		if n := countRows(t, s, org.ID); n != 1000 {
 			t.Errorf("%d line items stored, want the previous 1000 only", n)
 		}
+		if s.Dialect() == sqlstore.Postgres {
+			if tables := sqlstore.LineItemTables(t, s); len(tables) != 1 {
+				t.Errorf("line item tables %v, want the previous run's only", tables)
+			}
+		}
 		runs, err := s.ListRuns(context.Background(), []string{org.ID}, 10)
 		if err != nil || len(runs) != 2 || runs[0].Status != billing.RunFailed || runs[0].Error == "" {
 			t.Errorf("runs %+v (err %v), want newest failed with its error", runs, err)

@@ -52,7 +52,14 @@ func (s *Store) Housekeep(ctx context.Context, now time.Time) (billing.Housekeep
 	n, _ := r.RowsAffected()
 	res.StaleRunsFailed = int(n)
 
-	for _, table := range runTables {
+	if s.dialect == Postgres {
+		n, err := s.dropOrphanTables(ctx)
+		res.OrphanRowsDeleted += n
+		if err != nil {
+			return res, err
+		}
+	}
+	for _, table := range s.runTables() {
 		r, err := s.db.NewDelete().TableExpr(table+" AS t").
 			Where("NOT EXISTS (SELECT 1 FROM billing_partitions AS p WHERE p.org_id = t.org_id"+
 				" AND p.connector_id = t.connector_id AND p.billing_period_start = t.billing_period_start AND p.run_id = t.run_id)").

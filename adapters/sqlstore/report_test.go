@@ -287,7 +287,7 @@ func TestReportsGroupInTheDatabaseExactly(t *testing.T) {
 		}
 
 		sep, nov := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-		svc, dims, tags, items := "cost_service_rollups", "cost_dim_rollups", "cost_service_rollups cost_tag_rollups", "cost_line_items"
+		svc, dims, tags, items := "cost_service_rollups", "cost_dim_rollups", "cost_service_rollups cost_tag_rollups", "cost_line_items cost_service_rollups"
 		cases := []struct {
 			name  string
 			q     billing.CostQuery

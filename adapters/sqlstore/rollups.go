@@ -19,6 +19,15 @@ import (
 var runTables = []string{"cost_line_items", "cost_dim_rollups", "cost_service_rollups", "cost_tag_rollups",
 	"cost_dim_rollups_staged", "cost_tag_rollups_staged"}
 
+// runTables are the tables whose rows this store deletes by run: on
+// Postgres, line items are partitions dropped whole instead.
+func (s *Store) runTables() []string {
+	if s.dialect == Postgres {
+		return runTables[1:]
+	}
+	return runTables
+}
+
 // rollupTables hold the rollups of active runs only.
 var rollupTables = []string{"cost_dim_rollups", "cost_service_rollups", "cost_tag_rollups"}
 

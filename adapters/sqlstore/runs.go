@@ -187,8 +187,23 @@ func (s *Store) PublishRun(ctx context.Context, run billing.IngestionRun) error 
 		period time.Time
 	}
 	var old []superseded
+	var tables []lineItemTableRow
+	if s.dialect == Postgres {
+		var err error
+		if tables, err = s.lineItemTables(ctx, s.db, run.OrgID, run.ID); err != nil {
+			return err
+		}
+		for _, t := range tables {
+			if err := s.ensureMonth(ctx, t.Month); err != nil {
+				return err
+			}
+		}
+	}
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if s.dialect == Postgres {
+			if err := s.attachRun(ctx, tx, tables); err != nil {
+				return err
+			}
 			// Building the rollups groups every row of the run: let the
 			// database hash them in memory rather than sort on disk.
 			if _, err := tx.ExecContext(ctx, "SET LOCAL work_mem = '"+rollupWorkMem+"'"); err != nil {
@@ -234,6 +249,11 @@ func (s *Store) PublishRun(ctx context.Context, run billing.IngestionRun) error 
 		if err := s.deleteRunRows(ctx, run.OrgID, o.runID, &o.period); err != nil {
 			return err
 		}
+		if s.dialect == Postgres {
+			if err := s.releaseSuperseded(ctx, run.OrgID, o.runID, o.period); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -244,11 +264,29 @@ const rollupWorkMem = "256MB"
 
 // DiscardRun removes the rows a failed run wrote.
 func (s *Store) DiscardRun(ctx context.Context, run billing.IngestionRun) error {
-	return s.deleteRunRows(ctx, run.OrgID, run.ID, nil)
+	if err := s.deleteRunRows(ctx, run.OrgID, run.ID, nil); err != nil {
+		return err
+	}
+	if s.dialect != Postgres {
+		return nil
+	}
+	tables, err := s.lineItemTables(ctx, s.db, run.OrgID, run.ID)
+	if err != nil {
+		return err
+	}
+	for _, t := range tables {
+		if err := s.dropRunTable(ctx, t); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
+// deleteRunRows deletes what a run wrote, or what it wrote of one period,
+// from the tables that key rows by run (on Postgres, its line items are
+// tables of their own, handled apart).
 func (s *Store) deleteRunRows(ctx context.Context, orgID, runID string, period *time.Time) error {
-	for _, table := range runTables {
+	for _, table := range s.runTables() {
 		q := s.db.NewDelete().TableExpr(table).Where("org_id = ? AND run_id = ?", orgID, runID)
 		if period != nil {
 			q = q.Where("billing_period_start = ?", period.UTC())
