@@ -140,6 +140,13 @@ func openApp(ctx context.Context, g *Globals, log *slog.Logger) (*app, error) {
 		store.Close()
 		return nil, err
 	}
+	// A run whose process died is failed and its rows removed before
+	// anything else uses the database.
+	if n, err := store.ReapDeadRuns(ctx, time.Now()); err != nil {
+		log.WarnContext(ctx, "removing interrupted ingestions failed", "err", err)
+	} else if n > 0 {
+		log.InfoContext(ctx, "removed interrupted ingestions", "runs", n)
+	}
 	sealer, err := loadSealer(string(store.Dialect()))
 	if err != nil {
 		store.Close()

@@ -35,23 +35,15 @@ func (s *Store) TryLockSlot(ctx context.Context, job string, slot time.Time, own
 	return n == 1, nil
 }
 
-// Housekeep fails runs left running by a dead process, removes line items
+// Housekeep fails runs whose process stopped renewing them, removes line items
 // and rollups no partition points at (superseded or failed runs), and
 // forgets old job slots.
 func (s *Store) Housekeep(ctx context.Context, now time.Time) (billing.HousekeepResult, error) {
 	var res billing.HousekeepResult
-	r, err := s.db.NewUpdate().Model((*runRow)(nil)).
-		Set("status = ?", string(billing.RunFailed)).
-		Set("error = ?", billing.InterruptedRunError).
-		Set("finished_at = ?", now.UTC()).
-		Where("status = ? AND started_at < ?", string(billing.RunRunning), now.Add(-billing.StaleRunAge).UTC()).
-		Exec(ctx)
-	if err != nil {
-		return res, fmt.Errorf("fail stale runs: %w", err)
+	var err error
+	if res.StaleRunsFailed, err = s.ReapDeadRuns(ctx, now); err != nil {
+		return res, err
 	}
-	n, _ := r.RowsAffected()
-	res.StaleRunsFailed = int(n)
-
 	if s.dialect == Postgres {
 		n, err := s.dropOrphanTables(ctx)
 		res.OrphanRowsDeleted += n
@@ -74,7 +66,7 @@ func (s *Store) Housekeep(ctx context.Context, now time.Time) (billing.Housekeep
 	}
 
 	// A run's tag keys go with its last partition.
-	r, err = s.db.NewDelete().TableExpr("run_tag_keys AS k").
+	r, err := s.db.NewDelete().TableExpr("run_tag_keys AS k").
 		Where("NOT EXISTS (SELECT 1 FROM billing_partitions AS p WHERE p.org_id = k.org_id AND p.run_id = k.run_id)").
 		Where("NOT EXISTS (SELECT 1 FROM ingestion_runs AS ir WHERE ir.org_id = k.org_id AND ir.id = k.run_id AND ir.status = ?)",
 			string(billing.RunRunning)).
@@ -88,4 +80,27 @@ func (s *Store) Housekeep(ctx context.Context, now time.Time) (billing.Housekeep
 	}
 	res.LocksPruned, _ = r.RowsAffected()
 	return res, nil
+}
+
+// ReapDeadRuns fails the runs whose process stopped renewing them (see
+// billing.RunLease) and removes what they wrote. It reads only those runs,
+// so it is cheap enough to run before every command.
+func (s *Store) ReapDeadRuns(ctx context.Context, now time.Time) (int, error) {
+	var dead []runRow
+	err := s.db.NewUpdate().Model(&dead).
+		Set("status = ?", string(billing.RunFailed)).
+		Set("error = ?", billing.InterruptedRunError).
+		Set("finished_at = ?", now.UTC()).
+		Where("status = ? AND COALESCE(renewed_at, started_at) < ?", string(billing.RunRunning), now.Add(-billing.RunLease).UTC()).
+		Returning("org_id, id").
+		Scan(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("fail dead runs: %w", err)
+	}
+	for _, r := range dead {
+		if err := s.DiscardRun(ctx, billing.IngestionRun{OrgID: r.OrgID, ID: r.ID}); err != nil {
+			return 0, fmt.Errorf("remove rows of dead run %s: %w", r.ID, err)
+		}
+	}
+	return len(dead), nil
 }

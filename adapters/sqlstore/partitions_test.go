@@ -48,11 +48,19 @@ func TestRunsRowsAreRemovedWhole(t *testing.T) {
 			t.Errorf("%d line items after the restatement, want 6", n)
 		}
 
-		// A run killed while loading: its rows are written, the process
-		// is gone, and housekeeping later finds the run failed.
+		// A run killed while loading: its rows are written and its process
+		// stopped renewing it; a live run beside it must be left alone.
+		start := time.Now().UTC()
 		dead := billing.IngestionRun{ID: "dead-run", OrgID: org.ID, ConnectorID: "conn-1", Status: billing.RunRunning,
-			StartedAt: time.Now().UTC()}
-		if err := s.CreateRun(ctx, dead); err != nil {
+			StartedAt: start.Add(-10 * time.Minute)}
+		live := billing.IngestionRun{ID: "live-run", OrgID: org.ID, ConnectorID: "conn-2", Status: billing.RunRunning,
+			StartedAt: start.Add(-10 * time.Minute)}
+		for _, r := range []billing.IngestionRun{dead, live} {
+			if err := s.CreateRun(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.RenewRun(ctx, live, start); err != nil {
 			t.Fatal(err)
 		}
 		batches := make(chan []billing.LineItem, 1)
@@ -65,16 +73,24 @@ func TestRunsRowsAreRemovedWhole(t *testing.T) {
 		if n := tables(); postgres && n != 3 {
 			t.Errorf("%d line item tables while a run loads, want 3", n)
 		}
-		dead.Status, dead.Error, dead.FinishedAt = billing.RunFailed, billing.InterruptedRunError, time.Now().UTC()
-		if err := s.FinishRun(ctx, dead); err != nil {
-			t.Fatal(err)
-		}
-		res, err := s.Housekeep(ctx, time.Now())
+		res, err := s.Housekeep(ctx, start.Add(billing.RunLease/2))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.OrphanRowsDeleted != 1 {
-			t.Errorf("housekeeping removed %d rows, want the dead run's 1", res.OrphanRowsDeleted)
+		if res.StaleRunsFailed != 1 {
+			t.Errorf("housekeeping failed %d runs, want the dead one", res.StaleRunsFailed)
+		}
+		runs, err := s.ListRuns(ctx, []string{org.ID}, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range runs {
+			if want := map[string]billing.RunStatus{dead.ID: billing.RunFailed, live.ID: billing.RunRunning}[r.ID]; want != "" && r.Status != want {
+				t.Errorf("run %s is %s after housekeeping, want %s", r.ID, r.Status, want)
+			}
+		}
+		if n := countRows(t, s, org.ID); n != 6 {
+			t.Errorf("%d line items after housekeeping, want the active 6", n)
 		}
 		if n := tables(); postgres && n != 2 {
 			t.Errorf("%d line item tables after housekeeping, want 2: %v", n, sqlstore.LineItemTables(t, s))

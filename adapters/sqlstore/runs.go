@@ -29,6 +29,7 @@ type runRow struct {
 	Error         string     `bun:"error"`
 	StartedAt     time.Time  `bun:"started_at"`
 	FinishedAt    *time.Time `bun:"finished_at"`
+	RenewedAt     *time.Time `bun:"renewed_at"`
 }
 
 type moneyJSON struct {
@@ -98,6 +99,9 @@ func (r runRow) domain() (billing.IngestionRun, error) {
 // CreateRun stores a new run.
 func (s *Store) CreateRun(ctx context.Context, run billing.IngestionRun) error {
 	row := newRunRow(run)
+	if run.Status == billing.RunRunning {
+		row.RenewedAt = &row.StartedAt
+	}
 	_, err := s.db.NewInsert().Model(&row).Exec(ctx)
 	return mapErr(err, "ingestion run")
 }
@@ -105,6 +109,13 @@ func (s *Store) CreateRun(ctx context.Context, run billing.IngestionRun) error {
 // FinishRun records a run's final state.
 func (s *Store) FinishRun(ctx context.Context, run billing.IngestionRun) error {
 	return updateRun(ctx, s.db, run)
+}
+
+// RenewRun records that a running run's process is alive.
+func (s *Store) RenewRun(ctx context.Context, run billing.IngestionRun, at time.Time) error {
+	_, err := s.db.NewUpdate().Model((*runRow)(nil)).Set("renewed_at = ?", at.UTC()).
+		Where("org_id = ? AND id = ? AND status = ?", run.OrgID, run.ID, string(billing.RunRunning)).Exec(ctx)
+	return mapErr(err, "ingestion run")
 }
 
 func updateRun(ctx context.Context, db bun.IDB, run billing.IngestionRun) error {

@@ -86,7 +86,10 @@ func (g *Ingester) Ingest(ctx context.Context, req IngestRequest) (IngestionRun,
 	if err := g.store.CreateRun(ctx, run); err != nil {
 		return run, err
 	}
-	if err := g.load(ctx, &run, req.Source, changed, total, req.Progress); err != nil {
+	stop := g.keepAlive(ctx, run)
+	err = g.load(ctx, &run, req.Source, changed, total, req.Progress)
+	stop()
+	if err != nil {
 		return g.fail(ctx, run, err, true)
 	}
 	run.Status = RunSucceeded

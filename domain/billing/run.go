@@ -131,6 +131,9 @@ type RunStore interface {
 	// FinishRun records a run's final state (failed or unchanged); successful
 	// runs finish through PublishRun.
 	FinishRun(ctx context.Context, run IngestionRun) error
+	// RenewRun records that a running run's process is alive at at (see
+	// RunLease); creating a run counts as its first renewal.
+	RenewRun(ctx context.Context, run IngestionRun, at time.Time) error
 	// LatestRun returns the newest succeeded or unchanged run of a connector,
 	// or a domain.NotFound error.
 	LatestRun(ctx context.Context, orgID, connectorID string) (IngestionRun, error)
