@@ -20,6 +20,9 @@ func costQueryFromModel(in model.CostQuery) billing.CostQuery {
 		To:      in.To,
 		TagKeys: in.TagKeys,
 	}
+	if in.Limit != nil {
+		q.Limit = *in.Limit
+	}
 	if in.DateBasis != nil {
 		q.DateBasis = billing.DateBasis(*in.DateBasis)
 	}
@@ -76,6 +79,7 @@ func costReportToModel(r billing.CostReport) *model.CostReport {
 	out := &model.CostReport{
 		Totals: moneyToModel(r.Totals),
 		Groups: make([]model.CostGroup, len(r.Groups)),
+		Others: moneyToModel(r.Others),
 	}
 	for i, g := range r.Groups {
 		mg := model.CostGroup{

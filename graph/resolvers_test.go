@@ -17,6 +17,7 @@ const costsQuery = `query($q: CostQuery!) {
   costs(query: $q) {
     totals { amount currency }
     groups { keys { dimension value label } total { amount currency } points { date amount } }
+    others { amount currency }
   }
 }`
 
@@ -187,7 +188,7 @@ func TestCostsSerialisesDecimalsExactlyAsStrings(t *testing.T) {
 	want := `{"costs":{"totals":[{"amount":"0.1000000000000000055511151231257827","currency":"EUR"}],` +
 		`"groups":[{"keys":[{"dimension":"REGION","value":"eu-west-1","label":"Europe (Ireland)"},{"dimension":"tag:env","value":null,"label":null}],` +
 		`"total":{"amount":"0.1000000000000000055511151231257827","currency":"EUR"},` +
-		`"points":[{"date":"2024-09-03","amount":"0.1000000000000000055511151231257827"}]}]}}`
+		`"points":[{"date":"2024-09-03","amount":"0.1000000000000000055511151231257827"}]}],"others":[]}}`
 	if string(resp.Data) != want {
 		t.Errorf("data = %s\nwant   %s\nbody %s", resp.Data, want, raw)
 	}

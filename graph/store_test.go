@@ -304,3 +304,48 @@ func TestOrganizationsRunsAndConnectorsAreScoped(t *testing.T) {
 		}
 	})
 }
+
+func TestCostsLimitKeepsTheLargestGroups(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, store *sqlstore.Store) {
+		w := newWorld(t, store)
+		all, resp, raw := w.costs(t, w.acmeToken, map[string]any{"groupBy": []string{"SERVICE_NAME"}})
+		if len(resp.Errors) > 0 || len(all.Costs.Groups) < 3 {
+			t.Fatalf("%d groups, errors: %s", len(all.Costs.Groups), raw)
+		}
+		top, resp, raw := w.costs(t, w.acmeToken, map[string]any{"groupBy": []string{"SERVICE_NAME"}, "limit": 2})
+		if len(resp.Errors) > 0 {
+			t.Fatalf("errors: %s", raw)
+		}
+		if len(top.Costs.Groups) != 2 {
+			t.Fatalf("%d groups, want 2", len(top.Costs.Groups))
+		}
+		others := totals(t, all)
+		for i, g := range top.Costs.Groups {
+			if *g.Keys[0].Value != *all.Costs.Groups[i].Keys[0].Value || g.Total != all.Costs.Groups[i].Total {
+				t.Errorf("group %d = %+v, want %+v", i, g, all.Costs.Groups[i])
+			}
+			others[g.Total.Currency] = others[g.Total.Currency].Sub(dec(t, g.Total.Amount))
+		}
+		equalAmounts(t, "totals", totals(t, top), totals(t, all))
+		got := map[string]decimal.Decimal{}
+		for _, m := range top.Costs.Others {
+			got[m.Currency] = dec(t, m.Amount)
+		}
+		for c, a := range others {
+			if a.IsZero() {
+				delete(others, c)
+			}
+		}
+		equalAmounts(t, "others", got, others)
+		if len(all.Costs.Others) != 0 {
+			t.Errorf("others without a limit: %+v", all.Costs.Others)
+		}
+
+		for _, limit := range []int{-1, 10_001} {
+			_, resp, _ = w.costs(t, w.acmeToken, map[string]any{"limit": limit})
+			if got := resp.codes(); len(got) != 1 || got[0] != "invalid" {
+				t.Errorf("limit %d: codes %v, want [invalid]", limit, got)
+			}
+		}
+	})
+}

@@ -219,6 +219,7 @@ type costReport struct {
 				Amount string `json:"amount"`
 			} `json:"points"`
 		} `json:"groups"`
+		Others []money `json:"others"`
 	} `json:"costs"`
 }
 

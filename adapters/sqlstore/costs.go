@@ -264,6 +264,14 @@ func (s *Store) AggregateCosts(ctx context.Context, a billing.CostAggregate, fn 
 	if err != nil || query == "" {
 		return err
 	}
+	if a.Limit > 0 && a.Granularity == billing.Total {
+		amount := "lim.amount"
+		if s.dialect == SQLite {
+			amount = "CAST(lim.amount AS REAL)" // ranks only; the amounts stay exact text
+		}
+		query = "SELECT * FROM (" + query + ") AS lim ORDER BY lim.currency, " + amount + " DESC LIMIT ?"
+		args = append(args, a.Limit)
+	}
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return mapErr(err, "cost report")
@@ -452,7 +460,7 @@ func (s *Store) plainQuery(src source, a billing.CostAggregate) (string, []any, 
 		}
 	}
 	cur, _ := s.dimension(src, billing.DimCurrency)
-	sel = append(sel, cur, s.sum(src.metric(a.Metric)))
+	sel = append(sel, cur+" AS currency", s.sum(src.metric(a.Metric))+" AS amount")
 	group = append(group, cur)
 	if date := s.pointDate(src, a); date != "" {
 		sel = append(sel, date)
@@ -530,7 +538,7 @@ func (s *Store) tagQuery(a billing.CostAggregate, key string) (string, []any) {
 	for range a.GroupBy {
 		sel = append(sel, "''")
 	}
-	sel = append(sel, "x.cur", s.sum("x.a"))
+	sel = append(sel, "x.cur AS currency", s.sum("x.a")+" AS amount")
 	group = append(group, "x.cur")
 	if a.Granularity != billing.Total {
 		sel = append(sel, "x.dt")

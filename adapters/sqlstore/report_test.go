@@ -414,3 +414,82 @@ func TestReportsAreCachedUntilAPeriodIsSwapped(t *testing.T) {
 		}
 	})
 }
+
+// TestReportsKeepTheLargestGroups asks for the top groups of shapes read
+// from each source and checks them against the whole report: the same
+// first groups, the same totals, and the rest in Others.
+func TestReportsKeepTheLargestGroups(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		e := newEnv(s)
+		org := e.org(t, "acme")
+		path := filepath.Join(t.TempDir(), "acme.csv")
+		writeReportRows(t, path, reportRows())
+		if _, err := e.ingest(t, org, path); err != nil {
+			t.Fatal(err)
+		}
+		sep, nov := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+		for name, q := range map[string]billing.CostQuery{
+			"services":         {GroupBy: []billing.Dimension{billing.DimServiceName}},
+			"teams":            {TagKeys: []string{"team"}},
+			"sessions":         {TagKeys: []string{"session"}},
+			"SKUs by day":      {GroupBy: []billing.Dimension{billing.DimSKU}, Granularity: billing.Daily},
+			"SKUs for blue":    {GroupBy: []billing.Dimension{billing.DimSKU}, Filter: billing.CostFilter{Tags: []billing.TagFilter{{Key: "team", Values: []string{"blue"}}}}},
+		} {
+			t.Run(name, func(t *testing.T) {
+				q.OrgID, q.From, q.To = org.ID, sep, nov
+				whole, err := e.reporter.Report(ctx, system, q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				q.Limit = 3
+				top, err := e.reporter.Report(ctx, system, q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(whole.Groups) <= 3 {
+					t.Fatalf("only %d groups: the shape does not test a limit", len(whole.Groups))
+				}
+				if len(top.Groups) != 3 {
+					t.Fatalf("%d groups, want 3", len(top.Groups))
+				}
+				keys := func(g billing.CostGroup) string {
+					var out []string
+					for _, k := range g.Keys {
+						out = append(out, fmt.Sprintf("%s=%v", k.Dimension, deref(k.Value)))
+					}
+					return g.Currency + " " + strings.Join(out, ",")
+				}
+				others := map[string]decimal.Decimal{}
+				for _, m := range whole.Totals {
+					others[m.Currency] = m.Amount
+				}
+				for i, g := range top.Groups {
+					w := whole.Groups[i]
+					if !g.Total.Equal(w.Total) || keys(g) != keys(w) || len(g.Points) != len(w.Points) {
+						t.Errorf("group %d: %s %s, want %s %s", i, keys(g), g.Total, keys(w), w.Total)
+					}
+					others[g.Currency] = others[g.Currency].Sub(g.Total)
+				}
+				if fmt.Sprint(top.Totals) != fmt.Sprint(whole.Totals) {
+					t.Errorf("totals %v, want %v", top.Totals, whole.Totals)
+				}
+				if len(top.Others) != len(others) {
+					t.Errorf("others %v, want %v", top.Others, others)
+				}
+				for _, m := range top.Others {
+					if !m.Amount.Equal(others[m.Currency]) {
+						t.Errorf("others in %s: %s, want %s", m.Currency, m.Amount, others[m.Currency])
+					}
+				}
+			})
+		}
+	})
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return "<none>"
+	}
+	return *s
+}

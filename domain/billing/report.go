@@ -127,7 +127,14 @@ type CostQuery struct {
 	TagKeys     []string
 	Granularity Granularity
 	Filter      CostFilter
+	// Limit, when positive, keeps only the first Limit groups in the
+	// report's order (by currency, then largest total first); Totals stay
+	// complete and Others holds the rest.
+	Limit int
 }
+
+// MaxGroupLimit bounds a CostQuery's Limit.
+const MaxGroupLimit = 10_000
 
 // DimensionValue is one key of a group. Value is nil when the costs have no
 // value for the dimension; Label is a human name where one exists (account
@@ -158,6 +165,9 @@ type CostGroup struct {
 type CostReport struct {
 	Totals []Money
 	Groups []CostGroup
+	// Others is, per currency, what the groups a Limit left out add up
+	// to; empty when every group is there.
+	Others []Money
 }
 
 // CostAggregate asks storage for the grouped sums of one report over the
@@ -174,6 +184,9 @@ type CostAggregate struct {
 	TagKeys     []string
 	Granularity Granularity
 	Filter      CostFilter
+	// Limit, when positive with Total granularity, asks for only the first
+	// Limit rows by currency, then largest amount first.
+	Limit int
 }
 
 // CostRow is one grouped sum of a CostAggregate. Values holds one value per
@@ -286,6 +299,9 @@ func (q *CostQuery) Validate() error {
 	default:
 		return domain.Errorf(domain.Invalid, "unknown granularity %q", q.Granularity)
 	}
+	if q.Limit < 0 || q.Limit > MaxGroupLimit {
+		return domain.Errorf(domain.Invalid, "limit must be between 1 and %d, or 0 for every group", MaxGroupLimit)
+	}
 	for _, d := range q.GroupBy {
 		if !knownDimension(d) {
 			return domain.Errorf(domain.Invalid, "unknown dimension %q", d)
@@ -327,7 +343,7 @@ func (rp *Reporter) Report(ctx context.Context, caller tenancy.Principal, q Cost
 		return CostReport{}, err
 	}
 	agg := CostAggregate{OrgIDs: orgIDs, From: q.From, To: q.To, DateBasis: q.DateBasis, Metric: q.Metric,
-		GroupBy: q.GroupBy, TagKeys: q.TagKeys, Granularity: q.Granularity, Filter: q.Filter}
+		GroupBy: q.GroupBy, TagKeys: q.TagKeys, Granularity: q.Granularity, Filter: q.Filter, Limit: q.Limit}
 	version, err := rp.costs.DataVersion(ctx, orgIDs)
 	if err != nil {
 		return CostReport{}, err
@@ -414,6 +430,44 @@ func (rp *Reporter) aggregate(ctx context.Context, q CostQuery, agg CostAggregat
 		}
 		return groupKey(a) < groupKey(b)
 	})
+	if q.Limit > 0 {
+		return rp.limit(ctx, rep, agg)
+	}
+	return rep, nil
+}
+
+// limit keeps the first agg.Limit groups of rep and accounts for the rest
+// in Others. When storage cut the groups short (Total granularity), the
+// totals come from a second, ungrouped aggregate.
+func (rp *Reporter) limit(ctx context.Context, rep CostReport, agg CostAggregate) (CostReport, error) {
+	if len(rep.Groups) > agg.Limit {
+		rep.Groups = rep.Groups[:agg.Limit]
+	}
+	if agg.Granularity == Total && len(rep.Groups) == agg.Limit {
+		whole := agg
+		whole.GroupBy, whole.TagKeys, whole.Limit = nil, nil, 0
+		totals := make(Totals)
+		err := rp.costs.AggregateCosts(ctx, whole, func(r CostRow) error {
+			totals.Add(r.Currency, r.Amount)
+			return nil
+		})
+		if err != nil {
+			return CostReport{}, err
+		}
+		rep.Totals = totals.Money()
+	}
+	others := make(Totals)
+	for _, t := range rep.Totals {
+		others.Add(t.Currency, t.Amount)
+	}
+	for _, g := range rep.Groups {
+		others.Add(g.Currency, g.Total.Neg())
+	}
+	for _, m := range others.Money() {
+		if !m.Amount.IsZero() {
+			rep.Others = append(rep.Others, m)
+		}
+	}
 	return rep, nil
 }
 

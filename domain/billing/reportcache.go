@@ -87,8 +87,8 @@ func (a CostAggregate) cacheKey() string {
 	var b strings.Builder
 	orgs := append([]string(nil), a.OrgIDs...)
 	sort.Strings(orgs)
-	fmt.Fprintf(&b, "%q|%s|%s|%s|%s|%s|%q|%q|", orgs, a.From.UTC().Format(time.RFC3339Nano), a.To.UTC().Format(time.RFC3339Nano),
-		a.DateBasis, a.Metric, a.Granularity, a.GroupBy, a.TagKeys)
+	fmt.Fprintf(&b, "%q|%s|%s|%s|%s|%s|%q|%q|%d|", orgs, a.From.UTC().Format(time.RFC3339Nano), a.To.UTC().Format(time.RFC3339Nano),
+		a.DateBasis, a.Metric, a.Granularity, a.GroupBy, a.TagKeys, a.Limit)
 	dims := make([]string, 0, len(a.Filter.Values))
 	for d := range a.Filter.Values {
 		dims = append(dims, string(d))

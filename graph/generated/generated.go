@@ -151,6 +151,7 @@ type ComplexityRoot struct {
 
 	CostReport struct {
 		Groups func(childComplexity int) int
+		Others func(childComplexity int) int
 		Totals func(childComplexity int) int
 	}
 
@@ -846,6 +847,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CostReport.Groups(childComplexity), true
+	case "CostReport.others":
+		if e.ComplexityRoot.CostReport.Others == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CostReport.Others(childComplexity), true
 	case "CostReport.totals":
 		if e.ComplexityRoot.CostReport.Totals == nil {
 			break
@@ -2068,6 +2075,12 @@ input CostQuery {
   filter: CostFilter
   "One visible organization; omitted means every organization the caller may read, together."
   organizationId: ID
+  """
+  Keep only this many groups (up to 10000), the largest first within each
+  currency; totals stay complete and others holds the rest. Omitted or 0:
+  every group.
+  """
+  limit: Int
 }
 
 "An exact amount in one currency."
@@ -2108,6 +2121,8 @@ type CostReport {
   totals: [Money!]!
   "Split by currency too: a group never mixes currencies."
   groups: [CostGroup!]!
+  "What the groups a limit left out add up to, one per currency; empty when every group is there."
+  others: [Money!]!
 }
 
 extend type Query {
@@ -2460,6 +2475,8 @@ func (ec *executionContext) childFields_CostReport(ctx context.Context, field gr
 		return ec.fieldContext_CostReport_totals(ctx, field)
 	case "groups":
 		return ec.fieldContext_CostReport_groups(ctx, field)
+	case "others":
+		return ec.fieldContext_CostReport_others(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CostReport", field.Name)
 }
@@ -5341,6 +5358,38 @@ func (ec *executionContext) fieldContext_CostReport_groups(_ context.Context, fi
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_CostGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CostReport_others(ctx context.Context, field graphql.CollectedField, obj *model.CostReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CostReport_others(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Others, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐMoneyᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CostReport_others(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CostReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
 		},
 	}
 	return fc, nil
@@ -9072,7 +9121,7 @@ func (ec *executionContext) unmarshalInputCostQuery(ctx context.Context, obj any
 		asMap["granularity"] = "TOTAL"
 	}
 
-	fieldsInOrder := [...]string{"from", "to", "dateBasis", "metric", "groupBy", "tagKeys", "granularity", "filter", "organizationId"}
+	fieldsInOrder := [...]string{"from", "to", "dateBasis", "metric", "groupBy", "tagKeys", "granularity", "filter", "organizationId", "limit"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -9142,6 +9191,13 @@ func (ec *executionContext) unmarshalInputCostQuery(ctx context.Context, obj any
 				return it, err
 			}
 			it.OrganizationID = data
+		case "limit":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limit"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Limit = data
 		}
 	}
 	return it, nil
@@ -10094,6 +10150,11 @@ func (ec *executionContext) _CostReport(ctx context.Context, sel ast.SelectionSe
 			}
 		case "groups":
 			out.Values[i] = ec._CostReport_groups(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "others":
+			out.Values[i] = ec._CostReport_others(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

@@ -326,6 +326,10 @@ type CostQuery struct {
 	Filter      *CostFilter  `json:"filter,omitempty"`
 	// One visible organization; omitted means every organization the caller may read, together.
 	OrganizationID *string `json:"organizationId,omitempty"`
+	// Keep only this many groups (up to 10000), the largest first within each
+	// currency; totals stay complete and others holds the rest. Omitted or 0:
+	// every group.
+	Limit *int `json:"limit,omitempty"`
 }
 
 // The answer to a CostQuery.
@@ -334,6 +338,8 @@ type CostReport struct {
 	Totals []Money `json:"totals"`
 	// Split by currency too: a group never mixes currencies.
 	Groups []CostGroup `json:"groups"`
+	// What the groups a limit left out add up to, one per currency; empty when every group is there.
+	Others []Money `json:"others"`
 }
 
 // One key of a cost group.
