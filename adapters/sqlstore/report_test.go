@@ -430,11 +430,11 @@ func TestReportsKeepTheLargestGroups(t *testing.T) {
 		}
 		sep, nov := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 		for name, q := range map[string]billing.CostQuery{
-			"services":         {GroupBy: []billing.Dimension{billing.DimServiceName}},
-			"teams":            {TagKeys: []string{"team"}},
-			"sessions":         {TagKeys: []string{"session"}},
-			"SKUs by day":      {GroupBy: []billing.Dimension{billing.DimSKU}, Granularity: billing.Daily},
-			"SKUs for blue":    {GroupBy: []billing.Dimension{billing.DimSKU}, Filter: billing.CostFilter{Tags: []billing.TagFilter{{Key: "team", Values: []string{"blue"}}}}},
+			"services":      {GroupBy: []billing.Dimension{billing.DimServiceName}},
+			"teams":         {TagKeys: []string{"team"}},
+			"sessions":      {TagKeys: []string{"session"}},
+			"SKUs by day":   {GroupBy: []billing.Dimension{billing.DimSKU}, Granularity: billing.Daily},
+			"SKUs for blue": {GroupBy: []billing.Dimension{billing.DimSKU}, Filter: billing.CostFilter{Tags: []billing.TagFilter{{Key: "team", Values: []string{"blue"}}}}},
 		} {
 			t.Run(name, func(t *testing.T) {
 				q.OrgID, q.From, q.To = org.ID, sep, nov
