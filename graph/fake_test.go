@@ -205,7 +205,7 @@ type fakeAPI struct {
 	server     *httptest.Server
 }
 
-func newFakeAPI(t *testing.T) *fakeAPI {
+func newFakeAPI(t testing.TB) *fakeAPI {
 	t.Helper()
 	return startFakeAPI(t, nil)
 }
@@ -217,7 +217,7 @@ func newFakeAPIWithConnectors(t *testing.T) *fakeAPI {
 		ID: "c-1", OrgID: fakeOrg.ID, Provider: connectors.Local, Name: "sample", Status: connectors.StatusNew}})
 }
 
-func startFakeAPI(t *testing.T, conns *fakeConnectors) *fakeAPI {
+func startFakeAPI(t testing.TB, conns *fakeConnectors) *fakeAPI {
 	t.Helper()
 	api := &fakeAPI{reporter: newFakeReporter(), connectors: conns}
 	api.runs = api.reporter.runs

@@ -1,14 +1,18 @@
 package graph
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
@@ -27,8 +31,12 @@ import (
 const (
 	// complexityLimit bounds the work one operation may ask for.
 	complexityLimit = 500
-	// maxBodyBytes bounds a request body; GraphQL operations are small.
-	maxBodyBytes   = 1 << 20
+	// maxBodyBytes bounds a request body: operations and their variables
+	// are small, and a large body is only work for the parser.
+	maxBodyBytes = 64 << 10
+	// requestTimeout bounds the time one request may take, resolvers
+	// included.
+	requestTimeout = 60 * time.Second
 	queryCacheSize = 1000
 )
 
@@ -44,12 +52,13 @@ func NewHandler(deps Deps) http.Handler {
 	}
 	log := deps.Logger
 	resolver := &Resolver{deps: deps}
-	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: resolver}))
+	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: resolver, Complexity: complexity()}))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](queryCacheSize))
 	srv.Use(extension.Introspection{})
+	srv.Use(operationLimit{})
 	srv.Use(extension.FixedComplexityLimit(complexityLimit))
 	srv.SetErrorPresenter(errorPresenter(log))
 	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
@@ -81,8 +90,21 @@ func (h *apiHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, err)
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
-	ctx := tenancy.WithRightsCache(tenancy.WithPrincipal(r.Context(), p))
+	// Read the body here, not in the transport, so that a body over the
+	// limit gets a coded error whether or not it declared its length.
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, domain.Invalid, "could not read the request body")
+		return
+	}
+	if len(body) > maxBodyBytes || len(r.URL.RawQuery) > maxBodyBytes {
+		writeError(w, http.StatusRequestEntityTooLarge, domain.Invalid, fmt.Sprintf("the request is too large: at most %d KiB are allowed", maxBodyBytes>>10))
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
+	defer cancel()
+	ctx = tenancy.WithRightsCache(tenancy.WithPrincipal(ctx, p))
 	h.srv.ServeHTTP(w, r.WithContext(h.resolver.withLoaders(ctx)))
 }
 
