@@ -31,6 +31,7 @@ type world struct {
 	acme, globex, north    tenancy.Organization
 	acmeToken, globexToken string
 	northToken             string
+	acmeAdminToken         string
 	acmeSession, acmeCSRF  string
 	// want holds what the source files say: BilledCost per currency and
 	// provider for acme.
@@ -51,6 +52,13 @@ func newWorld(t *testing.T, store *sqlstore.Store) *world {
 	w.globexToken = userToken(t, tn, "gus@globex.test", "globex", "")
 	w.northToken = userToken(t, tn, "nia@north.test", "north", "")
 	userToken(t, tn, "web@acme.test", "acme", "correct horse battery")
+	admin, err := tn.CreateUser(ctx, system, "ada@acme.test", "acme", tenancy.Admin, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.acmeAdminToken, err = tn.IssueToken(ctx, system, admin, "test"); err != nil {
+		t.Fatal(err)
+	}
 	cookie, sess, _, err := tn.Login(ctx, "web@acme.test", "correct horse battery")
 	if err != nil {
 		t.Fatal(err)

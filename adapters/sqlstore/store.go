@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -70,6 +71,9 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 				return nil, fmt.Errorf("create database folder: %w", err)
 			}
 		}
+		if err := restrictSQLiteFiles(path); err != nil {
+			return nil, err
+		}
 		if err := registerDecsum(); err != nil {
 			return nil, fmt.Errorf("register decsum: %w", err)
 		}
@@ -88,6 +92,26 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 		return s, nil
 	}
 	return nil, domain.Errorf(domain.Invalid, "database URL must start with postgres:// or sqlite:// (got %q)", redact(databaseURL))
+}
+
+// restrictSQLiteFiles creates the database file readable by its owner only,
+// or takes the group and others' rights away from an existing one and its
+// -wal and -shm files: it holds password hashes and sealed credentials.
+// SQLite gives the -wal and -shm files it creates the database file's mode.
+func restrictSQLiteFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return domain.WrapError(domain.Unavailable, err, "cannot open SQLite database %s", path)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", path, err)
+	}
+	for _, name := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(name, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("restrict %s to its owner: %w", name, err)
+		}
+	}
+	return nil
 }
 
 // Dialect returns the database kind behind the store.

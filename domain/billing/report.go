@@ -258,7 +258,16 @@ func (rp *Reporter) Runs(ctx context.Context, caller tenancy.Principal, orgID st
 	if rp.runs == nil {
 		return nil, domain.Errorf(domain.Unavailable, "ingestion runs are not available")
 	}
-	return rp.runs.ListRuns(ctx, orgIDs, limit)
+	runs, err := rp.runs.ListRuns(ctx, orgIDs, limit)
+	if err != nil {
+		return nil, err
+	}
+	for i := range runs {
+		for j, f := range runs[i].Files {
+			runs[i].Files[j] = caller.ServerPath(f)
+		}
+	}
+	return runs, nil
 }
 
 // maxRange bounds a report's period so one query cannot scan years of data.

@@ -77,7 +77,14 @@ func (s *Service) List(ctx context.Context, caller tenancy.Principal, orgID stri
 	if err != nil {
 		return nil, err
 	}
-	return s.store.ListConnectors(ctx, orgIDs)
+	cs, err := s.store.ListConnectors(ctx, orgIDs)
+	if err != nil {
+		return nil, err
+	}
+	for i := range cs {
+		cs[i].Location = caller.ServerPath(cs[i].Location)
+	}
+	return cs, nil
 }
 
 // Get returns one connector of orgID, or with orgID empty of any
@@ -100,6 +107,7 @@ func (s *Service) Get(ctx context.Context, caller tenancy.Principal, orgID, id s
 		return Connector{}, err
 	}
 	c, _, err := s.store.Connector(ctx, orgID, id)
+	c.Location = caller.ServerPath(c.Location)
 	return c, err
 }
 

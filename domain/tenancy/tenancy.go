@@ -5,6 +5,7 @@ package tenancy
 
 import (
 	"context"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -102,6 +103,17 @@ func (p Principal) IsSystem() bool { return p.system != "" }
 // IsAdmin reports whether the caller may change things in its organization.
 // The system may change anything.
 func (p Principal) IsAdmin() bool { return p.system != "" || p.User.Role == Admin }
+
+// ServerPath returns a path on the server as the caller may see it: admins
+// see it whole; members only its last element, since where the server keeps
+// its files is not theirs to know. Anything else, such as a bucket URL, is
+// returned as it is.
+func (p Principal) ServerPath(path string) string {
+	if p.IsAdmin() || !filepath.IsAbs(path) {
+		return path
+	}
+	return filepath.Base(path)
+}
 
 // String names the caller for logs and audit records.
 func (p Principal) String() string {
