@@ -326,9 +326,16 @@ type serveCmd struct {
 	DemoDir string `name:"demo-dir" default:"var/demo" help:"Where --demo writes the sample exports it ingests."`
 	// SyncInterval is how often the scheduler syncs each billing connector.
 	SyncInterval time.Duration `name:"sync-interval" env:"TRUECOST_SYNC_INTERVAL" default:"1h" help:"How often billing connectors are synced."`
+	// TrustedProxies are the reverse proxies whose X-Forwarded-* headers
+	// are believed.
+	TrustedProxies string `name:"trusted-proxies" env:"TRUECOST_TRUSTED_PROXIES" help:"Addresses or CIDR ranges of the reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed."`
 }
 
 func (c serveCmd) Run(ctx context.Context, e *env, g *Globals) error {
+	trusted, err := parseProxies(c.TrustedProxies)
+	if err != nil {
+		return err
+	}
 	a, err := openApp(ctx, g, e.log)
 	if err != nil {
 		return err
@@ -365,7 +372,7 @@ func (c serveCmd) Run(ctx context.Context, e *env, g *Globals) error {
 		return domain.WrapError(domain.Unavailable, err, "cannot listen on %s", c.Addr)
 	}
 	srv := &http.Server{
-		Handler:           a.handler(e.log),
+		Handler:           trusted.handler(a.handler(e.log)),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      120 * time.Second,

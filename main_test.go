@@ -121,13 +121,14 @@ func TestCLIEndToEnd(t *testing.T) {
 }
 
 // serve starts `truecost serve` on a free port and returns its base URL.
-func serve(t *testing.T, dir, dbURL string) string {
+func serve(t *testing.T, dir, dbURL string, flags ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"--database-url", dbURL, "serve", "--addr", "127.0.0.1:0"}, strings.NewReader(""), pw, io.Discard)
+		args := append([]string{"--database-url", dbURL, "serve", "--addr", "127.0.0.1:0"}, flags...)
+		done <- run(ctx, args, strings.NewReader(""), pw, io.Discard)
 		pw.Close()
 	}()
 	t.Cleanup(func() {

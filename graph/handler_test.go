@@ -1,11 +1,14 @@
 package graph_test
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -103,6 +106,24 @@ func TestHandlerServesGraphiQLToBrowsers(t *testing.T) {
 	}
 	if !strings.Contains(string(body), "/graphql") {
 		t.Errorf("GraphiQL page does not point at /graphql")
+	}
+	// The page may not be framed, and runs only the scripts it names.
+	csp := resp.Header.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "frame-ancestors 'none'") || resp.Header.Get("X-Frame-Options") != "DENY" {
+		t.Errorf("CSP %q, X-Frame-Options %q; want framing refused", csp, resp.Header.Get("X-Frame-Options"))
+	}
+	scripts := regexp.MustCompile(`(?s)<script>(.*?)</script>`).FindAllSubmatch(body, -1)
+	if len(scripts) == 0 {
+		t.Fatal("the GraphiQL page has no inline script")
+	}
+	if regexp.MustCompile(`script-src[^;]*'unsafe-inline'`).MatchString(csp) {
+		t.Errorf("CSP %q allows any inline script", csp)
+	}
+	for _, m := range scripts {
+		sum := sha256.Sum256(m[1])
+		if hash := "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"; !strings.Contains(csp, hash) {
+			t.Errorf("CSP %q does not allow the inline script %s", csp, hash)
+		}
 	}
 }
 
