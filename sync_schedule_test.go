@@ -99,7 +99,7 @@ func TestScheduledSyncLoadsAConnector(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := a.tenancy.TokenPrincipal(ctx, token)
+	p, err := a.tenancy.TokenPrincipal(ctx, token, "")
 	if err != nil {
 		t.Fatal(err)
 	}

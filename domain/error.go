@@ -3,6 +3,7 @@ package domain
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Code classifies an Error so that each driver (GraphQL, console, CLI) can
@@ -17,7 +18,10 @@ const (
 	Forbidden    Code = "forbidden"
 	Unauthorized Code = "unauthorized"
 	Unavailable  Code = "unavailable"
-	Internal     Code = "internal"
+	// RateLimited refuses a caller who tried too often; Error.RetryAfter
+	// says when it may try again.
+	RateLimited Code = "rate_limited"
+	Internal    Code = "internal"
 )
 
 // Error is a failure the caller may be told about: Message is safe to show to
@@ -26,6 +30,9 @@ type Error struct {
 	Code    Code
 	Message string
 	Err     error
+	// RetryAfter, when set, is how long the caller should wait before
+	// trying again.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -65,6 +72,16 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "internal error"
+}
+
+// RetryAfterSeconds returns the wait of the first *Error in err's chain in
+// whole seconds, rounded up (an HTTP Retry-After), or zero.
+func RetryAfterSeconds(err error) int {
+	var e *Error
+	if errors.As(err, &e) {
+		return int((e.RetryAfter + time.Second - 1) / time.Second)
+	}
+	return 0
 }
 
 // IsNotFound reports whether err carries the NotFound code.

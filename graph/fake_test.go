@@ -42,7 +42,7 @@ var (
 	_ graph.Reporter = (*fakeReporter)(nil)
 )
 
-func (fakeTenancy) TokenPrincipal(_ context.Context, token string) (tenancy.Principal, error) {
+func (fakeTenancy) TokenPrincipal(_ context.Context, token, _ string) (tenancy.Principal, error) {
 	if token == "tc_db_down" {
 		return tenancy.Principal{}, errors.New("dial tcp 10.0.0.5:5432: connection refused")
 	}

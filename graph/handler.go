@@ -15,6 +15,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -126,6 +127,9 @@ func (h *apiHandler) refuse(w http.ResponseWriter, r *http.Request, err error) {
 		}
 		w.Header().Set("WWW-Authenticate", `Bearer realm="truecost"`)
 		writeError(w, http.StatusUnauthorized, domain.Unauthorized, msg)
+	case domain.RateLimited:
+		w.Header().Set("Retry-After", strconv.Itoa(domain.RetryAfterSeconds(err)))
+		writeError(w, http.StatusTooManyRequests, code, domain.ErrorMessage(err))
 	case domain.Unavailable:
 		writeError(w, http.StatusServiceUnavailable, code, domain.ErrorMessage(err))
 	default:
@@ -145,7 +149,7 @@ func (h *apiHandler) authenticate(r *http.Request) (tenancy.Principal, error) {
 		if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
 			return tenancy.Principal{}, domain.Errorf(domain.Unauthorized, "the Authorization header must be Bearer TOKEN")
 		}
-		return h.tenancy.TokenPrincipal(ctx, token)
+		return h.tenancy.TokenPrincipal(ctx, token, r.RemoteAddr)
 	}
 	cookie, err := r.Cookie(tenancy.SessionCookie)
 	if err != nil || cookie.Value == "" {

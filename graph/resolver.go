@@ -20,9 +20,10 @@ import (
 // Tenancy authenticates callers and lists the organizations they may read.
 // *tenancy.Service implements it.
 type Tenancy interface {
-	// TokenPrincipal resolves an API bearer token; an unknown or revoked
-	// token is a domain.Unauthorized error.
-	TokenPrincipal(ctx context.Context, token string) (tenancy.Principal, error)
+	// TokenPrincipal resolves an API bearer token sent from the client
+	// address; an unknown or revoked token is a domain.Unauthorized error,
+	// and a client that sent too many is refused with domain.RateLimited.
+	TokenPrincipal(ctx context.Context, token, client string) (tenancy.Principal, error)
 	// SessionPrincipal resolves a console session cookie value.
 	SessionPrincipal(ctx context.Context, token string) (tenancy.Session, tenancy.Principal, error)
 	VisibleOrganizations(ctx context.Context, p tenancy.Principal) ([]tenancy.Organization, error)

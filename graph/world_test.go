@@ -59,7 +59,7 @@ func newWorld(t *testing.T, store *sqlstore.Store) *world {
 	if w.acmeAdminToken, err = tn.IssueToken(ctx, system, admin, "test"); err != nil {
 		t.Fatal(err)
 	}
-	cookie, sess, _, err := tn.Login(ctx, "web@acme.test", "correct horse battery")
+	cookie, sess, _, err := tn.Login(ctx, "web@acme.test", "correct horse battery", "")
 	if err != nil {
 		t.Fatal(err)
 	}

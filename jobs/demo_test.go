@@ -44,7 +44,7 @@ func TestSeedDemoLoadsTheDemoThroughTheServices(t *testing.T) {
 	if !strings.Contains(out.String(), "demo acme/") || !strings.Contains(out.String(), "ingested") {
 		t.Errorf("progress lines:\n%s", out.String())
 	}
-	_, _, p, err := ten.Login(ctx, login.Email, login.Password)
+	_, _, p, err := ten.Login(ctx, login.Email, login.Password, "")
 	if err != nil {
 		t.Fatalf("demo login %s: %v", login.Email, err)
 	}

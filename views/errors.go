@@ -2,6 +2,7 @@ package views
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/views/layout"
@@ -33,6 +34,9 @@ func (s *server) serveError(w http.ResponseWriter, r *http.Request, err error) {
 		status, title, message = http.StatusNotFound, "Not found", domain.ErrorMessage(err)
 	case domain.Conflict:
 		status, title, message = http.StatusConflict, "Conflict", domain.ErrorMessage(err)
+	case domain.RateLimited:
+		w.Header().Set("Retry-After", strconv.Itoa(domain.RetryAfterSeconds(err)))
+		status, title, message = http.StatusTooManyRequests, "Too many attempts", domain.ErrorMessage(err)
 	case domain.Unavailable:
 		status, title, message = http.StatusServiceUnavailable, "Temporarily unavailable", domain.ErrorMessage(err)
 	default:

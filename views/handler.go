@@ -21,7 +21,7 @@ import (
 // Tenancy signs users in and out and lists the organizations they may
 // read. *tenancy.Service implements it.
 type Tenancy interface {
-	Login(ctx context.Context, email, password string) (string, tenancy.Session, tenancy.Principal, error)
+	Login(ctx context.Context, email, password, client string) (string, tenancy.Session, tenancy.Principal, error)
 	Logout(ctx context.Context, token string) error
 	SessionPrincipal(ctx context.Context, token string) (tenancy.Session, tenancy.Principal, error)
 	VisibleOrganizations(ctx context.Context, p tenancy.Principal) ([]tenancy.Organization, error)

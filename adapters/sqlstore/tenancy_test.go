@@ -45,13 +45,13 @@ func TestTenancyRules(t *testing.T) {
 			t.Errorf("short password: %v, want invalid", err)
 		}
 
-		if _, _, _, err := svc.Login(ctx, "admin@northwind.example", "wrong password"); domain.ErrorCode(err) != domain.Unauthorized {
+		if _, _, _, err := svc.Login(ctx, "admin@northwind.example", "wrong password", "192.0.2.1:5000"); domain.ErrorCode(err) != domain.Unauthorized {
 			t.Errorf("wrong password: %v", err)
 		}
-		if _, _, _, err := svc.Login(ctx, "nobody@northwind.example", "correct horse"); domain.ErrorCode(err) != domain.Unauthorized {
+		if _, _, _, err := svc.Login(ctx, "nobody@northwind.example", "correct horse", "192.0.2.1:5000"); domain.ErrorCode(err) != domain.Unauthorized {
 			t.Errorf("unknown email: %v", err)
 		}
-		cookie, sess, p, err := svc.Login(ctx, "ADMIN@northwind.example", "correct horse")
+		cookie, sess, p, err := svc.Login(ctx, "ADMIN@northwind.example", "correct horse", "192.0.2.1:5000")
 		if err != nil || p.Org.ID != reseller.ID || sess.CSRF == "" {
 			t.Fatalf("login: %+v %v", p, err)
 		}
@@ -69,10 +69,10 @@ func TestTenancyRules(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if tp, err := svc.TokenPrincipal(ctx, token); err != nil || tp.User.ID != admin.ID {
+		if tp, err := svc.TokenPrincipal(ctx, token, "192.0.2.1:5000"); err != nil || tp.User.ID != admin.ID {
 			t.Errorf("token: %+v %v", tp, err)
 		}
-		if _, err := svc.TokenPrincipal(ctx, token+"x"); domain.ErrorCode(err) != domain.Unauthorized {
+		if _, err := svc.TokenPrincipal(ctx, token+"x", "192.0.2.1:5000"); domain.ErrorCode(err) != domain.Unauthorized {
 			t.Errorf("bad token: %v", err)
 		}
 

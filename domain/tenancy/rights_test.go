@@ -84,7 +84,7 @@ func (w *world) caller(t *testing.T, email string, org tenancy.Organization, rol
 	if err != nil {
 		t.Fatalf("token for %s: %v", email, err)
 	}
-	p, err := w.svc.TokenPrincipal(w.ctx, token)
+	p, err := w.svc.TokenPrincipal(w.ctx, token, "")
 	if err != nil {
 		t.Fatalf("principal of %s: %v", email, err)
 	}

@@ -2,6 +2,7 @@ package tenancy
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -124,24 +125,36 @@ func (s *Service) IssueToken(ctx context.Context, caller Principal, u User, name
 var errBadLogin = domain.Errorf(domain.Unauthorized, "wrong email or password")
 
 // Login checks an email and password and opens a console session. It returns
-// the session's cookie value, the session and the caller.
-func (s *Service) Login(ctx context.Context, email, password string) (string, Session, Principal, error) {
-	email, err := NormalizeEmail(email)
-	if err != nil {
-		return "", Session{}, Principal{}, errBadLogin
+// the session's cookie value, the session and the caller. client is the
+// caller's network address as the HTTP server sees it ("host:port"): failed
+// sign-ins are throttled per account and per client address, and a caller
+// who failed too often gets a domain.RateLimited error with a RetryAfter,
+// whatever the password, until the wait is over.
+func (s *Service) Login(ctx context.Context, email, password, client string) (string, Session, Principal, error) {
+	var keys []throttled
+	if key, ok := addressKey("login", client); ok {
+		keys = append(keys, throttled{key, AddressBackoff})
 	}
-	u, err := s.store.UserByEmail(ctx, email)
-	if domain.IsNotFound(err) {
-		// Spend the same time as a real check so timing does not reveal
-		// which emails exist.
-		CheckPassword(dummyHash, password)
+	email, err := NormalizeEmail(email)
+	account := accountKey("login", email)
+	if err == nil {
+		keys = append(keys, throttled{account, AccountBackoff})
+	}
+	if err := s.checkThrottle(ctx, "sign-ins", keys); err != nil {
+		return "", Session{}, Principal{}, err
+	}
+	u, err := s.checkPassword(ctx, email, password)
+	if errors.Is(err, errBadLogin) {
+		if err := s.recordFailure(ctx, keys); err != nil {
+			return "", Session{}, Principal{}, err
+		}
 		return "", Session{}, Principal{}, errBadLogin
 	}
 	if err != nil {
 		return "", Session{}, Principal{}, err
 	}
-	if u.PasswordHash == "" || !CheckPassword(u.PasswordHash, password) {
-		return "", Session{}, Principal{}, errBadLogin
+	if err := s.store.DeleteAttempt(ctx, account); err != nil {
+		return "", Session{}, Principal{}, err
 	}
 	p, err := s.principal(ctx, u.OrgID, u.ID)
 	if err != nil {
@@ -161,6 +174,25 @@ func (s *Service) Login(ctx context.Context, email, password string) (string, Se
 		return "", Session{}, Principal{}, err
 	}
 	return token, sess, p, nil
+}
+
+// checkPassword returns the user of a normalised email when password is
+// theirs, and errBadLogin otherwise (an invalid email included).
+func (s *Service) checkPassword(ctx context.Context, email, password string) (User, error) {
+	u, err := s.store.UserByEmail(ctx, email)
+	if domain.IsNotFound(err) {
+		// Spend the same time as a real check so timing does not reveal
+		// which emails exist.
+		CheckPassword(dummyHash, password)
+		return User{}, errBadLogin
+	}
+	if err != nil {
+		return User{}, err
+	}
+	if u.PasswordHash == "" || !CheckPassword(u.PasswordHash, password) {
+		return User{}, errBadLogin
+	}
+	return u, nil
 }
 
 var dummyHash, _ = HashPassword("not-a-real-password")
@@ -186,10 +218,22 @@ func (s *Service) SessionPrincipal(ctx context.Context, token string) (Session, 
 	return sess, p, err
 }
 
-// TokenPrincipal resolves a bearer token to its caller.
-func (s *Service) TokenPrincipal(ctx context.Context, token string) (Principal, error) {
+// TokenPrincipal resolves a bearer token to its caller. client is the
+// caller's network address as the HTTP server sees it: wrong tokens are
+// throttled per client address as failed sign-ins are (see Login).
+func (s *Service) TokenPrincipal(ctx context.Context, token, client string) (Principal, error) {
+	var keys []throttled
+	if key, ok := addressKey("token", client); ok {
+		keys = append(keys, throttled{key, AddressBackoff})
+	}
+	if err := s.checkThrottle(ctx, "API token attempts", keys); err != nil {
+		return Principal{}, err
+	}
 	t, err := s.store.APITokenByHash(ctx, HashToken(token))
 	if domain.IsNotFound(err) {
+		if err := s.recordFailure(ctx, keys); err != nil {
+			return Principal{}, err
+		}
 		return Principal{}, domain.Errorf(domain.Unauthorized, "invalid or revoked API token")
 	}
 	if err != nil {

@@ -145,6 +145,8 @@ type Store interface {
 	// SessionByHash returns a session that has not expired at now.
 	SessionByHash(ctx context.Context, hash string, now time.Time) (Session, error)
 	DeleteSession(ctx context.Context, hash string) error
+
+	AttemptStore
 }
 
 var slugPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,62}$`)

@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/tenancy"
@@ -22,7 +23,7 @@ const CSRFCookie = "truecost_login_csrf"
 
 // Auth opens, checks and ends console sessions.
 type Auth interface {
-	Login(ctx context.Context, email, password string) (string, tenancy.Session, tenancy.Principal, error)
+	Login(ctx context.Context, email, password, client string) (string, tenancy.Session, tenancy.Principal, error)
 	Logout(ctx context.Context, token string) error
 	SessionPrincipal(ctx context.Context, token string) (tenancy.Session, tenancy.Principal, error)
 }
@@ -57,7 +58,8 @@ func (h *Handler) Show(w http.ResponseWriter, r *http.Request) error {
 
 // Submit checks the form's CSRF token and the credentials, then sets the
 // session cookie and redirects to the dashboard. Wrong credentials show the
-// form again with "wrong email or password".
+// form again with "wrong email or password"; too many failures show it with
+// HTTP 429, a Retry-After and how long to wait.
 func (h *Handler) Submit(w http.ResponseWriter, r *http.Request) error {
 	email := r.PostFormValue("email")
 	password := r.PostFormValue("password")
@@ -74,9 +76,13 @@ func (h *Handler) Submit(w http.ResponseWriter, r *http.Request) error {
 		})
 	}
 
-	sessionToken, sess, _, err := h.Auth.Login(r.Context(), email, password)
-	if domain.ErrorCode(err) == domain.Unauthorized {
+	sessionToken, sess, _, err := h.Auth.Login(r.Context(), email, password, r.RemoteAddr)
+	switch domain.ErrorCode(err) {
+	case domain.Unauthorized:
 		return render(w, r, http.StatusUnauthorized, View{Email: email, Error: domain.ErrorMessage(err), CSRFToken: cookie.Value})
+	case domain.RateLimited:
+		w.Header().Set("Retry-After", strconv.Itoa(domain.RetryAfterSeconds(err)))
+		return render(w, r, http.StatusTooManyRequests, View{Email: email, Error: domain.ErrorMessage(err), CSRFToken: cookie.Value})
 	}
 	if err != nil {
 		return err
