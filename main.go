@@ -404,7 +404,7 @@ func (c serveCmd) Run(ctx context.Context, e *env, g *Globals) error {
 // store's slot locks. clock is nil outside tests.
 func (a *app) scheduler(log *slog.Logger, interval time.Duration, clock clockwork.Clock) (*jobs.Scheduler, error) {
 	return jobs.New(jobs.Deps{Housekeeper: a.store, Locks: a.store, Logger: log,
-		Connectors: a.connectors, SyncInterval: interval, Status: a.accounts, Clock: clock})
+		Connectors: a.connectors, SyncInterval: interval, Status: a.accounts, Attempts: a.tenancy, Clock: clock})
 }
 
 // handler routes the console, the GraphQL API and the static assets.

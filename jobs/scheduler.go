@@ -40,6 +40,9 @@ type Deps struct {
 	// StatusInterval is how often billing statuses are checked; zero means
 	// hourly.
 	StatusInterval time.Duration
+	// Attempts prunes old failed sign-ins hourly. When nil, the job is not
+	// scheduled.
+	Attempts AttemptPruner
 }
 
 func (d Deps) logger() *slog.Logger {
@@ -87,6 +90,9 @@ func schedule(deps Deps) []job {
 	if deps.Status != nil {
 		jobs = append(jobs, job{name: BillingStatusJob, interval: deps.statusInterval(),
 			timeout: deps.statusTimeout(), run: BillingStatus})
+	}
+	if deps.Attempts != nil {
+		jobs = append(jobs, job{name: LoginAttemptsJob, interval: time.Hour, timeout: 5 * time.Minute, run: PruneLoginAttempts})
 	}
 	return jobs
 }
