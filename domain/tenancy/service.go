@@ -24,8 +24,21 @@ type Service struct {
 }
 
 // NewService returns a Service over store, checking callers with rights.
-func NewService(store Store, rights *Rights) *Service {
-	return &Service{store: store, rights: rights, now: time.Now}
+func NewService(store Store, rights *Rights, opts ...Option) *Service {
+	s := &Service{store: store, rights: rights, now: time.Now}
+	for _, opt := range opts {
+		opt(s)
+	}
+	return s
+}
+
+// Option adjusts a Service.
+type Option func(*Service)
+
+// WithClock makes the Service read the time from now rather than
+// time.Now: sessions' lifetimes and throttling waits follow it.
+func WithClock(now func() time.Time) Option {
+	return func(s *Service) { s.now = now }
 }
 
 // NewID returns a new time-ordered identifier for any Truecost record.
