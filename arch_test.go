@@ -55,7 +55,7 @@ var allowedInDomain = setOf(
 	// paths as strings; logging through an injected handler
 	"path", "path/filepath", "log/slog",
 	// encodings and hashes
-	"encoding/base64", "encoding/binary", "encoding/hex", "encoding/json", "hash", "hash/fnv",
+	"encoding/base64", "encoding/binary", "encoding/hex", "encoding/json", "hash", "hash/fnv", "hash/maphash",
 	// sealing secrets, hashing tokens
 	"crypto/aes", "crypto/cipher", "crypto/hkdf", "crypto/hmac", "crypto/rand", "crypto/sha256", "crypto/sha512", "crypto/subtle",
 	// pure libraries
