@@ -56,7 +56,7 @@ var allowedInDomain = setOf(
 	// as values (net/netip parses, it does not dial)
 	"path", "path/filepath", "log/slog", "net/netip",
 	// encodings and hashes
-	"encoding/base64", "encoding/binary", "encoding/hex", "encoding/json", "hash", "hash/fnv",
+	"encoding/base64", "encoding/binary", "encoding/hex", "encoding/json", "hash", "hash/fnv", "hash/maphash",
 	// sealing secrets, hashing tokens
 	"crypto/aes", "crypto/cipher", "crypto/hkdf", "crypto/hmac", "crypto/rand", "crypto/sha256", "crypto/sha512", "crypto/subtle",
 	// pure libraries

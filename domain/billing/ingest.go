@@ -152,8 +152,7 @@ func (g *Ingester) load(ctx context.Context, run *IngestionRun, src Source, part
 
 	totals := make(map[string]*Sum)
 	run.PeriodVersions = make(map[time.Time]string)
-	census := newTagCensus()
-	tags := newTagCache()
+	agg := newAggregator()
 	batch := make([]LineItem, 0, batchSize)
 	var rows, done int64
 
@@ -170,7 +169,8 @@ func (g *Ingester) load(ctx context.Context, run *IngestionRun, src Source, part
 	for _, part := range parts {
 		base := done
 		readErr = src.Read(ctx, part, func(l *LineItem) error {
-			if err := checkLineItem(l, tags, census); err != nil {
+			tags, err := checkLineItem(l, agg)
+			if err != nil {
 				return err
 			}
 			period := l.BillingPeriodStart
@@ -181,6 +181,7 @@ func (g *Ingester) load(ctx context.Context, run *IngestionRun, src Source, part
 			if _, ok := run.PeriodVersions[period]; !ok {
 				run.PeriodVersions[period] = part.Version
 			}
+			agg.add(l, tags)
 			rows++
 			t := totals[l.BillingCurrency]
 			if t == nil {
@@ -229,8 +230,6 @@ func (g *Ingester) load(ctx context.Context, run *IngestionRun, src Source, part
 	if rows == 0 && len(run.PeriodVersions) == 0 {
 		return domain.Errorf(domain.Invalid, "the source files hold no line items")
 	}
-	run.TagKeys = census.keys(rows)
-
 	run.Rows = rows
 	money := make(Totals, len(totals))
 	for cur, t := range totals {
@@ -242,6 +241,15 @@ func (g *Ingester) load(ctx context.Context, run *IngestionRun, src Source, part
 		run.Periods = append(run.Periods, p)
 	}
 	sort.Slice(run.Periods, func(i, j int) bool { return run.Periods[i].Before(run.Periods[j]) })
+
+	keys, rollups, ok := agg.finish(rows)
+	run.TagKeys = keys
+	if ok {
+		if err := g.store.StageRollups(ctx, *run, rollups); err != nil {
+			return fmt.Errorf("stage rollups: %w", err)
+		}
+		run.RollupsStaged = true
+	}
 	return nil
 }
 
@@ -255,46 +263,20 @@ type RowError struct {
 func (e *RowError) Error() string { return e.Column + ": " + e.Message }
 
 // checkLineItem enforces what every stored line item must satisfy beyond
-// parsing: the mandatory columns and well-formed tag JSON. Its tags are
-// counted by census.
-func checkLineItem(l *LineItem, cache *tagCache, census *tagCensus) error {
+// parsing: the mandatory columns and well-formed tag JSON. It returns the
+// item's tags as agg reads them.
+func checkLineItem(l *LineItem, agg *aggregator) ([]tagRef, error) {
 	if l.BillingCurrency == "" {
-		return &RowError{Column: "BillingCurrency", Message: "must not be empty"}
+		return nil, &RowError{Column: "BillingCurrency", Message: "must not be empty"}
 	}
 	if l.Tags == "" {
-		return nil
+		return nil, nil
 	}
-	tags, err := cache.parse(l.Tags)
+	tags, err := agg.tags(l.Tags)
 	if err != nil {
-		return &RowError{Column: "Tags", Message: fmt.Sprintf("not a JSON object: %v", err)}
+		return nil, &RowError{Column: "Tags", Message: fmt.Sprintf("not a JSON object: %v", err)}
 	}
-	census.add(l, tags)
-	return nil
-}
-
-// tagCache keeps the parsed tags of recent tag objects: most line items
-// repeat their resource's tags. It holds at most tagCacheSize objects.
-type tagCache struct {
-	parsed map[string]map[string]string
-}
-
-const tagCacheSize = 4096
-
-func newTagCache() *tagCache { return &tagCache{parsed: map[string]map[string]string{}} }
-
-func (c *tagCache) parse(raw string) (map[string]string, error) {
-	if t, ok := c.parsed[raw]; ok {
-		return t, nil
-	}
-	t, err := parseTags(raw)
-	if err != nil {
-		return nil, err
-	}
-	if len(c.parsed) >= tagCacheSize {
-		clear(c.parsed)
-	}
-	c.parsed[raw] = t
-	return t, nil
+	return tags, nil
 }
 
 func (g *Ingester) fail(ctx context.Context, run IngestionRun, cause error, created bool) (IngestionRun, error) {

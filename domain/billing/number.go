@@ -83,18 +83,46 @@ type Sum struct {
 
 // Add adds n; null adds nothing.
 func (s *Sum) Add(n Number) {
-	if n == "" {
+	a := readAmount(n)
+	s.addAmount(&a)
+}
+
+// amount is a Number read once, to be added to several sums.
+type amount struct {
+	n      Number
+	mant   int64
+	exp    int32
+	small  bool // mant·10^exp is n
+	parsed bool
+	dec    decimal.Decimal
+}
+
+func readAmount(n Number) amount {
+	m, e, ok := smallDecimal(string(n))
+	return amount{n: n, mant: m, exp: e, small: ok}
+}
+
+// decimal returns the amount's value, parsed on first use.
+func (a *amount) decimal() decimal.Decimal {
+	if !a.parsed {
+		a.dec, a.parsed = a.n.Decimal(), true
+	}
+	return a.dec
+}
+
+// addAmount adds a; null adds nothing.
+func (s *Sum) addAmount(a *amount) {
+	if a.n == "" {
 		return
 	}
-	m, e, ok := smallDecimal(string(n))
-	if !ok || !s.addSmall(m, e) {
-		s.big = s.big.Add(n.Decimal())
+	if !a.small || !addSmall(&s.mant, &s.exp, a.mant, a.exp) {
+		s.big = s.big.Add(a.decimal())
 	}
 }
 
 // AddSum adds another sum.
 func (s *Sum) AddSum(o Sum) {
-	if !s.addSmall(o.mant, o.exp) {
+	if !addSmall(&s.mant, &s.exp, o.mant, o.exp) {
 		s.big = s.big.Add(decimal.New(o.mant, o.exp))
 	}
 	if !o.big.IsZero() {
@@ -118,17 +146,17 @@ var pow10 = func() [19]int64 {
 	return p
 }()
 
-// addSmall adds m·10^e to the int64 part, aligning exponents; it returns
-// false (changing nothing) when that would overflow.
-func (s *Sum) addSmall(m int64, e int32) bool {
-	if s.mant == 0 {
-		s.mant, s.exp = m, e
+// addSmall adds m·10^e to a Sum's int64 part, *mant·10^*exp, aligning
+// exponents; it returns false (changing nothing) when that would overflow.
+func addSmall(mant *int64, exp *int32, m int64, e int32) bool {
+	if *mant == 0 {
+		*mant, *exp = m, e
 		return true
 	}
 	if m == 0 {
 		return true
 	}
-	sm, se := s.mant, s.exp
+	sm, se := *mant, *exp
 	switch {
 	case e < se:
 		d := se - e
@@ -147,7 +175,7 @@ func (s *Sum) addSmall(m int64, e int32) bool {
 	if abs64(sm) > maxSmall || abs64(m) > maxSmall {
 		return false
 	}
-	s.mant, s.exp = sm+m, se
+	*mant, *exp = sm+m, se
 	return true
 }
 
