@@ -70,8 +70,8 @@ type tableCopy struct {
 func (s *Store) copyLineItems(ctx context.Context, run billing.IngestionRun, batches <-chan []billing.LineItem) (err error) {
 	w := &partitionWriter{s: s, run: &run, copies: map[time.Time]*tableCopy{}}
 	defer func() {
-		for _, m := range w.order {
-			if cerr := w.finish(m, err); err == nil {
+		for len(w.order) > 0 {
+			if cerr := w.finish(w.order[0], err); err == nil {
 				err = cerr
 			}
 		}
