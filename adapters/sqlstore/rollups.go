@@ -85,10 +85,10 @@ func (s *Store) costSums() string {
 		s.sum("COALESCE(li.resale_cost, li.billed_cost)") + ", COUNT(*)"
 }
 
-// buildRollups aggregates a run's line items into its dimension rollup and,
-// for the tag keys with few values, its tag rollups, and records the run's
-// tag keys. The database does the grouping, so ingestion holds no
-// aggregate in memory however many distinct keys the data has.
+// buildRollups moves in the rollups the ingester staged for a run or, for
+// a run past the ingester's bounds, groups its line items into its
+// dimension rollup and, for the tag keys with few values, its tag rollups;
+// then derives the service rollup and records the run's tag keys.
 func (s *Store) buildRollups(ctx context.Context, db bun.IDB, run billing.IngestionRun) error {
 	if len(run.Periods) == 0 {
 		return nil
