@@ -29,7 +29,8 @@ type rowSet interface {
 }
 
 // bulkLoad writes every rowSet next yields into table: one COPY on
-// Postgres, small batched INSERTs in one transaction per set on SQLite.
+// Postgres, prepared single-row INSERTs in one transaction per set on SQLite
+// (see sqlite_insert.go).
 func (s *Store) bulkLoad(ctx context.Context, table string, cols []string, next func() (rowSet, bool)) error {
 	if s.dialect == Postgres {
 		return s.copyIn(ctx, table, cols, next)
@@ -131,9 +132,13 @@ var lineItemColumns = func() []string {
 type lineItemRows struct {
 	run   *billing.IngestionRun
 	items []billing.LineItem
+	times *timeTexts // SQLite's text of times, shared by a load's sets
 }
 
 func (r lineItemRows) Len() int { return len(r.items) }
+
+// SharedArgs counts the run's keys, which lead every row.
+func (r lineItemRows) SharedArgs() int { return 3 }
 
 func (r lineItemRows) AppendCopyText(buf []byte, i int) []byte {
 	l := &r.items[i]
@@ -169,16 +174,33 @@ func (r lineItemRows) AppendArgs(args []any, i int) []any {
 		case f.Num != nil:
 			args = append(args, nullString(string(*f.Num(l))))
 		case f.Time != nil:
-			if t := f.Time(l); !t.IsZero() {
-				args = append(args, t.UTC().Format(timeLayout))
-			} else {
-				args = append(args, nil)
-			}
+			args = append(args, r.times.text(*f.Time(l)))
 		default:
 			args = append(args, nullString(*f.Str(l)))
 		}
 	}
 	return append(args, nullString(extrasJSON(l)))
+}
+
+// timeTexts remembers the SQLite text of recent times: a load's rows share
+// a few billing periods and, mostly, a month's hours.
+type timeTexts [1024]struct {
+	sec  int64
+	nsec int
+	text any // string
+}
+
+// text returns t as SQLite stores it, or nil for the zero time.
+func (c *timeTexts) text(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	sec, nsec := t.Unix(), t.Nanosecond()
+	e := &c[(uint64(sec)*0x9E3779B97F4A7C15)>>54]
+	if e.text == nil || e.sec != sec || e.nsec != nsec {
+		e.sec, e.nsec, e.text = sec, nsec, t.UTC().Format(timeLayout)
+	}
+	return e.text
 }
 
 func extrasJSON(l *billing.LineItem) string {
@@ -194,8 +216,9 @@ func (s *Store) WriteLineItems(ctx context.Context, run billing.IngestionRun, ba
 	if s.dialect == Postgres {
 		return s.copyLineItems(ctx, run, batches)
 	}
+	times := new(timeTexts)
 	return s.bulkLoad(ctx, "cost_line_items", lineItemColumns, func() (rowSet, bool) {
 		items, ok := <-batches
-		return lineItemRows{run: &run, items: items}, ok
+		return lineItemRows{run: &run, items: items, times: times}, ok
 	})
 }

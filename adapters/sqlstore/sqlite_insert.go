@@ -2,62 +2,266 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql/driver"
+	"errors"
 	"fmt"
 	"strings"
-
-	"github.com/uptrace/bun"
 )
 
-// sqliteRowsPerInsert is small on purpose: the SQLite driver's bind cost
-// grows faster than linearly with a statement's parameter count.
-const sqliteRowsPerInsert = 4
+// SQLite has no COPY. A bulk load runs single-row INSERTs of prepared
+// statements on the driver's connection, below database/sql:
+//
+//   - one row per statement: the driver's bind cost grows with the square
+//     of a statement's parameter count, and a statement of one row needs
+//     no statement journal;
+//   - the columns a row leaves null (most of FOCUS's, in most exports) are
+//     left out of its statement, so are neither bound nor copied; there is
+//     one prepared statement per pattern of null columns, up to
+//     sqliteMaxStatements of them;
+//   - the values every row of a set shares (the run's keys) are SQL literals
+//     of the statement, not bound per row;
+//   - statements run without a cancellable context, which would cost the
+//     driver a goroutine per statement: the load checks ctx between sets.
+//
+// Each set is one transaction, begun once the set is at hand, so that the
+// load never holds the write lock while it waits for the next set.
+const sqliteMaxStatements = 64
+
+// sharedArgs is implemented by row sets whose rows all start with the same
+// values.
+type sharedArgs interface {
+	// SharedArgs returns how many leading values every row has in common.
+	SharedArgs() int
+}
+
+// sqliteDriverConn is what a load needs of the driver's connection.
+type sqliteDriverConn interface {
+	driver.ConnPrepareContext
+	driver.ExecerContext
+}
 
 func (s *Store) insertIn(ctx context.Context, table string, cols []string, next func() (rowSet, bool)) error {
-	full := insertSQL(table, cols, sqliteRowsPerInsert)
-	var args []any
+	conn, err := s.db.DB.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("get connection: %w", err)
+	}
+	defer conn.Close()
+	omittable, err := s.nullDefaultColumns(ctx, table, cols)
+	if err != nil {
+		return err
+	}
+	err = conn.Raw(func(driverConn any) error {
+		c, ok := driverConn.(sqliteDriverConn)
+		if !ok {
+			return fmt.Errorf("unexpected SQLite driver connection %T", driverConn)
+		}
+		l := &sqliteLoader{conn: c, table: table, cols: cols, omittable: omittable,
+			stmts: make(map[string]driver.StmtExecContext)}
+		err := l.load(ctx, next)
+		if cerr := l.close(); err == nil {
+			err = cerr
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("insert into %s: %w", table, err)
+	}
+	return nil
+}
+
+// nullDefaultColumns reports which of cols default to null, so that a row
+// may leave them out instead of binding a null.
+func (s *Store) nullDefaultColumns(ctx context.Context, table string, cols []string) ([]bool, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT name FROM pragma_table_info(?) WHERE dflt_value IS NULL", table)
+	if err != nil {
+		return nil, fmt.Errorf("columns of %s: %w", table, err)
+	}
+	defer rows.Close()
+	nullDefault := make(map[string]bool)
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, fmt.Errorf("columns of %s: %w", table, err)
+		}
+		nullDefault[name] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("columns of %s: %w", table, err)
+	}
+	omittable := make([]bool, len(cols))
+	for i, c := range cols {
+		omittable[i] = nullDefault[c]
+	}
+	return omittable, nil
+}
+
+type sqliteLoader struct {
+	conn      sqliteDriverConn
+	table     string
+	cols      []string
+	omittable []bool
+
+	shared []any                             // the literal leading values of the statements
+	stmts  map[string]driver.StmtExecContext // by the bitmap of the columns they set
+	all    driver.StmtExecContext            // every column, once stmts is full
+
+	inTx bool
+}
+
+func (l *sqliteLoader) load(ctx context.Context, next func() (rowSet, bool)) error {
+	// The statements run without ctx's cancellation; see above.
+	run := context.WithoutCancel(ctx)
+	var (
+		args []any
+		vals []driver.NamedValue
+		mask []byte
+	)
 	for {
 		set, ok := next()
 		if !ok {
 			return nil
 		}
-		err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-			stmt, err := tx.PrepareContext(ctx, full)
-			if err != nil {
-				return err
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if set.Len() == 0 {
+			continue
+		}
+		nShared := 0
+		if sa, ok := set.(sharedArgs); ok {
+			nShared = sa.SharedArgs()
+		}
+		args = set.AppendArgs(args[:0], 0)
+		if err := l.share(args[:nShared]); err != nil {
+			return err
+		}
+		if _, err := l.conn.ExecContext(run, "BEGIN IMMEDIATE", nil); err != nil {
+			return err
+		}
+		l.inTx = true
+		for i := 0; i < set.Len(); i++ {
+			args = set.AppendArgs(args[:0], i)
+			mask = mask[:0]
+			for range (len(args) + 7) / 8 {
+				mask = append(mask, 0)
 			}
-			defer stmt.Close()
-			for start := 0; start < set.Len(); start += sqliteRowsPerInsert {
-				end := min(start+sqliteRowsPerInsert, set.Len())
-				args = args[:0]
-				for i := start; i < end; i++ {
-					args = set.AppendArgs(args, i)
+			vals = vals[:0]
+			for j := nShared; j < len(args); j++ {
+				if args[j] == nil && l.omittable[j] {
+					continue
 				}
-				if end-start == sqliteRowsPerInsert {
-					_, err = stmt.ExecContext(ctx, args...)
-				} else {
-					_, err = tx.ExecContext(ctx, insertSQL(table, cols, end-start), args...)
-				}
-				if err != nil {
-					return err
+				mask[j/8] |= 1 << (j % 8)
+				vals = append(vals, driver.NamedValue{Ordinal: len(vals) + 1, Value: args[j]})
+			}
+			stmt, ok := l.stmts[string(mask)]
+			if !ok {
+				var err error
+				if stmt, err = l.prepare(run, mask, nShared); err != nil {
+					return l.abort(err)
 				}
 			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("insert into %s: %w", table, err)
+			if stmt == l.all && len(vals) != len(args)-nShared {
+				vals = vals[:0]
+				for j := nShared; j < len(args); j++ {
+					vals = append(vals, driver.NamedValue{Ordinal: len(vals) + 1, Value: args[j]})
+				}
+			}
+			if _, err := stmt.ExecContext(run, vals); err != nil {
+				return l.abort(err)
+			}
+		}
+		l.inTx = false
+		if _, err := l.conn.ExecContext(run, "COMMIT", nil); err != nil {
+			l.inTx = true
+			return l.abort(err)
 		}
 	}
 }
 
-func insertSQL(table string, cols []string, rows int) string {
-	var b strings.Builder
-	b.WriteString("INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES ")
-	row := "(" + strings.TrimSuffix(strings.Repeat("?,", len(cols)), ",") + ")"
-	for i := 0; i < rows; i++ {
-		if i > 0 {
-			b.WriteByte(',')
+// share makes vals the literal leading values of the statements,
+// dropping those prepared for others.
+func (l *sqliteLoader) share(vals []any) error {
+	if len(vals) == len(l.shared) {
+		same := true
+		for i := range vals {
+			same = same && vals[i] == l.shared[i]
 		}
-		b.WriteString(row)
+		if same {
+			return nil
+		}
 	}
-	return b.String()
+	for _, v := range vals {
+		if s, ok := v.(string); !ok || strings.IndexByte(s, 0) >= 0 {
+			return fmt.Errorf("shared value %v is not text", v)
+		}
+	}
+	if err := l.closeStatements(); err != nil {
+		return err
+	}
+	l.shared = append(l.shared[:0], vals...)
+	return nil
 }
+
+// prepare returns the statement setting the columns of mask, or the one
+// setting every column when there are too many statements already.
+func (l *sqliteLoader) prepare(ctx context.Context, mask []byte, nShared int) (driver.StmtExecContext, error) {
+	full := len(l.stmts) >= sqliteMaxStatements
+	if full && l.all != nil {
+		return l.all, nil
+	}
+	var names, values []string
+	for j, col := range l.cols {
+		switch {
+		case j < nShared:
+			names = append(names, col)
+			values = append(values, "'"+strings.ReplaceAll(l.shared[j].(string), "'", "''")+"'")
+		case full || mask[j/8]&(1<<(j%8)) != 0:
+			names = append(names, col)
+			values = append(values, "?")
+		}
+	}
+	query := "INSERT INTO " + l.table + " (" + strings.Join(names, ", ") + ") VALUES (" + strings.Join(values, ", ") + ")"
+	prepared, err := l.conn.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	stmt, ok := prepared.(driver.StmtExecContext)
+	if !ok {
+		prepared.Close()
+		return nil, fmt.Errorf("unexpected SQLite statement %T", prepared)
+	}
+	if full {
+		l.all = stmt
+	} else {
+		l.stmts[string(mask)] = stmt
+	}
+	return stmt, nil
+}
+
+// abort rolls back the open transaction. When that fails the connection's
+// state is unknown, so database/sql is told to discard it.
+func (l *sqliteLoader) abort(err error) error {
+	if !l.inTx {
+		return err
+	}
+	l.inTx = false
+	if _, rerr := l.conn.ExecContext(context.Background(), "ROLLBACK", nil); rerr != nil {
+		return errors.Join(err, fmt.Errorf("roll back: %w", rerr), driver.ErrBadConn)
+	}
+	return err
+}
+
+func (l *sqliteLoader) closeStatements() error {
+	var errs []error
+	for key, stmt := range l.stmts {
+		errs = append(errs, stmt.(driver.Stmt).Close())
+		delete(l.stmts, key)
+	}
+	if l.all != nil {
+		errs = append(errs, l.all.(driver.Stmt).Close())
+		l.all = nil
+	}
+	return errors.Join(errs...)
+}
+
+func (l *sqliteLoader) close() error { return l.closeStatements() }

@@ -130,6 +130,7 @@ func (r dimRows) values(i int) []string {
 }
 
 func (r dimRows) AppendCopyText(buf []byte, i int) []byte { return appendTextRow(buf, r.values(i)) }
+func (r dimRows) SharedArgs() int                         { return 3 }
 func (r dimRows) AppendArgs(args []any, i int) []any      { return appendArgRow(args, r.values(i)) }
 
 type tagRows struct {
@@ -146,4 +147,5 @@ func (r tagRows) values(i int) []string {
 }
 
 func (r tagRows) AppendCopyText(buf []byte, i int) []byte { return appendTextRow(buf, r.values(i)) }
+func (r tagRows) SharedArgs() int                         { return 3 }
 func (r tagRows) AppendArgs(args []any, i int) []any      { return appendArgRow(args, r.values(i)) }
