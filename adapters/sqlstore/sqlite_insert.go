@@ -41,15 +41,15 @@ type sqliteDriverConn interface {
 }
 
 func (s *Store) insertIn(ctx context.Context, table string, cols []string, next func() (rowSet, bool)) error {
+	omittable, err := s.nullDefaultColumns(ctx, table, cols)
+	if err != nil {
+		return err
+	}
 	conn, err := s.db.DB.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("get connection: %w", err)
 	}
 	defer conn.Close()
-	omittable, err := s.nullDefaultColumns(ctx, table, cols)
-	if err != nil {
-		return err
-	}
 	err = conn.Raw(func(driverConn any) error {
 		c, ok := driverConn.(sqliteDriverConn)
 		if !ok {
