@@ -12,15 +12,23 @@ import (
 	"github.com/truecost/truecost/domain/tenancy"
 )
 
+// stoppedClockService returns a tenancy service on s whose clock stands
+// still, so blocks last however slow the test runs, with the organization
+// acme created, and the clock option for further services.
+func stoppedClockService(t *testing.T, s *sqlstore.Store) (*tenancy.Service, tenancy.Option) {
+	t.Helper()
+	clock := tenancy.WithClock(func() time.Time { return time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC) })
+	svc := tenancy.NewService(s, tenancy.NewRights(s), clock)
+	if _, err := svc.CreateOrganization(context.Background(), system, "acme", "Acme", tenancy.Customer, ""); err != nil {
+		t.Fatal(err)
+	}
+	return svc, clock
+}
+
 func TestLoginIsThrottledPerAccountAndAddress(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
 		ctx := context.Background()
-		// A stopped clock: blocks last however slow the test runs.
-		clock := tenancy.WithClock(func() time.Time { return time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC) })
-		svc := tenancy.NewService(s, tenancy.NewRights(s), clock)
-		if _, err := svc.CreateOrganization(ctx, system, "acme", "Acme", tenancy.Customer, ""); err != nil {
-			t.Fatal(err)
-		}
+		svc, clock := stoppedClockService(t, s)
 		for _, email := range []string{"ana@acme.example", "bob@acme.example"} {
 			if _, err := svc.CreateUser(ctx, system, email, "acme", tenancy.Member, "correct horse"); err != nil {
 				t.Fatal(err)
@@ -62,11 +70,7 @@ func TestLoginIsThrottledPerAccountAndAddress(t *testing.T) {
 func TestBadAPITokensAreThrottledPerAddress(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
 		ctx := context.Background()
-		clock := tenancy.WithClock(func() time.Time { return time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC) })
-		svc := tenancy.NewService(s, tenancy.NewRights(s), clock)
-		if _, err := svc.CreateOrganization(ctx, system, "acme", "Acme", tenancy.Customer, ""); err != nil {
-			t.Fatal(err)
-		}
+		svc, _ := stoppedClockService(t, s)
 		u, err := svc.CreateUser(ctx, system, "ci@acme.example", "acme", tenancy.Member, "")
 		if err != nil {
 			t.Fatal(err)

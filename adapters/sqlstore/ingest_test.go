@@ -372,20 +372,28 @@ func (m *monthsSource) Read(_ context.Context, p billing.Part, fn func(*billing.
 	return nil
 }
 
+// twoMonths returns a source of September and October 2026 (versions a1
+// and b1, costing 1.10 and 2.20 a row) and a function ingesting it for org
+// as connector conn-1.
+func (e env) twoMonths(t *testing.T, org tenancy.Organization) (*monthsSource, func() billing.IngestionRun) {
+	sep, oct := date("2026-09-01"), date("2026-10-01")
+	src := &monthsSource{versions: map[time.Time]string{sep: "a1", oct: "b1"}, amount: map[time.Time]string{sep: "1.10", oct: "2.20"}}
+	return src, func() billing.IngestionRun {
+		t.Helper()
+		run, err := e.ingester.Ingest(context.Background(), billing.IngestRequest{OrgID: org.ID, ConnectorID: "conn-1", Source: src})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return run
+	}
+}
+
 func TestOnlyChangedPeriodsAreReloaded(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
 		e := newEnv(s)
-		ctx := context.Background()
 		org := e.org(t, "acme")
 		sep, oct := date("2026-09-01"), date("2026-10-01")
-		src := &monthsSource{versions: map[time.Time]string{sep: "a1", oct: "b1"}, amount: map[time.Time]string{sep: "1.10", oct: "2.20"}}
-		ingest := func() billing.IngestionRun {
-			run, err := e.ingester.Ingest(ctx, billing.IngestRequest{OrgID: org.ID, ConnectorID: "conn-1", Source: src})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return run
-		}
+		src, ingest := e.twoMonths(t, org)
 		if run := ingest(); run.Rows != 6 || len(run.Periods) != 2 {
 			t.Fatalf("first run: %d rows, periods %v", run.Rows, run.Periods)
 		}

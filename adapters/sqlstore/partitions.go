@@ -178,26 +178,27 @@ func (s *Store) lineItemTables(ctx context.Context, db bun.IDB, orgID, runID str
 }
 
 // ensureMonth creates the partition of a billing month if it is missing.
-// Two processes may race to create it: the loser finds it made.
+// It looks first, since creating a partition locks cost_line_items; two
+// processes may race to create it, and the loser finds it made.
 func (s *Store) ensureMonth(ctx context.Context, month time.Time) error {
 	table := monthTable(month)
-	for attempt := 0; ; attempt++ {
-		var exists bool
-		if err := s.db.QueryRowContext(ctx, "SELECT to_regclass(?) IS NOT NULL", table).Scan(&exists); err != nil {
-			return fmt.Errorf("look for %s: %w", table, err)
-		}
-		if exists {
-			return nil
-		}
-		_, err := s.db.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS "+table+" PARTITION OF cost_line_items FOR VALUES FROM ("+
-			timeLiteral(month)+") TO ("+timeLiteral(month.AddDate(0, 1, 0))+") PARTITION BY LIST (run_id)")
-		if err == nil || attempt > 0 {
-			if err != nil {
-				return fmt.Errorf("create %s: %w", table, err)
-			}
-			return nil
-		}
+	exists := func() (bool, error) {
+		var ok bool
+		err := s.db.QueryRowContext(ctx, "SELECT to_regclass(?) IS NOT NULL", table).Scan(&ok)
+		return ok, err
 	}
+	if ok, err := exists(); err != nil || ok {
+		return err
+	}
+	_, err := s.db.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS "+table+" PARTITION OF cost_line_items FOR VALUES FROM ("+
+		timeLiteral(month)+") TO ("+timeLiteral(month.AddDate(0, 1, 0))+") PARTITION BY LIST (run_id)")
+	if err != nil {
+		if ok, _ := exists(); ok {
+			return nil
+		}
+		return fmt.Errorf("create %s: %w", table, err)
+	}
+	return nil
 }
 
 // attachRun makes a run's month tables partitions of cost_line_items,

@@ -25,15 +25,8 @@ func TestRunsRowsAreRemovedWhole(t *testing.T) {
 			}
 			return len(sqlstore.LineItemTables(t, s))
 		}
-		sep, oct := date("2026-09-01"), date("2026-10-01")
-		src := &monthsSource{versions: map[time.Time]string{sep: "a1", oct: "b1"}, amount: map[time.Time]string{sep: "1.10", oct: "2.20"}}
-		ingest := func() billing.IngestionRun {
-			run, err := e.ingester.Ingest(ctx, billing.IngestRequest{OrgID: org.ID, ConnectorID: "conn-1", Source: src})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return run
-		}
+		oct := date("2026-10-01")
+		src, ingest := e.twoMonths(t, org)
 		ingest()
 		if n := tables(); postgres && n != 2 {
 			t.Errorf("%d line item tables after loading two months, want 2: %v", n, sqlstore.LineItemTables(t, s))
