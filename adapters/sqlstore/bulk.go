@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -28,22 +29,49 @@ type rowSet interface {
 	AppendArgs(args []any, i int) []any
 }
 
-// bulkLoad writes every rowSet next yields into table: one COPY on
-// Postgres, prepared single-row INSERTs in one transaction per set on SQLite
-// (see sqlite_insert.go).
+// bulkLoad writes every rowSet next yields into table, on a connection of
+// its own: one COPY on Postgres, prepared single-row INSERTs in one
+// transaction per set on SQLite (see sqlite_insert.go).
 func (s *Store) bulkLoad(ctx context.Context, table string, cols []string, next func() (rowSet, bool)) error {
-	if s.dialect == Postgres {
-		return s.copyIn(ctx, table, cols, next)
+	var omittable []bool
+	if s.dialect == SQLite {
+		// Read before taking the load's connection, which a pool of one
+		// would otherwise be waiting for.
+		var err error
+		if omittable, err = s.nullDefaultColumns(ctx, table, cols); err != nil {
+			return err
+		}
 	}
-	return s.insertIn(ctx, table, cols, next)
-}
-
-func (s *Store) copyIn(ctx context.Context, table string, cols []string, next func() (rowSet, bool)) error {
 	conn, err := s.db.DB.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("get connection: %w", err)
 	}
 	defer conn.Close()
+	return s.loadOn(ctx, conn, false, table, cols, omittable, next)
+}
+
+// bulkLoadInTx writes like bulkLoad, inside the transaction open on conn.
+func (s *Store) bulkLoadInTx(ctx context.Context, conn *sql.Conn, table string, cols []string, next func() (rowSet, bool)) error {
+	var omittable []bool
+	if s.dialect == SQLite {
+		var err error
+		if omittable, err = s.nullDefaultColumns(ctx, table, cols); err != nil {
+			return err
+		}
+	}
+	return s.loadOn(ctx, conn, true, table, cols, omittable, next)
+}
+
+// loadOn writes on conn; inTx says conn is in a transaction its caller
+// ends, so SQLite's sets do not commit one by one.
+func (s *Store) loadOn(ctx context.Context, conn *sql.Conn, inTx bool, table string, cols []string, omittable []bool, next func() (rowSet, bool)) error {
+	if s.dialect == Postgres {
+		return copyOn(ctx, conn, table, cols, next)
+	}
+	return insertOn(ctx, conn, inTx, table, cols, omittable, next)
+}
+
+func copyOn(ctx context.Context, conn *sql.Conn, table string, cols []string, next func() (rowSet, bool)) error {
 	return conn.Raw(func(driverConn any) error {
 		pg := driverConn.(*stdlib.Conn).Conn().PgConn()
 		pr, pw := io.Pipe()

@@ -16,8 +16,7 @@ import (
 
 // runTables hold rows keyed by (org, connector, billing period, run): what
 // a run wrote, removed whole when the run is superseded or abandoned.
-var runTables = []string{"cost_line_items", "cost_dim_rollups", "cost_service_rollups", "cost_tag_rollups",
-	"cost_dim_rollups_staged", "cost_tag_rollups_staged"}
+var runTables = []string{"cost_line_items", "cost_dim_rollups", "cost_service_rollups", "cost_tag_rollups"}
 
 // runTables are the tables whose rows this store deletes by run: on
 // Postgres, line items are partitions dropped whole instead.
@@ -85,11 +84,12 @@ func (s *Store) costSums() string {
 		s.sum("COALESCE(li.resale_cost, li.billed_cost)") + ", COUNT(*)"
 }
 
-// buildRollups moves in the rollups the ingester staged for a run or, for
-// a run past the ingester's bounds, groups its line items into its
-// dimension rollup and, for the tag keys with few values, its tag rollups;
-// then derives the service rollup and records the run's tag keys.
-func (s *Store) buildRollups(ctx context.Context, db bun.IDB, run billing.IngestionRun) error {
+// buildRollups writes the rollups the ingester built for a run (built, not
+// nil) or, for a run past the ingester's bounds, groups its line items into
+// its dimension rollup and, for the tag keys with few values, its tag
+// rollups; then derives the service rollup and records the run's tag keys.
+// db is the publishing transaction, open on conn.
+func (s *Store) buildRollups(ctx context.Context, db bun.IDB, conn *sql.Conn, run billing.IngestionRun, built *billing.Rollups) error {
 	if len(run.Periods) == 0 {
 		return nil
 	}
@@ -113,8 +113,8 @@ GROUP BY li.org_id, li.connector_id, li.run_id, li.billing_period_start, ` + day
     li.service_name, li.service_category, li.region_id, li.region_name, li.billing_account_id,
     li.billing_account_name, li.sub_account_id, li.sub_account_name, li.charge_category, li.charge_class,
     li.billing_currency`
-	if run.RollupsStaged {
-		if err := s.publishStaged(ctx, db, run); err != nil {
+	if built != nil {
+		if err := s.writeRollups(ctx, conn, run, built); err != nil {
 			return err
 		}
 	} else if err := s.insertSelect(ctx, db, "cost_dim_rollups", dim, run.OrgID, run.ID, bun.In(periods)); err != nil {
@@ -151,7 +151,7 @@ GROUP BY li.org_id, li.connector_id, li.run_id, li.billing_period_start, li.day,
 			return fmt.Errorf("record tag keys: %w", err)
 		}
 	}
-	if len(rolled) == 0 || run.RollupsStaged {
+	if len(rolled) == 0 || built != nil {
 		return nil
 	}
 	if s.dialect == SQLite && !allPlain(rolled) {

@@ -192,7 +192,7 @@ func (s *Store) PartitionVersions(ctx context.Context, orgID, connectorID string
 // run's, built from its rows: the rollup tables hold active data only, so
 // reports read them without checking which run is active, and readers see
 // the old rollups or the new ones, never both.
-func (s *Store) PublishRun(ctx context.Context, run billing.IngestionRun) error {
+func (s *Store) PublishRun(ctx context.Context, run billing.IngestionRun, rollups *billing.Rollups) error {
 	type superseded struct {
 		runID  string
 		period time.Time
@@ -210,7 +210,13 @@ func (s *Store) PublishRun(ctx context.Context, run billing.IngestionRun) error 
 			}
 		}
 	}
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	// The rollups are bulk loaded on the transaction's own connection.
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("get connection: %w", err)
+	}
+	defer conn.Close()
+	err = conn.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if s.dialect == Postgres {
 			if err := s.attachRun(ctx, tx, tables); err != nil {
 				return err
@@ -246,7 +252,7 @@ func (s *Store) PublishRun(ctx context.Context, run billing.IngestionRun) error 
 				}
 			}
 		}
-		if err := s.buildRollups(ctx, tx, run); err != nil {
+		if err := s.buildRollups(ctx, tx, conn.Conn, run, rollups); err != nil {
 			return fmt.Errorf("build rollups: %w", err)
 		}
 		return updateRun(ctx, tx, run)

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -24,7 +25,8 @@ import (
 //     driver a goroutine per statement: the load checks ctx between sets.
 //
 // Each set is one transaction, begun once the set is at hand, so that the
-// load never holds the write lock while it waits for the next set.
+// load never holds the write lock while it waits for the next set — unless
+// the load runs inside its caller's transaction.
 const sqliteMaxStatements = 64
 
 // sharedArgs is implemented by row sets whose rows all start with the same
@@ -40,22 +42,13 @@ type sqliteDriverConn interface {
 	driver.ExecerContext
 }
 
-func (s *Store) insertIn(ctx context.Context, table string, cols []string, next func() (rowSet, bool)) error {
-	omittable, err := s.nullDefaultColumns(ctx, table, cols)
-	if err != nil {
-		return err
-	}
-	conn, err := s.db.DB.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("get connection: %w", err)
-	}
-	defer conn.Close()
-	err = conn.Raw(func(driverConn any) error {
+func insertOn(ctx context.Context, conn *sql.Conn, inTx bool, table string, cols []string, omittable []bool, next func() (rowSet, bool)) error {
+	err := conn.Raw(func(driverConn any) error {
 		c, ok := driverConn.(sqliteDriverConn)
 		if !ok {
 			return fmt.Errorf("unexpected SQLite driver connection %T", driverConn)
 		}
-		l := &sqliteLoader{conn: c, table: table, cols: cols, omittable: omittable,
+		l := &sqliteLoader{conn: c, table: table, cols: cols, omittable: omittable, outerTx: inTx,
 			stmts: make(map[string]driver.StmtExecContext)}
 		err := l.load(ctx, next)
 		if cerr := l.close(); err == nil {
@@ -105,7 +98,8 @@ type sqliteLoader struct {
 	stmts  map[string]driver.StmtExecContext // by the bitmap of the columns they set
 	all    driver.StmtExecContext            // every column, once stmts is full
 
-	inTx bool
+	inTx    bool // a transaction of the loader's own is open
+	outerTx bool // the caller's transaction is open: the loader begins none
 }
 
 func (l *sqliteLoader) load(ctx context.Context, next func() (rowSet, bool)) error {
@@ -135,10 +129,12 @@ func (l *sqliteLoader) load(ctx context.Context, next func() (rowSet, bool)) err
 		if err := l.share(args[:nShared]); err != nil {
 			return err
 		}
-		if _, err := l.conn.ExecContext(run, "BEGIN IMMEDIATE", nil); err != nil {
-			return err
+		if !l.outerTx {
+			if _, err := l.conn.ExecContext(run, "BEGIN IMMEDIATE", nil); err != nil {
+				return err
+			}
+			l.inTx = true
 		}
-		l.inTx = true
 		for i := 0; i < set.Len(); i++ {
 			args = set.AppendArgs(args[:0], i)
 			mask = mask[:0]
@@ -170,10 +166,12 @@ func (l *sqliteLoader) load(ctx context.Context, next func() (rowSet, bool)) err
 				return l.abort(err)
 			}
 		}
-		l.inTx = false
-		if _, err := l.conn.ExecContext(run, "COMMIT", nil); err != nil {
-			l.inTx = true
-			return l.abort(err)
+		if l.inTx {
+			l.inTx = false
+			if _, err := l.conn.ExecContext(run, "COMMIT", nil); err != nil {
+				l.inTx = true
+				return l.abort(err)
+			}
 		}
 	}
 }

@@ -2,11 +2,9 @@ package sqlstore
 
 import (
 	"context"
-	"fmt"
+	"database/sql"
 	"strconv"
 	"time"
-
-	"github.com/uptrace/bun"
 
 	"github.com/truecost/truecost/domain/billing"
 )
@@ -20,12 +18,9 @@ var tagRollupColumns = []string{"org_id", "connector_id", "run_id", "billing_per
 	"cloud", "provider_name", "service_name", "currency",
 	"billed_cost", "effective_cost", "list_cost", "contracted_cost", "resale_cost", "row_count"}
 
-// stagedTables pair each rollup table with where a run's rollups wait for
-// its publication.
-var stagedTables = [][2]string{{"cost_dim_rollups_staged", "cost_dim_rollups"}, {"cost_tag_rollups_staged", "cost_tag_rollups"}}
-
-// StageRollups writes a run's rollups where PublishRun will take them from.
-func (s *Store) StageRollups(ctx context.Context, run billing.IngestionRun, r billing.Rollups) error {
+// writeRollups writes the rollups the ingester built for a run into the
+// rollup tables, inside the publishing transaction open on conn.
+func (s *Store) writeRollups(ctx context.Context, conn *sql.Conn, run billing.IngestionRun, r *billing.Rollups) error {
 	enc := rollupEncoder{run: &run, postgres: s.dialect == Postgres}
 	const chunk = 4096
 	var dims, tags []rowSet
@@ -35,13 +30,13 @@ func (s *Store) StageRollups(ctx context.Context, run billing.IngestionRun, r bi
 	for i := 0; i < len(r.Tags); i += chunk {
 		tags = append(tags, tagRows{enc, r.Tags[i:min(i+chunk, len(r.Tags))]})
 	}
-	if err := s.bulkLoad(ctx, "cost_dim_rollups_staged", dimRollupColumns, each(dims)); err != nil {
+	if err := s.bulkLoadInTx(ctx, conn, "cost_dim_rollups", dimRollupColumns, each(dims)); err != nil {
 		return err
 	}
-	return s.bulkLoad(ctx, "cost_tag_rollups_staged", tagRollupColumns, each(tags))
+	return s.bulkLoadInTx(ctx, conn, "cost_tag_rollups", tagRollupColumns, each(tags))
 }
 
-// each hands bulkLoad the sets one by one.
+// each hands a bulk load the sets one by one.
 func each(sets []rowSet) func() (rowSet, bool) {
 	return func() (rowSet, bool) {
 		if len(sets) == 0 {
@@ -51,20 +46,6 @@ func each(sets []rowSet) func() (rowSet, bool) {
 		sets = sets[1:]
 		return r, true
 	}
-}
-
-// publishStaged moves a run's staged rollups into the rollup tables.
-func (s *Store) publishStaged(ctx context.Context, db bun.IDB, run billing.IngestionRun) error {
-	for _, t := range stagedTables {
-		if _, err := db.ExecContext(ctx, "INSERT INTO "+t[1]+" SELECT * FROM "+t[0]+" WHERE org_id = ? AND run_id = ?",
-			run.OrgID, run.ID); err != nil {
-			return fmt.Errorf("publish %s: %w", t[1], err)
-		}
-		if _, err := db.ExecContext(ctx, "DELETE FROM "+t[0]+" WHERE org_id = ? AND run_id = ?", run.OrgID, run.ID); err != nil {
-			return fmt.Errorf("clear %s: %w", t[0], err)
-		}
-	}
-	return nil
 }
 
 // rollupEncoder writes the values rollup rows share, in either dialect.

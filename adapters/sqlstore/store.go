@@ -164,7 +164,7 @@ func (s *Store) DB() *bun.DB { return s.db }
 // WithQueryHook returns a Store on the same connections that also runs h
 // around every statement it sends (bun's query hooks), so that tests can
 // count or inspect the SQL a request issues. s is unchanged; close s, not
-// the returned Store. Bulk loads (WriteLineItems, StageRollups: COPY on
+// the returned Store. Bulk loads (WriteLineItems, the rollups PublishRun writes: COPY on
 // Postgres, the driver's statements on SQLite) bypass hooks.
 func (s *Store) WithQueryHook(h bun.QueryHook) *Store {
 	return &Store{db: s.db.WithQueryHook(h), dialect: s.dialect}

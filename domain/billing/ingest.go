@@ -87,14 +87,14 @@ func (g *Ingester) Ingest(ctx context.Context, req IngestRequest) (IngestionRun,
 		return run, err
 	}
 	stop := g.keepAlive(ctx, run)
-	err = g.load(ctx, &run, req.Source, changed, total, req.Progress)
+	rollups, err := g.load(ctx, &run, req.Source, changed, total, req.Progress)
 	stop()
 	if err != nil {
 		return g.fail(ctx, run, err, true)
 	}
 	run.Status = RunSucceeded
 	run.FinishedAt = g.now().UTC()
-	if err := g.store.PublishRun(ctx, run); err != nil {
+	if err := g.store.PublishRun(ctx, run, rollups); err != nil {
 		return g.fail(ctx, run, fmt.Errorf("publish run: %w", err), true)
 	}
 	return run, nil
@@ -131,8 +131,9 @@ func manifestVersion(m Manifest) string {
 }
 
 // load streams the parts into the store on one goroutine while reading and
-// aggregating on this one.
-func (g *Ingester) load(ctx context.Context, run *IngestionRun, src Source, parts []Part, total int64, progress func(int64, int64)) error {
+// aggregating on this one. It returns the run's rollups, or nil when they
+// outgrew the aggregator's bounds and the store must build them.
+func (g *Ingester) load(ctx context.Context, run *IngestionRun, src Source, parts []Part, total int64, progress func(int64, int64)) (*Rollups, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -221,14 +222,14 @@ func (g *Ingester) load(ctx context.Context, run *IngestionRun, src Source, part
 	wErr := <-writeErr
 	switch {
 	case readErr != nil && !errors.Is(readErr, context.Canceled):
-		return readErr
+		return nil, readErr
 	case wErr != nil:
-		return fmt.Errorf("store line items: %w", wErr)
+		return nil, fmt.Errorf("store line items: %w", wErr)
 	case readErr != nil:
-		return readErr
+		return nil, readErr
 	}
 	if rows == 0 && len(run.PeriodVersions) == 0 {
-		return domain.Errorf(domain.Invalid, "the source files hold no line items")
+		return nil, domain.Errorf(domain.Invalid, "the source files hold no line items")
 	}
 	run.Rows = rows
 	money := make(Totals, len(totals))
@@ -244,13 +245,10 @@ func (g *Ingester) load(ctx context.Context, run *IngestionRun, src Source, part
 
 	keys, rollups, ok := agg.finish(rows)
 	run.TagKeys = keys
-	if ok {
-		if err := g.store.StageRollups(ctx, *run, rollups); err != nil {
-			return fmt.Errorf("stage rollups: %w", err)
-		}
-		run.RollupsStaged = true
+	if !ok {
+		return nil, nil
 	}
-	return nil
+	return &rollups, nil
 }
 
 // RowError is returned by a Source's callback for a line item that is

@@ -39,14 +39,10 @@ type IngestionRun struct {
 	Totals         []Money // BilledCost per currency
 	// TagKeys are the tag keys the run's rows carry, with whether each has
 	// tag rollups (see TagRollupFloor).
-	TagKeys []RunTagKey
-	// RollupsStaged says the run's rollups were built while it read and
-	// staged with StageRollups; otherwise PublishRun builds them from the
-	// line items.
-	RollupsStaged bool
-	Error         string
-	StartedAt     time.Time
-	FinishedAt    time.Time
+	TagKeys    []RunTagKey
+	Error      string
+	StartedAt  time.Time
+	FinishedAt time.Time
 }
 
 // Duration is how long the run took, or zero while it runs.
@@ -150,16 +146,13 @@ type IngestStore interface {
 	// WriteLineItems stores the batches of a running run until the channel
 	// closes. The rows stay invisible to readers until PublishRun.
 	WriteLineItems(ctx context.Context, run IngestionRun, batches <-chan []LineItem) error
-	// StageRollups keeps a run's rollups, built while it read, invisible
-	// until PublishRun.
-	StageRollups(ctx context.Context, run IngestionRun, rollups Rollups) error
-	// PublishRun moves in the run's staged rollups, or when none were
-	// staged builds them from its rows (the dimension rollup, and tag
-	// rollups for run.TagKeys that are RolledUp), makes the
-	// run the active version of each of its periods (recording
+	// PublishRun writes rollups, the run's rollups built while it read, or
+	// when rollups is nil builds them from its rows (the dimension rollup,
+	// and tag rollups for run.TagKeys that are RolledUp); it makes the run
+	// the active version of each of its periods (recording
 	// run.PeriodVersions) and records it as succeeded — readers see all of
 	// it or none — then removes the rows it superseded.
-	PublishRun(ctx context.Context, run IngestionRun) error
+	PublishRun(ctx context.Context, run IngestionRun, rollups *Rollups) error
 	// DiscardRun removes whatever a failed run wrote.
 	DiscardRun(ctx context.Context, run IngestionRun) error
 }
