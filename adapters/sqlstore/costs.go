@@ -199,9 +199,13 @@ var plainKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 // sqliteTagValue is the SQL reading a plain tag key from a SQLite tag
 // column, as text the way reports show tags, binding its path into args.
 func sqliteTagValue(col, key string, args *[]any) string {
+	// Mostly a string: read it without calling back into Go, which tagtext
+	// costs per row; only a real number needs its rendering.
 	path := "$." + key
-	*args = append(*args, path, path)
-	return "tagtext(json_type(" + col + ", ?), json_extract(" + col + ", ?))"
+	*args = append(*args, path, path, path, path, path)
+	v := "json_extract(" + col + ", ?)"
+	return "CASE json_type(" + col + ", ?) WHEN 'text' THEN " + v + " WHEN 'integer' THEN CAST(" + v + " AS TEXT)" +
+		" WHEN 'real' THEN tagtext('real', " + v + ") WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' WHEN 'null' THEN NULL ELSE " + v + " END"
 }
 
 // where is the shared WHERE of a source: the organizations, the date
@@ -213,18 +217,24 @@ func (s *Store) where(src source, a billing.CostAggregate, args *[]any) string {
 	if src.lineItem {
 		// Rollups hold active runs only; line items also hold the rows of
 		// runs superseded and not yet removed. Naming the runs and periods
-		// lets Postgres read only their partitions.
-		pair := "(?, ?)"
+		// lets Postgres read only their partitions; SQLite seeks each pair
+		// in its run index, where a row-value IN would probe a temporary
+		// table for every row.
 		if s.dialect == Postgres {
-			pair = "(?, CAST(? AS TIMESTAMPTZ))"
+			runs, periods, pairs := make([]any, 0, len(src.active)), make([]any, 0, len(src.active)), make([]string, len(src.active))
+			for i, p := range src.active {
+				runs, periods, pairs[i] = append(runs, p[0]), append(periods, p[1]), "(?, CAST(? AS TIMESTAMPTZ))"
+			}
+			b.WriteString(" AND r.run_id IN (?) AND r.billing_period_start IN (?)" +
+				" AND (r.run_id, r.billing_period_start) IN (VALUES " + strings.Join(pairs, ", ") + ")")
+			*args = append(*args, bun.In(runs), bun.In(periods))
+		} else {
+			pairs := make([]string, len(src.active))
+			for i := range src.active {
+				pairs[i] = "(r.run_id = ? AND r.billing_period_start = ?)"
+			}
+			b.WriteString(" AND (" + strings.Join(pairs, " OR ") + ")")
 		}
-		runs, periods, pairs := make([]any, 0, len(src.active)), make([]any, 0, len(src.active)), make([]string, len(src.active))
-		for i, p := range src.active {
-			runs, periods, pairs[i] = append(runs, p[0]), append(periods, p[1]), pair
-		}
-		b.WriteString(" AND r.run_id IN (?) AND r.billing_period_start IN (?)" +
-			" AND (r.run_id, r.billing_period_start) IN (VALUES " + strings.Join(pairs, ", ") + ")")
-		*args = append(*args, bun.In(runs), bun.In(periods))
 		for _, p := range src.active {
 			*args = append(*args, p[0], p[1])
 		}

@@ -224,8 +224,14 @@ func (w scaleWorld) shapes(postgres bool) []shape {
 		day, monthOf = "(charge_period_start AT TIME ZONE 'UTC')::date", "date_trunc('month', charge_period_start AT TIME ZONE 'UTC')"
 		tag = func(k string) string { return "tags->>'" + k + "'" }
 	}
+	// SQLite's SUM reads the decimal text as floating point, which is not
+	// the answer a bill needs: its reference sums exactly, as reports do.
+	sum := "decsum(billed_cost)"
+	if postgres {
+		sum = "SUM(billed_cost)"
+	}
 	raw := func(sel, where, group string) string {
-		return "SELECT " + sel + ", billing_currency, SUM(billed_cost) FROM cost_line_items WHERE org_id IN (?) AND " +
+		return "SELECT " + sel + ", billing_currency, " + sum + " FROM cost_line_items WHERE org_id IN (?) AND " +
 			"charge_period_start >= ? AND charge_period_start < ?" + where + " GROUP BY " + group
 	}
 	return []shape{
