@@ -196,8 +196,17 @@ func pgconnConfig(url string) (*pgx.ConnConfig, error) {
 	if err != nil {
 		return nil, domain.WrapError(domain.Invalid, err, "bad Postgres URL %s", redact(url))
 	}
+	// A report groups up to some hundred thousand rollup rows: Postgres's
+	// default of 4 MB per sort or hash spills them to disk. A work_mem the
+	// URL sets (…?work_mem=64MB) wins.
+	if _, ok := cfg.RuntimeParams["work_mem"]; !ok {
+		cfg.RuntimeParams["work_mem"] = reportWorkMem
+	}
 	return cfg, nil
 }
+
+// reportWorkMem is the memory each sort or hash of a query may take.
+const reportWorkMem = "32MB"
 
 // redact hides a password in a database URL.
 func redact(url string) string {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/truecost/truecost/adapters/sqlstore"
+	"github.com/truecost/truecost/adapters/sqlstore/sqltest"
 )
 
 func TestSQLiteFilesAreReadableByTheOwnerOnly(t *testing.T) {
@@ -37,6 +38,26 @@ func TestSQLiteFilesAreReadableByTheOwnerOnly(t *testing.T) {
 			if mode := fi.Mode().Perm(); mode != 0o600 {
 				t.Errorf("%s has mode %o, want 600", filepath.Base(name), mode)
 			}
+		}
+	}
+}
+
+func TestPostgresSessionsGroupReportsInMemoryUnlessTheURLSaysOtherwise(t *testing.T) {
+	u, ok := sqltest.PostgresURL(t)
+	if !ok {
+		return
+	}
+	ctx := context.Background()
+	for url, want := range map[string]string{u: "32MB", u + "&work_mem=8MB": "8MB"} {
+		s, err := sqlstore.Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		err = s.DB().QueryRowContext(ctx, "SHOW work_mem").Scan(&got)
+		s.Close()
+		if err != nil || got != want {
+			t.Errorf("work_mem = %q (%v), want %q", got, err, want)
 		}
 	}
 }
