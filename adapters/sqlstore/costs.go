@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/shopspring/decimal"
 	"github.com/uptrace/bun"
@@ -20,6 +21,8 @@ var _ billing.CostAggregator = (*Store)(nil)
 //   - the service rollup, for a query without tags that groups and filters
 //     only by what it keeps (day, billing period, cloud, provider, service
 //     and category, charge category and class, currency, organization);
+//     its sums by charge month, when the query asks for no days and its
+//     range is whole months;
 //   - the dimension rollup, for every other query without tags;
 //   - the tag rollups of one key, for a query that groups or filters by
 //     that single key and otherwise only by dimensions the tag rollups
@@ -43,10 +46,13 @@ type source struct {
 }
 
 var (
-	dimSource  = source{from: "cost_dim_rollups AS r"}
-	svcSource  = source{from: "cost_service_rollups AS r"}
-	tagSource  = source{from: "cost_tag_rollups AS r", tagged: true}
-	itemSource = source{from: "cost_line_items AS r", lineItem: true}
+	dimSource = source{from: "cost_dim_rollups AS r"}
+	svcSource = source{from: "cost_service_rollups AS r"}
+	// monthSource is the service rollup by charge month (its day is the
+	// month's first).
+	monthSource = source{from: "cost_month_rollups AS r"}
+	tagSource   = source{from: "cost_tag_rollups AS r", tagged: true}
+	itemSource  = source{from: "cost_line_items AS r", lineItem: true}
 )
 
 // itemDimensions are kept by the line items alone.
@@ -339,6 +345,8 @@ func (s *Store) costQuery(ctx context.Context, a billing.CostAggregate) (string,
 	key, single := singleTagKey(a)
 	switch {
 	case needsItems(a):
+	case len(a.TagKeys) == 0 && len(a.Filter.Tags) == 0 && within(a, serviceDimensions) && wholeMonths(a):
+		return s.plainQuery(monthSource, a)
 	case len(a.TagKeys) == 0 && len(a.Filter.Tags) == 0 && within(a, serviceDimensions):
 		return s.plainQuery(svcSource, a)
 	case len(a.TagKeys) == 0 && len(a.Filter.Tags) == 0:
@@ -354,6 +362,23 @@ func (s *Store) costQuery(ctx context.Context, a billing.CostAggregate) (string,
 		}
 	}
 	return s.itemQuery(ctx, a)
+}
+
+// wholeMonths reports whether the month rollup answers a query's dates: no
+// days asked for, and a range of whole charge months or of billing periods
+// (which the month rollup keeps).
+func wholeMonths(a billing.CostAggregate) bool {
+	if a.Granularity == billing.Daily {
+		return false
+	}
+	if a.DateBasis == billing.BillingPeriod {
+		return true
+	}
+	monthStart := func(t time.Time) bool {
+		t = t.UTC()
+		return t.Day() == 1 && t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0
+	}
+	return monthStart(a.From) && monthStart(a.To)
 }
 
 // itemQuery reads the line items of the active versions with costs in the

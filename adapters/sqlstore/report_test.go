@@ -238,7 +238,7 @@ type tables struct {
 func (h *tables) BeforeQuery(ctx context.Context, e *bun.QueryEvent) context.Context {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for _, t := range []string{"cost_dim_rollups", "cost_service_rollups", "cost_tag_rollups", "cost_line_items"} {
+	for _, t := range []string{"cost_dim_rollups", "cost_service_rollups", "cost_month_rollups", "cost_tag_rollups", "cost_line_items"} {
 		if strings.Contains(e.Query, "FROM "+t) {
 			h.read[t] = true
 		}
@@ -289,21 +289,27 @@ func TestReportsGroupInTheDatabaseExactly(t *testing.T) {
 
 		sep, nov := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 		svc, dims, tags, items := "cost_service_rollups", "cost_dim_rollups", "cost_service_rollups cost_tag_rollups", "cost_line_items cost_service_rollups"
+		months := "cost_month_rollups"
 		cases := []struct {
 			name  string
 			q     billing.CostQuery
 			reads string
 		}{
 			{"by provider daily", billing.CostQuery{GroupBy: []billing.Dimension{billing.DimProvider}, Granularity: billing.Daily}, svc},
-			{"by cloud monthly", billing.CostQuery{GroupBy: []billing.Dimension{billing.DimCloud}, Granularity: billing.Monthly}, svc},
+			{"by cloud monthly", billing.CostQuery{GroupBy: []billing.Dimension{billing.DimCloud}, Granularity: billing.Monthly}, months},
+			{"by cloud monthly from mid-month reads days", billing.CostQuery{From: sep.AddDate(0, 0, 14), GroupBy: []billing.Dimension{billing.DimCloud},
+				Granularity: billing.Monthly}, svc},
+			{"a total to mid-month reads days", billing.CostQuery{To: nov.AddDate(0, 0, -9), GroupBy: []billing.Dimension{billing.DimServiceName}}, svc},
+			{"by billing period from mid-month", billing.CostQuery{From: sep.AddDate(0, 0, 3), GroupBy: []billing.Dimension{billing.DimBillingPeriod},
+				DateBasis: billing.BillingPeriod, Granularity: billing.Monthly}, months},
 			{"by region and account, list cost", billing.CostQuery{GroupBy: []billing.Dimension{billing.DimRegion, billing.DimBillingAccount},
 				Metric: billing.ListCost}, dims},
 			{"by billing period on its basis", billing.CostQuery{GroupBy: []billing.Dimension{billing.DimBillingPeriod},
-				DateBasis: billing.BillingPeriod, Granularity: billing.Monthly}, svc},
+				DateBasis: billing.BillingPeriod, Granularity: billing.Monthly}, months},
 			{"filtered to GCP and a service", billing.CostQuery{GroupBy: []billing.Dimension{billing.DimProvider},
-				Filter: billing.CostFilter{Values: map[billing.Dimension][]string{billing.DimCloud: {"GCP"}, billing.DimServiceName: {"Compute"}}}}, svc},
+				Filter: billing.CostFilter{Values: map[billing.Dimension][]string{billing.DimCloud: {"GCP"}, billing.DimServiceName: {"Compute"}}}}, months},
 			{"an empty region is no region", billing.CostQuery{Filter: billing.CostFilter{Values: map[billing.Dimension][]string{billing.DimRegion: {""}}}}, dims},
-			{"by organization", billing.CostQuery{GroupBy: []billing.Dimension{billing.DimOrganization}}, svc},
+			{"by organization", billing.CostQuery{GroupBy: []billing.Dimension{billing.DimOrganization}}, months},
 			{"team daily", billing.CostQuery{TagKeys: []string{"team"}, Granularity: billing.Daily}, tags},
 			{"team by service, list cost", billing.CostQuery{TagKeys: []string{"team"}, GroupBy: []billing.Dimension{billing.DimServiceName},
 				Metric: billing.ListCost}, tags},
@@ -325,7 +331,13 @@ func TestReportsGroupInTheDatabaseExactly(t *testing.T) {
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
 				q := c.q
-				q.OrgID, q.From, q.To = org.ID, sep, nov
+				q.OrgID = org.ID
+				if q.From.IsZero() {
+					q.From = sep
+				}
+				if q.To.IsZero() {
+					q.To = nov
+				}
 				hook.reset()
 				rep, err := e.reporter.Report(ctx, system, q)
 				if err != nil {

@@ -16,7 +16,7 @@ import (
 
 // runTables hold rows keyed by (org, connector, billing period, run): what
 // a run wrote, removed whole when the run is superseded or abandoned.
-var runTables = []string{"cost_line_items", "cost_dim_rollups", "cost_service_rollups", "cost_tag_rollups"}
+var runTables = []string{"cost_line_items", "cost_dim_rollups", "cost_service_rollups", "cost_month_rollups", "cost_tag_rollups"}
 
 // runTables are the tables whose rows this store deletes by run: on
 // Postgres, line items are partitions dropped whole instead.
@@ -28,7 +28,7 @@ func (s *Store) runTables() []string {
 }
 
 // rollupTables hold the rollups of active runs only.
-var rollupTables = []string{"cost_dim_rollups", "cost_service_rollups", "cost_tag_rollups"}
+var rollupTables = []string{"cost_dim_rollups", "cost_service_rollups", "cost_month_rollups", "cost_tag_rollups"}
 
 // dayExpr is the UTC charge day of a line item, stored as the rollups
 // store days.
@@ -37,6 +37,14 @@ func (s *Store) dayExpr(col string) string {
 		return "(" + col + " AT TIME ZONE 'UTC')::date"
 	}
 	return "substr(" + col + ", 1, 10) || ' 00:00:00+00:00'"
+}
+
+// monthOfDay is the first day of a rollup day's month, stored as days are.
+func (s *Store) monthOfDay(col string) string {
+	if s.dialect == Postgres {
+		return "date_trunc('month', " + col + "::timestamp)::date"
+	}
+	return "substr(" + col + ", 1, 7) || '-01 00:00:00+00:00'"
 }
 
 // providerOf is a line item's provider: ProviderName, or FOCUS 1.3's
@@ -136,6 +144,21 @@ GROUP BY li.org_id, li.connector_id, li.run_id, li.billing_period_start, li.day,
     li.service_name, li.service_category, li.charge_category, li.charge_class, li.currency`
 	if _, err := db.ExecContext(ctx, svc, run.OrgID, run.ID); err != nil {
 		return fmt.Errorf("service rollup: %w", err)
+	}
+	month := s.monthOfDay("li.day")
+	monthly := `INSERT INTO cost_month_rollups (org_id, connector_id, run_id, billing_period_start, day, cloud, provider_name,
+    service_name, service_category, charge_category, charge_class, currency,
+    billed_cost, effective_cost, list_cost, contracted_cost, resale_cost, row_count)
+SELECT li.org_id, li.connector_id, li.run_id, li.billing_period_start, ` + month + `, li.cloud, li.provider_name,
+    li.service_name, li.service_category, li.charge_category, li.charge_class, li.currency,
+    ` + sum("billed_cost") + `, ` + sum("effective_cost") + `, ` + sum("list_cost") + `, ` + sum("contracted_cost") + `,
+    ` + sum("resale_cost") + `, SUM(li.row_count)
+FROM cost_service_rollups AS li
+WHERE li.org_id = ? AND li.run_id = ?
+GROUP BY li.org_id, li.connector_id, li.run_id, li.billing_period_start, ` + month + `, li.cloud, li.provider_name,
+    li.service_name, li.service_category, li.charge_category, li.charge_class, li.currency`
+	if _, err := db.ExecContext(ctx, monthly, run.OrgID, run.ID); err != nil {
+		return fmt.Errorf("month rollup: %w", err)
 	}
 
 	var rolled []string
