@@ -17,9 +17,10 @@ import (
 
 // BenchmarkIngest times the truecost binary ingesting one big month into
 // Postgres — BENCH_BIG_ROWS line items (default 10,000,000) generated like a
-// customer's export (see generateScaleMonth) as CSV.gz — beside psql's
-// \copy of the same rows, uncompressed, into an unindexed table with the
-// same typed columns. It prints rows/s, peak RSS and the wall-time ratio.
+// customer's export (see generateScaleMonth), from the same CSV file psql
+// reads and from its CSV.gz — beside psql's \copy of the CSV into an
+// unindexed table with the same typed columns. It prints rows/s, peak RSS
+// and the wall-time ratio.
 //
 //	BENCH_BIG_ROWS=2000000 go test -run '^$' -bench BenchmarkIngest -benchtime 1x ./adapters/sqlstore/
 func BenchmarkIngest(b *testing.B) {
@@ -42,12 +43,16 @@ func BenchmarkIngest(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		copyWall := psqlCopy(b, pgURL, plain)
 		pg := ingestWithBinary(b, bin, pgURL, gz)
+		pgPlain := ingestWithBinary(b, bin, pgURL, plain)
 		fmt.Printf("\n%-34s %10s %12s %10s %14s\n", fmt.Sprintf("ingest of %d rows", rows), "wall (s)", "rows/s", "peak RSS", "÷ reference")
 		fmt.Printf("%-34s %10.2f %12.0f %10s %14s\n", "psql \\copy (typed table, no index)", copyWall.Seconds(), float64(rows)/copyWall.Seconds(), "-", "1.00")
-		fmt.Printf("%-34s %10.2f %12.0f %6d MiB %14.2f\n", "truecost → Postgres", pg.wall.Seconds(), float64(rows)/pg.wall.Seconds(),
+		fmt.Printf("%-34s %10.2f %12.0f %6d MiB %14.2f\n", "truecost → Postgres (the same CSV)", pgPlain.wall.Seconds(), float64(rows)/pgPlain.wall.Seconds(),
+			pgPlain.maxRSS>>20, pgPlain.wall.Seconds()/copyWall.Seconds())
+		fmt.Printf("%-34s %10.2f %12.0f %6d MiB %14.2f\n", "truecost → Postgres (CSV.gz)", pg.wall.Seconds(), float64(rows)/pg.wall.Seconds(),
 			pg.maxRSS>>20, pg.wall.Seconds()/copyWall.Seconds())
-		b.ReportMetric(pg.wall.Seconds()/copyWall.Seconds(), "pg-ratio")
-		b.ReportMetric(float64(pg.maxRSS>>20), "pg-MiB")
+		b.ReportMetric(pgPlain.wall.Seconds()/copyWall.Seconds(), "pg-ratio")
+		b.ReportMetric(pg.wall.Seconds()/copyWall.Seconds(), "pg-gz-ratio")
+		b.ReportMetric(float64(max(pg.maxRSS, pgPlain.maxRSS)>>20), "pg-MiB")
 	}
 }
 
