@@ -3,6 +3,9 @@ package sqlstore
 import (
 	"context"
 	"testing"
+	"time"
+
+	"github.com/truecost/truecost/domain/billing"
 )
 
 // CountLineItems counts the stored line items of an organization, active or
@@ -30,3 +33,15 @@ func LineItemTables(t *testing.T, s *Store) []string {
 	}
 	return names
 }
+
+// BinaryNumeric and BinaryTime are the binary COPY fields line items are
+// written with, for tests that check them against Postgres's text input.
+func BinaryNumeric(n string) ([]byte, error) {
+	buf, _, err := appendBinaryNumeric(nil, billing.Number(n), nil)
+	return buf, err
+}
+
+func BinaryTime(t time.Time) ([]byte, error) { return appendBinaryTime(nil, t) }
+
+// BinaryCopyFraming are a binary COPY stream's header and trailer.
+var BinaryCopyFraming = [2][]byte{copyBinaryHeader, copyBinaryTrailer}

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
 
+	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/billing"
 )
 
@@ -58,6 +59,7 @@ type partitionWriter struct {
 	copies map[time.Time]*tableCopy
 	order  []time.Time // least recently opened first
 	buf    []byte
+	digits []byte
 }
 
 // tableCopy is one COPY stream into a run's month table.
@@ -88,7 +90,9 @@ func (s *Store) copyLineItems(ctx context.Context, run billing.IngestionRun, bat
 					return err
 				}
 			}
-			w.buf = append(rows.AppendCopyText(w.buf[:0], i), '\n')
+			if w.buf, w.digits, err = rows.AppendCopyBinary(w.buf[:0], w.digits, i); err != nil {
+				return domain.Errorf(domain.Invalid, "a line item of %s: %v", items[i].BillingPeriodStart.UTC().Format("2006-01"), err)
+			}
 			if _, err := last.w.Write(w.buf); err != nil {
 				return w.finish(lastMonth, err)
 			}
@@ -127,11 +131,12 @@ func (w *partitionWriter) open(ctx context.Context, month time.Time) (*tableCopy
 	}
 	pr, pw := io.Pipe()
 	c := &tableCopy{w: bufio.NewWriterSize(pw, 256<<10), pw: pw, done: make(chan error, 1)}
+	_, _ = c.w.Write(copyBinaryHeader) // buffered: a failure shows at the next write
 	go func() {
 		defer conn.Close()
 		c.done <- conn.Raw(func(driverConn any) error {
 			pg := driverConn.(*stdlib.Conn).Conn().PgConn()
-			_, err := pg.CopyFrom(ctx, pr, "COPY "+table+" ("+strings.Join(lineItemColumns, ", ")+") FROM STDIN")
+			_, err := pg.CopyFrom(ctx, pr, "COPY "+table+" ("+strings.Join(lineItemColumns, ", ")+") FROM STDIN (FORMAT binary)")
 			pr.CloseWithError(io.ErrClosedPipe) // a writer still writing learns COPY stopped
 			if err != nil {
 				return fmt.Errorf("copy into %s: %w", table, err)
@@ -157,7 +162,9 @@ func (w *partitionWriter) finish(month time.Time, cause error) error {
 		}
 	}
 	if cause == nil {
-		cause = c.w.Flush()
+		if _, cause = c.w.Write(copyBinaryTrailer); cause == nil {
+			cause = c.w.Flush()
+		}
 	}
 	if cause != nil {
 		c.pw.CloseWithError(cause)
