@@ -13,6 +13,7 @@ import (
 
 	"github.com/truecost/truecost/adapters/sqlstore"
 	"github.com/truecost/truecost/adapters/sqlstore/sqltest"
+	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/billing"
 	"github.com/truecost/truecost/domain/tenancy"
 )
@@ -233,4 +234,32 @@ func rollupRows(t *testing.T, s *sqlstore.Store, table, orgID string) map[string
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestBrokenTagsFromASourceFailTheRunAndLeaveNothing: readers check tags
+// where they can name file and line; a source that does not is still
+// stopped when its tags are read, and what the run wrote goes.
+func TestBrokenTagsFromASourceFailTheRunAndLeaveNothing(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		e := newEnv(s)
+		org := e.org(t, "acme")
+		items := stagedItems(5000)
+		items[4321].Tags = `{"team": "red"`
+		run, err := e.ingester.Ingest(ctx, billing.IngestRequest{OrgID: org.ID, ConnectorID: "conn-1", Source: itemsSource(items)})
+		if domain.ErrorCode(err) != domain.Invalid || !strings.Contains(err.Error(), "Tags are not a JSON object") {
+			t.Fatalf("error %v (code %s), want invalid tags", err, domain.ErrorCode(err))
+		}
+		if run.Status != billing.RunFailed {
+			t.Errorf("run %s, want failed", run.Status)
+		}
+		if n := sqlstore.CountLineItems(t, s, org.ID); n != 0 {
+			t.Errorf("%d line items left", n)
+		}
+		if s.Dialect() == sqlstore.Postgres {
+			if tables := sqlstore.LineItemTables(t, s); len(tables) != 0 {
+				t.Errorf("line item tables %v left", tables)
+			}
+		}
+	})
 }

@@ -27,13 +27,8 @@ func BenchmarkAggregate(b *testing.B) {
 			b.ResetTimer()
 			for range b.N {
 				agg := newAggregator()
-				for i := range items {
-					l := &items[i]
-					tags, err := checkLineItem(l, agg)
-					if err != nil {
-						b.Fatal(err)
-					}
-					agg.add(l, tags)
+				if err := agg.addBatch(items); err != nil {
+					b.Fatal(err)
 				}
 				if _, _, ok := agg.finish(rows); !ok {
 					b.Fatal("rollups not built")

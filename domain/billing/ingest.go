@@ -130,36 +130,54 @@ func manifestVersion(m Manifest) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// load streams the parts into the store on one goroutine while reading and
-// aggregating on this one. It returns the run's rollups, or nil when they
-// outgrew the aggregator's bounds and the store must build them.
+// load streams the parts through three goroutines: this one reads and
+// checks line items, the next sums them into the rollups, the last hands
+// them to the store; each works on its own batch. It returns the run's
+// rollups, or nil when they outgrew the aggregator's bounds and the store
+// must build them.
 func (g *Ingester) load(ctx context.Context, run *IngestionRun, src Source, parts []Part, total int64, progress func(int64, int64)) (*Rollups, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
+	toAggregate := make(chan []LineItem, 2)
 	batches := make(chan []LineItem, 2)
-	writeErr := make(chan error, 1)
+	aggErr, writeErr := make(chan error, 1), make(chan error, 1)
 	meta := *run // the writer's copy: this goroutine goes on filling run
 	go func() {
 		err := g.store.WriteLineItems(ctx, meta, batches)
 		if err != nil {
 			cancel()
 		}
-		// Drain so the reader never blocks on a writer that gave up.
+		// Drain so that nothing upstream blocks on a writer that gave up.
 		for range batches {
 		}
 		writeErr <- err
 	}()
+	agg := newAggregator()
+	go func() {
+		var err error
+		for batch := range toAggregate {
+			if err == nil {
+				if err = agg.addBatch(batch); err != nil {
+					cancel()
+				}
+			}
+			if err == nil {
+				batches <- batch // the writer drains until the channel closes
+			}
+		}
+		close(batches)
+		aggErr <- err
+	}()
 
 	totals := make(map[string]*Sum)
 	run.PeriodVersions = make(map[time.Time]string)
-	agg := newAggregator()
 	batch := make([]LineItem, 0, batchSize)
 	var rows, done int64
 
 	send := func() error {
 		select {
-		case batches <- batch:
+		case toAggregate <- batch:
 			batch = make([]LineItem, 0, batchSize)
 			return nil
 		case <-ctx.Done():
@@ -170,8 +188,7 @@ func (g *Ingester) load(ctx context.Context, run *IngestionRun, src Source, part
 	for _, part := range parts {
 		base := done
 		readErr = src.Read(ctx, part, func(l *LineItem) error {
-			tags, err := checkLineItem(l, agg)
-			if err != nil {
+			if err := checkLineItem(l); err != nil {
 				return err
 			}
 			period := l.BillingPeriodStart
@@ -182,7 +199,6 @@ func (g *Ingester) load(ctx context.Context, run *IngestionRun, src Source, part
 			if _, ok := run.PeriodVersions[period]; !ok {
 				run.PeriodVersions[period] = part.Version
 			}
-			agg.add(l, tags)
 			rows++
 			t := totals[l.BillingCurrency]
 			if t == nil {
@@ -218,11 +234,13 @@ func (g *Ingester) load(ctx context.Context, run *IngestionRun, src Source, part
 	if readErr != nil {
 		cancel()
 	}
-	close(batches)
-	wErr := <-writeErr
+	close(toAggregate)
+	aErr, wErr := <-aggErr, <-writeErr
 	switch {
 	case readErr != nil && !errors.Is(readErr, context.Canceled):
 		return nil, readErr
+	case aErr != nil:
+		return nil, aErr
 	case wErr != nil:
 		return nil, fmt.Errorf("store line items: %w", wErr)
 	case readErr != nil:
@@ -261,20 +279,13 @@ type RowError struct {
 func (e *RowError) Error() string { return e.Column + ": " + e.Message }
 
 // checkLineItem enforces what every stored line item must satisfy beyond
-// parsing: the mandatory columns and well-formed tag JSON. It returns the
-// item's tags as agg reads them.
-func checkLineItem(l *LineItem, agg *aggregator) ([]tagRef, error) {
+// parsing: the mandatory columns. Tags are checked as the aggregator reads
+// them (see aggregator.addBatch).
+func checkLineItem(l *LineItem) error {
 	if l.BillingCurrency == "" {
-		return nil, &RowError{Column: "BillingCurrency", Message: "must not be empty"}
+		return &RowError{Column: "BillingCurrency", Message: "must not be empty"}
 	}
-	if l.Tags == "" {
-		return nil, nil
-	}
-	tags, err := agg.tags(l.Tags)
-	if err != nil {
-		return nil, &RowError{Column: "Tags", Message: fmt.Sprintf("not a JSON object: %v", err)}
-	}
-	return tags, nil
+	return nil
 }
 
 func (g *Ingester) fail(ctx context.Context, run IngestionRun, cause error, created bool) (IngestionRun, error) {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/truecost/truecost/domain"
 )
 
 // A run's rollups are built while its line items stream past, and staged
@@ -215,6 +217,24 @@ func (a *aggregator) key(name string) *tagKeyRows {
 		a.keys[k.key] = k
 	}
 	return k
+}
+
+// addBatch reads the tags of a batch of line items and adds them. Tags
+// that are not a JSON object fail the run: the readers of every format
+// check them where they can say file and line, so this is a last guard.
+func (a *aggregator) addBatch(items []LineItem) error {
+	for i := range items {
+		l := &items[i]
+		var tags []tagRef
+		if l.Tags != "" {
+			var err error
+			if tags, err = a.tags(l.Tags); err != nil {
+				return domain.Errorf(domain.Invalid, "a line item's Tags are not a JSON object: %v", err)
+			}
+		}
+		a.add(l, tags)
+	}
+	return nil
 }
 
 // add adds a line item, whose tags tags returned.

@@ -15,12 +15,8 @@ import (
 // feed adds items to a as the ingester does.
 func feed(t testing.TB, a *aggregator, items []LineItem) {
 	t.Helper()
-	for i := range items {
-		tags, err := checkLineItem(&items[i], a)
-		if err != nil {
-			t.Fatalf("item %d: %v", i, err)
-		}
-		a.add(&items[i], tags)
+	if err := a.addBatch(items); err != nil {
+		t.Fatal(err)
 	}
 }
 
