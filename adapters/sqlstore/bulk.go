@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -158,9 +157,10 @@ var lineItemColumns = func() []string {
 }()
 
 type lineItemRows struct {
-	run   *billing.IngestionRun
-	items []billing.LineItem
-	times *timeTexts // SQLite's text of times, shared by a load's sets
+	run    *billing.IngestionRun
+	items  []billing.LineItem
+	times  *timeTexts     // SQLite's text of times, shared by a load's sets
+	extras *extrasEncoder // shared by a load's sets
 }
 
 func (r lineItemRows) Len() int { return len(r.items) }
@@ -191,7 +191,7 @@ func (r lineItemRows) AppendCopyText(buf []byte, i int) []byte {
 		}
 	}
 	buf = append(buf, '\t')
-	return appendCopyText(buf, extrasJSON(l))
+	return appendCopyText(buf, string(r.extras.append(nil, l.Extras)))
 }
 
 func (r lineItemRows) AppendArgs(args []any, i int) []any {
@@ -207,7 +207,7 @@ func (r lineItemRows) AppendArgs(args []any, i int) []any {
 			args = append(args, nullString(*f.Str(l)))
 		}
 	}
-	return append(args, nullString(extrasJSON(l)))
+	return append(args, nullString(string(r.extras.append(nil, l.Extras))))
 }
 
 // timeTexts remembers the SQLite text of recent times: a load's rows share
@@ -231,22 +231,14 @@ func (c *timeTexts) text(t time.Time) any {
 	return e.text
 }
 
-func extrasJSON(l *billing.LineItem) string {
-	if len(l.Extras) == 0 {
-		return ""
-	}
-	b, _ := json.Marshal(l.Extras) // a map of strings always encodes
-	return string(b)
-}
-
 // WriteLineItems loads a run's line items as they arrive.
 func (s *Store) WriteLineItems(ctx context.Context, run billing.IngestionRun, batches <-chan []billing.LineItem) error {
 	if s.dialect == Postgres {
 		return s.copyLineItems(ctx, run, batches)
 	}
-	times := new(timeTexts)
+	times, extras := new(timeTexts), new(extrasEncoder)
 	return s.bulkLoad(ctx, "cost_line_items", lineItemColumns, func() (rowSet, bool) {
 		items, ok := <-batches
-		return lineItemRows{run: &run, items: items, times: times}, ok
+		return lineItemRows{run: &run, items: items, times: times, extras: extras}, ok
 	})
 }

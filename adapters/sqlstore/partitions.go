@@ -60,6 +60,7 @@ type partitionWriter struct {
 	order  []time.Time // least recently opened first
 	buf    []byte
 	digits []byte
+	extras extrasEncoder
 }
 
 // tableCopy is one COPY stream into a run's month table.
@@ -81,7 +82,7 @@ func (s *Store) copyLineItems(ctx context.Context, run billing.IngestionRun, bat
 	var lastMonth, lastStart time.Time
 	var last *tableCopy
 	for items := range batches {
-		rows := lineItemRows{run: &run, items: items}
+		rows := lineItemRows{run: &run, items: items, extras: &w.extras}
 		for i := range items {
 			start := items[i].BillingPeriodStart
 			if !start.Equal(lastStart) || last == nil {
