@@ -23,7 +23,7 @@ var bom = []byte("\uFEFF")
 // Records are checked to have one field per header column.
 type Reader struct {
 	name   string
-	cr     *csv.Reader
+	p      *parser
 	header []string
 	index  map[string]int
 	line   int // where the last record read (or the header) starts
@@ -41,11 +41,8 @@ func Open(name string, r io.Reader, want string) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	cr := csv.NewReader(br)
-	// Records are handed over one at a time: reusing their slice saves an
-	// allocation per row.
-	cr.ReuseRecord = true
-	rec, err := cr.Read()
+	p := &parser{br: br}
+	rec, err := p.read()
 	if err == io.EOF {
 		return nil, billing.InputError(name, 1, "", "empty file: %s is required", want)
 	}
@@ -56,9 +53,9 @@ func Open(name string, r io.Reader, want string) (*Reader, error) {
 	if len(header) == 1 && header[0] == "" {
 		return nil, billing.InputError(name, 1, "", "empty file: %s is required", want)
 	}
-	cr.FieldsPerRecord = len(header)
-	rd := &Reader{name: name, cr: cr}
-	rd.line, _ = cr.FieldPos(0)
+	p.fields = len(header)
+	rd := &Reader{name: name, p: p}
+	rd.line = p.fieldLine(0)
 	rd.SetHeader(header)
 	return rd, nil
 }
@@ -151,8 +148,7 @@ func (r *Reader) Line() int { return r.line }
 // FieldLine returns the line field i of the last record read starts on,
 // which is after Line when an earlier field holds quoted line breaks.
 func (r *Reader) FieldLine(i int) int {
-	line, _ := r.cr.FieldPos(i)
-	return line
+	return r.p.fieldLine(i)
 }
 
 // Read returns the next record, or io.EOF after the last one. The slice is
@@ -160,14 +156,14 @@ func (r *Reader) FieldLine(i int) int {
 // A record whose field count differs from the header's, malformed CSV, and
 // a failure to read the bytes are errors from ReadError.
 func (r *Reader) Read() ([]string, error) {
-	rec, err := r.cr.Read()
+	rec, err := r.p.read()
 	if err != nil {
 		if err == io.EOF {
 			return nil, io.EOF
 		}
 		return nil, ReadError(r.name, r.line+1, err)
 	}
-	r.line, _ = r.cr.FieldPos(0)
+	r.line = r.p.fieldLine(0)
 	return rec, nil
 }
 
