@@ -287,13 +287,13 @@ type RowError struct {
 func (e *RowError) Error() string { return e.Column + ": " + e.Message }
 
 // checkLineItem enforces what every stored line item must satisfy beyond
-// parsing: the mandatory columns. Tags are checked as the aggregator reads
-// them (see aggregator.addBatch).
+// parsing: the mandatory columns and the value bounds (checkBounds). Tags
+// are checked as the aggregator reads them (see aggregator.addBatch).
 func checkLineItem(l *LineItem) error {
 	if l.BillingCurrency == "" {
 		return &RowError{Column: "BillingCurrency", Message: "must not be empty"}
 	}
-	return nil
+	return checkBounds(l)
 }
 
 // filesHold names the files read in a message: the file, or the first few.
