@@ -100,7 +100,8 @@ func (s *Source) Scan(ctx context.Context) (billing.Manifest, error) {
 	}
 	// FOCUS files may hold any billing periods: one part, periods from the data.
 	part := billing.Part{Version: "files:" + hex.EncodeToString(h.Sum(nil)), Files: files}
-	return billing.Manifest{Format: "focus", Parts: []billing.Part{part}}, nil
+	// The files are the whole source: a period they no longer hold is gone.
+	return billing.Manifest{Format: "focus", Parts: []billing.Part{part}, Whole: true}, nil
 }
 
 // Read streams every file's line items in the part's order.

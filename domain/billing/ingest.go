@@ -100,6 +100,9 @@ func (g *Ingester) Ingest(ctx context.Context, req IngestRequest) (IngestionRun,
 	if err != nil {
 		return g.fail(ctx, run, err, true)
 	}
+	if m.Whole {
+		run.Retired = retiredPeriods(loaded, run.PeriodVersions)
+	}
 	run.Status = RunSucceeded
 	run.FinishedAt = g.now().UTC()
 	if err := g.store.PublishRun(ctx, run, rollups); err != nil {
@@ -128,6 +131,19 @@ func changedParts(parts []Part, loaded map[time.Time]string) []Part {
 		}
 	}
 	return changed
+}
+
+// retiredPeriods are the loaded periods a whole source's new version no
+// longer holds, in order.
+func retiredPeriods(loaded map[time.Time]string, now map[time.Time]string) []time.Time {
+	var out []time.Time
+	for p := range loaded {
+		if _, ok := now[p.UTC()]; !ok {
+			out = append(out, p.UTC())
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Before(out[j]) })
+	return out
 }
 
 func manifestVersion(m Manifest) string {
