@@ -59,7 +59,10 @@ func (Factory) Source(ctx context.Context, c connectors.Connector, secret connec
 }
 
 // Local reads a local file or folder in format. With auto, a folder is
-// tried against each provider's layout and otherwise read as FOCUS CSV.
+// tried against each provider's layout and otherwise read as FOCUS CSV. A
+// single file is read by the kind its header shows (FOCUS, AWS CUR or CUR
+// 2.0, Azure cost details, Google Cloud export rows, OCI cost report),
+// which must be one format reads.
 func Local(ctx context.Context, path, format string) (billing.Source, error) {
 	info, err := os.Stat(path)
 	if err != nil {
@@ -82,8 +85,16 @@ func Local(ctx context.Context, path, format string) (billing.Source, error) {
 			}
 		}
 	}
-	if format != "auto" && format != "focus" && !info.IsDir() {
-		return nil, domain.Errorf(domain.Invalid, "format %s reads an export folder; %s is a file", format, path)
+	if !info.IsDir() {
+		// One file: its header says what it is.
+		kind, err := fileKind(path, format)
+		if err != nil {
+			return nil, err
+		}
+		if kind == kindFOCUS && (format == "auto" || format == "focus") {
+			return localfiles.New(path, "focus")
+		}
+		return &fileSource{path: path, format: format, kind: kind}, nil
 	}
 	switch format {
 	case "auto", "focus":

@@ -126,7 +126,7 @@ func (s *Source) Read(ctx context.Context, p billing.Part, fn func(*billing.Line
 }
 
 func readFile(ctx context.Context, path string, fn func(*billing.LineItem) error, progress func(int64)) error {
-	f, err := openRegular(path)
+	f, err := OpenRegular(path)
 	if err != nil {
 		return err
 	}
@@ -152,9 +152,10 @@ func IsRegular(path string, d fs.DirEntry) bool {
 	return err == nil && fi.Mode().IsRegular()
 }
 
-// openRegular opens the regular file at path, refusing anything else
-// (a FIFO would block the open until a writer came).
-func openRegular(path string) (*os.File, error) {
+// OpenRegular opens the regular file at path, refusing anything else
+// (a FIFO would block the open until a writer came) with a domain.Invalid
+// error naming it.
+func OpenRegular(path string) (*os.File, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, domain.WrapError(domain.Invalid, err, "cannot open %s", path)
