@@ -30,6 +30,7 @@ import (
 	"github.com/truecost/truecost/adapters/billingsource"
 	"github.com/truecost/truecost/adapters/cloudprovision"
 	"github.com/truecost/truecost/adapters/localfiles"
+	"github.com/truecost/truecost/adapters/outbound"
 	"github.com/truecost/truecost/adapters/sqlstore"
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/accounts"
@@ -159,6 +160,11 @@ func openApp(ctx context.Context, g *Globals, log *slog.Logger) (*app, error) {
 		store.Close()
 		return nil, err
 	}
+	policy, err := outbound.Parse(os.Getenv(outbound.EnvAllow))
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
 	rights := tenancy.NewRights(store)
 	a := &app{
 		awsPrincipal: os.Getenv("TRUECOST_AWS_PRINCIPAL"),
@@ -167,7 +173,7 @@ func openApp(ctx context.Context, g *Globals, log *slog.Logger) (*app, error) {
 		reporter:     billing.NewReporter(store, store, rights),
 	}
 	a.connectors = connectors.NewService(connectors.Deps{Store: store, Rights: rights, Sealer: sealer,
-		Sources: billingsource.Factory{}, Ingester: billing.NewIngester(store, tenancy.NewID), NewID: tenancy.NewID, Logger: log})
+		Sources: billingsource.Factory{Outbound: policy}, Ingester: billing.NewIngester(store, tenancy.NewID), NewID: tenancy.NewID, Logger: log})
 	a.accounts = accounts.NewService(accounts.Deps{Store: store, Rights: rights, Sealer: sealer, Connectors: a.connectors,
 		Provisioners: cloudprovision.New(cloudprovision.Endpoints{
 			AWS:             os.Getenv("TRUECOST_AWS_ENDPOINT_URL"),
@@ -176,7 +182,7 @@ func openApp(ctx context.Context, g *Globals, log *slog.Logger) (*app, error) {
 			AzureBlob:       os.Getenv("TRUECOST_AZURE_BLOB_ENDPOINT"),
 			GCPBigQuery:     os.Getenv("TRUECOST_GCP_BIGQUERY_ENDPOINT"),
 			GCPServiceUsage: os.Getenv("TRUECOST_GCP_SERVICEUSAGE_ENDPOINT"),
-		}),
+		}, policy),
 		NewID: tenancy.NewID, Logger: log})
 	return a, nil
 }
