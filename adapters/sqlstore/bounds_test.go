@@ -13,11 +13,11 @@ import (
 	"github.com/truecost/truecost/domain"
 )
 
-const boundsHeader = "BillingPeriodStart,BillingPeriodEnd,ChargePeriodStart,ChargePeriodEnd,BillingCurrency,BilledCost,EffectiveCost,ProviderName,ServiceName\n"
+const boundsHeader = "BillingPeriodStart,BillingPeriodEnd,ChargePeriodStart,ChargePeriodEnd,BillingCurrency,BilledCost,EffectiveCost,ProviderName,ServiceName,Tags\n"
 
 // boundsRow is a valid line item; each case breaks one cell of its second
 // copy, on line 3.
-var boundsRow = []string{"2024-09-01T00:00:00Z", "2024-10-01T00:00:00Z", "2024-09-10T00:00:00Z", "2024-09-11T00:00:00Z", "USD", "1.25", "1.25", "AWS", "EC2"}
+var boundsRow = []string{"2024-09-01T00:00:00Z", "2024-10-01T00:00:00Z", "2024-09-10T00:00:00Z", "2024-09-11T00:00:00Z", "USD", "1.25", "1.25", "AWS", "EC2", `{"team":"a"}`}
 
 func TestIngestRefusesValuesNoBillCanHoldOnBothDatabases(t *testing.T) {
 	cases := []struct {
@@ -38,6 +38,7 @@ func TestIngestRefusesValuesNoBillCanHoldOnBothDatabases(t *testing.T) {
 		{"currency name", 4, "US Dollars $$", "BillingCurrency", "not an ISO 4217 currency code"},
 		{"unknown currency", 4, "XYZ", "BillingCurrency", "not an ISO 4217 currency code"},
 		{"NUL byte in text", 8, "EC\x002", "ServiceName", "NUL byte"},
+		{"NUL escape in tags", 9, `{"team":"a\u0000b"}`, "Tags", "NUL byte"},
 	}
 	errs := map[string]map[string]string{} // case → dialect → error
 	dir := t.TempDir()
@@ -48,7 +49,7 @@ func TestIngestRefusesValuesNoBillCanHoldOnBothDatabases(t *testing.T) {
 			bad := append([]string(nil), boundsRow...)
 			bad[c.col] = c.value
 			path := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-")+".csv")
-			text := boundsHeader + strings.Join(boundsRow, ",") + "\n" + csvLine(bad) + "\n"
+			text := boundsHeader + csvLine(boundsRow) + "\n" + csvLine(bad) + "\n"
 			if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -96,7 +97,7 @@ func TestIngestUpperCasesCurrencyCodes(t *testing.T) {
 		row := append([]string(nil), boundsRow...)
 		row[4] = "usd"
 		path := filepath.Join(t.TempDir(), "lower.csv")
-		if err := os.WriteFile(path, []byte(boundsHeader+strings.Join(boundsRow, ",")+"\n"+strings.Join(row, ",")+"\n"), 0o644); err != nil {
+		if err := os.WriteFile(path, []byte(boundsHeader+csvLine(boundsRow)+"\n"+csvLine(row)+"\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		run, err := e.ingest(t, org, path)

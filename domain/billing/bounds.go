@@ -51,6 +51,11 @@ func checkBounds(l *LineItem) error {
 				return &RowError{Column: f.Name, Message: fmt.Sprintf("%s is outside the plausible range %s to %s",
 					t.Format(time.RFC3339), EarliestTime.Format(time.DateOnly), LatestTime.Format(time.DateOnly))}
 			}
+		case KindJSON:
+			// JSON may also spell NUL as an escape, which jsonb refuses.
+			if v := *f.Str(l); strings.IndexByte(v, 0) >= 0 || strings.Contains(v, `\u0000`) {
+				return &RowError{Column: f.Name, Message: "holds a NUL byte"}
+			}
 		default:
 			if strings.IndexByte(*f.Str(l), 0) >= 0 {
 				return &RowError{Column: f.Name, Message: "holds a NUL byte"}
