@@ -24,6 +24,7 @@ const infraFields = `state error connectorId manualSteps ledger { step kind reso
 // failure in the middle and a retry), lets the status check find two
 // projects' data, and deprovisions with the warning.
 func TestGCPBillingProvisionsThroughTheBinary(t *testing.T) {
+	allowLocalEmulators(t)
 	dir := t.TempDir()
 	dbURL := "sqlite://var/truecost.db"
 	fake := gcpfake.New(t)

@@ -32,6 +32,7 @@ import (
 // from the demo files themselves.
 
 func TestAzureConnectorSyncsThroughTheBinary(t *testing.T) {
+	allowLocalEmulators(t)
 	endpoint := azurite.Start(t)
 	dir := t.TempDir()
 	demo := writeDemo(t, dir)
@@ -82,6 +83,7 @@ func TestAzureConnectorSyncsThroughTheBinary(t *testing.T) {
 }
 
 func TestGCPConnectorSyncsThroughTheBinary(t *testing.T) {
+	allowLocalEmulators(t)
 	dir := t.TempDir()
 	demo := writeDemo(t, dir)
 	lines := jsonLines(t, filepath.Join(demo, "globex", "gcp", "202609_8f2d6c1e-bq-export_2026-09-01_2026-10-04.jsonl.gz"))
@@ -145,6 +147,7 @@ func TestGCPConnectorSyncsThroughTheBinary(t *testing.T) {
 }
 
 func TestOCIConnectorSyncsThroughTheBinary(t *testing.T) {
+	allowLocalEmulators(t)
 	const (
 		tenancyOCID = "ocid1.tenancy.oc1..aaaaglobextenancy"
 		userOCID    = "ocid1.user.oc1..aaaaglobexreportreader"

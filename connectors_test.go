@@ -25,6 +25,7 @@ import (
 // GraphQL pointing at an S3 emulator holding the CUR sample, tests and syncs
 // it through the binary's own source factory, and reads the totals back.
 func TestAWSConnectorSyncsThroughTheBinary(t *testing.T) {
+	allowLocalEmulators(t)
 	dir := t.TempDir()
 	dbURL := "sqlite://var/truecost.db"
 	if _, err := localfiles.WriteDemo(filepath.Join(dir, "demo")); err != nil {

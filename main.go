@@ -30,6 +30,7 @@ import (
 	"github.com/truecost/truecost/adapters/billingsource"
 	"github.com/truecost/truecost/adapters/cloudprovision"
 	"github.com/truecost/truecost/adapters/localfiles"
+	"github.com/truecost/truecost/adapters/outbound"
 	"github.com/truecost/truecost/adapters/sqlstore"
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/accounts"
@@ -132,6 +133,13 @@ type app struct {
 // openApp opens and migrates the store and wires the services, which log
 // to log.
 func openApp(ctx context.Context, g *Globals, log *slog.Logger) (*app, error) {
+	// A database that held data before this command may have credentials
+	// sealed with a key kept where earlier versions put it.
+	sqlitePath, isSQLite := strings.CutPrefix(g.DatabaseURL, "sqlite://")
+	existed := false
+	if fi, err := os.Stat(sqlitePath); isSQLite && err == nil && fi.Size() > 0 {
+		existed = true
+	}
 	store, err := sqlstore.Open(ctx, g.DatabaseURL)
 	if err != nil {
 		return nil, err
@@ -147,7 +155,12 @@ func openApp(ctx context.Context, g *Globals, log *slog.Logger) (*app, error) {
 	} else if n > 0 {
 		log.InfoContext(ctx, "removed interrupted ingestions", "runs", n)
 	}
-	sealer, err := loadSealer(string(store.Dialect()))
+	sealer, err := loadSealer(ctx, string(store.Dialect()), sqlitePath, existed, log)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	policy, err := outbound.Parse(os.Getenv(outbound.EnvAllow))
 	if err != nil {
 		store.Close()
 		return nil, err
@@ -160,7 +173,7 @@ func openApp(ctx context.Context, g *Globals, log *slog.Logger) (*app, error) {
 		reporter:     billing.NewReporter(store, store, rights),
 	}
 	a.connectors = connectors.NewService(connectors.Deps{Store: store, Rights: rights, Sealer: sealer,
-		Sources: billingsource.Factory{}, Ingester: billing.NewIngester(store, tenancy.NewID), NewID: tenancy.NewID, Logger: log})
+		Sources: billingsource.Factory{Outbound: policy}, Ingester: billing.NewIngester(store, tenancy.NewID), NewID: tenancy.NewID, Logger: log})
 	a.accounts = accounts.NewService(accounts.Deps{Store: store, Rights: rights, Sealer: sealer, Connectors: a.connectors,
 		Provisioners: cloudprovision.New(cloudprovision.Endpoints{
 			AWS:             os.Getenv("TRUECOST_AWS_ENDPOINT_URL"),
@@ -169,22 +182,22 @@ func openApp(ctx context.Context, g *Globals, log *slog.Logger) (*app, error) {
 			AzureBlob:       os.Getenv("TRUECOST_AZURE_BLOB_ENDPOINT"),
 			GCPBigQuery:     os.Getenv("TRUECOST_GCP_BIGQUERY_ENDPOINT"),
 			GCPServiceUsage: os.Getenv("TRUECOST_GCP_SERVICEUSAGE_ENDPOINT"),
-		}),
+		}, policy),
 		NewID: tenancy.NewID, Logger: log})
 	return a, nil
 }
 
 func (a *app) Close() error { return a.store.Close() }
 
-// secretKeyFile is where the embedded default keeps its generated key.
-const secretKeyFile = "var/secret.key"
-
 // loadSealer returns the sealer for credentials: the key in
 // TRUECOST_SECRET_KEY (base64 of 32 bytes), or with SQLite a key generated
-// on first run into var/secret.key (mode 0600). Postgres deployments run
-// several replicas, so they must set the variable; without it credentials
-// cannot be stored and the sealer is nil.
-func loadSealer(dialect string) (connectors.Sealer, error) {
+// on first run beside the database file (dbPath + ".key", mode 0600).
+// Postgres deployments run several replicas, so they must set the
+// variable; without it credentials cannot be stored and the sealer is nil.
+// A key in ./var/secret.key, where earlier versions kept it relative to the
+// working directory, is moved beside a database that existed before this
+// command (existed) and has no key of its own yet.
+func loadSealer(ctx context.Context, dialect, dbPath string, existed bool, log *slog.Logger) (connectors.Sealer, error) {
 	if v := strings.TrimSpace(os.Getenv("TRUECOST_SECRET_KEY")); v != "" {
 		key, err := base64.StdEncoding.DecodeString(v)
 		if err != nil {
@@ -195,7 +208,17 @@ func loadSealer(dialect string) (connectors.Sealer, error) {
 	if dialect != "sqlite" {
 		return nil, nil
 	}
-	key, err := localfiles.SecretKey(secretKeyFile)
+	keyPath := localfiles.SecretKeyPath(dbPath)
+	if existed {
+		moved, err := localfiles.AdoptLegacySecretKey(localfiles.LegacySecretKey, keyPath)
+		if err != nil {
+			return nil, fmt.Errorf("move the secret key beside the database: %w", err)
+		}
+		if moved {
+			log.InfoContext(ctx, "moved the secret key beside the database", "from", localfiles.LegacySecretKey, "to", keyPath)
+		}
+	}
+	key, err := localfiles.SecretKey(keyPath)
 	if err != nil {
 		return nil, err
 	}

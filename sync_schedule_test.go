@@ -47,6 +47,7 @@ func (w syncWatch) SyncAll(ctx context.Context, caller tenancy.Principal, interv
 // lets the scheduler's connector sync run at its first slot on a fake
 // clock: the connector is synced without anyone asking.
 func TestScheduledSyncLoadsAConnector(t *testing.T) {
+	allowLocalEmulators(t)
 	ctx := context.Background()
 	dir := t.TempDir()
 	demo := writeDemo(t, dir)

@@ -129,6 +129,10 @@ func runToModel(r billing.IngestionRun) model.IngestionRun {
 	if periods == nil {
 		periods = []time.Time{}
 	}
+	retired := r.Retired
+	if retired == nil {
+		retired = []time.Time{}
+	}
 	out := model.IngestionRun{
 		ID:             r.ID,
 		OrganizationID: r.OrgID,
@@ -139,6 +143,7 @@ func runToModel(r billing.IngestionRun) model.IngestionRun {
 		Files:          files,
 		Rows:           int(r.Rows),
 		Periods:        periods,
+		RetiredPeriods: retired,
 		Totals:         moneyToModel(r.Totals),
 		Error:          optional(r.Error),
 		StartedAt:      r.StartedAt,

@@ -2,6 +2,7 @@ package awsbilling
 
 import (
 	"context"
+	"net/http"
 
 	"github.com/truecost/truecost/domain/connectors"
 )
@@ -29,12 +30,15 @@ func ConfigFor(c connectors.Connector, secret connectors.Secret) Config {
 // NewConnectorSource opens the Source an AWS billing connector reads: the
 // S3 bucket and path of its configuration, of its file type (cur, cur2,
 // focus; found from the layout when empty).
-func NewConnectorSource(ctx context.Context, c connectors.Connector, secret connectors.Secret) (*Source, error) {
+// Its requests to the bucket go through client when given.
+func NewConnectorSource(ctx context.Context, c connectors.Connector, secret connectors.Secret, client *http.Client) (*Source, error) {
 	kind, err := ParseKind(c.Config.FileType)
 	if err != nil {
 		return nil, err
 	}
-	bucket, err := OpenS3Bucket(ctx, ConfigFor(c, secret), c.Config.Bucket)
+	cfg := ConfigFor(c, secret)
+	cfg.BucketHTTPClient = client
+	bucket, err := OpenS3Bucket(ctx, cfg, c.Config.Bucket)
 	if err != nil {
 		return nil, err
 	}

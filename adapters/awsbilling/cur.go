@@ -118,3 +118,18 @@ func isFOCUSHeader(header []string) bool {
 	}
 	return false
 }
+
+// CURHeaderKind tells a Cost and Usage Report's header apart: "aws-cur"
+// for the legacy CUR (lineItem/UnblendedCost), "aws-cur2" for CUR 2.0
+// (line_item_unblended_cost), and "" for anything else.
+func CURHeaderKind(header []string) string {
+	for _, h := range header {
+		if canonical(h) == "line_item_unblended_cost" {
+			if strings.Contains(h, "/") {
+				return "aws-cur"
+			}
+			return "aws-cur2"
+		}
+	}
+	return ""
+}

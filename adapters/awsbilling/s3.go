@@ -49,6 +49,10 @@ type Config struct {
 
 	// HTTPClient, when set, carries the requests (tests, proxies).
 	HTTPClient *http.Client
+	// BucketHTTPClient, when set, carries the requests to the bucket,
+	// whose endpoint a tenant may choose (an outbound policy's client);
+	// credential lookups keep HTTPClient or the SDK's default.
+	BucketHTTPClient *http.Client
 }
 
 // String describes the configuration without its secrets.
@@ -113,6 +117,9 @@ func NewS3Client(ctx context.Context, cfg Config) (*s3.Client, error) {
 		awsCfg.Credentials = aws.NewCredentialsCache(role)
 	}
 	return s3.NewFromConfig(awsCfg, func(o *s3.Options) {
+		if cfg.BucketHTTPClient != nil {
+			o.HTTPClient = cfg.BucketHTTPClient
+		}
 		if cfg.Endpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.Endpoint)
 			o.UsePathStyle = true

@@ -268,7 +268,7 @@ func TestConnectorSourceReadsTheConfiguredBucketAndPath(t *testing.T) {
 		Config:     connectors.Config{Bucket: testBucket, Path: "cur-prefix", FileType: "cur", Region: "eu-west-1", Endpoint: fake.url},
 	}
 	secret := connectors.Secret{"access_key_id": "AKIACONNECTOR", "secret_access_key": "s"}
-	src, err := awsbilling.NewConnectorSource(context.Background(), c, secret)
+	src, err := awsbilling.NewConnectorSource(context.Background(), c, secret, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -86,7 +86,7 @@ func TestConnectorReadsTheExportWhereAWSDeliversIt(t *testing.T) {
 			}
 
 			c := connectors.Connector{ID: "conn-1", OrgID: "org-1", Provider: in.Provider, Name: in.Name, Config: in.Config}
-			src, err := awsbilling.NewConnectorSource(e.ctx, c, in.Secret)
+			src, err := awsbilling.NewConnectorSource(e.ctx, c, in.Secret, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -30,6 +30,10 @@ type Config struct {
 	Endpoint string
 	// HTTPClient, when set, carries the requests.
 	HTTPClient *http.Client
+	// APIHTTPClient, when set, carries the requests to the AWS APIs but
+	// not the lookup of Truecost's own credentials (which may need the
+	// instance metadata service): an outbound policy's client.
+	APIHTTPClient *http.Client
 }
 
 // Provisioner provisions AWS billing exports. It implements

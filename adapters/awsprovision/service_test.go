@@ -23,7 +23,7 @@ import (
 type awsSources struct{}
 
 func (awsSources) Source(ctx context.Context, c connectors.Connector, secret connectors.Secret) (billing.Source, error) {
-	return awsbilling.NewConnectorSource(ctx, c, secret)
+	return awsbilling.NewConnectorSource(ctx, c, secret, nil)
 }
 
 // TestProvisioningThroughTheAccountsService drives the provisioner from

@@ -63,6 +63,11 @@ func (s *session) load(ctx context.Context) (aws.Config, error) {
 	if err != nil {
 		return aws.Config{}, domain.WrapError(domain.Invalid, err, "cannot configure AWS access: %v", err)
 	}
+	// The credential chain above keeps its own client; the API clients
+	// made from cfg from here on, STS included, use this one.
+	if s.p.cfg.APIHTTPClient != nil {
+		cfg.HTTPClient = s.p.cfg.APIHTTPClient
+	}
 	if role := creds["role_arn"]; role != "" {
 		client := sts.NewFromConfig(cfg, func(o *sts.Options) {
 			if s.p.cfg.Endpoint != "" {

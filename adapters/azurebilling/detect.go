@@ -71,6 +71,13 @@ func costDetailsHeader(ctx context.Context, bucket billing.Bucket, key string) (
 	if err != nil {
 		return false, nil
 	}
-	lay, missing := newLayout(hdr)
-	return len(missing) == 0 && (lay.at[fSubscriptionID] >= 0 || lay.at[fMeterCategory] >= 0), nil
+	return IsCostDetailsHeader(hdr), nil
+}
+
+// IsCostDetailsHeader reports whether header is a cost-details file's
+// (EA, MCA or pay-as-you-go columns, any casing), as the portal's download
+// and the exports write it.
+func IsCostDetailsHeader(header []string) bool {
+	lay, missing := newLayout(header)
+	return len(missing) == 0 && (lay.at[fSubscriptionID] >= 0 || lay.at[fMeterCategory] >= 0)
 }

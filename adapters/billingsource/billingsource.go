@@ -7,6 +7,7 @@ package billingsource
 
 import (
 	"context"
+	"io"
 	"os"
 
 	"github.com/truecost/truecost/adapters/awsbilling"
@@ -14,6 +15,7 @@ import (
 	"github.com/truecost/truecost/adapters/gcpbilling"
 	"github.com/truecost/truecost/adapters/localfiles"
 	"github.com/truecost/truecost/adapters/ocibilling"
+	"github.com/truecost/truecost/adapters/outbound"
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/billing"
 	"github.com/truecost/truecost/domain/connectors"
@@ -21,22 +23,44 @@ import (
 
 // Factory opens the billing.Source of a connector: local files and folders
 // by format, and each cloud's export through its adapter.
-type Factory struct{}
+type Factory struct {
+	// Outbound is the policy every connection to a cloud obeys: the
+	// endpoints and credential URLs are a tenant's choice. Nil refuses
+	// every internal address.
+	Outbound *outbound.Policy
+}
 
 var _ connectors.SourceFactory = Factory{}
 
 // Source opens c's source with its credentials. A local path that does
 // not exist, or a format that does not fit it, is a domain.Invalid error.
-func (Factory) Source(ctx context.Context, c connectors.Connector, secret connectors.Secret) (billing.Source, error) {
+func (f Factory) Source(ctx context.Context, c connectors.Connector, secret connectors.Secret) (billing.Source, error) {
+	if c.Provider == connectors.Local {
+		return Local(ctx, c.Location, c.Format)
+	}
+	if c.Config.Endpoint != "" {
+		// A clear answer before any request; each connection is checked
+		// again when it is made.
+		if err := f.Outbound.CheckURL(ctx, c.Config.Endpoint); err != nil {
+			return nil, outbound.AsRefused(err)
+		}
+	}
+	src, err := f.cloudSource(ctx, c, secret)
+	if err != nil {
+		return nil, err
+	}
+	return guarded{src}, nil
+}
+
+func (f Factory) cloudSource(ctx context.Context, c connectors.Connector, secret connectors.Secret) (billing.Source, error) {
 	cfg := c.Config
 	switch c.Provider {
-	case connectors.Local:
-		return Local(ctx, c.Location, c.Format)
 	case connectors.AWS:
-		return awsbilling.NewConnectorSource(ctx, c, secret)
+		return awsbilling.NewConnectorSource(ctx, c, secret, f.Outbound.Client())
 	case connectors.Azure:
 		bucket, err := azurebilling.NewBucket(azurebilling.Config{StorageAccount: cfg.StorageAccount, Container: cfg.Container,
-			Cloud: cfg.AzureCloud, Endpoint: cfg.Endpoint, Credentials: azurebilling.CredentialsFromSecret(secret)})
+			Cloud: cfg.AzureCloud, Endpoint: cfg.Endpoint, Credentials: azurebilling.CredentialsFromSecret(secret),
+			HTTPClient: f.Outbound.Client()})
 		if err != nil {
 			return nil, err
 		}
@@ -44,12 +68,12 @@ func (Factory) Source(ctx context.Context, c connectors.Connector, secret connec
 	case connectors.GCP:
 		return gcpbilling.NewBigQuerySource(ctx, gcpbilling.Config{BillingAccountID: cfg.BillingAccountID, ProjectID: cfg.ProjectID,
 			Location: cfg.Region, Dataset: cfg.Dataset, Table: cfg.Table, CredentialsJSON: []byte(secret["service_account_json"]),
-			Endpoint: cfg.Endpoint, AllMonths: c.LastSyncAt.IsZero(), ResultProject: cfg.ResultProject,
+			Endpoint: cfg.Endpoint, Transport: f.Outbound.Transport(), AllMonths: c.LastSyncAt.IsZero(), ResultProject: cfg.ResultProject,
 			ResultRegion: cfg.ResultRegion, ResultDataset: cfg.ResultDataset, ResultBucket: cfg.ResultBucket})
 	case connectors.OCI:
 		bucket, err := ocibilling.NewBucket(ocibilling.Config{TenancyOCID: cfg.TenancyOCID, UserOCID: cfg.UserOCID,
 			Fingerprint: cfg.Fingerprint, PrivateKey: secret["private_key"], Passphrase: secret["passphrase"],
-			Region: cfg.Region, Endpoint: cfg.Endpoint})
+			Region: cfg.Region, Endpoint: cfg.Endpoint, Transport: f.Outbound.Transport()})
 		if err != nil {
 			return nil, err
 		}
@@ -58,8 +82,39 @@ func (Factory) Source(ctx context.Context, c connectors.Connector, secret connec
 	return nil, domain.Errorf(domain.Invalid, "unknown connector provider %q", c.Provider)
 }
 
+// guarded reports a connection the outbound policy refused as that
+// refusal, whatever the cloud adapter made of the transport error.
+type guarded struct{ billing.Source }
+
+func (g guarded) Scan(ctx context.Context) (billing.Manifest, error) {
+	m, err := g.Source.Scan(ctx)
+	if r := outbound.AsRefused(err); r != nil {
+		return m, r
+	}
+	return m, err
+}
+
+func (g guarded) Read(ctx context.Context, p billing.Part, fn func(*billing.LineItem) error, progress func(int64)) error {
+	err := g.Source.Read(ctx, p, fn, progress)
+	if r := outbound.AsRefused(err); r != nil {
+		return r
+	}
+	return err
+}
+
+// Close closes the source when it holds a client.
+func (g guarded) Close() error {
+	if c, ok := g.Source.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
+
 // Local reads a local file or folder in format. With auto, a folder is
-// tried against each provider's layout and otherwise read as FOCUS CSV.
+// tried against each provider's layout and otherwise read as FOCUS CSV. A
+// single file is read by the kind its header shows (FOCUS, AWS CUR or CUR
+// 2.0, Azure cost details, Google Cloud export rows, OCI cost report),
+// which must be one format reads.
 func Local(ctx context.Context, path, format string) (billing.Source, error) {
 	info, err := os.Stat(path)
 	if err != nil {
@@ -82,8 +137,16 @@ func Local(ctx context.Context, path, format string) (billing.Source, error) {
 			}
 		}
 	}
-	if format != "auto" && format != "focus" && !info.IsDir() {
-		return nil, domain.Errorf(domain.Invalid, "format %s reads an export folder; %s is a file", format, path)
+	if !info.IsDir() {
+		// One file: its header says what it is.
+		kind, err := fileKind(path, format)
+		if err != nil {
+			return nil, err
+		}
+		if kind == kindFOCUS && (format == "auto" || format == "focus") {
+			return localfiles.New(path, "focus")
+		}
+		return &fileSource{path: path, format: format, kind: kind}, nil
 	}
 	switch format {
 	case "auto", "focus":

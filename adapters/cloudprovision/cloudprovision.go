@@ -8,6 +8,7 @@ import (
 	"github.com/truecost/truecost/adapters/awsprovision"
 	"github.com/truecost/truecost/adapters/azureprovision"
 	"github.com/truecost/truecost/adapters/gcpprovision"
+	"github.com/truecost/truecost/adapters/outbound"
 	"github.com/truecost/truecost/domain/accounts"
 	"github.com/truecost/truecost/domain/connectors"
 )
@@ -23,18 +24,21 @@ type Endpoints struct {
 	GCPServiceUsage string
 }
 
-// New returns the provisioner of each provisionable cloud.
-func New(e Endpoints) map[connectors.Provider]accounts.Provisioner {
+// New returns the provisioner of each provisionable cloud. Their
+// connections obey policy (nil refuses every internal address).
+func New(e Endpoints, policy *outbound.Policy) map[connectors.Provider]accounts.Provisioner {
 	return map[connectors.Provider]accounts.Provisioner{
-		connectors.AWS: awsprovision.New(awsprovision.Config{Endpoint: e.AWS}),
+		connectors.AWS: awsprovision.New(awsprovision.Config{Endpoint: e.AWS, APIHTTPClient: policy.Client()}),
 		connectors.Azure: azureprovision.New(azureprovision.Config{
 			ARMEndpoint:   e.AzureARM,
 			AuthorityHost: e.AzureAuthority,
 			BlobEndpoint:  e.AzureBlob,
+			HTTPClient:    policy.Client(),
 		}),
 		connectors.GCP: gcpprovision.New(gcpprovision.Config{
 			BigQueryEndpoint:     e.GCPBigQuery,
 			ServiceUsageEndpoint: e.GCPServiceUsage,
+			Transport:            policy.Transport(),
 		}),
 	}
 }

@@ -12,6 +12,9 @@ import (
 	"sync"
 	"time"
 
+	"cloud.google.com/go/auth"
+	"cloud.google.com/go/auth/credentials"
+	"cloud.google.com/go/auth/httptransport"
 	"cloud.google.com/go/bigquery"
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/iterator"
@@ -47,6 +50,10 @@ type Config struct {
 	CredentialsJSON []byte
 	// Endpoint overrides the BigQuery API address (private endpoints).
 	Endpoint string
+	// Transport, when set, carries every request to Google, the exchange
+	// of the key for a token included (an outbound policy's transport:
+	// the endpoint and the key's token URI are a tenant's choice).
+	Transport http.RoundTripper
 
 	// Window is how far back to look for newly exported rows (default
 	// DefaultWindow). AllMonths scans every invoice month instead: for the
@@ -122,7 +129,13 @@ func NewBigQuerySource(ctx context.Context, cfg Config, opts ...option.ClientOpt
 		return nil, err
 	}
 	var all []option.ClientOption
-	if len(cfg.CredentialsJSON) > 0 {
+	if cfg.Transport != nil {
+		hc, err := AuthorizedClient(cfg.CredentialsJSON, cfg.Transport)
+		if err != nil {
+			return nil, domain.WrapError(domain.Invalid, err, "cannot set up the BigQuery client for project %s (check the service account key)", cfg.ProjectID)
+		}
+		all = append(all, option.WithHTTPClient(hc))
+	} else if len(cfg.CredentialsJSON) > 0 {
 		// Only a service-account key is accepted: a credential of another
 		// type from outside could make the client fetch arbitrary URLs.
 		all = append(all, option.WithAuthCredentialsJSON(option.ServiceAccount, cfg.CredentialsJSON))
@@ -141,6 +154,28 @@ func NewBigQuerySource(ctx context.Context, cfg Config, opts ...option.ClientOpt
 
 // Close releases the client.
 func (s *BigQuerySource) Close() error { return s.client.Close() }
+
+// AuthorizedClient returns a client signing requests with the
+// service-account key (or, without one, the environment's default
+// credentials) over transport, so the key's exchange for a token and the
+// API calls both go through it. Only a service-account key is accepted: a
+// credential of another type from outside could make the client fetch
+// arbitrary URLs.
+func AuthorizedClient(key []byte, transport http.RoundTripper) (*http.Client, error) {
+	scopes := []string{"https://www.googleapis.com/auth/cloud-platform"}
+	var creds *auth.Credentials
+	var err error
+	if len(key) > 0 {
+		creds, err = credentials.NewCredentialsFromJSON(credentials.ServiceAccount, key,
+			&credentials.DetectOptions{Scopes: scopes, Client: &http.Client{Transport: transport}})
+	} else {
+		creds, err = credentials.DetectDefault(&credentials.DetectOptions{Scopes: scopes})
+	}
+	if err != nil {
+		return nil, err
+	}
+	return httptransport.NewClient(&httptransport.Options{BaseRoundTripper: transport, Credentials: creds})
+}
 
 // tableName is the quoted table for SQL.
 func (s *BigQuerySource) tableName() string {

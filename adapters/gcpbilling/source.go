@@ -226,16 +226,22 @@ func Detect(ctx context.Context, bucket billing.Bucket, prefix string) (bool, er
 	if b == nil {
 		return false, nil
 	}
+	return IsExportRow(b), nil
+}
+
+// IsExportRow reports whether line, the first line of a file, is a billing
+// export row: a JSON object with billing_account_id, cost and invoice.
+func IsExportRow(line []byte) bool {
 	var row map[string]json.RawMessage
-	if json.Unmarshal(bytes.TrimPrefix(b, []byte("\uFEFF")), &row) != nil {
-		return false, nil
+	if json.Unmarshal(bytes.TrimPrefix(line, []byte("\uFEFF")), &row) != nil {
+		return false
 	}
 	for _, k := range []string{"billing_account_id", "cost", "invoice"} {
 		if _, ok := row[k]; !ok {
-			return false, nil
+			return false
 		}
 	}
-	return true, nil
+	return true
 }
 
 // open opens an object, counting the stored bytes read for progress and

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/api/option"
 	"google.golang.org/api/serviceusage/v1"
 
+	"github.com/truecost/truecost/adapters/gcpbilling"
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/accounts"
 )
@@ -27,6 +28,12 @@ func (p *Provisioner) options(req accounts.Request, endpoint string) ([]option.C
 		opts = append(opts, option.WithoutAuthentication())
 	case key == "":
 		return nil, domain.Errorf(domain.Invalid, "account %s has no service account key: add its JSON key to provision billing from it", req.Account.Name)
+	case p.cfg.Transport != nil:
+		hc, err := gcpbilling.AuthorizedClient([]byte(key), p.cfg.Transport)
+		if err != nil {
+			return nil, keyError(req, err)
+		}
+		opts = append(opts, option.WithHTTPClient(hc))
 	default:
 		// Only a service-account key is accepted: a credential of another
 		// type could make the client fetch URLs it names.

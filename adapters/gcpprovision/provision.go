@@ -67,6 +67,10 @@ type Config struct {
 	// NoAuth sends requests without credentials, for emulators that
 	// check none.
 	NoAuth bool
+	// Transport, when set, carries every request signed with the
+	// account's key, the key's exchange for a token included (an outbound
+	// policy's transport: the key's token URI is a tenant's choice).
+	Transport http.RoundTripper
 	// PollInterval is the wait between two reads of a long-running Service
 	// Usage operation (default 2s); MaxPolls bounds how many reads happen
 	// before giving up (default 90).

@@ -21,7 +21,8 @@ type Dir string
 var _ billing.Bucket = Dir("")
 
 // List returns the files under the folder whose key starts with prefix, in
-// key order. Hidden files and folders are skipped.
+// key order. Hidden files and folders, and anything but regular files
+// (FIFOs, sockets, devices), are skipped.
 func (d Dir) List(ctx context.Context, prefix string) ([]billing.Object, error) {
 	root := string(d)
 	var out []billing.Object
@@ -47,10 +48,10 @@ func (d Dir) List(ctx context.Context, prefix string) ([]billing.Object, error) 
 			}
 			return nil
 		}
-		if !strings.HasPrefix(key, prefix) {
+		if !strings.HasPrefix(key, prefix) || !IsRegular(path, e) {
 			return nil
 		}
-		info, err := e.Info()
+		info, err := os.Stat(path)
 		if err != nil {
 			return err
 		}
@@ -70,7 +71,13 @@ func (d Dir) Open(_ context.Context, key string) (io.ReadCloser, error) {
 	if filepath.IsAbs(clean) || strings.HasPrefix(clean, "..") {
 		return nil, domain.Errorf(domain.Invalid, "key %q leaves the folder", key)
 	}
-	f, err := os.Open(filepath.Join(string(d), clean))
+	path := filepath.Join(string(d), clean)
+	if fi, err := os.Stat(path); err != nil {
+		return nil, domain.WrapError(domain.NotFound, err, "cannot open %s", key)
+	} else if !fi.Mode().IsRegular() {
+		return nil, domain.Errorf(domain.Invalid, "%s is not a regular file", key)
+	}
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, domain.WrapError(domain.NotFound, err, "cannot open %s", key)
 	}

@@ -37,8 +37,12 @@ func New(path, format string) (*Source, error) {
 	if format != "auto" && format != "focus" {
 		return nil, domain.Errorf(domain.Invalid, "format %q cannot be read from local files by this version; use focus or auto", format)
 	}
-	if _, err := os.Stat(path); err != nil {
+	fi, err := os.Stat(path)
+	if err != nil {
 		return nil, domain.WrapError(domain.Invalid, err, "cannot read source %s", path)
+	}
+	if !fi.IsDir() && !fi.Mode().IsRegular() {
+		return nil, domain.Errorf(domain.Invalid, "source %s is not a regular file or a folder", path)
 	}
 	return &Source{root: path, format: format}, nil
 }
@@ -72,13 +76,18 @@ func (s *Source) Scan(ctx context.Context) (billing.Manifest, error) {
 			if d.IsDir() && strings.HasPrefix(name, ".") && path != s.root {
 				return filepath.SkipDir
 			}
-			if !d.IsDir() && (strings.HasSuffix(name, ".csv") || strings.HasSuffix(name, ".csv.gz")) {
+			// Only regular files: opening a FIFO or a device would block
+			// or never end.
+			if !d.IsDir() && (strings.HasSuffix(name, ".csv") || strings.HasSuffix(name, ".csv.gz")) && IsRegular(path, d) {
 				paths = append(paths, path)
 			}
 			return nil
 		})
 		if err != nil {
 			return billing.Manifest{}, domain.WrapError(domain.Invalid, err, "cannot list source %s", s.root)
+		}
+		if len(paths) == 0 {
+			return billing.Manifest{}, domain.Errorf(domain.Invalid, "folder %s holds no FOCUS files (*.csv or *.csv.gz)", s.root)
 		}
 		sort.Strings(paths)
 		for _, p := range paths {
@@ -91,7 +100,8 @@ func (s *Source) Scan(ctx context.Context) (billing.Manifest, error) {
 	}
 	// FOCUS files may hold any billing periods: one part, periods from the data.
 	part := billing.Part{Version: "files:" + hex.EncodeToString(h.Sum(nil)), Files: files}
-	return billing.Manifest{Format: "focus", Parts: []billing.Part{part}}, nil
+	// The files are the whole source: a period they no longer hold is gone.
+	return billing.Manifest{Format: "focus", Parts: []billing.Part{part}, Whole: true}, nil
 }
 
 // Read streams every file's line items in the part's order.
@@ -116,9 +126,9 @@ func (s *Source) Read(ctx context.Context, p billing.Part, fn func(*billing.Line
 }
 
 func readFile(ctx context.Context, path string, fn func(*billing.LineItem) error, progress func(int64)) error {
-	f, err := os.Open(path)
+	f, err := OpenRegular(path)
 	if err != nil {
-		return domain.WrapError(domain.Invalid, err, "cannot open %s", path)
+		return err
 	}
 	defer f.Close()
 	text, done, err := focusfile.Decompress(path, focusfile.NewFileReader(&focusfile.CountingReader{R: f, Report: progress}))
@@ -127,4 +137,35 @@ func readFile(ctx context.Context, path string, fn func(*billing.LineItem) error
 	}
 	defer done()
 	return focusfile.Decode(ctx, path, text, fn)
+}
+
+// IsRegular reports whether the entry d at path is a regular file, or a
+// symbolic link to one.
+func IsRegular(path string, d fs.DirEntry) bool {
+	if d.Type().IsRegular() {
+		return true
+	}
+	if d.Type()&fs.ModeSymlink == 0 {
+		return false
+	}
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular()
+}
+
+// OpenRegular opens the regular file at path, refusing anything else
+// (a FIFO would block the open until a writer came) with a domain.Invalid
+// error naming it.
+func OpenRegular(path string) (*os.File, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, domain.WrapError(domain.Invalid, err, "cannot open %s", path)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, domain.Errorf(domain.Invalid, "%s is not a regular file", path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, domain.WrapError(domain.Invalid, err, "cannot open %s", path)
+	}
+	return f, nil
 }

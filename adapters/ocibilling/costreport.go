@@ -317,3 +317,18 @@ func serviceCategory(service string) string {
 
 // monthOf returns the start of t's UTC month.
 func monthOf(t time.Time) time.Time { return billing.MonthStart(t) }
+
+// IsCostReportHeader reports whether header is an OCI proprietary cost
+// report's: it names the usage interval and the cost.
+func IsCostReportHeader(header []string) bool {
+	var interval, cost bool
+	for _, h := range header {
+		switch strings.ToLower(strings.TrimSpace(h)) {
+		case colIntervalStart:
+			interval = true
+		case colMyCost:
+			cost = true
+		}
+	}
+	return interval && cost
+}

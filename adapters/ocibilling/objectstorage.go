@@ -37,6 +37,9 @@ type Config struct {
 	// Endpoint replaces the regional Object Storage endpoint, e.g. for a
 	// private endpoint or a test server ("https://host[:port]").
 	Endpoint string
+	// Transport, when set, is the base of the client's transport (an
+	// outbound policy's: the endpoint is a tenant's choice).
+	Transport *http.Transport
 }
 
 // String describes the location without credentials.
@@ -110,6 +113,9 @@ func NewBucket(cfg Config) (*Bucket, error) {
 	// body, which cuts off the streaming of a large report; bound the wait
 	// for response headers instead and leave the rest to the context.
 	transport := http.DefaultTransport.(*http.Transport).Clone()
+	if cfg.Transport != nil {
+		transport = cfg.Transport.Clone()
+	}
 	transport.ResponseHeaderTimeout = time.Minute
 	client.HTTPClient = &http.Client{Transport: transport}
 	if cfg.Endpoint != "" {

@@ -2,7 +2,9 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -25,6 +27,7 @@ type runRow struct {
 	Files         string     `bun:"files"`
 	Rows          int64      `bun:"row_count"`
 	Periods       string     `bun:"periods"`
+	Retired       string     `bun:"retired_periods"`
 	Totals        string     `bun:"totals"`
 	Error         string     `bun:"error"`
 	StartedAt     time.Time  `bun:"started_at"`
@@ -44,13 +47,18 @@ func newRunRow(r billing.IngestionRun) runRow {
 		periods[i] = p.UTC().Format(time.RFC3339)
 	}
 	ps, _ := json.Marshal(periods)
+	retired := make([]string, len(r.Retired))
+	for i, p := range r.Retired {
+		retired[i] = p.UTC().Format(time.RFC3339)
+	}
+	rs, _ := json.Marshal(retired)
 	totals := make([]moneyJSON, len(r.Totals))
 	for i, m := range r.Totals {
 		totals[i] = moneyJSON{Amount: m.Amount, Currency: m.Currency}
 	}
 	ts, _ := json.Marshal(totals)
 	row := runRow{OrgID: r.OrgID, ID: r.ID, ConnectorID: r.ConnectorID, Status: string(r.Status), Format: r.Format,
-		SourceVersion: r.SourceVersion, Files: string(files), Rows: r.Rows, Periods: string(ps), Totals: string(ts),
+		SourceVersion: r.SourceVersion, Files: string(files), Rows: r.Rows, Periods: string(ps), Retired: string(rs), Totals: string(ts),
 		Error: r.Error, StartedAt: r.StartedAt}
 	if !r.FinishedAt.IsZero() {
 		f := r.FinishedAt
@@ -75,16 +83,14 @@ func (r runRow) domain() (billing.IngestionRun, error) {
 	if err := json.Unmarshal([]byte(r.Files), &run.Files); err != nil {
 		return run, fmt.Errorf("run %s files: %w", r.ID, err)
 	}
-	var periods []string
-	if err := json.Unmarshal([]byte(r.Periods), &periods); err != nil {
-		return run, fmt.Errorf("run %s periods: %w", r.ID, err)
+	var err error
+	if run.Periods, err = parsePeriods(r.ID, r.Periods); err != nil {
+		return run, err
 	}
-	for _, p := range periods {
-		t, err := time.Parse(time.RFC3339, p)
-		if err != nil {
-			return run, fmt.Errorf("run %s period %q: %w", r.ID, p, err)
+	if r.Retired != "" {
+		if run.Retired, err = parsePeriods(r.ID, r.Retired); err != nil {
+			return run, err
 		}
-		run.Periods = append(run.Periods, t.UTC())
 	}
 	var totals []moneyJSON
 	if err := json.Unmarshal([]byte(r.Totals), &totals); err != nil {
@@ -94,6 +100,23 @@ func (r runRow) domain() (billing.IngestionRun, error) {
 		run.Totals = append(run.Totals, billing.Money{Amount: m.Amount, Currency: m.Currency})
 	}
 	return run, nil
+}
+
+// parsePeriods reads a run's JSON list of period starts.
+func parsePeriods(runID, text string) ([]time.Time, error) {
+	var periods []string
+	if err := json.Unmarshal([]byte(text), &periods); err != nil {
+		return nil, fmt.Errorf("run %s periods: %w", runID, err)
+	}
+	var out []time.Time
+	for _, p := range periods {
+		t, err := time.Parse(time.RFC3339, p)
+		if err != nil {
+			return nil, fmt.Errorf("run %s period %q: %w", runID, p, err)
+		}
+		out = append(out, t.UTC())
+	}
+	return out, nil
 }
 
 // CreateRun stores a new run.
@@ -121,7 +144,7 @@ func (s *Store) RenewRun(ctx context.Context, run billing.IngestionRun, at time.
 func updateRun(ctx context.Context, db bun.IDB, run billing.IngestionRun) error {
 	row := newRunRow(run)
 	_, err := db.NewUpdate().Model(&row).
-		Column("status", "format", "source_version", "files", "row_count", "periods", "totals", "error", "finished_at").
+		Column("status", "format", "source_version", "files", "row_count", "periods", "retired_periods", "totals", "error", "finished_at").
 		WherePK().Exec(ctx)
 	return mapErr(err, "ingestion run")
 }
@@ -243,6 +266,23 @@ func (s *Store) PublishRun(ctx context.Context, run billing.IngestionRun, rollup
 				Exec(ctx); err != nil {
 				return fmt.Errorf("swap partition %s: %w", p.Format("2006-01"), err)
 			}
+		}
+		// A whole source's periods it no longer holds leave in the same swap.
+		for _, p := range run.Retired {
+			var prev partitionRow
+			err := tx.NewSelect().Model(&prev).
+				Where("org_id = ? AND connector_id = ? AND billing_period_start = ?", run.OrgID, run.ConnectorID, p.UTC()).
+				Scan(ctx)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("find retired partition %s: %w", p.Format("2006-01"), err)
+			}
+			if _, err := tx.NewDelete().Model(&prev).WherePK().Exec(ctx); err != nil {
+				return fmt.Errorf("retire partition %s: %w", p.Format("2006-01"), err)
+			}
+			old = append(old, superseded{prev.RunID, p})
 		}
 		for _, o := range old {
 			for _, table := range rollupTables {

@@ -67,7 +67,7 @@ func (s handedRollups) PublishRun(ctx context.Context, run billing.IngestionRun,
 func stagedItems(n int) []billing.LineItem {
 	rng := rand.New(rand.NewPCG(8, 13))
 	periods := []time.Time{date("2026-08-01"), date("2026-09-01"), date("2026-10-01")}
-	amounts := []string{"0", "1.25", "-3.5", "12.3456789", "1.7e-05", "2E+3", "123456789012345678901234.5", "0.0000000001", "99999999999999999"}
+	amounts := []string{"0", "1.25", "-3.5", "12.3456789", "1.7e-05", "2E+3", "12345678901234567890.5", "0.0000000001", "99999999999999999"}
 	items := make([]billing.LineItem, n)
 	for i := range items {
 		p := periods[rng.IntN(len(periods))]

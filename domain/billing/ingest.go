@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/truecost/truecost/domain"
@@ -40,6 +41,9 @@ type IngestRequest struct {
 	// Progress, when set, is told the total bytes to read, then the bytes
 	// read so far.
 	Progress func(done, total int64)
+	// Name is what errors call the source (a local folder or file, a
+	// bucket path); empty means "the source".
+	Name string
 }
 
 // Ingest runs one ingestion and returns its run record. Only parts whose
@@ -61,7 +65,11 @@ func (g *Ingester) Ingest(ctx context.Context, req IngestRequest) (IngestionRun,
 	run.Format = m.Format
 	run.SourceVersion = manifestVersion(m)
 	if len(m.Parts) == 0 {
-		return g.fail(ctx, run, domain.Errorf(domain.Invalid, "the source holds no billing files"), false)
+		name := "the source"
+		if req.Name != "" {
+			name = req.Name
+		}
+		return g.fail(ctx, run, domain.Errorf(domain.Invalid, "%s holds no billing files", name), false)
 	}
 	loaded, err := g.store.PartitionVersions(ctx, req.OrgID, req.ConnectorID)
 	if err != nil {
@@ -92,6 +100,9 @@ func (g *Ingester) Ingest(ctx context.Context, req IngestRequest) (IngestionRun,
 	if err != nil {
 		return g.fail(ctx, run, err, true)
 	}
+	if m.Whole {
+		run.Retired = retiredPeriods(loaded, run.PeriodVersions)
+	}
 	run.Status = RunSucceeded
 	run.FinishedAt = g.now().UTC()
 	if err := g.store.PublishRun(ctx, run, rollups); err != nil {
@@ -120,6 +131,19 @@ func changedParts(parts []Part, loaded map[time.Time]string) []Part {
 		}
 	}
 	return changed
+}
+
+// retiredPeriods are the loaded periods a whole source's new version no
+// longer holds, in order.
+func retiredPeriods(loaded map[time.Time]string, now map[time.Time]string) []time.Time {
+	var out []time.Time
+	for p := range loaded {
+		if _, ok := now[p.UTC()]; !ok {
+			out = append(out, p.UTC())
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Before(out[j]) })
+	return out
 }
 
 func manifestVersion(m Manifest) string {
@@ -247,7 +271,7 @@ func (g *Ingester) load(ctx context.Context, run *IngestionRun, src Source, part
 		return nil, readErr
 	}
 	if rows == 0 && len(run.PeriodVersions) == 0 {
-		return nil, domain.Errorf(domain.Invalid, "the source files hold no line items")
+		return nil, domain.Errorf(domain.Invalid, "%s no line items (a header only, or no rows)", filesHold(run.Files))
 	}
 	run.Rows = rows
 	money := make(Totals, len(totals))
@@ -279,13 +303,27 @@ type RowError struct {
 func (e *RowError) Error() string { return e.Column + ": " + e.Message }
 
 // checkLineItem enforces what every stored line item must satisfy beyond
-// parsing: the mandatory columns. Tags are checked as the aggregator reads
-// them (see aggregator.addBatch).
+// parsing: the mandatory columns and the value bounds (checkBounds). Tags
+// are checked as the aggregator reads them (see aggregator.addBatch).
 func checkLineItem(l *LineItem) error {
 	if l.BillingCurrency == "" {
 		return &RowError{Column: "BillingCurrency", Message: "must not be empty"}
 	}
-	return nil
+	return checkBounds(l)
+}
+
+// filesHold names the files read in a message: the file, or the first few.
+func filesHold(files []string) string {
+	switch n := len(files); {
+	case n == 0:
+		return "the source holds"
+	case n == 1:
+		return files[0] + " holds"
+	case n <= 3:
+		return "the source files " + strings.Join(files, ", ") + " hold"
+	default:
+		return fmt.Sprintf("the source files %s and %d more hold", strings.Join(files[:3], ", "), n-3)
+	}
 }
 
 func (g *Ingester) fail(ctx context.Context, run IngestionRun, cause error, created bool) (IngestionRun, error) {

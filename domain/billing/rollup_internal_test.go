@@ -38,7 +38,7 @@ func rollupItems(n int) []LineItem {
 	rng := rand.New(rand.NewPCG(3, 5))
 	periods := []time.Time{date(2026, 8, 1), date(2026, 9, 1), date(2026, 10, 1)}
 	services := []string{"Compute", "Storage", "Database", "Réseau\tx", strings.Repeat("Long service ", 20)}
-	amounts := []string{"0", "1.25", "-3.5", "12.3456789", "1.7e-05", "2E+3", "123456789012345678901234.5", "0.000000000000000000001", "99999999999999999"}
+	amounts := []string{"0", "1.25", "-3.5", "12.3456789", "1.7e-05", "2E+3", "12345678901234567890.5", "0.000000000000000000001", "99999999999999999"}
 	items := make([]LineItem, n)
 	for i := range items {
 		p := periods[rng.IntN(len(periods))]
@@ -317,7 +317,8 @@ func TestAggregatorBudgetDropsTheLargestKey(t *testing.T) {
 	const rows = 150
 	items := make([]LineItem, rows)
 	for i := range items {
-		items[i] = LineItem{BillingPeriodStart: date(2026, 9, 1), ChargePeriodStart: date(2026, 9, 2), BillingCurrency: "USD",
+		items[i] = LineItem{BillingPeriodStart: date(2026, 9, 1), BillingPeriodEnd: date(2026, 10, 1),
+			ChargePeriodStart: date(2026, 9, 2), ChargePeriodEnd: date(2026, 9, 3), BillingCurrency: "USD",
 			BilledCost: Number(fmt.Sprint(i)), EffectiveCost: "1", ProviderName: "AWS", ServiceName: "Compute",
 			// big grows by a row per line item, mid by one every two.
 			Tags: fmt.Sprintf(`{"big":"b%d","mid":"m%d","small":"s%d"}`, i, i/2, i%3)}
@@ -349,7 +350,8 @@ func TestAggregatorRollsUpOnlyKeysThatCompress(t *testing.T) {
 	const rows = 20_000
 	items := make([]LineItem, rows)
 	for i := range items {
-		items[i] = LineItem{BillingPeriodStart: start, ChargePeriodStart: start.Add(time.Duration(i%720) * time.Hour),
+		items[i] = LineItem{BillingPeriodStart: start, BillingPeriodEnd: start.AddDate(0, 1, 0),
+			ChargePeriodStart: start.Add(time.Duration(i%720) * time.Hour), ChargePeriodEnd: start.Add(time.Duration(i%720+1) * time.Hour),
 			ServiceName: fmt.Sprintf("svc-%d", i%10), BillingCurrency: "USD", BilledCost: "1", EffectiveCost: "1",
 			Tags: tagJSON(map[string]any{
 				"team":      fmt.Sprintf("t%d", i%8),      // 8 × 30 days × 10 services: compresses
@@ -377,7 +379,8 @@ func TestAggregatorRollsUpOnlyKeysThatCompress(t *testing.T) {
 // than the bounds allow and checks what it keeps.
 func TestAggregatorMemoryIsBounded(t *testing.T) {
 	a := newAggregator()
-	l := &LineItem{BillingPeriodStart: date(2026, 10, 1), ChargePeriodStart: date(2026, 10, 1), ServiceName: "svc",
+	l := &LineItem{BillingPeriodStart: date(2026, 10, 1), BillingPeriodEnd: date(2026, 11, 1),
+		ChargePeriodStart: date(2026, 10, 1), ChargePeriodEnd: date(2026, 10, 2), ServiceName: "svc",
 		BillingCurrency: "USD", BilledCost: "1", EffectiveCost: "1"}
 	for i := range tagRollupCap + 10 {
 		tags := map[string]any{"SessionID": fmt.Sprint(i)}

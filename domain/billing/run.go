@@ -34,6 +34,9 @@ type IngestionRun struct {
 	Files         []string
 	Rows          int64
 	Periods       []time.Time // billing periods (their starts) the run replaced
+	// Retired are the billing periods the run removed: loaded before from
+	// a source replaced whole (Manifest.Whole) that no longer holds them.
+	Retired []time.Time
 	// PeriodVersions is the source version each replaced period was read at.
 	PeriodVersions map[time.Time]string
 	Totals         []Money // BilledCost per currency
@@ -67,8 +70,16 @@ func (r IngestionRun) Summary(took time.Duration) string {
 	for i, m := range r.Totals {
 		totals[i] = m.Currency + " " + m.Amount.String()
 	}
-	return fmt.Sprintf("ingested %d rows from %d file(s) into %d period(s) [%s]; BilledCost %s; %.2fs (run %s)",
-		r.Rows, len(r.Files), len(r.Periods), strings.Join(periods, " "), strings.Join(totals, ", "),
+	retired := ""
+	if len(r.Retired) > 0 {
+		months := make([]string, len(r.Retired))
+		for i, p := range r.Retired {
+			months[i] = p.Format("2006-01")
+		}
+		retired = fmt.Sprintf("; retired %d period(s) the source no longer holds [%s]", len(r.Retired), strings.Join(months, " "))
+	}
+	return fmt.Sprintf("ingested %d rows from %d file(s) into %d period(s) [%s]%s; BilledCost %s; %.2fs (run %s)",
+		r.Rows, len(r.Files), len(r.Periods), strings.Join(periods, " "), retired, strings.Join(totals, ", "),
 		took.Seconds(), r.ID)
 }
 
@@ -92,6 +103,11 @@ type Part struct {
 type Manifest struct {
 	Format string
 	Parts  []Part
+	// Whole says the source is replaced whole on each load (a FOCUS file,
+	// or a folder of them): periods loaded before that it no longer holds
+	// are retired in the same swap. Provider exports are not whole: a
+	// delivery may hold only the newest month, and the older stay.
+	Whole bool
 }
 
 // Source reads a provider's billing data as FOCUS line items.
@@ -150,8 +166,9 @@ type IngestStore interface {
 	// when rollups is nil builds them from its rows (the dimension rollup,
 	// and tag rollups for run.TagKeys that are RolledUp); it makes the run
 	// the active version of each of its periods (recording
-	// run.PeriodVersions) and records it as succeeded — readers see all of
-	// it or none — then removes the rows it superseded.
+	// run.PeriodVersions), retires the periods in run.Retired, and records
+	// it as succeeded — readers see all of it or none — then removes the
+	// rows it superseded or retired.
 	PublishRun(ctx context.Context, run IngestionRun, rollups *Rollups) error
 	// DiscardRun removes whatever a failed run wrote.
 	DiscardRun(ctx context.Context, run IngestionRun) error

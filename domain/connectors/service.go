@@ -347,7 +347,8 @@ func (s *Service) sync(ctx context.Context, c Connector, progress func(done, tot
 	var run billing.IngestionRun
 	if err == nil {
 		defer closeSource(src)
-		run, err = s.ingester.Ingest(ctx, billing.IngestRequest{OrgID: c.OrgID, ConnectorID: c.ID, Source: src, Progress: progress})
+		run, err = s.ingester.Ingest(ctx, billing.IngestRequest{OrgID: c.OrgID, ConnectorID: c.ID, Source: src, Progress: progress,
+			Name: sourceName(c)})
 	}
 	if recErr := s.recordSync(context.WithoutCancel(ctx), c, run, err); recErr != nil && err == nil {
 		err = fmt.Errorf("record sync: %w", recErr)
@@ -376,4 +377,13 @@ func closeSource(src billing.Source) {
 	if c, ok := src.(io.Closer); ok {
 		_ = c.Close()
 	}
+}
+
+// sourceName is what ingestion errors call a connector's source: its
+// folder, file or bucket path.
+func sourceName(c Connector) string {
+	if c.Location != "" {
+		return c.Location
+	}
+	return "connector " + c.Name + "'s source"
 }

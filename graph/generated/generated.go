@@ -171,6 +171,7 @@ type ComplexityRoot struct {
 		ID              func(childComplexity int) int
 		OrganizationID  func(childComplexity int) int
 		Periods         func(childComplexity int) int
+		RetiredPeriods  func(childComplexity int) int
 		Rows            func(childComplexity int) int
 		SourceVersion   func(childComplexity int) int
 		StartedAt       func(childComplexity int) int
@@ -933,6 +934,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.IngestionRun.Periods(childComplexity), true
+	case "IngestionRun.retiredPeriods":
+		if e.ComplexityRoot.IngestionRun.RetiredPeriods == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestionRun.RetiredPeriods(childComplexity), true
 	case "IngestionRun.rows":
 		if e.ComplexityRoot.IngestionRun.Rows == nil {
 			break
@@ -2155,6 +2162,11 @@ type IngestionRun {
   rows: Int!
   "The billing periods (their first days) the run replaced."
   periods: [Date!]!
+  """
+  The billing periods (their first days) the run retired: loaded before from
+  a FOCUS file source that no longer holds them.
+  """
+  retiredPeriods: [Date!]!
   "BilledCost loaded, one per currency."
   totals: [Money!]!
   error: String
@@ -2513,6 +2525,8 @@ func (ec *executionContext) childFields_IngestionRun(ctx context.Context, field 
 		return ec.fieldContext_IngestionRun_rows(ctx, field)
 	case "periods":
 		return ec.fieldContext_IngestionRun_periods(ctx, field)
+	case "retiredPeriods":
+		return ec.fieldContext_IngestionRun_retiredPeriods(ctx, field)
 	case "totals":
 		return ec.fieldContext_IngestionRun_totals(ctx, field)
 	case "error":
@@ -5668,6 +5682,29 @@ func (ec *executionContext) _IngestionRun_periods(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_IngestionRun_periods(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IngestionRun", field, false, false, errors.New("field of type Date does not have child fields"))
+}
+
+func (ec *executionContext) _IngestionRun_retiredPeriods(ctx context.Context, field graphql.CollectedField, obj *model.IngestionRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IngestionRun_retiredPeriods(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RetiredPeriods, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []time.Time) graphql.Marshaler {
+			return ec.marshalNDate2ᚕtimeᚐTimeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IngestionRun_retiredPeriods(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("IngestionRun", field, false, false, errors.New("field of type Date does not have child fields"))
 }
 
@@ -10281,6 +10318,11 @@ func (ec *executionContext) _IngestionRun(ctx context.Context, sel ast.Selection
 			}
 		case "periods":
 			out.Values[i] = ec._IngestionRun_periods(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "retiredPeriods":
+			out.Values[i] = ec._IngestionRun_retiredPeriods(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

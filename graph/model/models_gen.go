@@ -366,6 +366,9 @@ type IngestionRun struct {
 	Rows          int      `json:"rows"`
 	// The billing periods (their first days) the run replaced.
 	Periods []time.Time `json:"periods"`
+	// The billing periods (their first days) the run retired: loaded before from
+	// a FOCUS file source that no longer holds them.
+	RetiredPeriods []time.Time `json:"retiredPeriods"`
 	// BilledCost loaded, one per currency.
 	Totals     []Money    `json:"totals"`
 	Error      *string    `json:"error,omitempty"`
