@@ -54,6 +54,13 @@ func (g *Ingester) Ingest(ctx context.Context, req IngestRequest) (IngestionRun,
 		Status:      RunRunning,
 		StartedAt:   g.now().UTC(),
 	}
+	// One ingestion of a connector at a time: a second one is refused
+	// rather than queued, since it would find the first one's work done.
+	release, err := g.store.LockRun(ctx, run)
+	if err != nil {
+		return run, err
+	}
+	defer release()
 	m, err := req.Source.Scan(ctx)
 	if err != nil {
 		return g.fail(ctx, run, err, false)
