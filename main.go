@@ -115,6 +115,17 @@ type cli struct {
 // Globals are the settings every command shares.
 type Globals struct {
 	DatabaseURL string `name:"database-url" env:"TRUECOST_DATABASE_URL" default:"sqlite://var/truecost.db" help:"postgres://… or sqlite://PATH (PATH taken verbatim)."`
+	// DBMaxConns bounds the connections this process opens to the
+	// database; requests beyond it wait for one.
+	DBMaxConns int `name:"db-max-conns" env:"TRUECOST_DB_MAX_CONNS" default:"16" help:"Most database connections this process keeps open (ingestions hold one more each for their locks)."`
+}
+
+// openStore opens the database the globals name, with their pool limits.
+func (g *Globals) openStore(ctx context.Context) (*sqlstore.Store, error) {
+	if g.DBMaxConns < 1 {
+		return nil, domain.Errorf(domain.Invalid, "--db-max-conns (TRUECOST_DB_MAX_CONNS) must be at least 1")
+	}
+	return sqlstore.Open(ctx, g.DatabaseURL, sqlstore.WithMaxConns(g.DBMaxConns))
 }
 
 // app is the wired application: the store and the domain services over it.
@@ -132,7 +143,7 @@ type app struct {
 // openApp opens and migrates the store and wires the services, which log
 // to log.
 func openApp(ctx context.Context, g *Globals, log *slog.Logger) (*app, error) {
-	store, err := sqlstore.Open(ctx, g.DatabaseURL)
+	store, err := g.openStore(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +216,7 @@ func loadSealer(dialect string) (connectors.Sealer, error) {
 type migrateCmd struct{}
 
 func (migrateCmd) Run(ctx context.Context, e *env, g *Globals) error {
-	store, err := sqlstore.Open(ctx, g.DatabaseURL)
+	store, err := g.openStore(ctx)
 	if err != nil {
 		return err
 	}

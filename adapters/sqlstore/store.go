@@ -46,11 +46,46 @@ type Store struct {
 	runs    *runLocks       // the runs this process is loading
 }
 
+// Option adjusts how Open sets up the store.
+type Option func(*options)
+
+type options struct {
+	maxConns int
+}
+
+// WithMaxConns bounds the open connections of the store's pool; callers
+// beyond it wait for one. The defaults are 16 on Postgres and 8 on SQLite.
+// Locks held for ingestions and migrations use connections of their own.
+func WithMaxConns(n int) Option {
+	return func(o *options) { o.maxConns = n }
+}
+
+// connMaxIdleTime is how long an idle connection stays in the pool: the
+// pool keeps what a burst opened for a while, then shrinks.
+const connMaxIdleTime = 5 * time.Minute
+
+// setPool applies the pool limits to db.
+func setPool(db *sql.DB, maxConns int) {
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
+	db.SetConnMaxIdleTime(connMaxIdleTime)
+}
+
 // Open connects to databaseURL: "postgres://…" (or "postgresql://…"), or
 // "sqlite://PATH" where PATH is a file path taken verbatim, relative or
 // absolute. The SQLite file's folder is created when missing, and a new
 // file gets sqlitePageSize pages.
-func Open(ctx context.Context, databaseURL string) (*Store, error) {
+func Open(ctx context.Context, databaseURL string, opts ...Option) (*Store, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	maxConns := func(def int) int {
+		if o.maxConns > 0 {
+			return o.maxConns
+		}
+		return def
+	}
 	switch {
 	case strings.HasPrefix(databaseURL, "postgres://"), strings.HasPrefix(databaseURL, "postgresql://"):
 		cfg, err := pgconnConfig(databaseURL)
@@ -58,8 +93,7 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 			return nil, err
 		}
 		sqldb := stdlib.OpenDB(*cfg)
-		sqldb.SetMaxOpenConns(16)
-		sqldb.SetMaxIdleConns(4)
+		setPool(sqldb, maxConns(16))
 		s := &Store{db: bun.NewDB(sqldb, pgdialect.New()), dialect: Postgres, pgcfg: cfg, runs: newRunLocks()}
 		if err := s.db.PingContext(ctx); err != nil {
 			s.db.Close()
@@ -91,7 +125,7 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite %q: %w", path, err)
 		}
-		sqldb.SetMaxOpenConns(8)
+		setPool(sqldb, maxConns(8))
 		s := &Store{db: bun.NewDB(sqldb, sqlitedialect.New()), dialect: SQLite, path: path, runs: newRunLocks()}
 		if err := s.db.PingContext(ctx); err != nil {
 			s.db.Close()
