@@ -43,6 +43,14 @@ type Deps struct {
 	// Attempts prunes old failed sign-ins hourly. When nil, the job is not
 	// scheduled.
 	Attempts AttemptPruner
+	// Observer, when set, is told of every job run (metrics).
+	Observer JobObserver
+}
+
+// JobObserver is told of every run of a job: its name, its outcome (ok,
+// failed, timeout, canceled) and how long it took.
+type JobObserver interface {
+	JobRan(job, outcome string, took time.Duration)
 }
 
 func (d Deps) logger() *slog.Logger {
@@ -209,6 +217,9 @@ func (s *Scheduler) runner(j job) func(context.Context) error {
 			if r := recover(); r != nil {
 				err = fmt.Errorf("panic: %v", r)
 				deps.Logger.Error("job panicked", "panic", r, "stack", string(debug.Stack()))
+			}
+			if deps.Observer != nil {
+				deps.Observer.JobRan(j.name, outcomeOf(err), time.Since(started))
 			}
 			attrs := []any{"slot", slot, "duration", time.Since(started), "outcome", outcomeOf(err)}
 			if err != nil {

@@ -132,3 +132,68 @@ func TestSQLiteRunLockFilesGoWithTheirRuns(t *testing.T) {
 		t.Errorf("%d lock files after three runs, want the connector's only", len(files))
 	}
 }
+
+// TestCloseFailsTheRunsItsProcessStillLoads: a process that stops while an
+// ingestion is loading leaves no run running and none of its rows.
+func TestCloseFailsTheRunsItsProcessStillLoads(t *testing.T) {
+	for _, db := range []string{"sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) {
+			ctx := context.Background()
+			dbURL := "sqlite://" + filepath.Join(t.TempDir(), "truecost.db")
+			if db == "postgres" {
+				u, ok := sqltest.PostgresURL(t)
+				if !ok {
+					return
+				}
+				dbURL = u
+			}
+			s, err := sqlstore.Open(ctx, dbURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			org := newEnv(s).org(t, "acme")
+			run := billing.IngestionRun{ID: "loading", OrgID: org.ID, ConnectorID: "conn-1", Status: billing.RunRunning, StartedAt: time.Now().UTC()}
+			if _, err := s.LockRun(ctx, run); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.CreateRun(ctx, run); err != nil {
+				t.Fatal(err)
+			}
+			oct := date("2026-10-01")
+			batches := make(chan []billing.LineItem, 1)
+			batches <- []billing.LineItem{{BillingPeriodStart: oct, BillingPeriodEnd: oct.AddDate(0, 1, 0), ChargePeriodStart: oct,
+				ChargePeriodEnd: oct.AddDate(0, 0, 1), BillingCurrency: "USD", BilledCost: "7", EffectiveCost: "7", ProviderName: "AWS"}}
+			close(batches)
+			if err := s.WriteLineItems(ctx, run, batches); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatalf("close: %v", err)
+			}
+
+			s, err = sqlstore.Open(ctx, dbURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			runs, err := s.ListRuns(ctx, []string{org.ID}, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(runs) != 1 || runs[0].Status != billing.RunFailed || runs[0].Error != billing.InterruptedRunError {
+				t.Errorf("runs after close: %+v, want the loading run failed as interrupted", runs)
+			}
+			if n := sqlstore.CountLineItems(t, s, org.ID); n != 0 {
+				t.Errorf("%d line items of the abandoned run, want 0", n)
+			}
+			if db == "postgres" {
+				if names := sqlstore.LineItemTables(t, s); len(names) > 1 {
+					t.Errorf("line item tables left: %v", names)
+				}
+			}
+		})
+	}
+}

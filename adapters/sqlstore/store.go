@@ -189,6 +189,14 @@ func createSQLite(ctx context.Context, path string) error {
 	return err
 }
 
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return domain.WrapError(domain.Unavailable, err, "the database does not answer")
+	}
+	return nil
+}
+
 // Dialect returns the database kind behind the store.
 func (s *Store) Dialect() Dialect { return s.dialect }
 
