@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -393,11 +394,12 @@ func (c serveCmd) Run(ctx context.Context, e *env, g *Globals) error {
 		return err
 	}
 	sched.Start()
-	defer func() {
+	stopJobs := sync.OnceFunc(func() {
 		if err := sched.Shutdown(); err != nil {
 			e.log.Error("scheduler shutdown", "err", err)
 		}
-	}()
+	})
+	defer stopJobs()
 
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
@@ -428,9 +430,16 @@ func (c serveCmd) Run(ctx context.Context, e *env, g *Globals) error {
 	// its run and removes what it wrote); runs still going when the
 	// timeout ends are failed the same way when the store closes.
 	e.log.Info("shutting down", "timeout", c.ShutdownTimeout)
+	jobsStopped := make(chan struct{})
+	go func() {
+		defer close(jobsStopped)
+		stopJobs()
+	}()
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	err = srv.Shutdown(shutdownCtx)
+	<-jobsStopped
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shut down HTTP server: %w", err)
 	}
 	return nil
