@@ -83,11 +83,20 @@ func (s *Store) Housekeep(ctx context.Context, now time.Time) (billing.Housekeep
 }
 
 // ReapDeadRuns fails the runs whose process died and removes what they
-// wrote. A run is dead at once when nobody holds its process lock (see
-// LockRun), or, as a fallback, when its process stopped renewing it (see
-// billing.RunLease). It reads only running runs, so it is cheap enough to
-// run before every command.
+// wrote, and removes the superseded versions a publishing process died
+// before removing. A run is dead at once when nobody holds its process
+// lock (see LockRun), or, as a fallback, when its process stopped renewing
+// it (see billing.RunLease). It reads only running runs and the notes of
+// superseded periods, so it is cheap enough to run before every command.
 func (s *Store) ReapDeadRuns(ctx context.Context, now time.Time) (int, error) {
+	if _, err := s.removeAllSuperseded(ctx); err != nil {
+		return 0, err
+	}
+	// Before the running runs are read: a run's file is locked before its
+	// row is created, so no file of a live run can look stale here.
+	if err := s.removeStaleRunLockFiles(); err != nil {
+		return 0, err
+	}
 	var running []runRow
 	err := s.db.NewSelect().Model(&running).Column("org_id", "id", "started_at", "renewed_at").
 		Where("status = ?", string(billing.RunRunning)).Scan(ctx)

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -38,16 +39,21 @@ func advisoryKey(name string) int64 {
 	return int64(binary.BigEndian.Uint64(h[:8]))
 }
 
-// lockFileName maps a lock name to a file name in the lock folder.
+// lockFileName maps a lock name to a file name in the lock folder: its
+// kind, then a digest of the rest.
 func lockFileName(name string) string {
+	kind, _, _ := strings.Cut(name, ":")
 	h := sha256.Sum256([]byte(lockNamespace + name))
-	return hex.EncodeToString(h[:16]) + ".lock"
+	return kind + "-" + hex.EncodeToString(h[:16]) + ".lock"
 }
 
 func sourceLockName(orgID, connectorID string) string { return "source:" + orgID + "/" + connectorID }
 func runLockName(orgID, runID string) string          { return "run:" + orgID + "/" + runID }
 
-const migrationsLockName = "migrations"
+// runLockFiles is the pattern of the per-run lock files.
+const runLockFiles = "run-*.lock"
+
+const migrationsLockName = "migrations:"
 
 // lockDir is the folder of an SQLite database's lock files.
 func (s *Store) lockDir() string { return s.path + ".locks" }
@@ -71,6 +77,9 @@ func (h *held) release() {
 	if h.conn != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), lockCloseTimeout)
 		defer cancel()
+		// Unlocking first makes the locks free when release returns; the
+		// server would drop them with the session too, but a moment later.
+		_, _ = h.conn.Exec(ctx, "SELECT pg_advisory_unlock_all()")
 		_ = h.conn.Close(ctx)
 	}
 }
@@ -128,18 +137,29 @@ func (s *Store) waitLock(ctx context.Context, name string) (*held, error) {
 		if h.conn, err = s.lockConn(ctx); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.addLock(ctx, h, name); err != nil {
+		h.release()
+		return nil, err
+	}
+	return h, nil
+}
+
+// addLock takes one more lock into h, waiting for it. On SQLite the wait
+// cannot be cancelled; it is meant for locks others only hold briefly.
+func (s *Store) addLock(ctx context.Context, h *held, name string) error {
+	if s.dialect == Postgres {
 		if _, err := h.conn.Exec(ctx, "SELECT pg_advisory_lock($1)", advisoryKey(name)); err != nil {
-			h.release()
-			return nil, fmt.Errorf("wait for lock %s: %w", name, err)
+			return fmt.Errorf("wait for lock %s: %w", name, err)
 		}
-		return h, nil
+		return nil
 	}
 	f, _, err := flockFile(filepath.Join(s.lockDir(), lockFileName(name)), true)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	h.files = append(h.files, f)
-	return h, nil
+	return nil
 }
 
 // lockFree reports whether nobody holds the named lock, taking and
@@ -173,6 +193,29 @@ func (s *Store) lockFree(ctx context.Context, name string) (bool, error) {
 	return free, nil
 }
 
+// removeStaleRunLockFiles removes the SQLite lock files of runs whose
+// process died after finishing its run but before removing the file.
+func (s *Store) removeStaleRunLockFiles() error {
+	if s.dialect != SQLite || !flockWorks {
+		return nil
+	}
+	names, err := filepath.Glob(filepath.Join(s.lockDir(), runLockFiles))
+	if err != nil {
+		return fmt.Errorf("list run lock files: %w", err)
+	}
+	for _, name := range names {
+		f, free, err := flockFile(name, false)
+		if err != nil {
+			return err
+		}
+		if free {
+			_ = os.Remove(name)
+			_ = f.Close()
+		}
+	}
+	return nil
+}
+
 // lockCloseTimeout bounds how long releasing a Postgres session's locks
 // may take; past it the server drops them when it sees the socket close.
 const lockCloseTimeout = 5 * time.Second
@@ -196,12 +239,18 @@ type runLock struct {
 // connector another process (or this one) is loading gives a
 // domain.Conflict error naming that run.
 func (s *Store) LockRun(ctx context.Context, run billing.IngestionRun) (release func(), err error) {
-	h, ok, err := s.tryLock(ctx, sourceLockName(run.OrgID, run.ConnectorID), runLockName(run.OrgID, run.ID))
+	h, ok, err := s.tryLock(ctx, sourceLockName(run.OrgID, run.ConnectorID))
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
 		return nil, s.alreadyRunning(ctx, run)
+	}
+	// Nobody holds a new run's lock but, for a moment, a process checking
+	// whether it is stale: wait for that.
+	if err := s.addLock(ctx, h, runLockName(run.OrgID, run.ID)); err != nil {
+		h.release()
+		return nil, err
 	}
 	if s.dialect == SQLite {
 		h.remove = []string{filepath.Join(s.lockDir(), lockFileName(runLockName(run.OrgID, run.ID)))}
