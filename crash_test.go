@@ -20,9 +20,9 @@ import (
 // database: enough for a child ingest to take a few seconds here.
 func crashRows(dbURL string) int {
 	if strings.HasPrefix(dbURL, "sqlite://") {
-		return 40_000
+		return 30_000
 	}
-	return 100_000
+	return 80_000
 }
 
 // TestKilledIngestIsReapedByTheNextCommand kills a child `truecost ingest`
