@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -31,6 +32,7 @@ import (
 	"github.com/truecost/truecost/adapters/cloudprovision"
 	"github.com/truecost/truecost/adapters/localfiles"
 	"github.com/truecost/truecost/adapters/outbound"
+	"github.com/truecost/truecost/adapters/prommetrics"
 	"github.com/truecost/truecost/adapters/sqlstore"
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/accounts"
@@ -84,8 +86,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "truecost: %v\n", err)
 		return 2
 	}
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr,
-		log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))}
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, log: newLogger(c.LogFormat, stderr)}
 	kctx.BindTo(ctx, (*context.Context)(nil))
 	if err := kctx.Run(e, &c.Globals); err != nil {
 		// The operator at the terminal sees the whole chain.
@@ -96,6 +97,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return 1
 	}
 	return 0
+}
+
+// newLogger returns the log of the process: text lines, or with format
+// "json" one JSON object per record, for log collectors.
+func newLogger(format string, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 // cli is the command line of truecost (DESIGN.md §5).
@@ -116,6 +127,27 @@ type cli struct {
 // Globals are the settings every command shares.
 type Globals struct {
 	DatabaseURL string `name:"database-url" env:"TRUECOST_DATABASE_URL" default:"sqlite://var/truecost.db" help:"postgres://… or sqlite://PATH (PATH taken verbatim)."`
+	// DBMaxConns bounds the connections this process opens to the
+	// database; requests beyond it wait for one.
+	LogFormat  string `name:"log-format" env:"TRUECOST_LOG_FORMAT" enum:"text,json" default:"text" help:"Log records as text lines or JSON objects: ${enum}."`
+	DBMaxConns int    `name:"db-max-conns" env:"TRUECOST_DB_MAX_CONNS" default:"16" help:"Most database connections this process keeps open (ingestions hold one more each for their locks)."`
+}
+
+// openStore opens the database the globals name, with their pool limits.
+// minDBConns is the smallest pool an ingestion can run in; defaultDBConns
+// is --db-max-conns's default.
+const minDBConns, defaultDBConns = 8, 16
+
+func (g *Globals) openStore(ctx context.Context) (*sqlstore.Store, error) {
+	// An ingestion alone holds up to six at once: a COPY for each of up to
+	// four months, its lease, and the publishing transaction's reads.
+	if g.DBMaxConns == 0 {
+		g.DBMaxConns = defaultDBConns
+	}
+	if g.DBMaxConns < minDBConns {
+		return nil, domain.Errorf(domain.Invalid, "--db-max-conns (TRUECOST_DB_MAX_CONNS) must be at least %d", minDBConns)
+	}
+	return sqlstore.Open(ctx, g.DatabaseURL, sqlstore.WithMaxConns(g.DBMaxConns))
 }
 
 // app is the wired application: the store and the domain services over it.
@@ -125,6 +157,7 @@ type app struct {
 	connectors *connectors.Service
 	accounts   *accounts.Service
 	reporter   *billing.Reporter
+	metrics    *prommetrics.Metrics
 	// awsPrincipal is the IAM identity Truecost runs as, named in the trust
 	// policy customers attach to the role Truecost assumes.
 	awsPrincipal string
@@ -140,7 +173,7 @@ func openApp(ctx context.Context, g *Globals, log *slog.Logger) (*app, error) {
 	if fi, err := os.Stat(sqlitePath); isSQLite && err == nil && fi.Size() > 0 {
 		existed = true
 	}
-	store, err := sqlstore.Open(ctx, g.DatabaseURL)
+	store, err := g.openStore(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -166,14 +199,17 @@ func openApp(ctx context.Context, g *Globals, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	rights := tenancy.NewRights(store)
+	metrics := prommetrics.New()
+	metrics.WatchDB(store.DB().DB)
 	a := &app{
 		awsPrincipal: os.Getenv("TRUECOST_AWS_PRINCIPAL"),
 		store:        store,
+		metrics:      metrics,
 		tenancy:      tenancy.NewService(store, rights),
 		reporter:     billing.NewReporter(store, store, rights),
 	}
 	a.connectors = connectors.NewService(connectors.Deps{Store: store, Rights: rights, Sealer: sealer,
-		Sources: billingsource.Factory{Outbound: policy}, Ingester: billing.NewIngester(store, tenancy.NewID), NewID: tenancy.NewID, Logger: log})
+		Sources: billingsource.Factory{Outbound: policy}, Ingester: billing.NewIngester(store, tenancy.NewID).Observe(metrics), NewID: tenancy.NewID, Logger: log})
 	a.accounts = accounts.NewService(accounts.Deps{Store: store, Rights: rights, Sealer: sealer, Connectors: a.connectors,
 		Provisioners: cloudprovision.New(cloudprovision.Endpoints{
 			AWS:             os.Getenv("TRUECOST_AWS_ENDPOINT_URL"),
@@ -228,7 +264,7 @@ func loadSealer(ctx context.Context, dialect, dbPath string, existed bool, log *
 type migrateCmd struct{}
 
 func (migrateCmd) Run(ctx context.Context, e *env, g *Globals) error {
-	store, err := sqlstore.Open(ctx, g.DatabaseURL)
+	store, err := g.openStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -352,6 +388,9 @@ type serveCmd struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-* headers
 	// are believed.
 	TrustedProxies string `name:"trusted-proxies" env:"TRUECOST_TRUSTED_PROXIES" help:"Addresses or CIDR ranges of the reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed."`
+	// ShutdownTimeout is how long a stopping server waits for requests and
+	// jobs in flight.
+	ShutdownTimeout time.Duration `name:"shutdown-timeout" env:"TRUECOST_SHUTDOWN_TIMEOUT" default:"30s" help:"On SIGTERM or SIGINT, how long requests and jobs in flight may take to finish."`
 }
 
 func (c serveCmd) Run(ctx context.Context, e *env, g *Globals) error {
@@ -379,16 +418,20 @@ func (c serveCmd) Run(ctx context.Context, e *env, g *Globals) error {
 	if c.SyncInterval < time.Minute {
 		return domain.Errorf(domain.Invalid, "--sync-interval must be at least 1m")
 	}
-	sched, err := a.scheduler(e.log, c.SyncInterval, nil)
+	if c.ShutdownTimeout <= 0 {
+		return domain.Errorf(domain.Invalid, "--shutdown-timeout must be positive")
+	}
+	sched, err := a.scheduler(e.log, c.SyncInterval, nil, jobs.WithStopTimeout(c.ShutdownTimeout))
 	if err != nil {
 		return err
 	}
 	sched.Start()
-	defer func() {
+	stopJobs := sync.OnceFunc(func() {
 		if err := sched.Shutdown(); err != nil {
 			e.log.Error("scheduler shutdown", "err", err)
 		}
-	}()
+	})
+	defer stopJobs()
 
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
@@ -414,9 +457,21 @@ func (c serveCmd) Run(ctx context.Context, e *env, g *Globals) error {
 		return err
 	case <-ctx.Done():
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+	// Stopping: no new connections; requests in flight and running jobs
+	// get the timeout to finish. Jobs are told to stop (an ingestion fails
+	// its run and removes what it wrote); runs still going when the
+	// timeout ends are failed the same way when the store closes.
+	e.log.Info("shutting down", "timeout", c.ShutdownTimeout)
+	jobsStopped := make(chan struct{})
+	go func() {
+		defer close(jobsStopped)
+		stopJobs()
+	}()
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	err = srv.Shutdown(shutdownCtx)
+	<-jobsStopped
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shut down HTTP server: %w", err)
 	}
 	return nil
@@ -425,12 +480,14 @@ func (c serveCmd) Run(ctx context.Context, e *env, g *Globals) error {
 // scheduler builds the background jobs: housekeeping, connector sync every
 // interval and the hourly billing-status check, coordinated through the
 // store's slot locks. clock is nil outside tests.
-func (a *app) scheduler(log *slog.Logger, interval time.Duration, clock clockwork.Clock) (*jobs.Scheduler, error) {
+func (a *app) scheduler(log *slog.Logger, interval time.Duration, clock clockwork.Clock, opts ...jobs.Option) (*jobs.Scheduler, error) {
 	return jobs.New(jobs.Deps{Housekeeper: a.store, Locks: a.store, Logger: log,
-		Connectors: a.connectors, SyncInterval: interval, Status: a.accounts, Attempts: a.tenancy, Clock: clock})
+		Connectors: a.connectors, SyncInterval: interval, Status: a.accounts, Attempts: a.tenancy, Clock: clock,
+		Observer: a.metrics}, opts...)
 }
 
-// handler routes the console, the GraphQL API and the static assets.
+// handler routes the console, the GraphQL API, the static assets and the
+// operations endpoints, logging each request.
 func (a *app) handler(log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", graph.NewHandler(graph.Deps{
@@ -442,9 +499,11 @@ func (a *app) handler(log *slog.Logger) http.Handler {
 		w.Header().Set("Content-Type", "text/plain")
 		fmt.Fprintln(w, "ok")
 	})
+	mux.HandleFunc("GET /readyz", a.serveReady(log))
+	mux.Handle("GET /metrics", a.metrics.Handler())
 	mux.Handle("/", views.NewHandler(views.Deps{
 		Tenancy: a.tenancy, Reporter: a.reporter, Connectors: a.connectors, Accounts: a.accounts,
 		AWSPrincipal: a.awsPrincipal, Logger: log,
 	}))
-	return mux
+	return logRequests(log, a.metrics, mux)
 }

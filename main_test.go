@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -123,12 +124,18 @@ func TestCLIEndToEnd(t *testing.T) {
 // serve starts `truecost serve` on a free port and returns its base URL.
 func serve(t *testing.T, dir, dbURL string, flags ...string) string {
 	t.Helper()
+	return serveLogging(t, dir, dbURL, io.Discard, flags...)
+}
+
+// serveLogging is serve with the server's log going to logs.
+func serveLogging(t *testing.T, dir, dbURL string, logs io.Writer, flags ...string) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan int, 1)
 	go func() {
 		args := append([]string{"--database-url", dbURL, "serve", "--addr", "127.0.0.1:0"}, flags...)
-		done <- run(ctx, args, strings.NewReader(""), pw, io.Discard)
+		done <- run(ctx, args, strings.NewReader(""), pw, logs)
 		pw.Close()
 	}()
 	t.Cleanup(func() {
@@ -149,6 +156,24 @@ func serve(t *testing.T, dir, dbURL string, flags ...string) string {
 	}
 	t.Fatal("serve ended before printing its URL")
 	return ""
+}
+
+// logBuffer collects a server's log lines as they are written.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // gqlError is one error of a GraphQL answer.

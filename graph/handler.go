@@ -133,6 +133,11 @@ func (h *apiHandler) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	case domain.Unavailable:
 		writeError(w, http.StatusServiceUnavailable, code, domain.ErrorMessage(err))
 	default:
+		if r.Context().Err() != nil {
+			// The client went away while its credentials were checked.
+			w.WriteHeader(StatusClientClosedRequest)
+			return
+		}
 		h.log.ErrorContext(r.Context(), "graphql authentication failed", "err", err)
 		writeError(w, http.StatusInternalServerError, domain.Internal, internalMessage)
 	}
@@ -223,6 +228,11 @@ func writeError(w http.ResponseWriter, status int, code domain.Code, message str
 	_, _ = w.Write(body)
 }
 
+// StatusClientClosedRequest is the status recorded for a request whose
+// client went away before the answer (nginx's 499); the client never
+// receives it.
+const StatusClientClosedRequest = 499
+
 // internalMessage is all a client learns of an unexpected failure.
 const internalMessage = "internal error"
 
@@ -249,6 +259,16 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		case de == nil && gqlErr.Err == nil:
 			// Made by gqlgen itself (parsing, validation, complexity): the
 			// message is safe and already coded.
+		case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+			// The client went away: nobody reads the answer, and nothing
+			// failed on this side.
+			log.DebugContext(ctx, "graphql request cancelled by the client", "path", gqlErr.Path.String())
+			gqlErr.Message = "the request was cancelled"
+			setCode(gqlErr, domain.Unavailable)
+		case errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil:
+			log.WarnContext(ctx, "graphql request timed out", "path", gqlErr.Path.String(), "err", err)
+			gqlErr.Message = "the request took too long; narrow it or try again"
+			setCode(gqlErr, domain.Unavailable)
 		default:
 			if !errors.Is(err, errRecovered) {
 				log.ErrorContext(ctx, "graphql request failed", "path", gqlErr.Path.String(), "err", err)

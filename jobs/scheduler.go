@@ -43,6 +43,14 @@ type Deps struct {
 	// Attempts prunes old failed sign-ins hourly. When nil, the job is not
 	// scheduled.
 	Attempts AttemptPruner
+	// Observer, when set, is told of every job run (metrics).
+	Observer JobObserver
+}
+
+// JobObserver is told of every run of a job: its name, its outcome (ok,
+// failed, timeout, canceled) and how long it took.
+type JobObserver interface {
+	JobRan(job, outcome string, took time.Duration)
 }
 
 func (d Deps) logger() *slog.Logger {
@@ -111,8 +119,10 @@ func WithOwner(owner string) Option {
 	return func(o *options) { o.owner = owner }
 }
 
-// WithStopTimeout sets how long Shutdown waits for running jobs to return.
-// The default is 30 seconds.
+// WithStopTimeout sets how long Shutdown waits for running jobs: they may
+// finish during the first two thirds of it, then their context is
+// cancelled and the rest is theirs to give up cleanly. The default is 30
+// seconds.
 func WithStopTimeout(d time.Duration) Option {
 	return func(o *options) { o.stopTimeout = d }
 }
@@ -122,6 +132,12 @@ type Scheduler struct {
 	cron  gocron.Scheduler
 	deps  Deps
 	owner string
+	// stopping is cancelled when running jobs must give up; gocron's own
+	// context ends as soon as Shutdown begins, which would leave them no
+	// time to finish.
+	stopping    context.Context
+	stop        context.CancelFunc
+	stopTimeout time.Duration
 }
 
 // New returns a Scheduler with every job registered, ready to Start. It
@@ -155,7 +171,8 @@ func New(deps Deps, opts ...Option) (*Scheduler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jobs: new scheduler: %w", err)
 	}
-	s := &Scheduler{cron: cron, deps: deps, owner: o.owner}
+	stopping, stop := context.WithCancel(context.Background())
+	s := &Scheduler{cron: cron, deps: deps, owner: o.owner, stopping: stopping, stop: stop, stopTimeout: o.stopTimeout}
 	for _, j := range schedule(deps) {
 		if locker != nil {
 			locker.register(j.name, j.interval)
@@ -184,10 +201,16 @@ func (s *Scheduler) Start() {
 	s.deps.Logger.Info("job scheduler started", "owner", s.owner, "distributed", s.deps.Locks != nil)
 }
 
-// Shutdown stops scheduling, cancels the context of running jobs and waits
-// for them to return, up to the stop timeout; past it, it returns an error
-// and leaves them behind.
+// Shutdown stops scheduling and waits for running jobs to return, up to
+// the stop timeout: they may finish during its first two thirds, then
+// their context is cancelled. Past the timeout it returns an error and
+// leaves them behind.
 func (s *Scheduler) Shutdown() error {
+	grace := time.AfterFunc(s.stopTimeout*2/3, s.stop)
+	defer func() {
+		grace.Stop()
+		s.stop()
+	}()
 	if err := s.cron.Shutdown(); err != nil {
 		return fmt.Errorf("jobs: shut down scheduler: %w", err)
 	}
@@ -200,8 +223,9 @@ func (s *Scheduler) Shutdown() error {
 // turned into a failed run rather than a dead server.
 func (s *Scheduler) runner(j job) func(context.Context) error {
 	return func(ctx context.Context) (err error) {
-		ctx, cancel := context.WithTimeout(ctx, j.timeout)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), j.timeout)
 		defer cancel()
+		defer context.AfterFunc(s.stopping, cancel)()
 		deps := s.deps
 		deps.Logger = s.deps.Logger.With("job", j.name)
 		slot, started := slotOf(deps.Clock.Now(), j.interval), time.Now()
@@ -209,6 +233,9 @@ func (s *Scheduler) runner(j job) func(context.Context) error {
 			if r := recover(); r != nil {
 				err = fmt.Errorf("panic: %v", r)
 				deps.Logger.Error("job panicked", "panic", r, "stack", string(debug.Stack()))
+			}
+			if deps.Observer != nil {
+				deps.Observer.JobRan(j.name, outcomeOf(err), time.Since(started))
 			}
 			attrs := []any{"slot", slot, "duration", time.Since(started), "outcome", outcomeOf(err)}
 			if err != nil {

@@ -8,6 +8,10 @@ import (
 	"github.com/truecost/truecost/views/layout"
 )
 
+// statusClientClosedRequest is the status recorded for a request whose
+// client went away before the answer (nginx's 499).
+const statusClientClosedRequest = 499
+
 // serveError is the one place a domain error becomes an HTTP response: an
 // unauthenticated caller is sent to the login page, everything else gets a
 // status and a page (or, for htmx, a fragment) with a message safe to show.
@@ -23,6 +27,12 @@ func (s *server) serveError(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 
+	if r.Context().Err() != nil && code != domain.Invalid && code != domain.Forbidden && code != domain.NotFound {
+		// The browser went away; nobody reads the page, and a cancelled
+		// query is not a failure of the server.
+		w.WriteHeader(statusClientClosedRequest)
+		return
+	}
 	status, title := http.StatusInternalServerError, "Something went wrong"
 	message := "An unexpected error occurred. It has been logged; please try again later."
 	switch code {

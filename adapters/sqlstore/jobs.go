@@ -82,25 +82,70 @@ func (s *Store) Housekeep(ctx context.Context, now time.Time) (billing.Housekeep
 	return res, nil
 }
 
-// ReapDeadRuns fails the runs whose process stopped renewing them (see
-// billing.RunLease) and removes what they wrote. It reads only those runs,
-// so it is cheap enough to run before every command.
+// ReapDeadRuns fails the runs whose process died and removes what they
+// wrote, and removes the superseded versions a publishing process died
+// before removing. A run is dead at once when nobody holds its process
+// lock (see LockRun), or, as a fallback, when its process stopped renewing
+// it (see billing.RunLease). It reads only running runs and the notes of
+// superseded periods, so it is cheap enough to run before every command.
 func (s *Store) ReapDeadRuns(ctx context.Context, now time.Time) (int, error) {
-	var dead []runRow
-	err := s.db.NewUpdate().Model(&dead).
-		Set("status = ?", string(billing.RunFailed)).
-		Set("error = ?", billing.InterruptedRunError).
-		Set("finished_at = ?", now.UTC()).
-		Where("status = ? AND COALESCE(renewed_at, started_at) < ?", string(billing.RunRunning), now.Add(-billing.RunLease).UTC()).
-		Returning("org_id, id").
-		Scan(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("fail dead runs: %w", err)
+	if _, err := s.removeAllSuperseded(ctx); err != nil {
+		return 0, err
 	}
-	for _, r := range dead {
-		if err := s.DiscardRun(ctx, billing.IngestionRun{OrgID: r.OrgID, ID: r.ID}); err != nil {
-			return 0, fmt.Errorf("remove rows of dead run %s: %w", r.ID, err)
+	// Before the running runs are read: a run's file is locked before its
+	// row is created, so no file of a live run can look stale here.
+	if err := s.removeStaleRunLockFiles(); err != nil {
+		return 0, err
+	}
+	var running []runRow
+	err := s.db.NewSelect().Model(&running).Column("org_id", "id", "started_at", "renewed_at").
+		Where("status = ?", string(billing.RunRunning)).Scan(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("find running runs: %w", err)
+	}
+	n := 0
+	for _, r := range running {
+		renewed := r.StartedAt
+		if r.RenewedAt != nil {
+			renewed = *r.RenewedAt
+		}
+		dead := renewed.Before(now.Add(-billing.RunLease))
+		if !dead {
+			if dead, err = s.lockFree(ctx, runLockName(r.OrgID, r.ID)); err != nil {
+				return n, err
+			}
+		}
+		if !dead {
+			continue
+		}
+		ok, err := s.failRunning(ctx, r.OrgID, r.ID)
+		if err != nil {
+			return n, err
+		}
+		if ok {
+			n++
 		}
 	}
-	return len(dead), nil
+	return n, nil
+}
+
+// failRunning marks a run failed as interrupted, if it is still running,
+// and removes what it wrote. ok says whether it was still running.
+func (s *Store) failRunning(ctx context.Context, orgID, runID string) (ok bool, err error) {
+	res, err := s.db.NewUpdate().Model((*runRow)(nil)).
+		Set("status = ?", string(billing.RunFailed)).
+		Set("error = ?", billing.InterruptedRunError).
+		Set("finished_at = ?", time.Now().UTC()).
+		Where("org_id = ? AND id = ? AND status = ?", orgID, runID, string(billing.RunRunning)).
+		Exec(ctx)
+	if err != nil {
+		return false, fmt.Errorf("fail dead run %s: %w", runID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return false, nil
+	}
+	if err := s.DiscardRun(ctx, billing.IngestionRun{OrgID: orgID, ID: runID}); err != nil {
+		return true, fmt.Errorf("remove rows of dead run %s: %w", runID, err)
+	}
+	return true, nil
 }

@@ -48,6 +48,12 @@ func TestRunsRowsAreRemovedWhole(t *testing.T) {
 			StartedAt: start.Add(-10 * time.Minute)}
 		live := billing.IngestionRun{ID: "live-run", OrgID: org.ID, ConnectorID: "conn-2", Status: billing.RunRunning,
 			StartedAt: start.Add(-10 * time.Minute)}
+		// The live run's process holds its lock.
+		release, err := s.LockRun(ctx, live)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer release()
 		for _, r := range []billing.IngestionRun{dead, live} {
 			if err := s.CreateRun(ctx, r); err != nil {
 				t.Fatal(err)

@@ -285,6 +285,12 @@ func (s *Store) PublishRun(ctx context.Context, run billing.IngestionRun, rollup
 			old = append(old, superseded{prev.RunID, p})
 		}
 		for _, o := range old {
+			// Recorded with the swap, so that a process killed before it
+			// removes the old rows leaves a note for the next one.
+			note := supersededRow{OrgID: run.OrgID, RunID: o.runID, BillingPeriodStart: o.period.UTC(), SupersededAt: run.FinishedAt.UTC()}
+			if _, err := tx.NewInsert().Model(&note).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
+				return fmt.Errorf("record superseded period: %w", err)
+			}
 			for _, table := range rollupTables {
 				if _, err := tx.NewDelete().TableExpr(table).Where("org_id = ? AND run_id = ? AND billing_period_start = ?",
 					run.OrgID, o.runID, o.period.UTC()).Exec(ctx); err != nil {
@@ -301,18 +307,58 @@ func (s *Store) PublishRun(ctx context.Context, run billing.IngestionRun, rollup
 		return err
 	}
 	// The old versions are unreachable now; removing them can happen outside
-	// the swap. If this fails, housekeeping removes them later.
+	// the swap. If this fails or the process dies, the next command or
+	// housekeeping finishes it (see removeSuperseded).
 	for _, o := range old {
-		if err := s.deleteRunRows(ctx, run.OrgID, o.runID, &o.period); err != nil {
+		if err := s.removeSuperseded(ctx, supersededRow{OrgID: run.OrgID, RunID: o.runID, BillingPeriodStart: o.period}); err != nil {
 			return err
-		}
-		if s.dialect == Postgres {
-			if err := s.releaseSuperseded(ctx, run.OrgID, o.runID, o.period); err != nil {
-				return err
-			}
 		}
 	}
 	return nil
+}
+
+// supersededRow notes a period whose old version's rows are still to be
+// removed.
+type supersededRow struct {
+	bun.BaseModel      `bun:"table:superseded_periods"`
+	OrgID              string    `bun:"org_id,pk"`
+	RunID              string    `bun:"run_id,pk"`
+	BillingPeriodStart time.Time `bun:"billing_period_start,pk"`
+	SupersededAt       time.Time `bun:"superseded_at"`
+}
+
+// removeSuperseded removes the rows of a superseded version of a period,
+// then its note. Every step may be repeated, by any process.
+func (s *Store) removeSuperseded(ctx context.Context, o supersededRow) error {
+	period := o.BillingPeriodStart.UTC()
+	if err := s.deleteRunRows(ctx, o.OrgID, o.RunID, &period); err != nil {
+		return err
+	}
+	if s.dialect == Postgres {
+		if err := s.releaseSuperseded(ctx, o.OrgID, o.RunID, period); err != nil {
+			return err
+		}
+	}
+	note := supersededRow{OrgID: o.OrgID, RunID: o.RunID, BillingPeriodStart: period}
+	if _, err := s.db.NewDelete().Model(&note).WherePK().Exec(ctx); err != nil {
+		return fmt.Errorf("forget superseded period: %w", err)
+	}
+	return nil
+}
+
+// removeAllSuperseded finishes the removals of superseded versions that
+// their publishing process did not: the notes are few, usually none.
+func (s *Store) removeAllSuperseded(ctx context.Context) (int, error) {
+	var notes []supersededRow
+	if err := s.db.NewSelect().Model(&notes).Scan(ctx); err != nil {
+		return 0, fmt.Errorf("read superseded periods: %w", err)
+	}
+	for _, o := range notes {
+		if err := s.removeSuperseded(ctx, o); err != nil {
+			return 0, err
+		}
+	}
+	return len(notes), nil
 }
 
 // rollupWorkMem is the memory Postgres may use per sort or hash while it

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -40,13 +41,51 @@ const (
 type Store struct {
 	db      *bun.DB
 	dialect Dialect
+	path    string          // SQLite: the database file
+	pgcfg   *pgx.ConnConfig // Postgres: for the connections holding locks
+	runs    *runLocks       // the runs this process is loading
+}
+
+// Option adjusts how Open sets up the store.
+type Option func(*options)
+
+type options struct {
+	maxConns int
+}
+
+// WithMaxConns bounds the open connections of the store's pool; callers
+// beyond it wait for one. The defaults are 16 on Postgres and 8 on SQLite.
+// Locks held for ingestions and migrations use connections of their own.
+func WithMaxConns(n int) Option {
+	return func(o *options) { o.maxConns = n }
+}
+
+// connMaxIdleTime is how long an idle connection stays in the pool: the
+// pool keeps what a burst opened for a while, then shrinks.
+const connMaxIdleTime = 5 * time.Minute
+
+// setPool applies the pool limits to db.
+func setPool(db *sql.DB, maxConns int) {
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
+	db.SetConnMaxIdleTime(connMaxIdleTime)
 }
 
 // Open connects to databaseURL: "postgres://…" (or "postgresql://…"), or
 // "sqlite://PATH" where PATH is a file path taken verbatim, relative or
 // absolute. The SQLite file's folder is created when missing, and a new
 // file gets sqlitePageSize pages.
-func Open(ctx context.Context, databaseURL string) (*Store, error) {
+func Open(ctx context.Context, databaseURL string, opts ...Option) (*Store, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	maxConns := func(def int) int {
+		if o.maxConns > 0 {
+			return o.maxConns
+		}
+		return def
+	}
 	switch {
 	case strings.HasPrefix(databaseURL, "postgres://"), strings.HasPrefix(databaseURL, "postgresql://"):
 		cfg, err := pgconnConfig(databaseURL)
@@ -54,9 +93,8 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 			return nil, err
 		}
 		sqldb := stdlib.OpenDB(*cfg)
-		sqldb.SetMaxOpenConns(16)
-		sqldb.SetMaxIdleConns(4)
-		s := &Store{db: bun.NewDB(sqldb, pgdialect.New()), dialect: Postgres}
+		setPool(sqldb, maxConns(16))
+		s := &Store{db: bun.NewDB(sqldb, pgdialect.New()), dialect: Postgres, pgcfg: cfg, runs: newRunLocks()}
 		if err := s.db.PingContext(ctx); err != nil {
 			s.db.Close()
 			return nil, domain.WrapError(domain.Unavailable, err, "cannot reach Postgres at %s", redact(databaseURL))
@@ -87,8 +125,8 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite %q: %w", path, err)
 		}
-		sqldb.SetMaxOpenConns(8)
-		s := &Store{db: bun.NewDB(sqldb, sqlitedialect.New()), dialect: SQLite}
+		setPool(sqldb, maxConns(8))
+		s := &Store{db: bun.NewDB(sqldb, sqlitedialect.New()), dialect: SQLite, path: path, runs: newRunLocks()}
 		if err := s.db.PingContext(ctx); err != nil {
 			s.db.Close()
 			return nil, domain.WrapError(domain.Unavailable, err, "cannot open SQLite database %s", path)
@@ -151,11 +189,28 @@ func createSQLite(ctx context.Context, path string) error {
 	return err
 }
 
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return domain.WrapError(domain.Unavailable, err, "the database does not answer")
+	}
+	return nil
+}
+
 // Dialect returns the database kind behind the store.
 func (s *Store) Dialect() Dialect { return s.dialect }
 
-// Close closes the database connections.
-func (s *Store) Close() error { return s.db.Close() }
+// Close fails the ingestions this process is still running (see
+// LockRun), removing what they wrote, and closes the database connections.
+func (s *Store) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), abandonTimeout)
+	defer cancel()
+	_, err := s.abandonRuns(ctx)
+	return errors.Join(err, s.db.Close())
+}
+
+// abandonTimeout bounds how long Close spends failing unfinished runs.
+const abandonTimeout = 30 * time.Second
 
 // DB returns the database handle, for benchmarks and tools that compare
 // Truecost's queries with hand-written SQL on the same data.
@@ -167,28 +222,49 @@ func (s *Store) DB() *bun.DB { return s.db }
 // the returned Store. Bulk loads (WriteLineItems, the rollups PublishRun writes: COPY on
 // Postgres, the driver's statements on SQLite) bypass hooks.
 func (s *Store) WithQueryHook(h bun.QueryHook) *Store {
-	return &Store{db: s.db.WithQueryHook(h), dialect: s.dialect}
+	c := *s
+	c.db = s.db.WithQueryHook(h)
+	return &c
 }
 
 // Migrate applies every pending migration and returns how many it applied.
+// Processes migrating the same database at once take turns: each waits for
+// a process lock (see LockRun), so replicas may start together.
 func (s *Store) Migrate(ctx context.Context) (int, error) {
 	ms, err := migrations.For(string(s.dialect))
 	if err != nil {
 		return 0, err
 	}
+	lock, err := s.waitLock(ctx, migrationsLockName)
+	if err != nil {
+		return 0, fmt.Errorf("lock migrations: %w", err)
+	}
+	defer lock.release()
+	// The lock above replaces bun's lock table, whose row a killed process
+	// would leave behind and whose insert fails rather than waits.
 	m := migrate.NewMigrator(s.db, ms, migrate.WithMarkAppliedOnSuccess(true))
 	if err := m.Init(ctx); err != nil {
 		return 0, fmt.Errorf("init migrations: %w", err)
 	}
-	if err := m.Lock(ctx); err != nil {
-		return 0, fmt.Errorf("lock migrations: %w", err)
-	}
-	defer m.Unlock(context.WithoutCancel(ctx)) //nolint:errcheck // best effort; the lock row is removed on success
 	group, err := m.Migrate(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("migrate: %w", err)
 	}
 	return len(group.Migrations), nil
+}
+
+// PendingMigrations returns how many migrations the database lacks.
+func (s *Store) PendingMigrations(ctx context.Context) (int, error) {
+	ms, err := migrations.For(string(s.dialect))
+	if err != nil {
+		return 0, err
+	}
+	m := migrate.NewMigrator(s.db, ms)
+	all, err := m.MigrationsWithStatus(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("read applied migrations: %w", err)
+	}
+	return len(all.Unapplied()), nil
 }
 
 func pgconnConfig(url string) (*pgx.ConnConfig, error) {

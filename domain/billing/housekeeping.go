@@ -8,6 +8,8 @@ import (
 // RunLease is how long a running run may go without its process renewing
 // it before housekeeping decides the process died, marks the run failed
 // and removes what it wrote. A live ingestion renews every RunLease/4.
+// The lease is the fallback: a run whose process lock (see
+// IngestStore.LockRun) is gone is failed at once.
 const RunLease = time.Minute
 
 // JobLockRetention is how long the job slot locks that keep replicas from
@@ -29,8 +31,9 @@ type HousekeepResult struct {
 // Every pass is safe to repeat and to run beside live ingestions.
 type Housekeeper interface {
 	// Housekeep, as of now:
-	//   - marks runs still running but not renewed for RunLease as failed,
-	//     with the error InterruptedRunError;
+	//   - marks runs still running whose process lock is gone, or that were
+	//     not renewed for RunLease, as failed, with the error
+	//     InterruptedRunError;
 	//   - deletes the line items and rollups of runs that are neither the
 	//     active version of their period nor running (the rows a crashed or
 	//     superseded run left behind);

@@ -23,9 +23,22 @@ const batchSize = 2048
 // in atomically, an unchanged source is a no-op, and a failure leaves the
 // previous version in place.
 type Ingester struct {
-	store IngestStore
-	now   func() time.Time
-	newID func() string
+	store    IngestStore
+	now      func() time.Time
+	newID    func() string
+	observer IngestObserver
+}
+
+// IngestObserver is told of every run an Ingester finishes, whatever its
+// outcome (metrics).
+type IngestObserver interface {
+	IngestFinished(run IngestionRun)
+}
+
+// Observe makes g tell o of every run it finishes, and returns g.
+func (g *Ingester) Observe(o IngestObserver) *Ingester {
+	g.observer = o
+	return g
 }
 
 // NewIngester returns an Ingester writing to store; newID makes run IDs.
@@ -50,14 +63,26 @@ type IngestRequest struct {
 // version differs from the loaded one are read; when none does, the run ends
 // Unchanged without reading. On failure the returned run is Failed, nothing
 // it wrote is visible, and the error says why.
-func (g *Ingester) Ingest(ctx context.Context, req IngestRequest) (IngestionRun, error) {
-	run := IngestionRun{
+func (g *Ingester) Ingest(ctx context.Context, req IngestRequest) (run IngestionRun, err error) {
+	run = IngestionRun{
 		ID:          g.newID(),
 		OrgID:       req.OrgID,
 		ConnectorID: req.ConnectorID,
 		Status:      RunRunning,
 		StartedAt:   g.now().UTC(),
 	}
+	// One ingestion of a connector at a time: a second one is refused
+	// rather than queued, since it would find the first one's work done.
+	release, err := g.store.LockRun(ctx, run)
+	if err != nil {
+		return run, err
+	}
+	defer release()
+	defer func() {
+		if g.observer != nil && !run.FinishedAt.IsZero() {
+			g.observer.IngestFinished(run)
+		}
+	}()
 	m, err := req.Source.Scan(ctx)
 	if err != nil {
 		return g.fail(ctx, run, err, false)

@@ -172,6 +172,15 @@ type IngestStore interface {
 	PublishRun(ctx context.Context, run IngestionRun, rollups *Rollups) error
 	// DiscardRun removes whatever a failed run wrote.
 	DiscardRun(ctx context.Context, run IngestionRun) error
+	// LockRun claims the run's connector for it, before the run is
+	// created, with a lock that lives as long as the calling process:
+	// until release is called or the process dies. While it is held no
+	// other ingestion of the connector starts, in any process, and
+	// housekeeping knows the run is alive; once it is gone with the run
+	// still running, housekeeping fails the run at once. When another run
+	// holds the connector, LockRun fails with a domain.Conflict error
+	// naming that run.
+	LockRun(ctx context.Context, run IngestionRun) (release func(), err error)
 }
 
 // InputError returns a domain.Invalid error locating bad input: the file,
