@@ -71,16 +71,30 @@ func (s *Store) loadOn(ctx context.Context, conn *sql.Conn, inTx bool, table str
 }
 
 func copyOn(ctx context.Context, conn *sql.Conn, table string, cols []string, next func() (rowSet, bool)) error {
+	// Row sets that can write COPY's binary format use it.
+	first, ok := next()
+	_, binary := first.(binaryRowSet)
+	pending := ok
+	sets := func() (rowSet, bool) {
+		if pending {
+			pending = false
+			return first, true
+		}
+		return next()
+	}
 	return conn.Raw(func(driverConn any) error {
 		pg := driverConn.(*stdlib.Conn).Conn().PgConn()
 		pr, pw := io.Pipe()
 		encoded := make(chan error, 1)
 		go func() {
-			err := encodeCopy(pw, next)
+			err := encodeCopy(pw, sets, binary)
 			pw.CloseWithError(err)
 			encoded <- err
 		}()
 		copySQL := "COPY " + table + " (" + strings.Join(cols, ", ") + ") FROM STDIN"
+		if binary {
+			copySQL += " (FORMAT binary)"
+		}
 		_, copyErr := pg.CopyFrom(ctx, pr, copySQL)
 		pr.CloseWithError(io.ErrClosedPipe) // unblock the encoder if COPY stopped early
 		encErr := <-encoded
@@ -91,16 +105,36 @@ func copyOn(ctx context.Context, conn *sql.Conn, table string, cols []string, ne
 	})
 }
 
-func encodeCopy(w io.Writer, next func() (rowSet, bool)) error {
+// binaryRowSet is a rowSet that can also write COPY's binary format.
+type binaryRowSet interface {
+	rowSet
+	// AppendCopyBinary appends row i as a binary COPY tuple.
+	AppendCopyBinary(buf []byte, i int) ([]byte, error)
+}
+
+func encodeCopy(w io.Writer, next func() (rowSet, bool), binary bool) error {
 	bw := bufio.NewWriterSize(w, 256<<10)
+	if binary {
+		_, _ = bw.Write(copyBinaryHeader) // buffered: a failure shows at the next write
+	}
 	var buf []byte
+	var err error
 	for {
 		set, ok := next()
 		if !ok {
+			if binary {
+				_, _ = bw.Write(copyBinaryTrailer)
+			}
 			return bw.Flush()
 		}
 		for i := 0; i < set.Len(); i++ {
-			buf = append(set.AppendCopyText(buf[:0], i), '\n')
+			if binary {
+				if buf, err = set.(binaryRowSet).AppendCopyBinary(buf[:0], i); err != nil {
+					return err
+				}
+			} else {
+				buf = append(set.AppendCopyText(buf[:0], i), '\n')
+			}
 			if _, err := bw.Write(buf); err != nil {
 				return err
 			}

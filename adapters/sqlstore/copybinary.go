@@ -73,6 +73,14 @@ func appendBinaryTime(buf []byte, t time.Time) ([]byte, error) {
 	return binary.BigEndian.AppendUint64(buf, uint64((t.Unix()-pgEpoch)*1_000_000+us)), nil
 }
 
+// appendBinaryDate appends a date: days since 2000.
+func appendBinaryDate(buf []byte, t time.Time) []byte {
+	y, m, d := t.UTC().Date()
+	days := time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() - pgEpoch
+	buf = appendInt32(buf, 4)
+	return appendInt32(buf, int32(days/86400))
+}
+
 // appendBinaryNumeric appends a numeric from a billing.Number's text (plain
 // or scientific notation; the empty Number is null): base-10000 digits
 // with the weight of the first, the sign, and the display scale numeric's

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"strconv"
 	"time"
 
@@ -130,3 +131,42 @@ func (r tagRows) values(i int) []string {
 func (r tagRows) AppendCopyText(buf []byte, i int) []byte { return appendTextRow(buf, r.values(i)) }
 func (r tagRows) SharedArgs() int                         { return 3 }
 func (r tagRows) AppendArgs(args []any, i int) []any      { return appendArgRow(args, r.values(i)) }
+
+// appendBinary appends a rollup row as a binary COPY tuple: the run's
+// keys, the period and the day, the given dimensions (never null: the
+// rollups keep absent text as ''), then the sums.
+func (e rollupEncoder) appendBinary(buf []byte, period, day time.Time, dims []string, sums *billing.RollupSums) ([]byte, error) {
+	buf = appendInt16(buf, int16(5+len(dims)+6))
+	buf = appendBinaryText(buf, e.run.OrgID)
+	buf = appendBinaryText(buf, e.run.ConnectorID)
+	buf = appendBinaryText(buf, e.run.ID)
+	var err error
+	if buf, err = appendBinaryTime(buf, period); err != nil {
+		return buf, err
+	}
+	buf = appendBinaryDate(buf, day)
+	for _, d := range dims {
+		buf = appendInt32(buf, int32(len(d)))
+		buf = append(buf, d...)
+	}
+	for _, sum := range []billing.Sum{sums.BilledCost, sums.EffectiveCost, sums.ListCost, sums.ContractedCost, sums.ResaleCost} {
+		if buf, _, err = appendBinaryNumeric(buf, billing.Number(sum.Decimal().String()), nil); err != nil {
+			return buf, err
+		}
+	}
+	buf = appendInt32(buf, 8)
+	return binary.BigEndian.AppendUint64(buf, uint64(sums.Rows)), nil
+}
+
+func (r dimRows) AppendCopyBinary(buf []byte, i int) ([]byte, error) {
+	d := &r.rows[i]
+	return r.enc.appendBinary(buf, d.BillingPeriodStart, d.Day, []string{billing.CloudOf(d.ProviderName), d.ProviderName,
+		d.ServiceName, d.ServiceCategory, d.RegionID, d.RegionName, d.BillingAccountID, d.BillingAccountName,
+		d.SubAccountID, d.SubAccountName, d.ChargeCategory, d.ChargeClass, d.Currency}, &d.Sums)
+}
+
+func (r tagRows) AppendCopyBinary(buf []byte, i int) ([]byte, error) {
+	t := &r.rows[i]
+	return r.enc.appendBinary(buf, t.BillingPeriodStart, t.Day, []string{t.Key, t.Value, billing.CloudOf(t.ProviderName),
+		t.ProviderName, t.ServiceName, t.Currency}, &t.Sums)
+}
