@@ -134,7 +134,7 @@ func (r tagRows) AppendArgs(args []any, i int) []any      { return appendArgRow(
 
 // appendBinary appends a rollup row as a binary COPY tuple: the run's
 // keys, the period and the day, the given dimensions (never null: the
-// rollups keep absent text as ”), then the sums.
+// rollups keep absent text as the empty string), then the sums.
 func (e rollupEncoder) appendBinary(buf []byte, period, day time.Time, dims []string, sums *billing.RollupSums) ([]byte, error) {
 	buf = appendInt16(buf, int16(5+len(dims)+6))
 	buf = appendBinaryText(buf, e.run.OrgID)
