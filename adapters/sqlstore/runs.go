@@ -199,6 +199,23 @@ func (s *Store) PublishRun(ctx context.Context, run billing.IngestionRun) error 
 	}
 	var old []superseded
 	var tables []lineItemTableRow
+	// A priced customer's new months are priced as they are published.
+	cust, err := s.Customer(ctx, run.OrgID)
+	if err != nil {
+		return err
+	}
+	months := map[time.Time][]time.Time{}
+	if cust.Priced() {
+		for _, p := range run.Periods {
+			m := billing.MonthStart(p)
+			months[m] = append(months[m], p.UTC())
+		}
+		for m := range months {
+			if err := s.ensureChargeTable(ctx, run.OrgID, m); err != nil {
+				return err
+			}
+		}
+	}
 	if s.dialect == Postgres {
 		var err error
 		if tables, err = s.lineItemTables(ctx, s.db, run.OrgID, run.ID); err != nil {
@@ -210,7 +227,7 @@ func (s *Store) PublishRun(ctx context.Context, run billing.IngestionRun) error 
 			}
 		}
 	}
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if s.dialect == Postgres {
 			if err := s.attachRun(ctx, tx, tables); err != nil {
 				return err
@@ -246,8 +263,26 @@ func (s *Store) PublishRun(ctx context.Context, run billing.IngestionRun) error 
 				}
 			}
 		}
+		for m, periods := range months {
+			rules, err := rulesFor(ctx, tx, cust, m, nil)
+			if err != nil {
+				return err
+			}
+			if len(rules) > 0 {
+				if err := s.priceRows(ctx, tx, run.OrgID, run.ID, periods, rules); err != nil {
+					return err
+				}
+				// Staged rollups summed the rows unpriced.
+				run.RollupsStaged = false
+			}
+		}
 		if err := s.buildRollups(ctx, tx, run); err != nil {
 			return fmt.Errorf("build rollups: %w", err)
+		}
+		for m := range months {
+			if err := s.writeCharges(ctx, tx, cust, m); err != nil {
+				return err
+			}
 		}
 		return updateRun(ctx, tx, run)
 	})
