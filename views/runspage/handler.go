@@ -49,8 +49,8 @@ type View struct {
 	ShowOrg bool
 	// ShowTotals is false for a resold customer: a run's totals are cost.
 	ShowTotals bool
-	Rows    []Row
-	Counts  []Count
+	Rows       []Row
+	Counts     []Count
 }
 
 // Count is how many listed runs ended in a status.
