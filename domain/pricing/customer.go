@@ -296,15 +296,15 @@ func (c Customer) Charges(month time.Time, spend []Spend) []Charge {
 		currencies[s.Currency] = true
 	}
 	for _, p := range c.SupportPlans {
-		// The provider a cloud's fee is written under: the first of the
-		// cloud's providers with spend.
+		// A cloud's fee is written under the first of the cloud's
+		// providers with spend; a fee over all providers under none.
 		provider := ""
 		cur := map[string]decimal.Decimal{}
 		for _, s := range spend {
 			if p.Cloud != "" && billing.CloudOf(s.Provider) != p.Cloud {
 				continue
 			}
-			if provider == "" {
+			if provider == "" && p.Cloud != "" {
 				provider = s.Provider
 			}
 			cur[s.Currency] = cur[s.Currency].Add(after[key{s.Provider, s.Currency}])

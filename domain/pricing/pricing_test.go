@@ -123,8 +123,8 @@ func TestChargesApplyUpliftThenSupportThenCreditsCappedAtZero(t *testing.T) {
 		{Kind: pricing.Adjustment, Provider: "AWS", Currency: "USD", Amount: d("25")},
 		{Kind: pricing.Adjustment, Provider: "Microsoft", Currency: "USD", Amount: d("5")},
 		// 10% of (102.5) EUR; 10% of 1230 USD is below the 500 USD minimum.
-		{Kind: pricing.Support, Provider: "AWS", Currency: "EUR", Amount: d("10.25")},
-		{Kind: pricing.Support, Provider: "AWS", Currency: "USD", Amount: d("500")},
+		{Kind: pricing.Support, Currency: "EUR", Amount: d("10.25")},
+		{Kind: pricing.Support, Currency: "USD", Amount: d("500")},
 		{Kind: pricing.Support, Provider: "Microsoft", Currency: "USD", Amount: d("2.05")},
 		{Kind: pricing.CreditKind, Provider: "Microsoft", Currency: "USD", Amount: d("-30")},
 		// The EUR credit stops at zero: 100 + 2.5 + 10.25.
