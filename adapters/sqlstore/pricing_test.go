@@ -71,7 +71,7 @@ type pricingEnv struct {
 	reseller tenancy.Principal
 }
 
-func newPricingEnv(t *testing.T, s *sqlstore.Store) pricingEnv {
+func newPricingEnv(t testing.TB, s *sqlstore.Store) pricingEnv {
 	t.Helper()
 	e := newEnv(s)
 	ctx := context.Background()
