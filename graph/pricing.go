@@ -3,6 +3,7 @@ package graph
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"strings"
 	"time"
 
@@ -159,7 +160,7 @@ func billToModel(b pricing.Bill, withCost bool) (*model.Bill, error) {
 		out.Totals = append(out.Totals, m)
 	}
 	var buf bytes.Buffer
-	if err := b.WriteCSV(&buf, withCost); err != nil {
+	if err := csv.NewWriter(&buf).WriteAll(b.Rows(withCost)); err != nil {
 		return nil, err
 	}
 	out.CSV = buf.String()

@@ -1,8 +1,6 @@
 package pricing
 
 import (
-	"encoding/csv"
-	"io"
 	"sort"
 	"time"
 
@@ -89,37 +87,29 @@ func NewBill(orgID string, month time.Time, lines []BillLine) Bill {
 	return b
 }
 
-// WriteCSV writes the bill as CSV: one row per line, then one total row
-// per currency. withCost adds the cost and margin columns, for the
-// reseller only.
-func (b Bill) WriteCSV(w io.Writer, withCost bool) error {
-	cw := csv.NewWriter(w)
+// Rows are the bill as a table, as its CSV download writes it: a header,
+// one row per line, then one total row per currency. withCost adds the
+// cost and margin columns, for the reseller only.
+func (b Bill) Rows(withCost bool) [][]string {
 	head := []string{"month", "kind", "provider", "service", "description", "currency", "amount"}
 	if withCost {
 		head = append(head, "cost", "margin")
 	}
-	if err := cw.Write(head); err != nil {
-		return err
-	}
+	rows := [][]string{head}
 	month := b.Month.Format("2006-01")
 	for _, l := range b.Lines {
 		row := []string{month, string(l.Kind), l.Provider, l.Service, l.Description, l.Currency, l.Resale.String()}
 		if withCost {
 			row = append(row, l.Cost.String(), l.Margin.String())
 		}
-		if err := cw.Write(row); err != nil {
-			return err
-		}
+		rows = append(rows, row)
 	}
 	for _, t := range b.Totals {
 		row := []string{month, "TOTAL", "", "", "", t.Currency, t.Resale.String()}
 		if withCost {
 			row = append(row, t.Cost.String(), t.Margin.String())
 		}
-		if err := cw.Write(row); err != nil {
-			return err
-		}
+		rows = append(rows, row)
 	}
-	cw.Flush()
-	return cw.Error()
+	return rows
 }

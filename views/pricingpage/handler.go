@@ -7,6 +7,7 @@ package pricingpage
 
 import (
 	"context"
+	"encoding/csv"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -407,5 +408,5 @@ func (h *Handler) BillCSV(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="bill-`+month.Format("2006-01")+`.csv"`)
-	return b.WriteCSV(w, withCost)
+	return csv.NewWriter(w).WriteAll(b.Rows(withCost))
 }
