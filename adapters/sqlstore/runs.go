@@ -263,6 +263,7 @@ func (s *Store) PublishRun(ctx context.Context, run billing.IngestionRun) error 
 				}
 			}
 		}
+		staged := run.RollupsStaged
 		for m, periods := range months {
 			rules, err := rulesFor(ctx, tx, cust, m, nil)
 			if err != nil {
@@ -278,6 +279,14 @@ func (s *Store) PublishRun(ctx context.Context, run billing.IngestionRun) error 
 		}
 		if err := s.buildRollups(ctx, tx, run); err != nil {
 			return fmt.Errorf("build rollups: %w", err)
+		}
+		if staged && !run.RollupsStaged {
+			// The staged rollups summed the rows unpriced: never published.
+			for _, table := range []string{"cost_dim_rollups_staged", "cost_tag_rollups_staged"} {
+				if _, err := tx.NewDelete().TableExpr(table).Where("org_id = ? AND run_id = ?", run.OrgID, run.ID).Exec(ctx); err != nil {
+					return fmt.Errorf("drop unpriced %s: %w", table, err)
+				}
+			}
 		}
 		for m := range months {
 			if err := s.writeCharges(ctx, tx, cust, m); err != nil {
