@@ -107,20 +107,28 @@ func rulesFor(ctx context.Context, db bun.IDB, cust pricing.Customer, month time
 	return pb.Rules, nil
 }
 
-// priceRows sets the resale of a run's line items of some periods.
-func (s *Store) priceRows(ctx context.Context, db bun.IDB, orgID, runID string, periods []time.Time, rules []pricing.Rule) error {
+// priceRows sets the resale of a run's line items of some periods and
+// returns how many changed: only those are written, so a change that
+// leaves the resale as it was (a credit, a support plan) rewrites nothing.
+func (s *Store) priceRows(ctx context.Context, db bun.IDB, orgID, runID string, periods []time.Time, rules []pricing.Rule) (int64, error) {
 	var args []any
 	expr := s.resaleExpr(rules, &args)
+	var whereArgs []any
+	where := s.resaleExpr(rules, &whereArgs)
 	args = append(args, orgID, runID, bun.In(periods))
+	args = append(args, whereArgs...)
+	distinct := " IS DISTINCT FROM "
+	if s.dialect == SQLite {
+		distinct = " IS NOT "
+	}
 	q := "UPDATE cost_line_items AS li SET resale_cost = " + expr +
-		" WHERE li.org_id = ? AND li.run_id = ? AND li.billing_period_start IN (?)"
-	if len(rules) == 0 {
-		q += " AND li.resale_cost IS NOT NULL"
+		" WHERE li.org_id = ? AND li.run_id = ? AND li.billing_period_start IN (?) AND li.resale_cost" + distinct + "(" + where + ")"
+	res, err := db.NewRaw(q, args...).Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("price line items: %w", err)
 	}
-	if _, err := db.NewRaw(q, args...).Exec(ctx); err != nil {
-		return fmt.Errorf("price line items: %w", err)
-	}
-	return nil
+	n, _ := res.RowsAffected()
+	return n, nil
 }
 
 // rebuildRollups replaces the rollups of a run's periods with ones built
@@ -311,8 +319,12 @@ func (s *Store) priceMonth(ctx context.Context, tx bun.Tx, cust pricing.Customer
 	}
 	sort.Strings(ids)
 	for _, id := range ids {
-		if err := s.priceRows(ctx, tx, cust.OrgID, id, runs[id], rules); err != nil {
+		changed, err := s.priceRows(ctx, tx, cust.OrgID, id, runs[id], rules)
+		if err != nil {
 			return err
+		}
+		if changed == 0 {
+			continue
 		}
 		if err := s.rebuildRollups(ctx, tx, cust.OrgID, id, runs[id]); err != nil {
 			return err

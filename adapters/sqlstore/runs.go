@@ -270,7 +270,7 @@ func (s *Store) PublishRun(ctx context.Context, run billing.IngestionRun) error 
 				return err
 			}
 			if len(rules) > 0 {
-				if err := s.priceRows(ctx, tx, run.OrgID, run.ID, periods, rules); err != nil {
+				if _, err := s.priceRows(ctx, tx, run.OrgID, run.ID, periods, rules); err != nil {
 					return err
 				}
 				// Staged rollups summed the rows unpriced.
