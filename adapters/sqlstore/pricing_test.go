@@ -5,10 +5,13 @@ import (
 	"encoding/csv"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/shopspring/decimal"
+	"github.com/uptrace/bun"
 
 	"github.com/truecost/truecost/adapters/sqlstore"
 	"github.com/truecost/truecost/adapters/sqlstore/sqltest"
@@ -266,6 +269,52 @@ func TestPricingIsTheResellersOwn(t *testing.T) {
 		bill, withCost, err := e.pricing.Bill(ctx, customer, "", time.Date(2024, 9, 1, 0, 0, 0, 0, time.UTC))
 		if err != nil || withCost || bill.OrgID != acme.ID {
 			t.Errorf("customer's own bill: got %+v, cost shown %v, err %v", bill, withCost, err)
+		}
+	})
+}
+
+// updatedItems counts the line items the UPDATEs of cost_line_items wrote.
+type updatedItems struct {
+	mu sync.Mutex
+	n  int64
+}
+
+func (u *updatedItems) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context { return ctx }
+
+func (u *updatedItems) AfterQuery(_ context.Context, e *bun.QueryEvent) {
+	if e.Err != nil || e.Result == nil || !strings.HasPrefix(e.Query, "UPDATE cost_line_items") {
+		return
+	}
+	n, _ := e.Result.RowsAffected()
+	u.mu.Lock()
+	u.n += n
+	u.mu.Unlock()
+}
+
+func TestChangesThatKeepResaleRewriteNoLineItems(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
+		hook := &updatedItems{}
+		e := newPricingEnv(t, s)
+		e.pricing = pricing.NewService(s.WithQueryHook(hook), s, tenancy.NewID)
+		ctx := context.Background()
+		acme := e.customer(t, "acme")
+		if _, err := e.ingest(t, acme, filepath.Join("testdata", "focus-1.2-sample.csv")); err != nil {
+			t.Fatal(err)
+		}
+		e.price(t, acme.ID)
+		// The month's 1000 line items less its 49 of tax, which pass at
+		// cost, are written once, by the assignment; the uplift, support
+		// plan and credit that follow change no line item's resale.
+		if hook.n != 951 {
+			t.Errorf("pricing wrote %d line items, want the 951 priced ones once", hook.n)
+		}
+		hook.n = 0
+		if _, err := e.pricing.AddCredit(ctx, e.reseller, pricing.Credit{OrgID: acme.ID, Month: date("2024-09-01"),
+			Amount: num("5"), Currency: "USD", Reason: "again"}); err != nil {
+			t.Fatal(err)
+		}
+		if hook.n != 0 {
+			t.Errorf("a credit rewrote %d line items, want none", hook.n)
 		}
 	})
 }
