@@ -279,7 +279,9 @@ type updatedItems struct {
 	n  int64
 }
 
-func (u *updatedItems) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context { return ctx }
+func (u *updatedItems) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context {
+	return ctx
+}
 
 func (u *updatedItems) AfterQuery(_ context.Context, e *bun.QueryEvent) {
 	if e.Err != nil || e.Result == nil || !strings.HasPrefix(e.Query, "UPDATE cost_line_items") {
