@@ -38,6 +38,7 @@ import (
 	"github.com/truecost/truecost/domain/accounts"
 	"github.com/truecost/truecost/domain/billing"
 	"github.com/truecost/truecost/domain/connectors"
+	"github.com/truecost/truecost/domain/pricing"
 	"github.com/truecost/truecost/domain/tenancy"
 	"github.com/truecost/truecost/graph"
 	"github.com/truecost/truecost/jobs"
@@ -158,6 +159,7 @@ type app struct {
 	accounts   *accounts.Service
 	reporter   *billing.Reporter
 	metrics    *prommetrics.Metrics
+	pricing    *pricing.Service
 	// awsPrincipal is the IAM identity Truecost runs as, named in the trust
 	// policy customers attach to the role Truecost assumes.
 	awsPrincipal string
@@ -220,6 +222,7 @@ func openApp(ctx context.Context, g *Globals, log *slog.Logger) (*app, error) {
 			GCPServiceUsage: os.Getenv("TRUECOST_GCP_SERVICEUSAGE_ENDPOINT"),
 		}, policy),
 		NewID: tenancy.NewID, Logger: log})
+	a.pricing = pricing.NewService(store, store, tenancy.NewID)
 	return a, nil
 }
 
@@ -492,7 +495,7 @@ func (a *app) handler(log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", graph.NewHandler(graph.Deps{
 		Tenancy: a.tenancy, Reporter: a.reporter, Connectors: a.connectors, Accounts: a.accounts,
-		AWSPrincipal: a.awsPrincipal, Logger: log,
+		Pricing: a.pricing, AWSPrincipal: a.awsPrincipal, Logger: log,
 	}))
 	mux.Handle("/static/", static.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -503,7 +506,7 @@ func (a *app) handler(log *slog.Logger) http.Handler {
 	mux.Handle("GET /metrics", a.metrics.Handler())
 	mux.Handle("/", views.NewHandler(views.Deps{
 		Tenancy: a.tenancy, Reporter: a.reporter, Connectors: a.connectors, Accounts: a.accounts,
-		AWSPrincipal: a.awsPrincipal, Logger: log,
+		Pricing: a.pricing, AWSPrincipal: a.awsPrincipal, Logger: log,
 	}))
 	return logRequests(log, a.metrics, mux)
 }

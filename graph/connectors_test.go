@@ -267,8 +267,18 @@ func TestSyncConnectorLoadsTheSourceAndRecordsTheOutcome(t *testing.T) {
 			run.Rows != 4 || !reflect.DeepEqual(run.Periods, []string{"2026-08-01", "2026-09-01"}) || run.Error != nil {
 			t.Fatalf("run = %+v", run)
 		}
-		if len(run.Totals) != 1 || run.Totals[0].Currency != "USD" || !dec(t, run.Totals[0].Amount).Equal(dec(t, "20")) {
-			t.Errorf("totals = %+v, want 20 USD (2 × (10.25 − 0.25))", run.Totals)
+		// acme is resold: a run's totals are cost, which only its reseller sees.
+		if len(run.Totals) != 0 {
+			t.Errorf("acme sees run totals %+v, want none", run.Totals)
+		}
+		var runs struct {
+			IngestionRuns []apiRun `json:"ingestionRuns"`
+		}
+		w.must(t, w.northAdmin, `query($org: ID) { ingestionRuns(organizationId: $org) { totals { amount currency } } }`,
+			map[string]any{"org": w.acme.ID}, &runs)
+		if len(runs.IngestionRuns) != 1 || len(runs.IngestionRuns[0].Totals) != 1 || runs.IngestionRuns[0].Totals[0].Currency != "USD" ||
+			!dec(t, runs.IngestionRuns[0].Totals[0].Amount).Equal(dec(t, "20")) {
+			t.Errorf("reseller sees run totals %+v, want 20 USD (2 × (10.25 − 0.25))", runs.IngestionRuns)
 		}
 		got := w.get(t, w.acmeAdmin, "", c.ID)
 		if got.Status != "OK" || got.LastRows != 4 || deref(got.LastPeriod) != "2026-09-01" || got.LastSyncAt == nil || got.LastError != nil {

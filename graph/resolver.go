@@ -13,6 +13,7 @@ import (
 	"github.com/truecost/truecost/domain/accounts"
 	"github.com/truecost/truecost/domain/billing"
 	"github.com/truecost/truecost/domain/connectors"
+	"github.com/truecost/truecost/domain/pricing"
 	"github.com/truecost/truecost/domain/tenancy"
 	"github.com/truecost/truecost/graph/model"
 )
@@ -72,6 +73,9 @@ type Deps struct {
 	// Accounts manages cloud accounts, billing provisioning and billing
 	// status, checking the caller's rights itself.
 	Accounts *accounts.Service
+	// Pricing manages resellers' pricebooks and customers' pricing and
+	// makes bills; nil answers "unavailable".
+	Pricing *pricing.Service
 	// AWSPrincipal is the IAM principal (an ARN) Truecost reads AWS exports
 	// as; the trust policies shown for AWS connectors and cloud accounts let
 	// it assume roles.

@@ -10,11 +10,13 @@ import (
 	"github.com/truecost/truecost/domain/accounts"
 	"github.com/truecost/truecost/domain/billing"
 	"github.com/truecost/truecost/domain/connectors"
+	"github.com/truecost/truecost/domain/pricing"
 	"github.com/truecost/truecost/domain/tenancy"
 	"github.com/truecost/truecost/views/accountspage"
 	"github.com/truecost/truecost/views/connectorspage"
 	"github.com/truecost/truecost/views/dashboardpage"
 	"github.com/truecost/truecost/views/loginpage"
+	"github.com/truecost/truecost/views/pricingpage"
 	"github.com/truecost/truecost/views/runspage"
 )
 
@@ -65,6 +67,9 @@ type Deps struct {
 	// Accounts serves the cloud accounts pages; without it they answer
 	// that cloud accounts are not configured.
 	Accounts *accounts.Service
+	// Pricing serves the pricebooks, customers' pricing and the bills;
+	// without it those pages answer that pricing is not configured.
+	Pricing *pricing.Service
 	// AWSPrincipal is the AWS principal (account root or role ARN) that
 	// assumes customers' IAM roles, shown in the trust policy they install.
 	AWSPrincipal string
@@ -76,7 +81,8 @@ type Deps struct {
 
 // NewHandler returns the console's routes: /login, /logout, the dashboard at
 // /, the billing connectors under /connectors, the cloud accounts under
-// /accounts and the ingestion runs at /runs. Static assets are served
+// /accounts, the ingestion runs at /runs, and pricing under /pricebooks,
+// /customers/{org}/pricing and /bills. Static assets are served
 // separately (package static, under /static/). Every POST must carry the
 // session's CSRF token, and cross-origin state-changing requests are refused.
 func NewHandler(deps Deps) http.Handler {
@@ -103,6 +109,7 @@ func NewHandler(deps Deps) http.Handler {
 	mux.Handle("GET /runs", s.signedIn(runs.Show))
 	s.connectorRoutes(mux)
 	s.accountRoutes(mux)
+	s.pricingRoutes(mux)
 	mux.Handle("/", s.signedIn(func(http.ResponseWriter, *http.Request) error {
 		return errPageNotFound
 	}))
@@ -176,6 +183,39 @@ func (s *server) connectorRoutes(mux *http.ServeMux) {
 		h := r.handle
 		if s.deps.Connectors == nil {
 			h = func(http.ResponseWriter, *http.Request) error { return errNoConnectors }
+		}
+		mux.Handle(r.pattern, s.signedIn(h))
+	}
+}
+
+var errNoPricing = domain.Errorf(domain.Unavailable, "pricing is not configured on this server")
+
+// pricingRoutes serves the pricebooks, the customers' pricing and the
+// bills, or an explanation when the console has no pricing service.
+func (s *server) pricingRoutes(mux *http.ServeMux) {
+	page := &pricingpage.Handler{Tenancy: s.deps.Tenancy, Now: s.deps.Now}
+	if s.deps.Pricing != nil {
+		page.Pricing = s.deps.Pricing
+	}
+	routes := []struct {
+		pattern string
+		handle  handlerFunc
+	}{
+		{"GET /pricebooks", page.Pricebooks},
+		{"POST /pricebooks", page.CreatePricebook},
+		{"GET /pricebooks/{id}", page.Editor},
+		{"POST /pricebooks/{id}/rules", page.PutRule},
+		{"POST /pricebooks/{id}/rules/{rule}/delete", page.RemoveRule},
+		{"POST /pricebooks/{id}/preview", page.Preview},
+		{"GET /customers/{org}/pricing", page.Customer},
+		{"POST /customers/{org}/pricing/{what}", page.ChangeCustomer},
+		{"GET /bills", page.Bill},
+		{"GET /bills.csv", page.BillCSV},
+	}
+	for _, r := range routes {
+		h := r.handle
+		if s.deps.Pricing == nil {
+			h = func(http.ResponseWriter, *http.Request) error { return errNoPricing }
 		}
 		mux.Handle(r.pattern, s.signedIn(h))
 	}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/PuerkitoBio/goquery"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/truecost/truecost/adapters/sqlstore/sqltest"
 	"github.com/truecost/truecost/domain/billing"
 	"github.com/truecost/truecost/domain/connectors"
+	"github.com/truecost/truecost/domain/pricing"
 	"github.com/truecost/truecost/domain/tenancy"
 	"github.com/truecost/truecost/static"
 	"github.com/truecost/truecost/views"
@@ -31,6 +33,8 @@ const sampleTotal = "409294.570856199999819"
 type storeConsole struct {
 	srv                         *httptest.Server
 	reseller, customer, foreign tenancy.Organization
+	// pricing prices Contoso for the reseller.
+	pricing *pricing.Service
 }
 
 func newStoreConsole(t *testing.T) *storeConsole {
@@ -70,6 +74,7 @@ func newStoreConsole(t *testing.T) *storeConsole {
 	sc.foreign = org("fabrikam", "Fabrikam Inc", tenancy.Customer, "")
 	user("admin@northwind.test", "northwind")
 	user("finance@fabrikam.test", "fabrikam")
+	user("finance@contoso.test", "contoso")
 
 	if run, err := ingest(sc.customer, filepath.Join("testdata", "focus_sample.csv")); err != nil {
 		t.Fatalf("ingest the FOCUS sample: %v", err)
@@ -94,12 +99,15 @@ func newStoreConsole(t *testing.T) *storeConsole {
 		t.Fatal("ingesting a broken file succeeded")
 	}
 
+	sc.pricing = pricing.NewService(store, store, tenancy.NewID)
 	mux := http.NewServeMux()
 	mux.Handle(static.Prefix, static.Handler())
 	mux.Handle("/", views.NewHandler(views.Deps{
 		Tenancy:    tenants,
 		Reporter:   billing.NewReporter(store, store, rights),
 		Connectors: conns,
+		Pricing:    sc.pricing,
+		Now:        func() time.Time { return testNow },
 	}))
 	sc.srv = httptest.NewServer(mux)
 	t.Cleanup(sc.srv.Close)

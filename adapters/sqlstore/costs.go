@@ -129,8 +129,22 @@ func (s *Store) dimension(src source, d billing.Dimension) (value, label string)
 	return "", ""
 }
 
-// metric is the SQL of the summed cost column.
-func (src source) metric(m billing.Metric) string {
+// metric is the SQL of the summed amount: a cost column, or for MARGIN
+// resale less billed cost, subtracted exactly (SQLite's "-" would make a
+// float of decimal text).
+func (s *Store) metric(src source, m billing.Metric) string {
+	if m != billing.Margin {
+		return src.column(m)
+	}
+	resale, billed := src.column(billing.ResaleCost), src.column(billing.BilledCost)
+	if s.dialect == Postgres {
+		return "(" + resale + " - " + billed + ")"
+	}
+	return "decsub(" + resale + ", " + billed + ")"
+}
+
+// column is the SQL of a cost column.
+func (src source) column(m billing.Metric) string {
 	if !src.lineItem {
 		switch m {
 		case billing.EffectiveCost:
@@ -495,7 +509,7 @@ func (s *Store) plainQuery(src source, a billing.CostAggregate) (string, []any, 
 		}
 	}
 	cur, _ := s.dimension(src, billing.DimCurrency)
-	sel = append(sel, cur+" AS currency", s.sum(src.metric(a.Metric))+" AS amount")
+	sel = append(sel, cur+" AS currency", s.sum(s.metric(src, a.Metric))+" AS amount")
 	group = append(group, cur)
 	if date := s.pointDate(src, a); date != "" {
 		sel = append(sel, date)
@@ -546,7 +560,7 @@ func (s *Store) tagQuery(a billing.CostAggregate, key string) (string, []any) {
 		if date := s.pointDate(src, a); date != "" {
 			cols = append(cols, date+" AS dt")
 		}
-		amount, rows := src.metric(a.Metric), "r.row_count"
+		amount, rows := s.metric(src, a.Metric), "r.row_count"
 		if negate {
 			amount, rows = s.negate(amount), "-r.row_count"
 		}

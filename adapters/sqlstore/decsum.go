@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/shopspring/decimal"
 	"modernc.org/sqlite"
 
 	"github.com/truecost/truecost/domain/billing"
@@ -17,6 +18,10 @@ import (
 // NULLs count as zero, as they do for the rollups. The driver holds
 // functions globally, so the first SQLite store registers it for all.
 //
+// decmul(a, b) is the exact product of two decimals, text in and text out,
+// NULL when either is NULL: what pricing multiplies costs with; decsub(a,
+// b) their exact difference, the margin of resale over cost.
+//
 // tagtext(type, value) turns a json_each value into the text reports show
 // for a tag: strings as they are, other JSON values as JSON text, the way
 // Postgres's jsonb_each_text does.
@@ -27,6 +32,22 @@ var registerDecsum = sync.OnceValue(func() error {
 		MakeAggregate: func(sqlite.FunctionContext) (sqlite.AggregateFunction, error) {
 			return &decimalSum{}, nil
 		},
+	})
+	if err != nil {
+		return err
+	}
+	err = sqlite.RegisterFunction("decmul", &sqlite.FunctionImpl{
+		NArgs:         2,
+		Deterministic: true,
+		Scalar:        decMul,
+	})
+	if err != nil {
+		return err
+	}
+	err = sqlite.RegisterFunction("decsub", &sqlite.FunctionImpl{
+		NArgs:         2,
+		Deterministic: true,
+		Scalar:        decSub,
 	})
 	if err != nil {
 		return err
@@ -100,3 +121,42 @@ func (d *decimalSum) WindowValue(*sqlite.FunctionContext) (driver.Value, error) 
 }
 
 func (d *decimalSum) Final(*sqlite.FunctionContext) {}
+
+func decMul(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+	return decOp(args, decimal.Decimal.Mul)
+}
+
+func decSub(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+	return decOp(args, decimal.Decimal.Sub)
+}
+
+func decOp(args []driver.Value, op func(a, b decimal.Decimal) decimal.Decimal) (driver.Value, error) {
+	var out decimal.Decimal
+	for i, a := range args {
+		var text string
+		switch v := a.(type) {
+		case nil:
+			return nil, nil
+		case string:
+			text = v
+		case []byte:
+			text = string(v)
+		case int64:
+			text = strconv.FormatInt(v, 10)
+		case float64:
+			text = strconv.FormatFloat(v, 'f', -1, 64)
+		default:
+			return nil, fmt.Errorf("decimal operand: unexpected %T", a)
+		}
+		d, err := decimal.NewFromString(text)
+		if err != nil {
+			return nil, fmt.Errorf("decimal operand: %w", err)
+		}
+		if i == 0 {
+			out = d
+		} else {
+			out = op(out, d)
+		}
+	}
+	return out.String(), nil
+}

@@ -139,10 +139,10 @@ SELECT li.org_id, li.connector_id, li.run_id, li.billing_period_start, li.day, l
     ` + sum("billed_cost") + `, ` + sum("effective_cost") + `, ` + sum("list_cost") + `, ` + sum("contracted_cost") + `,
     ` + sum("resale_cost") + `, SUM(li.row_count)
 FROM cost_dim_rollups AS li
-WHERE li.org_id = ? AND li.run_id = ?
+WHERE li.org_id = ? AND li.run_id = ? AND li.billing_period_start IN (?)
 GROUP BY li.org_id, li.connector_id, li.run_id, li.billing_period_start, li.day, li.cloud, li.provider_name,
     li.service_name, li.service_category, li.charge_category, li.charge_class, li.currency`
-	if _, err := db.ExecContext(ctx, svc, run.OrgID, run.ID); err != nil {
+	if _, err := db.NewRaw(svc, run.OrgID, run.ID, bun.In(periods)).Exec(ctx); err != nil {
 		return fmt.Errorf("service rollup: %w", err)
 	}
 	month := s.monthOfDay("li.day")
@@ -154,10 +154,10 @@ SELECT li.org_id, li.connector_id, li.run_id, li.billing_period_start, ` + month
     ` + sum("billed_cost") + `, ` + sum("effective_cost") + `, ` + sum("list_cost") + `, ` + sum("contracted_cost") + `,
     ` + sum("resale_cost") + `, SUM(li.row_count)
 FROM cost_service_rollups AS li
-WHERE li.org_id = ? AND li.run_id = ?
+WHERE li.org_id = ? AND li.run_id = ? AND li.billing_period_start IN (?)
 GROUP BY li.org_id, li.connector_id, li.run_id, li.billing_period_start, ` + month + `, li.cloud, li.provider_name,
     li.service_name, li.service_category, li.charge_category, li.charge_class, li.currency`
-	if _, err := db.ExecContext(ctx, monthly, run.OrgID, run.ID); err != nil {
+	if _, err := db.NewRaw(monthly, run.OrgID, run.ID, bun.In(periods)).Exec(ctx); err != nil {
 		return fmt.Errorf("month rollup: %w", err)
 	}
 

@@ -222,6 +222,23 @@ func (s *Store) PublishRun(ctx context.Context, run billing.IngestionRun, rollup
 	}
 	var old []superseded
 	var tables []lineItemTableRow
+	// A priced customer's new months are priced as they are published.
+	cust, err := s.Customer(ctx, run.OrgID)
+	if err != nil {
+		return err
+	}
+	months := map[time.Time][]time.Time{}
+	if cust.Priced() {
+		for _, p := range run.Periods {
+			m := billing.MonthStart(p)
+			months[m] = append(months[m], p.UTC())
+		}
+		for m := range months {
+			if err := s.ensureChargeTable(ctx, run.OrgID, m); err != nil {
+				return err
+			}
+		}
+	}
 	if s.dialect == Postgres {
 		var err error
 		if tables, err = s.lineItemTables(ctx, s.db, run.OrgID, run.ID); err != nil {
@@ -298,8 +315,27 @@ func (s *Store) PublishRun(ctx context.Context, run billing.IngestionRun, rollup
 				}
 			}
 		}
+		for m, periods := range months {
+			rules, err := rulesFor(ctx, tx, cust, m, nil)
+			if err != nil {
+				return err
+			}
+			if len(rules) > 0 {
+				if _, err := s.priceRows(ctx, tx, run.OrgID, run.ID, periods, rules); err != nil {
+					return err
+				}
+				// The ingester's rollups summed the rows unpriced: build
+				// them from the priced rows instead.
+				rollups = nil
+			}
+		}
 		if err := s.buildRollups(ctx, tx, conn.Conn, run, rollups); err != nil {
 			return fmt.Errorf("build rollups: %w", err)
+		}
+		for m := range months {
+			if err := s.writeCharges(ctx, tx, cust, m); err != nil {
+				return err
+			}
 		}
 		return updateRun(ctx, tx, run)
 	})

@@ -81,7 +81,37 @@ const (
 	ListCost       Metric = "LIST_COST"
 	ContractedCost Metric = "CONTRACTED_COST"
 	ResaleCost     Metric = "RESALE_COST"
+	// Margin is ResaleCost − BilledCost: what a reseller earns, shown to
+	// resellers only.
+	Margin Metric = "MARGIN"
 )
+
+// MetricFor applies what the caller may see to a query's metric. A resold
+// customer (one with a reseller) sees only what it is billed: no metric
+// means RESALE_COST and any other is forbidden. MARGIN is for resellers
+// (and the system) only. Everyone else asking no metric gets BILLED_COST.
+func MetricFor(caller tenancy.Principal, m Metric) (Metric, error) {
+	resold := !caller.IsSystem() && caller.Org.Kind != tenancy.Reseller && caller.Org.ResellerID != ""
+	if resold {
+		if m == "" || m == ResaleCost {
+			return ResaleCost, nil
+		}
+		return "", domain.Errorf(domain.Forbidden, "costs are shown at the price you are billed: use RESALE_COST")
+	}
+	if m == Margin && !caller.IsSystem() && caller.Org.Kind != tenancy.Reseller {
+		return "", domain.Errorf(domain.Forbidden, "the margin is for resellers only")
+	}
+	if m == "" {
+		return BilledCost, nil
+	}
+	return m, nil
+}
+
+// SeesCost reports whether the caller may see costs (not only resale):
+// everyone but a resold customer's users.
+func SeesCost(caller tenancy.Principal) bool {
+	return caller.IsSystem() || caller.Org.Kind == tenancy.Reseller || caller.Org.ResellerID == ""
+}
 
 // DateBasis chooses which date places a cost in the report's range.
 type DateBasis string
@@ -263,6 +293,10 @@ func (rp *Reporter) Runs(ctx context.Context, caller tenancy.Principal, orgID st
 		return nil, err
 	}
 	for i := range runs {
+		if !SeesCost(caller) {
+			// A run's totals are cost; a resold customer sees resale only.
+			runs[i].Totals = nil
+		}
 		for j, f := range runs[i].Files {
 			runs[i].Files[j] = caller.ServerPath(f)
 		}
@@ -299,7 +333,7 @@ func (q *CostQuery) Validate() error {
 		return domain.Errorf(domain.Invalid, "unknown date basis %q", q.DateBasis)
 	}
 	switch q.Metric {
-	case BilledCost, EffectiveCost, ListCost, ContractedCost, ResaleCost:
+	case BilledCost, EffectiveCost, ListCost, ContractedCost, ResaleCost, Margin:
 	default:
 		return domain.Errorf(domain.Invalid, "unknown metric %q", q.Metric)
 	}
@@ -344,6 +378,16 @@ type groupAcc struct {
 // Report computes the costs a query asks for, exactly, in the database,
 // over the organizations the caller may read.
 func (rp *Reporter) Report(ctx context.Context, caller tenancy.Principal, q CostQuery) (CostReport, error) {
+	if q.Metric != "" {
+		if err := q.Validate(); err != nil {
+			return CostReport{}, err
+		}
+	}
+	m, err := MetricFor(caller, q.Metric)
+	if err != nil {
+		return CostReport{}, err
+	}
+	q.Metric = m
 	if err := q.Validate(); err != nil {
 		return CostReport{}, err
 	}

@@ -217,7 +217,12 @@ func (s *Service) Sync(ctx context.Context, caller tenancy.Principal, orgID, id 
 	if err != nil {
 		return billing.IngestionRun{}, err
 	}
-	return s.sync(ctx, c, progress)
+	run, err := s.sync(ctx, c, progress)
+	if !billing.SeesCost(caller) {
+		// A run's totals are cost; a resold customer sees resale only.
+		run.Totals = nil
+	}
+	return run, err
 }
 
 // IngestLocal ingests a file or folder on this machine into orgID through

@@ -40,6 +40,32 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	Bill struct {
+		CSV            func(childComplexity int) int
+		Lines          func(childComplexity int) int
+		Month          func(childComplexity int) int
+		OrganizationID func(childComplexity int) int
+		Totals         func(childComplexity int) int
+	}
+
+	BillLine struct {
+		Amount      func(childComplexity int) int
+		Cost        func(childComplexity int) int
+		Currency    func(childComplexity int) int
+		Description func(childComplexity int) int
+		Kind        func(childComplexity int) int
+		Margin      func(childComplexity int) int
+		Provider    func(childComplexity int) int
+		Service     func(childComplexity int) int
+	}
+
+	BillTotal struct {
+		Amount   func(childComplexity int) int
+		Cost     func(childComplexity int) int
+		Currency func(childComplexity int) int
+		Margin   func(childComplexity int) int
+	}
+
 	BillingInfrastructure struct {
 		AccountID              func(childComplexity int) int
 		ConnectorID            func(childComplexity int) int
@@ -155,6 +181,23 @@ type ComplexityRoot struct {
 		Totals func(childComplexity int) int
 	}
 
+	Credit struct {
+		AllowNegative func(childComplexity int) int
+		Amount        func(childComplexity int) int
+		Cloud         func(childComplexity int) int
+		ID            func(childComplexity int) int
+		Month         func(childComplexity int) int
+		Reason        func(childComplexity int) int
+	}
+
+	CustomerPricing struct {
+		AdjustmentPercent func(childComplexity int) int
+		Assignments       func(childComplexity int) int
+		Credits           func(childComplexity int) int
+		Organization      func(childComplexity int) int
+		SupportPlans      func(childComplexity int) int
+	}
+
 	DimensionValue struct {
 		Dimension func(childComplexity int) int
 		Label     func(childComplexity int) int
@@ -203,13 +246,24 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		AddCredit          func(childComplexity int, credit model.CreditInput) int
+		AssignPricebook    func(childComplexity int, organizationID string, pricebookID *string, effectiveMonth string) int
 		CheckBillingStatus func(childComplexity int, organizationID *string) int
 		CreateCloudAccount func(childComplexity int, organizationID *string, input model.CloudAccountInput) int
 		CreateConnector    func(childComplexity int, organizationID *string, input model.ConnectorInput) int
+		CreatePricebook    func(childComplexity int, name string) int
 		DeleteCloudAccount func(childComplexity int, organizationID *string, id string) int
 		DeleteConnector    func(childComplexity int, organizationID *string, id string) int
+		DeletePricebook    func(childComplexity int, id string) int
 		DeprovisionBilling func(childComplexity int, organizationID *string, provider model.CloudProvider, confirm bool) int
 		ProvisionBilling   func(childComplexity int, organizationID *string, accountID string, input model.ProvisionBillingInput) int
+		PutPricingRule     func(childComplexity int, pricebookID string, ruleID *string, rule model.PricingRuleInput) int
+		RemoveCredit       func(childComplexity int, organizationID string, id string) int
+		RemovePricingRule  func(childComplexity int, pricebookID string, ruleID string) int
+		RemoveSupportPlan  func(childComplexity int, organizationID string, cloud *string) int
+		RenamePricebook    func(childComplexity int, id string, name string) int
+		SetPriceAdjustment func(childComplexity int, organizationID string, percent decimal.Decimal) int
+		SetSupportPlan     func(childComplexity int, plan model.SupportPlanInput) int
 		SyncConnector      func(childComplexity int, organizationID *string, id string) int
 		TestConnector      func(childComplexity int, organizationID *string, id string) int
 		UpdateCloudAccount func(childComplexity int, organizationID *string, id string, input model.CloudAccountInput) int
@@ -224,15 +278,45 @@ type ComplexityRoot struct {
 		Slug       func(childComplexity int) int
 	}
 
+	Pricebook struct {
+		ID        func(childComplexity int) int
+		Name      func(childComplexity int) int
+		Rules     func(childComplexity int) int
+		UpdatedAt func(childComplexity int) int
+		Version   func(childComplexity int) int
+	}
+
+	PricebookAssignment struct {
+		EffectiveMonth func(childComplexity int) int
+		Pricebook      func(childComplexity int) int
+		PricebookName  func(childComplexity int) int
+	}
+
+	PricingRule struct {
+		ID          func(childComplexity int) int
+		Percent     func(childComplexity int) int
+		PricingUnit func(childComplexity int) int
+		Priority    func(childComplexity int) int
+		Scope       func(childComplexity int) int
+		Type        func(childComplexity int) int
+		UnitPrice   func(childComplexity int) int
+		Value       func(childComplexity int) int
+	}
+
 	Query struct {
+		Bill                  func(childComplexity int, organizationID *string, month string) int
 		BillingInfrastructure func(childComplexity int, organizationID *string) int
 		CloudAccount          func(childComplexity int, organizationID *string, id string) int
 		CloudAccounts         func(childComplexity int, organizationID *string) int
 		Connector             func(childComplexity int, organizationID *string, id string) int
 		Connectors            func(childComplexity int, organizationID *string) int
 		Costs                 func(childComplexity int, query model.CostQuery) int
+		CustomerPricing       func(childComplexity int, organizationID string) int
 		IngestionRuns         func(childComplexity int, organizationID *string, limit *int) int
 		Organizations         func(childComplexity int) int
+		PreviewBill           func(childComplexity int, organizationID string, pricebookID string, month string, rule *model.PricingRuleInput, ruleID *string) int
+		Pricebook             func(childComplexity int, id string) int
+		Pricebooks            func(childComplexity int) int
 		Viewer                func(childComplexity int) int
 	}
 
@@ -245,6 +329,19 @@ type ComplexityRoot struct {
 		Files   func(childComplexity int) int
 		Period  func(childComplexity int) int
 		Version func(childComplexity int) int
+	}
+
+	SupportPlan struct {
+		Cloud    func(childComplexity int) int
+		Currency func(childComplexity int) int
+		Minimum  func(childComplexity int) int
+		Percent  func(childComplexity int) int
+		Tiers    func(childComplexity int) int
+	}
+
+	SupportTier struct {
+		Percent func(childComplexity int) int
+		UpTo    func(childComplexity int) int
 	}
 
 	User struct {
@@ -283,6 +380,17 @@ type MutationResolver interface {
 	DeleteConnector(ctx context.Context, organizationID *string, id string) (bool, error)
 	TestConnector(ctx context.Context, organizationID *string, id string) (*model.ConnectorTest, error)
 	SyncConnector(ctx context.Context, organizationID *string, id string) (*model.IngestionRun, error)
+	CreatePricebook(ctx context.Context, name string) (*model.Pricebook, error)
+	RenamePricebook(ctx context.Context, id string, name string) (*model.Pricebook, error)
+	DeletePricebook(ctx context.Context, id string) (bool, error)
+	PutPricingRule(ctx context.Context, pricebookID string, ruleID *string, rule model.PricingRuleInput) (*model.Pricebook, error)
+	RemovePricingRule(ctx context.Context, pricebookID string, ruleID string) (*model.Pricebook, error)
+	AssignPricebook(ctx context.Context, organizationID string, pricebookID *string, effectiveMonth string) (*model.CustomerPricing, error)
+	SetPriceAdjustment(ctx context.Context, organizationID string, percent decimal.Decimal) (*model.CustomerPricing, error)
+	SetSupportPlan(ctx context.Context, plan model.SupportPlanInput) (*model.CustomerPricing, error)
+	RemoveSupportPlan(ctx context.Context, organizationID string, cloud *string) (*model.CustomerPricing, error)
+	AddCredit(ctx context.Context, credit model.CreditInput) (*model.CustomerPricing, error)
+	RemoveCredit(ctx context.Context, organizationID string, id string) (*model.CustomerPricing, error)
 }
 type QueryResolver interface {
 	Viewer(ctx context.Context) (*model.Viewer, error)
@@ -293,6 +401,11 @@ type QueryResolver interface {
 	Connector(ctx context.Context, organizationID *string, id string) (*model.Connector, error)
 	Costs(ctx context.Context, query model.CostQuery) (*model.CostReport, error)
 	IngestionRuns(ctx context.Context, organizationID *string, limit *int) ([]model.IngestionRun, error)
+	Pricebooks(ctx context.Context) ([]model.Pricebook, error)
+	Pricebook(ctx context.Context, id string) (*model.Pricebook, error)
+	CustomerPricing(ctx context.Context, organizationID string) (*model.CustomerPricing, error)
+	Bill(ctx context.Context, organizationID *string, month string) (*model.Bill, error)
+	PreviewBill(ctx context.Context, organizationID string, pricebookID string, month string, rule *model.PricingRuleInput, ruleID *string) (*model.Bill, error)
 	Organizations(ctx context.Context) ([]model.Organization, error)
 }
 
@@ -313,6 +426,111 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "Bill.csv":
+		if e.ComplexityRoot.Bill.CSV == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Bill.CSV(childComplexity), true
+	case "Bill.lines":
+		if e.ComplexityRoot.Bill.Lines == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Bill.Lines(childComplexity), true
+	case "Bill.month":
+		if e.ComplexityRoot.Bill.Month == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Bill.Month(childComplexity), true
+	case "Bill.organizationId":
+		if e.ComplexityRoot.Bill.OrganizationID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Bill.OrganizationID(childComplexity), true
+	case "Bill.totals":
+		if e.ComplexityRoot.Bill.Totals == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Bill.Totals(childComplexity), true
+
+	case "BillLine.amount":
+		if e.ComplexityRoot.BillLine.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillLine.Amount(childComplexity), true
+	case "BillLine.cost":
+		if e.ComplexityRoot.BillLine.Cost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillLine.Cost(childComplexity), true
+	case "BillLine.currency":
+		if e.ComplexityRoot.BillLine.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillLine.Currency(childComplexity), true
+	case "BillLine.description":
+		if e.ComplexityRoot.BillLine.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillLine.Description(childComplexity), true
+	case "BillLine.kind":
+		if e.ComplexityRoot.BillLine.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillLine.Kind(childComplexity), true
+	case "BillLine.margin":
+		if e.ComplexityRoot.BillLine.Margin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillLine.Margin(childComplexity), true
+	case "BillLine.provider":
+		if e.ComplexityRoot.BillLine.Provider == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillLine.Provider(childComplexity), true
+	case "BillLine.service":
+		if e.ComplexityRoot.BillLine.Service == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillLine.Service(childComplexity), true
+
+	case "BillTotal.amount":
+		if e.ComplexityRoot.BillTotal.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillTotal.Amount(childComplexity), true
+	case "BillTotal.cost":
+		if e.ComplexityRoot.BillTotal.Cost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillTotal.Cost(childComplexity), true
+	case "BillTotal.currency":
+		if e.ComplexityRoot.BillTotal.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillTotal.Currency(childComplexity), true
+	case "BillTotal.margin":
+		if e.ComplexityRoot.BillTotal.Margin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillTotal.Margin(childComplexity), true
 
 	case "BillingInfrastructure.accountId":
 		if e.ComplexityRoot.BillingInfrastructure.AccountID == nil {
@@ -861,6 +1079,74 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CostReport.Totals(childComplexity), true
 
+	case "Credit.allowNegative":
+		if e.ComplexityRoot.Credit.AllowNegative == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Credit.AllowNegative(childComplexity), true
+	case "Credit.amount":
+		if e.ComplexityRoot.Credit.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Credit.Amount(childComplexity), true
+	case "Credit.cloud":
+		if e.ComplexityRoot.Credit.Cloud == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Credit.Cloud(childComplexity), true
+	case "Credit.id":
+		if e.ComplexityRoot.Credit.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Credit.ID(childComplexity), true
+	case "Credit.month":
+		if e.ComplexityRoot.Credit.Month == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Credit.Month(childComplexity), true
+	case "Credit.reason":
+		if e.ComplexityRoot.Credit.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Credit.Reason(childComplexity), true
+
+	case "CustomerPricing.adjustmentPercent":
+		if e.ComplexityRoot.CustomerPricing.AdjustmentPercent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerPricing.AdjustmentPercent(childComplexity), true
+	case "CustomerPricing.assignments":
+		if e.ComplexityRoot.CustomerPricing.Assignments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerPricing.Assignments(childComplexity), true
+	case "CustomerPricing.credits":
+		if e.ComplexityRoot.CustomerPricing.Credits == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerPricing.Credits(childComplexity), true
+	case "CustomerPricing.organization":
+		if e.ComplexityRoot.CustomerPricing.Organization == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerPricing.Organization(childComplexity), true
+	case "CustomerPricing.supportPlans":
+		if e.ComplexityRoot.CustomerPricing.SupportPlans == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerPricing.SupportPlans(childComplexity), true
+
 	case "DimensionValue.dimension":
 		if e.ComplexityRoot.DimensionValue.Dimension == nil {
 			break
@@ -1058,6 +1344,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Money.Currency(childComplexity), true
 
+	case "Mutation.addCredit":
+		if e.ComplexityRoot.Mutation.AddCredit == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_addCredit_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AddCredit(childComplexity, args["credit"].(model.CreditInput)), true
+	case "Mutation.assignPricebook":
+		if e.ComplexityRoot.Mutation.AssignPricebook == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_assignPricebook_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AssignPricebook(childComplexity, args["organizationId"].(string), args["pricebookId"].(*string), args["effectiveMonth"].(string)), true
 	case "Mutation.checkBillingStatus":
 		if e.ComplexityRoot.Mutation.CheckBillingStatus == nil {
 			break
@@ -1091,6 +1399,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateConnector(childComplexity, args["organizationId"].(*string), args["input"].(model.ConnectorInput)), true
+	case "Mutation.createPricebook":
+		if e.ComplexityRoot.Mutation.CreatePricebook == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createPricebook_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreatePricebook(childComplexity, args["name"].(string)), true
 	case "Mutation.deleteCloudAccount":
 		if e.ComplexityRoot.Mutation.DeleteCloudAccount == nil {
 			break
@@ -1113,6 +1432,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteConnector(childComplexity, args["organizationId"].(*string), args["id"].(string)), true
+	case "Mutation.deletePricebook":
+		if e.ComplexityRoot.Mutation.DeletePricebook == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deletePricebook_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeletePricebook(childComplexity, args["id"].(string)), true
 	case "Mutation.deprovisionBilling":
 		if e.ComplexityRoot.Mutation.DeprovisionBilling == nil {
 			break
@@ -1135,6 +1465,83 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ProvisionBilling(childComplexity, args["organizationId"].(*string), args["accountId"].(string), args["input"].(model.ProvisionBillingInput)), true
+	case "Mutation.putPricingRule":
+		if e.ComplexityRoot.Mutation.PutPricingRule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_putPricingRule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PutPricingRule(childComplexity, args["pricebookId"].(string), args["ruleId"].(*string), args["rule"].(model.PricingRuleInput)), true
+	case "Mutation.removeCredit":
+		if e.ComplexityRoot.Mutation.RemoveCredit == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_removeCredit_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RemoveCredit(childComplexity, args["organizationId"].(string), args["id"].(string)), true
+	case "Mutation.removePricingRule":
+		if e.ComplexityRoot.Mutation.RemovePricingRule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_removePricingRule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RemovePricingRule(childComplexity, args["pricebookId"].(string), args["ruleId"].(string)), true
+	case "Mutation.removeSupportPlan":
+		if e.ComplexityRoot.Mutation.RemoveSupportPlan == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_removeSupportPlan_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RemoveSupportPlan(childComplexity, args["organizationId"].(string), args["cloud"].(*string)), true
+	case "Mutation.renamePricebook":
+		if e.ComplexityRoot.Mutation.RenamePricebook == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_renamePricebook_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RenamePricebook(childComplexity, args["id"].(string), args["name"].(string)), true
+	case "Mutation.setPriceAdjustment":
+		if e.ComplexityRoot.Mutation.SetPriceAdjustment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setPriceAdjustment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetPriceAdjustment(childComplexity, args["organizationId"].(string), args["percent"].(decimal.Decimal)), true
+	case "Mutation.setSupportPlan":
+		if e.ComplexityRoot.Mutation.SetSupportPlan == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setSupportPlan_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetSupportPlan(childComplexity, args["plan"].(model.SupportPlanInput)), true
 	case "Mutation.syncConnector":
 		if e.ComplexityRoot.Mutation.SyncConnector == nil {
 			break
@@ -1211,6 +1618,116 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Organization.Slug(childComplexity), true
 
+	case "Pricebook.id":
+		if e.ComplexityRoot.Pricebook.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Pricebook.ID(childComplexity), true
+	case "Pricebook.name":
+		if e.ComplexityRoot.Pricebook.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Pricebook.Name(childComplexity), true
+	case "Pricebook.rules":
+		if e.ComplexityRoot.Pricebook.Rules == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Pricebook.Rules(childComplexity), true
+	case "Pricebook.updatedAt":
+		if e.ComplexityRoot.Pricebook.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Pricebook.UpdatedAt(childComplexity), true
+	case "Pricebook.version":
+		if e.ComplexityRoot.Pricebook.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Pricebook.Version(childComplexity), true
+
+	case "PricebookAssignment.effectiveMonth":
+		if e.ComplexityRoot.PricebookAssignment.EffectiveMonth == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PricebookAssignment.EffectiveMonth(childComplexity), true
+	case "PricebookAssignment.pricebook":
+		if e.ComplexityRoot.PricebookAssignment.Pricebook == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PricebookAssignment.Pricebook(childComplexity), true
+	case "PricebookAssignment.pricebookName":
+		if e.ComplexityRoot.PricebookAssignment.PricebookName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PricebookAssignment.PricebookName(childComplexity), true
+
+	case "PricingRule.id":
+		if e.ComplexityRoot.PricingRule.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PricingRule.ID(childComplexity), true
+	case "PricingRule.percent":
+		if e.ComplexityRoot.PricingRule.Percent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PricingRule.Percent(childComplexity), true
+	case "PricingRule.pricingUnit":
+		if e.ComplexityRoot.PricingRule.PricingUnit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PricingRule.PricingUnit(childComplexity), true
+	case "PricingRule.priority":
+		if e.ComplexityRoot.PricingRule.Priority == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PricingRule.Priority(childComplexity), true
+	case "PricingRule.scope":
+		if e.ComplexityRoot.PricingRule.Scope == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PricingRule.Scope(childComplexity), true
+	case "PricingRule.type":
+		if e.ComplexityRoot.PricingRule.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PricingRule.Type(childComplexity), true
+	case "PricingRule.unitPrice":
+		if e.ComplexityRoot.PricingRule.UnitPrice == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PricingRule.UnitPrice(childComplexity), true
+	case "PricingRule.value":
+		if e.ComplexityRoot.PricingRule.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PricingRule.Value(childComplexity), true
+
+	case "Query.bill":
+		if e.ComplexityRoot.Query.Bill == nil {
+			break
+		}
+
+		args, err := ec.field_Query_bill_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Bill(childComplexity, args["organizationId"].(*string), args["month"].(string)), true
 	case "Query.billingInfrastructure":
 		if e.ComplexityRoot.Query.BillingInfrastructure == nil {
 			break
@@ -1277,6 +1794,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Costs(childComplexity, args["query"].(model.CostQuery)), true
+	case "Query.customerPricing":
+		if e.ComplexityRoot.Query.CustomerPricing == nil {
+			break
+		}
+
+		args, err := ec.field_Query_customerPricing_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.CustomerPricing(childComplexity, args["organizationId"].(string)), true
 	case "Query.ingestionRuns":
 		if e.ComplexityRoot.Query.IngestionRuns == nil {
 			break
@@ -1295,6 +1823,34 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Organizations(childComplexity), true
+	case "Query.previewBill":
+		if e.ComplexityRoot.Query.PreviewBill == nil {
+			break
+		}
+
+		args, err := ec.field_Query_previewBill_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PreviewBill(childComplexity, args["organizationId"].(string), args["pricebookId"].(string), args["month"].(string), args["rule"].(*model.PricingRuleInput), args["ruleId"].(*string)), true
+	case "Query.pricebook":
+		if e.ComplexityRoot.Query.Pricebook == nil {
+			break
+		}
+
+		args, err := ec.field_Query_pricebook_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Pricebook(childComplexity, args["id"].(string)), true
+	case "Query.pricebooks":
+		if e.ComplexityRoot.Query.Pricebooks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Pricebooks(childComplexity), true
 	case "Query.viewer":
 		if e.ComplexityRoot.Query.Viewer == nil {
 			break
@@ -1333,6 +1889,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SourcePart.Version(childComplexity), true
+
+	case "SupportPlan.cloud":
+		if e.ComplexityRoot.SupportPlan.Cloud == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupportPlan.Cloud(childComplexity), true
+	case "SupportPlan.currency":
+		if e.ComplexityRoot.SupportPlan.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupportPlan.Currency(childComplexity), true
+	case "SupportPlan.minimum":
+		if e.ComplexityRoot.SupportPlan.Minimum == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupportPlan.Minimum(childComplexity), true
+	case "SupportPlan.percent":
+		if e.ComplexityRoot.SupportPlan.Percent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupportPlan.Percent(childComplexity), true
+	case "SupportPlan.tiers":
+		if e.ComplexityRoot.SupportPlan.Tiers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupportPlan.Tiers(childComplexity), true
+
+	case "SupportTier.percent":
+		if e.ComplexityRoot.SupportTier.Percent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupportTier.Percent(childComplexity), true
+	case "SupportTier.upTo":
+		if e.ComplexityRoot.SupportTier.UpTo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupportTier.UpTo(childComplexity), true
 
 	case "User.email":
 		if e.ComplexityRoot.User.Email == nil {
@@ -1381,7 +1981,11 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputConnectorSecretInput,
 		ec.unmarshalInputCostFilter,
 		ec.unmarshalInputCostQuery,
+		ec.unmarshalInputCreditInput,
+		ec.unmarshalInputPricingRuleInput,
 		ec.unmarshalInputProvisionBillingInput,
+		ec.unmarshalInputSupportPlanInput,
+		ec.unmarshalInputSupportTierInput,
 		ec.unmarshalInputTagFilterInput,
 	)
 	first := true
@@ -2001,6 +2605,8 @@ enum CostMetric {
   CONTRACTED_COST
   "What the customer is billed: BILLED_COST until a reseller's pricing applies."
   RESALE_COST
+  "RESALE_COST less BILLED_COST: the reseller's margin. Resellers only."
+  MARGIN
 }
 
 "A way to group or filter costs."
@@ -2074,7 +2680,11 @@ input CostQuery {
   "Last day, exclusive (UTC)."
   to: Date!
   dateBasis: DateBasis = CHARGE_PERIOD
-  metric: CostMetric = BILLED_COST
+  """
+  Omitted: BILLED_COST, or RESALE_COST for a resold customer (one with a
+  reseller), whose users may ask for nothing else.
+  """
+  metric: CostMetric
   groupBy: [CostDimension!]
   "Group by these tag keys too; their keys read tag:KEY."
   tagKeys: [String!]
@@ -2184,6 +2794,212 @@ extend type Query {
   ingestionRuns(organizationId: ID, limit: Int = 50): [IngestionRun!]!
 }
 `, BuiltIn: false},
+	{Name: "../pricing.graphqls", Input: `# Reseller pricing: pricebooks of rules, what prices each customer, and the
+# bill of a customer's month. Amounts and percentages are exact decimals,
+# never rounded.
+
+"What a pricebook rule matches, from the least to the most specific."
+enum PricingScope {
+  ALL
+  CHARGE_CATEGORY
+  "The provider normalised: AWS, AZURE, GCP or OCI."
+  CLOUD
+  BILLING_ACCOUNT
+  SUB_ACCOUNT
+  REGION
+  SERVICE_CATEGORY
+  SERVICE
+  SKU
+}
+
+"How a rule prices what it matches."
+enum PricingRuleType {
+  "BilledCost × (1 + percent/100)."
+  MARKUP
+  "ListCost × (1 − percent/100), BilledCost where ListCost is null."
+  DISCOUNT
+  "unitPrice × PricingQuantity, for line items of the rule's SKU in its pricingUnit."
+  FIXED_PRICE
+}
+
+"""
+One rule of a pricebook. The most specific matching rule prices a line
+item, a higher priority breaking ties; tax passes at cost unless a rule
+scopes CHARGE_CATEGORY Tax; no match means resale = cost.
+"""
+type PricingRule {
+  id: ID!
+  scope: PricingScope!
+  "What the scope matches (a service name, a SKU ID…); null for ALL."
+  value: String
+  type: PricingRuleType!
+  percent: Decimal
+  unitPrice: Decimal
+  pricingUnit: String
+  priority: Int!
+}
+
+"A reseller's named set of rules; version counts its changes."
+type Pricebook {
+  id: ID!
+  name: String!
+  version: Int!
+  rules: [PricingRule!]!
+  updatedAt: Time!
+}
+
+input PricingRuleInput {
+  scope: PricingScope!
+  value: String
+  type: PricingRuleType!
+  percent: Decimal
+  unitPrice: Decimal
+  pricingUnit: String
+  priority: Int = 0
+}
+
+"A pricebook on a customer from a month on; null pricebook: none from then."
+type PricebookAssignment {
+  effectiveMonth: String!
+  pricebook: Pricebook
+  pricebookName: String
+}
+
+"One band of a tiered support plan: percent of the spend up to upTo (null: the rest)."
+type SupportTier {
+  upTo: Decimal
+  percent: Decimal!
+}
+
+input SupportTierInput {
+  upTo: Decimal
+  percent: Decimal!
+}
+
+"A support fee: a percentage of the month's resale, at least the minimum in its currency."
+type SupportPlan {
+  "AWS, AZURE, GCP or OCI; null for all providers."
+  cloud: String
+  percent: Decimal!
+  tiers: [SupportTier!]!
+  minimum: Decimal!
+  currency: String
+}
+
+input SupportPlanInput {
+  organizationId: ID!
+  cloud: String
+  percent: Decimal
+  tiers: [SupportTierInput!]
+  minimum: Decimal
+  currency: String
+}
+
+"A fixed amount off a customer's month, never below zero unless allowNegative."
+type Credit {
+  id: ID!
+  month: String!
+  amount: Money!
+  cloud: String
+  reason: String!
+  allowNegative: Boolean!
+}
+
+input CreditInput {
+  organizationId: ID!
+  "YYYY-MM."
+  month: String!
+  amount: Decimal!
+  currency: String!
+  cloud: String
+  reason: String!
+  allowNegative: Boolean = false
+}
+
+"Everything that prices one customer."
+type CustomerPricing {
+  organization: Organization!
+  assignments: [PricebookAssignment!]!
+  "Global uplift (positive) or discount (negative) in percent, after the pricebook and before support."
+  adjustmentPercent: Decimal!
+  supportPlans: [SupportPlan!]!
+  credits: [Credit!]!
+}
+
+"What a bill line is."
+enum BillLineKind {
+  USAGE
+  ADJUSTMENT
+  SUPPORT
+  CREDIT
+}
+
+"""
+One line of a bill at resale. cost and margin are shown to the reseller
+only (null for the customer).
+"""
+type BillLine {
+  kind: BillLineKind!
+  provider: String
+  service: String
+  description: String
+  currency: String!
+  amount: Decimal!
+  cost: Decimal
+  margin: Decimal
+}
+
+type BillTotal {
+  currency: String!
+  amount: Decimal!
+  cost: Decimal
+  margin: Decimal
+}
+
+"A customer's month: its lines add up exactly to its totals, one per currency."
+type Bill {
+  organizationId: ID!
+  "YYYY-MM (the billing period)."
+  month: String!
+  lines: [BillLine!]!
+  totals: [BillTotal!]!
+  "The bill as CSV, as the console downloads it."
+  csv: String!
+}
+
+extend type Query {
+  "The caller's reseller's pricebooks."
+  pricebooks: [Pricebook!]!
+  pricebook(id: ID!): Pricebook
+  "A customer's pricing, for its reseller."
+  customerPricing(organizationId: ID!): CustomerPricing!
+  "A customer's bill for a month (YYYY-MM); organizationId omitted: the caller's own."
+  bill(organizationId: ID, month: String!): Bill!
+  """
+  The bill the customer's month would have with the rule put into the
+  pricebook (ruleId: replacing that rule), saving nothing. Reseller admins.
+  """
+  previewBill(organizationId: ID!, pricebookId: ID!, month: String!, rule: PricingRuleInput, ruleId: ID): Bill!
+}
+
+extend type Mutation {
+  createPricebook(name: String!): Pricebook!
+  renamePricebook(id: ID!, name: String!): Pricebook!
+  "Removes a pricebook never assigned to a customer."
+  deletePricebook(id: ID!): Boolean!
+  "Adds a rule, or replaces ruleId; reprices the customers using the pricebook."
+  putPricingRule(pricebookId: ID!, ruleId: ID, rule: PricingRuleInput!): Pricebook!
+  removePricingRule(pricebookId: ID!, ruleId: ID!): Pricebook!
+  "Assigns a pricebook (null: none) to a customer from a month (YYYY-MM) on."
+  assignPricebook(organizationId: ID!, pricebookId: ID, effectiveMonth: String!): CustomerPricing!
+  "Sets the global uplift (positive) or discount (negative) in percent; 0 for none."
+  setPriceAdjustment(organizationId: ID!, percent: Decimal!): CustomerPricing!
+  setSupportPlan(plan: SupportPlanInput!): CustomerPricing!
+  removeSupportPlan(organizationId: ID!, cloud: String): CustomerPricing!
+  addCredit(credit: CreditInput!): CustomerPricing!
+  removeCredit(organizationId: ID!, id: ID!): CustomerPricing!
+}
+`, BuiltIn: false},
 	{Name: "../schema.graphqls", Input: `# Truecost GraphQL API: the root types and the scalars every topic shares.
 # Topics extend Query and Mutation in their own files (costs.graphqls,
 # tenancy.graphqls, ingestion.graphqls, connectors.graphqls, accounts.graphqls).
@@ -2262,6 +3078,58 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // childFields_* functions provide shared child field context lookups.
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
+
+func (ec *executionContext) childFields_Bill(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "organizationId":
+		return ec.fieldContext_Bill_organizationId(ctx, field)
+	case "month":
+		return ec.fieldContext_Bill_month(ctx, field)
+	case "lines":
+		return ec.fieldContext_Bill_lines(ctx, field)
+	case "totals":
+		return ec.fieldContext_Bill_totals(ctx, field)
+	case "csv":
+		return ec.fieldContext_Bill_csv(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Bill", field.Name)
+}
+
+func (ec *executionContext) childFields_BillLine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_BillLine_kind(ctx, field)
+	case "provider":
+		return ec.fieldContext_BillLine_provider(ctx, field)
+	case "service":
+		return ec.fieldContext_BillLine_service(ctx, field)
+	case "description":
+		return ec.fieldContext_BillLine_description(ctx, field)
+	case "currency":
+		return ec.fieldContext_BillLine_currency(ctx, field)
+	case "amount":
+		return ec.fieldContext_BillLine_amount(ctx, field)
+	case "cost":
+		return ec.fieldContext_BillLine_cost(ctx, field)
+	case "margin":
+		return ec.fieldContext_BillLine_margin(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BillLine", field.Name)
+}
+
+func (ec *executionContext) childFields_BillTotal(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "currency":
+		return ec.fieldContext_BillTotal_currency(ctx, field)
+	case "amount":
+		return ec.fieldContext_BillTotal_amount(ctx, field)
+	case "cost":
+		return ec.fieldContext_BillTotal_cost(ctx, field)
+	case "margin":
+		return ec.fieldContext_BillTotal_margin(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BillTotal", field.Name)
+}
 
 func (ec *executionContext) childFields_BillingInfrastructure(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
@@ -2493,6 +3361,40 @@ func (ec *executionContext) childFields_CostReport(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type CostReport", field.Name)
 }
 
+func (ec *executionContext) childFields_Credit(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Credit_id(ctx, field)
+	case "month":
+		return ec.fieldContext_Credit_month(ctx, field)
+	case "amount":
+		return ec.fieldContext_Credit_amount(ctx, field)
+	case "cloud":
+		return ec.fieldContext_Credit_cloud(ctx, field)
+	case "reason":
+		return ec.fieldContext_Credit_reason(ctx, field)
+	case "allowNegative":
+		return ec.fieldContext_Credit_allowNegative(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Credit", field.Name)
+}
+
+func (ec *executionContext) childFields_CustomerPricing(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "organization":
+		return ec.fieldContext_CustomerPricing_organization(ctx, field)
+	case "assignments":
+		return ec.fieldContext_CustomerPricing_assignments(ctx, field)
+	case "adjustmentPercent":
+		return ec.fieldContext_CustomerPricing_adjustmentPercent(ctx, field)
+	case "supportPlans":
+		return ec.fieldContext_CustomerPricing_supportPlans(ctx, field)
+	case "credits":
+		return ec.fieldContext_CustomerPricing_credits(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CustomerPricing", field.Name)
+}
+
 func (ec *executionContext) childFields_DimensionValue(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "dimension":
@@ -2603,6 +3505,56 @@ func (ec *executionContext) childFields_Organization(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type Organization", field.Name)
 }
 
+func (ec *executionContext) childFields_Pricebook(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Pricebook_id(ctx, field)
+	case "name":
+		return ec.fieldContext_Pricebook_name(ctx, field)
+	case "version":
+		return ec.fieldContext_Pricebook_version(ctx, field)
+	case "rules":
+		return ec.fieldContext_Pricebook_rules(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Pricebook_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Pricebook", field.Name)
+}
+
+func (ec *executionContext) childFields_PricebookAssignment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "effectiveMonth":
+		return ec.fieldContext_PricebookAssignment_effectiveMonth(ctx, field)
+	case "pricebook":
+		return ec.fieldContext_PricebookAssignment_pricebook(ctx, field)
+	case "pricebookName":
+		return ec.fieldContext_PricebookAssignment_pricebookName(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PricebookAssignment", field.Name)
+}
+
+func (ec *executionContext) childFields_PricingRule(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_PricingRule_id(ctx, field)
+	case "scope":
+		return ec.fieldContext_PricingRule_scope(ctx, field)
+	case "value":
+		return ec.fieldContext_PricingRule_value(ctx, field)
+	case "type":
+		return ec.fieldContext_PricingRule_type(ctx, field)
+	case "percent":
+		return ec.fieldContext_PricingRule_percent(ctx, field)
+	case "unitPrice":
+		return ec.fieldContext_PricingRule_unitPrice(ctx, field)
+	case "pricingUnit":
+		return ec.fieldContext_PricingRule_pricingUnit(ctx, field)
+	case "priority":
+		return ec.fieldContext_PricingRule_priority(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PricingRule", field.Name)
+}
+
 func (ec *executionContext) childFields_SourceFile(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "name":
@@ -2623,6 +3575,32 @@ func (ec *executionContext) childFields_SourcePart(ctx context.Context, field gr
 		return ec.fieldContext_SourcePart_files(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SourcePart", field.Name)
+}
+
+func (ec *executionContext) childFields_SupportPlan(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cloud":
+		return ec.fieldContext_SupportPlan_cloud(ctx, field)
+	case "percent":
+		return ec.fieldContext_SupportPlan_percent(ctx, field)
+	case "tiers":
+		return ec.fieldContext_SupportPlan_tiers(ctx, field)
+	case "minimum":
+		return ec.fieldContext_SupportPlan_minimum(ctx, field)
+	case "currency":
+		return ec.fieldContext_SupportPlan_currency(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SupportPlan", field.Name)
+}
+
+func (ec *executionContext) childFields_SupportTier(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "upTo":
+		return ec.fieldContext_SupportTier_upTo(ctx, field)
+	case "percent":
+		return ec.fieldContext_SupportTier_percent(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SupportTier", field.Name)
 }
 
 func (ec *executionContext) childFields_User(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2791,6 +3769,50 @@ func (ec *executionContext) field_CloudAccount_statusHistory_args(ctx context.Co
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_addCredit_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "credit",
+		func(ctx context.Context, v any) (model.CreditInput, error) {
+			return ec.unmarshalNCreditInput2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCreditInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["credit"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_assignPricebook_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "organizationId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["organizationId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "pricebookId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["pricebookId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "effectiveMonth",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["effectiveMonth"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_checkBillingStatus_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2849,6 +3871,20 @@ func (ec *executionContext) field_Mutation_createConnector_args(ctx context.Cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createPricebook_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_deleteCloudAccount_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2890,6 +3926,20 @@ func (ec *executionContext) field_Mutation_deleteConnector_args(ctx context.Cont
 		return nil, err
 	}
 	args["id"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deletePricebook_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -2950,6 +4000,160 @@ func (ec *executionContext) field_Mutation_provisionBilling_args(ctx context.Con
 		return nil, err
 	}
 	args["input"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_putPricingRule_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "pricebookId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["pricebookId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "ruleId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["ruleId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "rule",
+		func(ctx context.Context, v any) (model.PricingRuleInput, error) {
+			return ec.unmarshalNPricingRuleInput2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐPricingRuleInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["rule"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_removeCredit_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "organizationId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["organizationId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_removePricingRule_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "pricebookId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["pricebookId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "ruleId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["ruleId"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_removeSupportPlan_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "organizationId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["organizationId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "cloud",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["cloud"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_renamePricebook_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setPriceAdjustment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "organizationId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["organizationId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "percent",
+		func(ctx context.Context, v any) (decimal.Decimal, error) {
+			return ec.unmarshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["percent"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setSupportPlan_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "plan",
+		func(ctx context.Context, v any) (model.SupportPlanInput, error) {
+			return ec.unmarshalNSupportPlanInput2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐSupportPlanInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["plan"] = arg0
 	return args, nil
 }
 
@@ -3071,6 +4275,28 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_bill_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "organizationId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["organizationId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "month",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["month"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_billingInfrastructure_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3171,6 +4397,20 @@ func (ec *executionContext) field_Query_costs_args(ctx context.Context, rawArgs 
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_customerPricing_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "organizationId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["organizationId"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_ingestionRuns_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3190,6 +4430,66 @@ func (ec *executionContext) field_Query_ingestionRuns_args(ctx context.Context, 
 		return nil, err
 	}
 	args["limit"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_previewBill_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "organizationId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["organizationId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "pricebookId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["pricebookId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "month",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["month"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "rule",
+		func(ctx context.Context, v any) (*model.PricingRuleInput, error) {
+			return ec.unmarshalOPricingRuleInput2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐPricingRuleInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["rule"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "ruleId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["ruleId"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_pricebook_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -3252,6 +4552,415 @@ func (ec *executionContext) field___Type_fields_args(ctx context.Context, rawArg
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _Bill_organizationId(ctx context.Context, field graphql.CollectedField, obj *model.Bill) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Bill_organizationId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OrganizationID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Bill_organizationId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Bill", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Bill_month(ctx context.Context, field graphql.CollectedField, obj *model.Bill) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Bill_month(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Month, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Bill_month(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Bill", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Bill_lines(ctx context.Context, field graphql.CollectedField, obj *model.Bill) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Bill_lines(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lines, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.BillLine) graphql.Marshaler {
+			return ec.marshalNBillLine2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBillLineᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Bill_lines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Bill",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BillLine(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Bill_totals(ctx context.Context, field graphql.CollectedField, obj *model.Bill) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Bill_totals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Totals, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.BillTotal) graphql.Marshaler {
+			return ec.marshalNBillTotal2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBillTotalᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Bill_totals(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Bill",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BillTotal(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Bill_csv(ctx context.Context, field graphql.CollectedField, obj *model.Bill) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Bill_csv(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CSV, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Bill_csv(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Bill", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _BillLine_kind(ctx context.Context, field graphql.CollectedField, obj *model.BillLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillLine_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.BillLineKind) graphql.Marshaler {
+			return ec.marshalNBillLineKind2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBillLineKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillLine_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillLine", field, false, false, errors.New("field of type BillLineKind does not have child fields"))
+}
+
+func (ec *executionContext) _BillLine_provider(ctx context.Context, field graphql.CollectedField, obj *model.BillLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillLine_provider(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Provider, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BillLine_provider(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillLine", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _BillLine_service(ctx context.Context, field graphql.CollectedField, obj *model.BillLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillLine_service(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Service, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BillLine_service(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillLine", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _BillLine_description(ctx context.Context, field graphql.CollectedField, obj *model.BillLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillLine_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BillLine_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillLine", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _BillLine_currency(ctx context.Context, field graphql.CollectedField, obj *model.BillLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillLine_currency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Currency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillLine_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillLine", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _BillLine_amount(ctx context.Context, field graphql.CollectedField, obj *model.BillLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillLine_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Amount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v decimal.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillLine_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillLine", field, false, false, errors.New("field of type Decimal does not have child fields"))
+}
+
+func (ec *executionContext) _BillLine_cost(ctx context.Context, field graphql.CollectedField, obj *model.BillLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillLine_cost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *decimal.Decimal) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BillLine_cost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillLine", field, false, false, errors.New("field of type Decimal does not have child fields"))
+}
+
+func (ec *executionContext) _BillLine_margin(ctx context.Context, field graphql.CollectedField, obj *model.BillLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillLine_margin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Margin, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *decimal.Decimal) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BillLine_margin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillLine", field, false, false, errors.New("field of type Decimal does not have child fields"))
+}
+
+func (ec *executionContext) _BillTotal_currency(ctx context.Context, field graphql.CollectedField, obj *model.BillTotal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillTotal_currency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Currency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillTotal_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillTotal", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _BillTotal_amount(ctx context.Context, field graphql.CollectedField, obj *model.BillTotal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillTotal_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Amount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v decimal.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillTotal_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillTotal", field, false, false, errors.New("field of type Decimal does not have child fields"))
+}
+
+func (ec *executionContext) _BillTotal_cost(ctx context.Context, field graphql.CollectedField, obj *model.BillTotal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillTotal_cost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *decimal.Decimal) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BillTotal_cost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillTotal", field, false, false, errors.New("field of type Decimal does not have child fields"))
+}
+
+func (ec *executionContext) _BillTotal_margin(ctx context.Context, field graphql.CollectedField, obj *model.BillTotal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillTotal_margin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Margin, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *decimal.Decimal) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BillTotal_margin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillTotal", field, false, false, errors.New("field of type Decimal does not have child fields"))
+}
 
 func (ec *executionContext) _BillingInfrastructure_id(ctx context.Context, field graphql.CollectedField, obj *model.BillingInfrastructure) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -5409,6 +7118,304 @@ func (ec *executionContext) fieldContext_CostReport_others(_ context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Credit_id(ctx context.Context, field graphql.CollectedField, obj *model.Credit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Credit_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Credit_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Credit", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Credit_month(ctx context.Context, field graphql.CollectedField, obj *model.Credit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Credit_month(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Month, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Credit_month(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Credit", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Credit_amount(ctx context.Context, field graphql.CollectedField, obj *model.Credit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Credit_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Amount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Credit_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Credit",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Credit_cloud(ctx context.Context, field graphql.CollectedField, obj *model.Credit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Credit_cloud(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cloud, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Credit_cloud(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Credit", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Credit_reason(ctx context.Context, field graphql.CollectedField, obj *model.Credit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Credit_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Credit_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Credit", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Credit_allowNegative(ctx context.Context, field graphql.CollectedField, obj *model.Credit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Credit_allowNegative(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AllowNegative, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Credit_allowNegative(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Credit", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _CustomerPricing_organization(ctx context.Context, field graphql.CollectedField, obj *model.CustomerPricing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerPricing_organization(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Organization, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Organization) graphql.Marshaler {
+			return ec.marshalNOrganization2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐOrganization(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerPricing_organization(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CustomerPricing",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Organization(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CustomerPricing_assignments(ctx context.Context, field graphql.CollectedField, obj *model.CustomerPricing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerPricing_assignments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Assignments, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.PricebookAssignment) graphql.Marshaler {
+			return ec.marshalNPricebookAssignment2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐPricebookAssignmentᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerPricing_assignments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CustomerPricing",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PricebookAssignment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CustomerPricing_adjustmentPercent(ctx context.Context, field graphql.CollectedField, obj *model.CustomerPricing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerPricing_adjustmentPercent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AdjustmentPercent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v decimal.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerPricing_adjustmentPercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CustomerPricing", field, false, false, errors.New("field of type Decimal does not have child fields"))
+}
+
+func (ec *executionContext) _CustomerPricing_supportPlans(ctx context.Context, field graphql.CollectedField, obj *model.CustomerPricing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerPricing_supportPlans(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SupportPlans, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.SupportPlan) graphql.Marshaler {
+			return ec.marshalNSupportPlan2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐSupportPlanᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerPricing_supportPlans(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CustomerPricing",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SupportPlan(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CustomerPricing_credits(ctx context.Context, field graphql.CollectedField, obj *model.CustomerPricing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerPricing_credits(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Credits, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.Credit) graphql.Marshaler {
+			return ec.marshalNCredit2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCreditᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerPricing_credits(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CustomerPricing",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Credit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _DimensionValue_dimension(ctx context.Context, field graphql.CollectedField, obj *model.DimensionValue) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6647,6 +8654,490 @@ func (ec *executionContext) fieldContext_Mutation_syncConnector(ctx context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_createPricebook(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createPricebook(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreatePricebook(ctx, fc.Args["name"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Pricebook) graphql.Marshaler {
+			return ec.marshalNPricebook2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐPricebook(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createPricebook(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Pricebook(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createPricebook_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_renamePricebook(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_renamePricebook(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RenamePricebook(ctx, fc.Args["id"].(string), fc.Args["name"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Pricebook) graphql.Marshaler {
+			return ec.marshalNPricebook2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐPricebook(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_renamePricebook(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Pricebook(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_renamePricebook_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deletePricebook(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deletePricebook(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeletePricebook(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deletePricebook(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deletePricebook_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_putPricingRule(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_putPricingRule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PutPricingRule(ctx, fc.Args["pricebookId"].(string), fc.Args["ruleId"].(*string), fc.Args["rule"].(model.PricingRuleInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Pricebook) graphql.Marshaler {
+			return ec.marshalNPricebook2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐPricebook(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_putPricingRule(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Pricebook(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_putPricingRule_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_removePricingRule(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_removePricingRule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RemovePricingRule(ctx, fc.Args["pricebookId"].(string), fc.Args["ruleId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Pricebook) graphql.Marshaler {
+			return ec.marshalNPricebook2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐPricebook(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_removePricingRule(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Pricebook(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_removePricingRule_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_assignPricebook(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_assignPricebook(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AssignPricebook(ctx, fc.Args["organizationId"].(string), fc.Args["pricebookId"].(*string), fc.Args["effectiveMonth"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CustomerPricing) graphql.Marshaler {
+			return ec.marshalNCustomerPricing2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCustomerPricing(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_assignPricebook(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CustomerPricing(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_assignPricebook_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setPriceAdjustment(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setPriceAdjustment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetPriceAdjustment(ctx, fc.Args["organizationId"].(string), fc.Args["percent"].(decimal.Decimal))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CustomerPricing) graphql.Marshaler {
+			return ec.marshalNCustomerPricing2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCustomerPricing(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setPriceAdjustment(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CustomerPricing(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setPriceAdjustment_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setSupportPlan(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setSupportPlan(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetSupportPlan(ctx, fc.Args["plan"].(model.SupportPlanInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CustomerPricing) graphql.Marshaler {
+			return ec.marshalNCustomerPricing2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCustomerPricing(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setSupportPlan(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CustomerPricing(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setSupportPlan_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_removeSupportPlan(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_removeSupportPlan(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RemoveSupportPlan(ctx, fc.Args["organizationId"].(string), fc.Args["cloud"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CustomerPricing) graphql.Marshaler {
+			return ec.marshalNCustomerPricing2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCustomerPricing(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_removeSupportPlan(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CustomerPricing(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_removeSupportPlan_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_addCredit(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_addCredit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AddCredit(ctx, fc.Args["credit"].(model.CreditInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CustomerPricing) graphql.Marshaler {
+			return ec.marshalNCustomerPricing2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCustomerPricing(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_addCredit(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CustomerPricing(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_addCredit_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_removeCredit(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_removeCredit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RemoveCredit(ctx, fc.Args["organizationId"].(string), fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CustomerPricing) graphql.Marshaler {
+			return ec.marshalNCustomerPricing2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCustomerPricing(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_removeCredit(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CustomerPricing(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_removeCredit_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Organization_id(ctx context.Context, field graphql.CollectedField, obj *model.Organization) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6760,6 +9251,392 @@ func (ec *executionContext) _Organization_resellerId(ctx context.Context, field 
 }
 func (ec *executionContext) fieldContext_Organization_resellerId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Organization", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Pricebook_id(ctx context.Context, field graphql.CollectedField, obj *model.Pricebook) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Pricebook_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Pricebook_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Pricebook", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Pricebook_name(ctx context.Context, field graphql.CollectedField, obj *model.Pricebook) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Pricebook_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Pricebook_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Pricebook", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Pricebook_version(ctx context.Context, field graphql.CollectedField, obj *model.Pricebook) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Pricebook_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Pricebook_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Pricebook", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Pricebook_rules(ctx context.Context, field graphql.CollectedField, obj *model.Pricebook) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Pricebook_rules(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rules, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.PricingRule) graphql.Marshaler {
+			return ec.marshalNPricingRule2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐPricingRuleᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Pricebook_rules(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Pricebook",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PricingRule(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Pricebook_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.Pricebook) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Pricebook_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Pricebook_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Pricebook", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _PricebookAssignment_effectiveMonth(ctx context.Context, field graphql.CollectedField, obj *model.PricebookAssignment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PricebookAssignment_effectiveMonth(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EffectiveMonth, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PricebookAssignment_effectiveMonth(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PricebookAssignment", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PricebookAssignment_pricebook(ctx context.Context, field graphql.CollectedField, obj *model.PricebookAssignment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PricebookAssignment_pricebook(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pricebook, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Pricebook) graphql.Marshaler {
+			return ec.marshalOPricebook2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐPricebook(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PricebookAssignment_pricebook(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PricebookAssignment",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Pricebook(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PricebookAssignment_pricebookName(ctx context.Context, field graphql.CollectedField, obj *model.PricebookAssignment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PricebookAssignment_pricebookName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PricebookName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PricebookAssignment_pricebookName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PricebookAssignment", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PricingRule_id(ctx context.Context, field graphql.CollectedField, obj *model.PricingRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PricingRule_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PricingRule_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PricingRule", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _PricingRule_scope(ctx context.Context, field graphql.CollectedField, obj *model.PricingRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PricingRule_scope(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Scope, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.PricingScope) graphql.Marshaler {
+			return ec.marshalNPricingScope2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐPricingScope(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PricingRule_scope(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PricingRule", field, false, false, errors.New("field of type PricingScope does not have child fields"))
+}
+
+func (ec *executionContext) _PricingRule_value(ctx context.Context, field graphql.CollectedField, obj *model.PricingRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PricingRule_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PricingRule_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PricingRule", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PricingRule_type(ctx context.Context, field graphql.CollectedField, obj *model.PricingRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PricingRule_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.PricingRuleType) graphql.Marshaler {
+			return ec.marshalNPricingRuleType2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐPricingRuleType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PricingRule_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PricingRule", field, false, false, errors.New("field of type PricingRuleType does not have child fields"))
+}
+
+func (ec *executionContext) _PricingRule_percent(ctx context.Context, field graphql.CollectedField, obj *model.PricingRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PricingRule_percent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Percent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *decimal.Decimal) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PricingRule_percent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PricingRule", field, false, false, errors.New("field of type Decimal does not have child fields"))
+}
+
+func (ec *executionContext) _PricingRule_unitPrice(ctx context.Context, field graphql.CollectedField, obj *model.PricingRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PricingRule_unitPrice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UnitPrice, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *decimal.Decimal) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PricingRule_unitPrice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PricingRule", field, false, false, errors.New("field of type Decimal does not have child fields"))
+}
+
+func (ec *executionContext) _PricingRule_pricingUnit(ctx context.Context, field graphql.CollectedField, obj *model.PricingRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PricingRule_pricingUnit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PricingUnit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PricingRule_pricingUnit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PricingRule", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PricingRule_priority(ctx context.Context, field graphql.CollectedField, obj *model.PricingRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PricingRule_priority(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Priority, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PricingRule_priority(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PricingRule", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
 func (ec *executionContext) _Query_viewer(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -7102,6 +9979,214 @@ func (ec *executionContext) fieldContext_Query_ingestionRuns(ctx context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_pricebooks(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_pricebooks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Pricebooks(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.Pricebook) graphql.Marshaler {
+			return ec.marshalNPricebook2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐPricebookᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_pricebooks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Pricebook(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_pricebook(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_pricebook(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Pricebook(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Pricebook) graphql.Marshaler {
+			return ec.marshalOPricebook2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐPricebook(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_pricebook(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Pricebook(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_pricebook_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_customerPricing(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_customerPricing(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().CustomerPricing(ctx, fc.Args["organizationId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CustomerPricing) graphql.Marshaler {
+			return ec.marshalNCustomerPricing2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCustomerPricing(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_customerPricing(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CustomerPricing(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_customerPricing_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_bill(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_bill(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Bill(ctx, fc.Args["organizationId"].(*string), fc.Args["month"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Bill) graphql.Marshaler {
+			return ec.marshalNBill2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBill(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_bill(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Bill(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_bill_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_previewBill(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_previewBill(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PreviewBill(ctx, fc.Args["organizationId"].(string), fc.Args["pricebookId"].(string), fc.Args["month"].(string), fc.Args["rule"].(*model.PricingRuleInput), fc.Args["ruleId"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Bill) graphql.Marshaler {
+			return ec.marshalNBill2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBill(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_previewBill(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Bill(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_previewBill_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_organizations(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7332,6 +10417,176 @@ func (ec *executionContext) fieldContext_SourcePart_files(_ context.Context, fie
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _SupportPlan_cloud(ctx context.Context, field graphql.CollectedField, obj *model.SupportPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupportPlan_cloud(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cloud, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SupportPlan_cloud(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupportPlan", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SupportPlan_percent(ctx context.Context, field graphql.CollectedField, obj *model.SupportPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupportPlan_percent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Percent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v decimal.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SupportPlan_percent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupportPlan", field, false, false, errors.New("field of type Decimal does not have child fields"))
+}
+
+func (ec *executionContext) _SupportPlan_tiers(ctx context.Context, field graphql.CollectedField, obj *model.SupportPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupportPlan_tiers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tiers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.SupportTier) graphql.Marshaler {
+			return ec.marshalNSupportTier2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐSupportTierᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SupportPlan_tiers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SupportPlan",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SupportTier(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SupportPlan_minimum(ctx context.Context, field graphql.CollectedField, obj *model.SupportPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupportPlan_minimum(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Minimum, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v decimal.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SupportPlan_minimum(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupportPlan", field, false, false, errors.New("field of type Decimal does not have child fields"))
+}
+
+func (ec *executionContext) _SupportPlan_currency(ctx context.Context, field graphql.CollectedField, obj *model.SupportPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupportPlan_currency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Currency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SupportPlan_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupportPlan", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SupportTier_upTo(ctx context.Context, field graphql.CollectedField, obj *model.SupportTier) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupportTier_upTo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpTo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *decimal.Decimal) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SupportTier_upTo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupportTier", field, false, false, errors.New("field of type Decimal does not have child fields"))
+}
+
+func (ec *executionContext) _SupportTier_percent(ctx context.Context, field graphql.CollectedField, obj *model.SupportTier) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupportTier_percent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Percent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v decimal.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SupportTier_percent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupportTier", field, false, false, errors.New("field of type Decimal does not have child fields"))
 }
 
 func (ec *executionContext) _User_id(ctx context.Context, field graphql.CollectedField, obj *model.User) (ret graphql.Marshaler) {
@@ -9151,9 +12406,6 @@ func (ec *executionContext) unmarshalInputCostQuery(ctx context.Context, obj any
 	if _, present := asMap["dateBasis"]; !present {
 		asMap["dateBasis"] = "CHARGE_PERIOD"
 	}
-	if _, present := asMap["metric"]; !present {
-		asMap["metric"] = "BILLED_COST"
-	}
 	if _, present := asMap["granularity"]; !present {
 		asMap["granularity"] = "TOTAL"
 	}
@@ -9240,6 +12492,158 @@ func (ec *executionContext) unmarshalInputCostQuery(ctx context.Context, obj any
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputCreditInput(ctx context.Context, obj any) (model.CreditInput, error) {
+	var it model.CreditInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["allowNegative"]; !present {
+		asMap["allowNegative"] = false
+	}
+
+	fieldsInOrder := [...]string{"organizationId", "month", "amount", "currency", "cloud", "reason", "allowNegative"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "organizationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organizationId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganizationID = data
+		case "month":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("month"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Month = data
+		case "amount":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amount"))
+			data, err := ec.unmarshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Amount = data
+		case "currency":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("currency"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Currency = data
+		case "cloud":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cloud"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Cloud = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		case "allowNegative":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("allowNegative"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AllowNegative = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputPricingRuleInput(ctx context.Context, obj any) (model.PricingRuleInput, error) {
+	var it model.PricingRuleInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["priority"]; !present {
+		asMap["priority"] = 0
+	}
+
+	fieldsInOrder := [...]string{"scope", "value", "type", "percent", "unitPrice", "pricingUnit", "priority"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "scope":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scope"))
+			data, err := ec.unmarshalNPricingScope2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐPricingScope(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Scope = data
+		case "value":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("value"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Value = data
+		case "type":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("type"))
+			data, err := ec.unmarshalNPricingRuleType2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐPricingRuleType(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Type = data
+		case "percent":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("percent"))
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Percent = data
+		case "unitPrice":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitPrice"))
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UnitPrice = data
+		case "pricingUnit":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pricingUnit"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PricingUnit = data
+		case "priority":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priority"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Priority = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputProvisionBillingInput(ctx context.Context, obj any) (model.ProvisionBillingInput, error) {
 	var it model.ProvisionBillingInput
 	if obj == nil {
@@ -9302,6 +12706,108 @@ func (ec *executionContext) unmarshalInputProvisionBillingInput(ctx context.Cont
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputSupportPlanInput(ctx context.Context, obj any) (model.SupportPlanInput, error) {
+	var it model.SupportPlanInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"organizationId", "cloud", "percent", "tiers", "minimum", "currency"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "organizationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organizationId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrganizationID = data
+		case "cloud":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cloud"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Cloud = data
+		case "percent":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("percent"))
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Percent = data
+		case "tiers":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tiers"))
+			data, err := ec.unmarshalOSupportTierInput2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐSupportTierInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Tiers = data
+		case "minimum":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("minimum"))
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Minimum = data
+		case "currency":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("currency"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Currency = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputSupportTierInput(ctx context.Context, obj any) (model.SupportTierInput, error) {
+	var it model.SupportTierInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"upTo", "percent"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "upTo":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("upTo"))
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpTo = data
+		case "percent":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("percent"))
+			data, err := ec.unmarshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Percent = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputTagFilterInput(ctx context.Context, obj any) (model.TagFilterInput, error) {
 	var it model.TagFilterInput
 	if obj == nil {
@@ -9346,6 +12852,190 @@ func (ec *executionContext) unmarshalInputTagFilterInput(ctx context.Context, ob
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
+
+var billImplementors = []string{"Bill"}
+
+func (ec *executionContext) _Bill(ctx context.Context, sel ast.SelectionSet, obj *model.Bill) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, billImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Bill")
+		case "organizationId":
+			out.Values[i] = ec._Bill_organizationId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "month":
+			out.Values[i] = ec._Bill_month(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lines":
+			out.Values[i] = ec._Bill_lines(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totals":
+			out.Values[i] = ec._Bill_totals(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "csv":
+			out.Values[i] = ec._Bill_csv(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var billLineImplementors = []string{"BillLine"}
+
+func (ec *executionContext) _BillLine(ctx context.Context, sel ast.SelectionSet, obj *model.BillLine) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, billLineImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BillLine")
+		case "kind":
+			out.Values[i] = ec._BillLine_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "provider":
+			out.Values[i] = ec._BillLine_provider(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "service":
+			out.Values[i] = ec._BillLine_service(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "description":
+			out.Values[i] = ec._BillLine_description(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "currency":
+			out.Values[i] = ec._BillLine_currency(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "amount":
+			out.Values[i] = ec._BillLine_amount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cost":
+			out.Values[i] = ec._BillLine_cost(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "margin":
+			out.Values[i] = ec._BillLine_margin(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var billTotalImplementors = []string{"BillTotal"}
+
+func (ec *executionContext) _BillTotal(ctx context.Context, sel ast.SelectionSet, obj *model.BillTotal) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, billTotalImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BillTotal")
+		case "currency":
+			out.Values[i] = ec._BillTotal_currency(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "amount":
+			out.Values[i] = ec._BillTotal_amount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cost":
+			out.Values[i] = ec._BillTotal_cost(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "margin":
+			out.Values[i] = ec._BillTotal_margin(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
 
 var billingInfrastructureImplementors = []string{"BillingInfrastructure"}
 
@@ -10216,6 +13906,127 @@ func (ec *executionContext) _CostReport(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var creditImplementors = []string{"Credit"}
+
+func (ec *executionContext) _Credit(ctx context.Context, sel ast.SelectionSet, obj *model.Credit) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, creditImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Credit")
+		case "id":
+			out.Values[i] = ec._Credit_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "month":
+			out.Values[i] = ec._Credit_month(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "amount":
+			out.Values[i] = ec._Credit_amount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cloud":
+			out.Values[i] = ec._Credit_cloud(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._Credit_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "allowNegative":
+			out.Values[i] = ec._Credit_allowNegative(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var customerPricingImplementors = []string{"CustomerPricing"}
+
+func (ec *executionContext) _CustomerPricing(ctx context.Context, sel ast.SelectionSet, obj *model.CustomerPricing) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, customerPricingImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CustomerPricing")
+		case "organization":
+			out.Values[i] = ec._CustomerPricing_organization(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "assignments":
+			out.Values[i] = ec._CustomerPricing_assignments(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "adjustmentPercent":
+			out.Values[i] = ec._CustomerPricing_adjustmentPercent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "supportPlans":
+			out.Values[i] = ec._CustomerPricing_supportPlans(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "credits":
+			out.Values[i] = ec._CustomerPricing_credits(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var dimensionValueImplementors = []string{"DimensionValue"}
 
 func (ec *executionContext) _DimensionValue(ctx context.Context, sel ast.SelectionSet, obj *model.DimensionValue) graphql.Marshaler {
@@ -10638,6 +14449,83 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "createPricebook":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createPricebook(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "renamePricebook":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_renamePricebook(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deletePricebook":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deletePricebook(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "putPricingRule":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_putPricingRule(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "removePricingRule":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_removePricingRule(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "assignPricebook":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_assignPricebook(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setPriceAdjustment":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setPriceAdjustment(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setSupportPlan":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setSupportPlan(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "removeSupportPlan":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_removeSupportPlan(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "addCredit":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_addCredit(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "removeCredit":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_removeCredit(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -10694,6 +14582,185 @@ func (ec *executionContext) _Organization(ctx context.Context, sel ast.Selection
 		case "resellerId":
 			out.Values[i] = ec._Organization_resellerId(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var pricebookImplementors = []string{"Pricebook"}
+
+func (ec *executionContext) _Pricebook(ctx context.Context, sel ast.SelectionSet, obj *model.Pricebook) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pricebookImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Pricebook")
+		case "id":
+			out.Values[i] = ec._Pricebook_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._Pricebook_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "version":
+			out.Values[i] = ec._Pricebook_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rules":
+			out.Values[i] = ec._Pricebook_rules(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._Pricebook_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var pricebookAssignmentImplementors = []string{"PricebookAssignment"}
+
+func (ec *executionContext) _PricebookAssignment(ctx context.Context, sel ast.SelectionSet, obj *model.PricebookAssignment) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pricebookAssignmentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PricebookAssignment")
+		case "effectiveMonth":
+			out.Values[i] = ec._PricebookAssignment_effectiveMonth(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pricebook":
+			out.Values[i] = ec._PricebookAssignment_pricebook(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pricebookName":
+			out.Values[i] = ec._PricebookAssignment_pricebookName(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var pricingRuleImplementors = []string{"PricingRule"}
+
+func (ec *executionContext) _PricingRule(ctx context.Context, sel ast.SelectionSet, obj *model.PricingRule) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pricingRuleImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PricingRule")
+		case "id":
+			out.Values[i] = ec._PricingRule_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "scope":
+			out.Values[i] = ec._PricingRule_scope(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._PricingRule_value(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "type":
+			out.Values[i] = ec._PricingRule_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "percent":
+			out.Values[i] = ec._PricingRule_percent(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "unitPrice":
+			out.Values[i] = ec._PricingRule_unitPrice(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pricingUnit":
+			out.Values[i] = ec._PricingRule_pricingUnit(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "priority":
+			out.Values[i] = ec._PricingRule_priority(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -10913,6 +14980,116 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "pricebooks":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_pricebooks(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "pricebook":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_pricebook(ctx, field)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "customerPricing":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_customerPricing(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "bill":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_bill(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "previewBill":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_previewBill(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "organizations":
 			field := field
 
@@ -11037,6 +15214,107 @@ func (ec *executionContext) _SourcePart(ctx context.Context, sel ast.SelectionSe
 			}
 		case "files":
 			out.Values[i] = ec._SourcePart_files(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var supportPlanImplementors = []string{"SupportPlan"}
+
+func (ec *executionContext) _SupportPlan(ctx context.Context, sel ast.SelectionSet, obj *model.SupportPlan) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, supportPlanImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SupportPlan")
+		case "cloud":
+			out.Values[i] = ec._SupportPlan_cloud(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "percent":
+			out.Values[i] = ec._SupportPlan_percent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "tiers":
+			out.Values[i] = ec._SupportPlan_tiers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "minimum":
+			out.Values[i] = ec._SupportPlan_minimum(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "currency":
+			out.Values[i] = ec._SupportPlan_currency(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var supportTierImplementors = []string{"SupportTier"}
+
+func (ec *executionContext) _SupportTier(ctx context.Context, sel ast.SelectionSet, obj *model.SupportTier) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, supportTierImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SupportTier")
+		case "upTo":
+			out.Values[i] = ec._SupportTier_upTo(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "percent":
+			out.Values[i] = ec._SupportTier_percent(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -11544,6 +15822,66 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) marshalNBill2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBill(ctx context.Context, sel ast.SelectionSet, v *model.Bill) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Bill(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNBillLine2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBillLine(ctx context.Context, sel ast.SelectionSet, v model.BillLine) graphql.Marshaler {
+	return ec._BillLine(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNBillLine2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBillLineᚄ(ctx context.Context, sel ast.SelectionSet, v []model.BillLine) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBillLine2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBillLine(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNBillLineKind2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBillLineKind(ctx context.Context, v any) (model.BillLineKind, error) {
+	var res model.BillLineKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBillLineKind2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBillLineKind(ctx context.Context, sel ast.SelectionSet, v model.BillLineKind) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNBillTotal2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBillTotal(ctx context.Context, sel ast.SelectionSet, v model.BillTotal) graphql.Marshaler {
+	return ec._BillTotal(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNBillTotal2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBillTotalᚄ(ctx context.Context, sel ast.SelectionSet, v []model.BillTotal) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBillTotal2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBillTotal(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNBillingInfrastructure2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBillingInfrastructure(ctx context.Context, sel ast.SelectionSet, v model.BillingInfrastructure) graphql.Marshaler {
 	return ec._BillingInfrastructure(ctx, sel, &v)
 }
@@ -11793,6 +16131,41 @@ func (ec *executionContext) marshalNCostReport2ᚖgithubᚗcomᚋtruecostᚋtrue
 		return graphql.Null
 	}
 	return ec._CostReport(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCredit2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCredit(ctx context.Context, sel ast.SelectionSet, v model.Credit) graphql.Marshaler {
+	return ec._Credit(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNCredit2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCreditᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Credit) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCredit2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCredit(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNCreditInput2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCreditInput(ctx context.Context, v any) (model.CreditInput, error) {
+	res, err := ec.unmarshalInputCreditInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCustomerPricing2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCustomerPricing(ctx context.Context, sel ast.SelectionSet, v *model.CustomerPricing) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CustomerPricing(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNDate2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
@@ -12094,6 +16467,101 @@ func (ec *executionContext) marshalNOrganizationKind2githubᚗcomᚋtruecostᚋt
 	return v
 }
 
+func (ec *executionContext) marshalNPricebook2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐPricebook(ctx context.Context, sel ast.SelectionSet, v model.Pricebook) graphql.Marshaler {
+	return ec._Pricebook(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPricebook2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐPricebookᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Pricebook) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPricebook2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐPricebook(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPricebook2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐPricebook(ctx context.Context, sel ast.SelectionSet, v *model.Pricebook) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Pricebook(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPricebookAssignment2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐPricebookAssignment(ctx context.Context, sel ast.SelectionSet, v model.PricebookAssignment) graphql.Marshaler {
+	return ec._PricebookAssignment(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPricebookAssignment2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐPricebookAssignmentᚄ(ctx context.Context, sel ast.SelectionSet, v []model.PricebookAssignment) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPricebookAssignment2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐPricebookAssignment(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPricingRule2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐPricingRule(ctx context.Context, sel ast.SelectionSet, v model.PricingRule) graphql.Marshaler {
+	return ec._PricingRule(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPricingRule2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐPricingRuleᚄ(ctx context.Context, sel ast.SelectionSet, v []model.PricingRule) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPricingRule2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐPricingRule(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNPricingRuleInput2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐPricingRuleInput(ctx context.Context, v any) (model.PricingRuleInput, error) {
+	res, err := ec.unmarshalInputPricingRuleInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNPricingRuleType2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐPricingRuleType(ctx context.Context, v any) (model.PricingRuleType, error) {
+	var res model.PricingRuleType
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPricingRuleType2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐPricingRuleType(ctx context.Context, sel ast.SelectionSet, v model.PricingRuleType) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNPricingScope2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐPricingScope(ctx context.Context, v any) (model.PricingScope, error) {
+	var res model.PricingScope
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPricingScope2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐPricingScope(ctx context.Context, sel ast.SelectionSet, v model.PricingScope) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNProvisionBillingInput2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐProvisionBillingInput(ctx context.Context, v any) (model.ProvisionBillingInput, error) {
 	res, err := ec.unmarshalInputProvisionBillingInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -12192,6 +16660,56 @@ func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNSupportPlan2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐSupportPlan(ctx context.Context, sel ast.SelectionSet, v model.SupportPlan) graphql.Marshaler {
+	return ec._SupportPlan(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNSupportPlan2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐSupportPlanᚄ(ctx context.Context, sel ast.SelectionSet, v []model.SupportPlan) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSupportPlan2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐSupportPlan(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNSupportPlanInput2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐSupportPlanInput(ctx context.Context, v any) (model.SupportPlanInput, error) {
+	res, err := ec.unmarshalInputSupportPlanInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSupportTier2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐSupportTier(ctx context.Context, sel ast.SelectionSet, v model.SupportTier) graphql.Marshaler {
+	return ec._SupportTier(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNSupportTier2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐSupportTierᚄ(ctx context.Context, sel ast.SelectionSet, v []model.SupportTier) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSupportTier2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐSupportTier(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNSupportTierInput2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐSupportTierInput(ctx context.Context, v any) (model.SupportTierInput, error) {
+	res, err := ec.unmarshalInputSupportTierInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNTagFilterInput2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐTagFilterInput(ctx context.Context, v any) (model.TagFilterInput, error) {
@@ -12567,6 +17085,24 @@ func (ec *executionContext) marshalODateBasis2ᚖgithubᚗcomᚋtruecostᚋtruec
 	return v
 }
 
+func (ec *executionContext) unmarshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx context.Context, v any) (*decimal.Decimal, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := model.UnmarshalDecimal(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx context.Context, sel ast.SelectionSet, v *decimal.Decimal) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := model.MarshalDecimal(*v)
+	return res
+}
+
 func (ec *executionContext) unmarshalOFloat2ᚖfloat64(ctx context.Context, v any) (*float64, error) {
 	if v == nil {
 		return nil, nil
@@ -12671,6 +17207,21 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	return res
 }
 
+func (ec *executionContext) marshalOPricebook2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐPricebook(ctx context.Context, sel ast.SelectionSet, v *model.Pricebook) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Pricebook(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOPricingRuleInput2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐPricingRuleInput(ctx context.Context, v any) (*model.PricingRuleInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputPricingRuleInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
 	if v == nil {
 		return nil, nil
@@ -12722,6 +17273,23 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	_ = ctx
 	res := graphql.MarshalString(*v)
 	return res
+}
+
+func (ec *executionContext) unmarshalOSupportTierInput2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐSupportTierInputᚄ(ctx context.Context, v any) ([]model.SupportTierInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.SupportTierInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNSupportTierInput2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐSupportTierInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) unmarshalOTagFilterInput2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐTagFilterInputᚄ(ctx context.Context, v any) ([]model.TagFilterInput, error) {

@@ -12,6 +12,37 @@ import (
 	"github.com/shopspring/decimal"
 )
 
+// A customer's month: its lines add up exactly to its totals, one per currency.
+type Bill struct {
+	OrganizationID string `json:"organizationId"`
+	// YYYY-MM (the billing period).
+	Month  string      `json:"month"`
+	Lines  []BillLine  `json:"lines"`
+	Totals []BillTotal `json:"totals"`
+	// The bill as CSV, as the console downloads it.
+	CSV string `json:"csv"`
+}
+
+// One line of a bill at resale. cost and margin are shown to the reseller
+// only (null for the customer).
+type BillLine struct {
+	Kind        BillLineKind     `json:"kind"`
+	Provider    *string          `json:"provider,omitempty"`
+	Service     *string          `json:"service,omitempty"`
+	Description *string          `json:"description,omitempty"`
+	Currency    string           `json:"currency"`
+	Amount      decimal.Decimal  `json:"amount"`
+	Cost        *decimal.Decimal `json:"cost,omitempty"`
+	Margin      *decimal.Decimal `json:"margin,omitempty"`
+}
+
+type BillTotal struct {
+	Currency string           `json:"currency"`
+	Amount   decimal.Decimal  `json:"amount"`
+	Cost     *decimal.Decimal `json:"cost,omitempty"`
+	Margin   *decimal.Decimal `json:"margin,omitempty"`
+}
+
 // The billing export set up for one provider of an organization, with the
 // ledger of every resource provisioning dealt with.
 type BillingInfrastructure struct {
@@ -316,10 +347,12 @@ type CostQuery struct {
 	// First day, inclusive (UTC).
 	From time.Time `json:"from"`
 	// Last day, exclusive (UTC).
-	To        time.Time       `json:"to"`
-	DateBasis *DateBasis      `json:"dateBasis,omitempty"`
-	Metric    *CostMetric     `json:"metric,omitempty"`
-	GroupBy   []CostDimension `json:"groupBy,omitempty"`
+	To        time.Time  `json:"to"`
+	DateBasis *DateBasis `json:"dateBasis,omitempty"`
+	// Omitted: BILLED_COST, or RESALE_COST for a resold customer (one with a
+	// reseller), whose users may ask for nothing else.
+	Metric  *CostMetric     `json:"metric,omitempty"`
+	GroupBy []CostDimension `json:"groupBy,omitempty"`
 	// Group by these tag keys too; their keys read tag:KEY.
 	TagKeys     []string     `json:"tagKeys,omitempty"`
 	Granularity *Granularity `json:"granularity,omitempty"`
@@ -340,6 +373,37 @@ type CostReport struct {
 	Groups []CostGroup `json:"groups"`
 	// What the groups a limit left out add up to, one per currency; empty when every group is there.
 	Others []Money `json:"others"`
+}
+
+// A fixed amount off a customer's month, never below zero unless allowNegative.
+type Credit struct {
+	ID            string  `json:"id"`
+	Month         string  `json:"month"`
+	Amount        *Money  `json:"amount"`
+	Cloud         *string `json:"cloud,omitempty"`
+	Reason        string  `json:"reason"`
+	AllowNegative bool    `json:"allowNegative"`
+}
+
+type CreditInput struct {
+	OrganizationID string `json:"organizationId"`
+	// YYYY-MM.
+	Month         string          `json:"month"`
+	Amount        decimal.Decimal `json:"amount"`
+	Currency      string          `json:"currency"`
+	Cloud         *string         `json:"cloud,omitempty"`
+	Reason        string          `json:"reason"`
+	AllowNegative *bool           `json:"allowNegative,omitempty"`
+}
+
+// Everything that prices one customer.
+type CustomerPricing struct {
+	Organization *Organization         `json:"organization"`
+	Assignments  []PricebookAssignment `json:"assignments"`
+	// Global uplift (positive) or discount (negative) in percent, after the pricebook and before support.
+	AdjustmentPercent decimal.Decimal `json:"adjustmentPercent"`
+	SupportPlans      []SupportPlan   `json:"supportPlans"`
+	Credits           []Credit        `json:"credits"`
 }
 
 // One key of a cost group.
@@ -425,6 +489,47 @@ type Organization struct {
 	ResellerID *string `json:"resellerId,omitempty"`
 }
 
+// A reseller's named set of rules; version counts its changes.
+type Pricebook struct {
+	ID        string        `json:"id"`
+	Name      string        `json:"name"`
+	Version   int           `json:"version"`
+	Rules     []PricingRule `json:"rules"`
+	UpdatedAt time.Time     `json:"updatedAt"`
+}
+
+// A pricebook on a customer from a month on; null pricebook: none from then.
+type PricebookAssignment struct {
+	EffectiveMonth string     `json:"effectiveMonth"`
+	Pricebook      *Pricebook `json:"pricebook,omitempty"`
+	PricebookName  *string    `json:"pricebookName,omitempty"`
+}
+
+// One rule of a pricebook. The most specific matching rule prices a line
+// item, a higher priority breaking ties; tax passes at cost unless a rule
+// scopes CHARGE_CATEGORY Tax; no match means resale = cost.
+type PricingRule struct {
+	ID    string       `json:"id"`
+	Scope PricingScope `json:"scope"`
+	// What the scope matches (a service name, a SKU ID…); null for ALL.
+	Value       *string          `json:"value,omitempty"`
+	Type        PricingRuleType  `json:"type"`
+	Percent     *decimal.Decimal `json:"percent,omitempty"`
+	UnitPrice   *decimal.Decimal `json:"unitPrice,omitempty"`
+	PricingUnit *string          `json:"pricingUnit,omitempty"`
+	Priority    int              `json:"priority"`
+}
+
+type PricingRuleInput struct {
+	Scope       PricingScope     `json:"scope"`
+	Value       *string          `json:"value,omitempty"`
+	Type        PricingRuleType  `json:"type"`
+	Percent     *decimal.Decimal `json:"percent,omitempty"`
+	UnitPrice   *decimal.Decimal `json:"unitPrice,omitempty"`
+	PricingUnit *string          `json:"pricingUnit,omitempty"`
+	Priority    *int             `json:"priority,omitempty"`
+}
+
 // What to provision. Each provider reads its own fields; omitted ones take the
 // provider's defaults.
 type ProvisionBillingInput struct {
@@ -458,6 +563,36 @@ type SourcePart struct {
 	// The provider's version of the part (manifest, export run or digest).
 	Version string       `json:"version"`
 	Files   []SourceFile `json:"files"`
+}
+
+// A support fee: a percentage of the month's resale, at least the minimum in its currency.
+type SupportPlan struct {
+	// AWS, AZURE, GCP or OCI; null for all providers.
+	Cloud    *string         `json:"cloud,omitempty"`
+	Percent  decimal.Decimal `json:"percent"`
+	Tiers    []SupportTier   `json:"tiers"`
+	Minimum  decimal.Decimal `json:"minimum"`
+	Currency *string         `json:"currency,omitempty"`
+}
+
+type SupportPlanInput struct {
+	OrganizationID string             `json:"organizationId"`
+	Cloud          *string            `json:"cloud,omitempty"`
+	Percent        *decimal.Decimal   `json:"percent,omitempty"`
+	Tiers          []SupportTierInput `json:"tiers,omitempty"`
+	Minimum        *decimal.Decimal   `json:"minimum,omitempty"`
+	Currency       *string            `json:"currency,omitempty"`
+}
+
+// One band of a tiered support plan: percent of the spend up to upTo (null: the rest).
+type SupportTier struct {
+	UpTo    *decimal.Decimal `json:"upTo,omitempty"`
+	Percent decimal.Decimal  `json:"percent"`
+}
+
+type SupportTierInput struct {
+	UpTo    *decimal.Decimal `json:"upTo,omitempty"`
+	Percent decimal.Decimal  `json:"percent"`
 }
 
 // Keeps costs whose tag key has one of the values.
@@ -532,6 +667,66 @@ func (e *AWSExportType) UnmarshalJSON(b []byte) error {
 }
 
 func (e AWSExportType) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What a bill line is.
+type BillLineKind string
+
+const (
+	BillLineKindUsage      BillLineKind = "USAGE"
+	BillLineKindAdjustment BillLineKind = "ADJUSTMENT"
+	BillLineKindSupport    BillLineKind = "SUPPORT"
+	BillLineKindCredit     BillLineKind = "CREDIT"
+)
+
+var AllBillLineKind = []BillLineKind{
+	BillLineKindUsage,
+	BillLineKindAdjustment,
+	BillLineKindSupport,
+	BillLineKindCredit,
+}
+
+func (e BillLineKind) IsValid() bool {
+	switch e {
+	case BillLineKindUsage, BillLineKindAdjustment, BillLineKindSupport, BillLineKindCredit:
+		return true
+	}
+	return false
+}
+
+func (e BillLineKind) String() string {
+	return string(e)
+}
+
+func (e *BillLineKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = BillLineKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid BillLineKind", str)
+	}
+	return nil
+}
+
+func (e BillLineKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *BillLineKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e BillLineKind) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
@@ -876,6 +1071,8 @@ const (
 	CostMetricContractedCost CostMetric = "CONTRACTED_COST"
 	// What the customer is billed: BILLED_COST until a reseller's pricing applies.
 	CostMetricResaleCost CostMetric = "RESALE_COST"
+	// RESALE_COST less BILLED_COST: the reseller's margin. Resellers only.
+	CostMetricMargin CostMetric = "MARGIN"
 )
 
 var AllCostMetric = []CostMetric{
@@ -884,11 +1081,12 @@ var AllCostMetric = []CostMetric{
 	CostMetricListCost,
 	CostMetricContractedCost,
 	CostMetricResaleCost,
+	CostMetricMargin,
 }
 
 func (e CostMetric) IsValid() bool {
 	switch e {
-	case CostMetricBilledCost, CostMetricEffectiveCost, CostMetricListCost, CostMetricContractedCost, CostMetricResaleCost:
+	case CostMetricBilledCost, CostMetricEffectiveCost, CostMetricListCost, CostMetricContractedCost, CostMetricResaleCost, CostMetricMargin:
 		return true
 	}
 	return false
@@ -1285,6 +1483,138 @@ func (e *OrganizationKind) UnmarshalJSON(b []byte) error {
 }
 
 func (e OrganizationKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// How a rule prices what it matches.
+type PricingRuleType string
+
+const (
+	// BilledCost × (1 + percent/100).
+	PricingRuleTypeMarkup PricingRuleType = "MARKUP"
+	// ListCost × (1 − percent/100), BilledCost where ListCost is null.
+	PricingRuleTypeDiscount PricingRuleType = "DISCOUNT"
+	// unitPrice × PricingQuantity, for line items of the rule's SKU in its pricingUnit.
+	PricingRuleTypeFixedPrice PricingRuleType = "FIXED_PRICE"
+)
+
+var AllPricingRuleType = []PricingRuleType{
+	PricingRuleTypeMarkup,
+	PricingRuleTypeDiscount,
+	PricingRuleTypeFixedPrice,
+}
+
+func (e PricingRuleType) IsValid() bool {
+	switch e {
+	case PricingRuleTypeMarkup, PricingRuleTypeDiscount, PricingRuleTypeFixedPrice:
+		return true
+	}
+	return false
+}
+
+func (e PricingRuleType) String() string {
+	return string(e)
+}
+
+func (e *PricingRuleType) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = PricingRuleType(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid PricingRuleType", str)
+	}
+	return nil
+}
+
+func (e PricingRuleType) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *PricingRuleType) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e PricingRuleType) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What a pricebook rule matches, from the least to the most specific.
+type PricingScope string
+
+const (
+	PricingScopeAll            PricingScope = "ALL"
+	PricingScopeChargeCategory PricingScope = "CHARGE_CATEGORY"
+	// The provider normalised: AWS, AZURE, GCP or OCI.
+	PricingScopeCloud           PricingScope = "CLOUD"
+	PricingScopeBillingAccount  PricingScope = "BILLING_ACCOUNT"
+	PricingScopeSubAccount      PricingScope = "SUB_ACCOUNT"
+	PricingScopeRegion          PricingScope = "REGION"
+	PricingScopeServiceCategory PricingScope = "SERVICE_CATEGORY"
+	PricingScopeService         PricingScope = "SERVICE"
+	PricingScopeSku             PricingScope = "SKU"
+)
+
+var AllPricingScope = []PricingScope{
+	PricingScopeAll,
+	PricingScopeChargeCategory,
+	PricingScopeCloud,
+	PricingScopeBillingAccount,
+	PricingScopeSubAccount,
+	PricingScopeRegion,
+	PricingScopeServiceCategory,
+	PricingScopeService,
+	PricingScopeSku,
+}
+
+func (e PricingScope) IsValid() bool {
+	switch e {
+	case PricingScopeAll, PricingScopeChargeCategory, PricingScopeCloud, PricingScopeBillingAccount, PricingScopeSubAccount, PricingScopeRegion, PricingScopeServiceCategory, PricingScopeService, PricingScopeSku:
+		return true
+	}
+	return false
+}
+
+func (e PricingScope) String() string {
+	return string(e)
+}
+
+func (e *PricingScope) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = PricingScope(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid PricingScope", str)
+	}
+	return nil
+}
+
+func (e PricingScope) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *PricingScope) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e PricingScope) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

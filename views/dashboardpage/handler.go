@@ -46,7 +46,7 @@ type filters struct {
 }
 
 func parseFilters(q url.Values) (filters, error) {
-	f := filters{orgID: q.Get("org"), metric: billing.BilledCost}
+	f := filters{orgID: q.Get("org")}
 	if m := q.Get("metric"); m != "" {
 		f.metric = billing.Metric(m)
 		if metricLabel(f.metric) == "" {
@@ -72,6 +72,11 @@ func (h *Handler) Show(w http.ResponseWriter, r *http.Request) error {
 	}
 	f, err := parseFilters(r.URL.Query())
 	if err != nil {
+		return err
+	}
+	// What the caller may see decides the default: resale for a resold
+	// customer, billed cost for everyone else.
+	if f.metric, err = billing.MetricFor(p, f.metric); err != nil {
 		return err
 	}
 	orgs, err := h.Tenancy.VisibleOrganizations(ctx, p)

@@ -84,6 +84,8 @@ var metricLabels = []struct {
 	{billing.EffectiveCost, "Effective cost"},
 	{billing.ListCost, "List cost"},
 	{billing.ContractedCost, "Contracted cost"},
+	{billing.ResaleCost, "Resale price"},
+	{billing.Margin, "Margin"},
 }
 
 func metricLabel(m billing.Metric) string {
@@ -138,6 +140,11 @@ func filterView(p tenancy.Principal, orgs []tenancy.Organization, f filters, per
 		Metric:        string(f.metric),
 	}
 	for _, l := range metricLabels {
+		// Offer only what the caller may ask: resale alone to a resold
+		// customer, the margin to resellers.
+		if _, err := billing.MetricFor(p, l.metric); err != nil {
+			continue
+		}
 		v.Metrics = append(v.Metrics, Option{Value: string(l.metric), Label: l.label})
 	}
 	if v.ShowOrgPicker {

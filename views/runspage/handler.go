@@ -47,8 +47,10 @@ type Handler struct {
 // View is the view model of the runs page.
 type View struct {
 	ShowOrg bool
-	Rows    []Row
-	Counts  []Count
+	// ShowTotals is false for a resold customer: a run's totals are cost.
+	ShowTotals bool
+	Rows       []Row
+	Counts     []Count
 }
 
 // Count is how many listed runs ended in a status.
@@ -110,6 +112,7 @@ func (h *Handler) Show(w http.ResponseWriter, r *http.Request) error {
 	}
 	v := buildView(runs, orgs, names)
 	v.ShowOrg = len(orgs) > 1
+	v.ShowTotals = billing.SeesCost(p)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	return Page(layout.ChromeFrom(ctx), v).Render(ctx, w)
 }
