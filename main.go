@@ -129,14 +129,13 @@ type Globals struct {
 	// DBMaxConns bounds the connections this process opens to the
 	// database; requests beyond it wait for one.
 	LogFormat  string `name:"log-format" env:"TRUECOST_LOG_FORMAT" enum:"text,json" default:"text" help:"Log records as text lines or JSON objects: ${enum}."`
-	DBMaxConns int    `name:"db-max-conns" env:"TRUECOST_DB_MAX_CONNS" default:"0" help:"Most database connections this process keeps open; 0 means 16 on Postgres, 8 on SQLite (ingestions hold one more each for their locks)."`
+	DBMaxConns int    `name:"db-max-conns" env:"TRUECOST_DB_MAX_CONNS" default:"16" help:"Most database connections this process keeps open (ingestions hold one more each for their locks)."`
 }
 
-// openStore opens the database the globals name, with their pool limits
-// (zero: the store's defaults).
+// openStore opens the database the globals name, with their pool limits.
 func (g *Globals) openStore(ctx context.Context) (*sqlstore.Store, error) {
-	if g.DBMaxConns < 0 {
-		return nil, domain.Errorf(domain.Invalid, "--db-max-conns (TRUECOST_DB_MAX_CONNS) must not be negative")
+	if g.DBMaxConns < 1 {
+		return nil, domain.Errorf(domain.Invalid, "--db-max-conns (TRUECOST_DB_MAX_CONNS) must be at least 1")
 	}
 	return sqlstore.Open(ctx, g.DatabaseURL, sqlstore.WithMaxConns(g.DBMaxConns))
 }
