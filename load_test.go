@@ -37,7 +37,7 @@ func TestCancelledRequestsDoNotHurtOthers(t *testing.T) {
 			t.Fatal(out)
 		}
 		logs := new(logBuffer)
-		base := serveLogging(t, dir, dbURL, logs, "--db-max-conns", "4")
+		base := serveLogging(t, dir, dbURL, logs, "--db-max-conns", "8")
 
 		const requests, workers = 400, 32
 		query, _ := json.Marshal(map[string]any{"query": `{ costs(query: {from: "2024-09-01", to: "2024-10-01", groupBy: [PROVIDER, SERVICE_NAME], granularity: DAILY}) { totals { amount currency } groups { keys { value } total { amount } points { date amount } } } }`})

@@ -133,9 +133,18 @@ type Globals struct {
 }
 
 // openStore opens the database the globals name, with their pool limits.
+// minDBConns is the smallest pool an ingestion can run in; defaultDBConns
+// is --db-max-conns's default.
+const minDBConns, defaultDBConns = 8, 16
+
 func (g *Globals) openStore(ctx context.Context) (*sqlstore.Store, error) {
-	if g.DBMaxConns < 1 {
-		return nil, domain.Errorf(domain.Invalid, "--db-max-conns (TRUECOST_DB_MAX_CONNS) must be at least 1")
+	// An ingestion alone holds up to six at once: a COPY for each of up to
+	// four months, its lease, and the publishing transaction's reads.
+	if g.DBMaxConns == 0 {
+		g.DBMaxConns = defaultDBConns
+	}
+	if g.DBMaxConns < minDBConns {
+		return nil, domain.Errorf(domain.Invalid, "--db-max-conns (TRUECOST_DB_MAX_CONNS) must be at least %d", minDBConns)
 	}
 	return sqlstore.Open(ctx, g.DatabaseURL, sqlstore.WithMaxConns(g.DBMaxConns))
 }
