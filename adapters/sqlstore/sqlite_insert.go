@@ -112,11 +112,12 @@ func (l *sqliteLoader) load(ctx context.Context, next func() (rowSet, bool)) err
 	)
 	for {
 		set, ok := next()
-		if !ok {
-			return nil
-		}
+		// A cancelled load says so, even when its input ended meanwhile.
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if !ok {
+			return nil
 		}
 		if set.Len() == 0 {
 			continue
