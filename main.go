@@ -400,11 +400,12 @@ func (c serveCmd) Run(ctx context.Context, e *env, g *Globals) error {
 }
 
 // scheduler builds the background jobs: housekeeping, connector sync every
-// interval and the hourly billing-status check, coordinated through the
+// interval and the hourly billing-status check (also run once at start, so
+// statuses follow the data after a restart), coordinated through the
 // store's slot locks. clock is nil outside tests.
 func (a *app) scheduler(log *slog.Logger, interval time.Duration, clock clockwork.Clock) (*jobs.Scheduler, error) {
 	return jobs.New(jobs.Deps{Housekeeper: a.store, Locks: a.store, Logger: log,
-		Connectors: a.connectors, SyncInterval: interval, Status: a.accounts, Attempts: a.tenancy, Clock: clock})
+		Connectors: a.connectors, SyncInterval: interval, Status: a.accounts, StatusAtStart: true, Attempts: a.tenancy, Clock: clock})
 }
 
 // handler routes the console, the GraphQL API and the static assets.
