@@ -28,6 +28,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/truecost/truecost/adapters/billingsource"
+	"github.com/truecost/truecost/adapters/cloudhttp"
 	"github.com/truecost/truecost/adapters/cloudprovision"
 	"github.com/truecost/truecost/adapters/localfiles"
 	"github.com/truecost/truecost/adapters/sqlstore"
@@ -152,6 +153,11 @@ func openApp(ctx context.Context, g *Globals, log *slog.Logger) (*app, error) {
 		store.Close()
 		return nil, err
 	}
+	timeouts, err := cloudTimeouts()
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
 	rights := tenancy.NewRights(store)
 	a := &app{
 		awsPrincipal: os.Getenv("TRUECOST_AWS_PRINCIPAL"),
@@ -160,7 +166,7 @@ func openApp(ctx context.Context, g *Globals, log *slog.Logger) (*app, error) {
 		reporter:     billing.NewReporter(store, store, rights),
 	}
 	a.connectors = connectors.NewService(connectors.Deps{Store: store, Rights: rights, Sealer: sealer,
-		Sources: billingsource.Factory{}, Ingester: billing.NewIngester(store, tenancy.NewID), NewID: tenancy.NewID, Logger: log})
+		Sources: billingsource.Factory{Timeouts: timeouts}, Ingester: billing.NewIngester(store, tenancy.NewID), NewID: tenancy.NewID, Logger: log})
 	a.accounts = accounts.NewService(accounts.Deps{Store: store, Rights: rights, Sealer: sealer, Connectors: a.connectors,
 		Provisioners: cloudprovision.New(cloudprovision.Endpoints{
 			AWS:             os.Getenv("TRUECOST_AWS_ENDPOINT_URL"),
@@ -169,12 +175,35 @@ func openApp(ctx context.Context, g *Globals, log *slog.Logger) (*app, error) {
 			AzureBlob:       os.Getenv("TRUECOST_AZURE_BLOB_ENDPOINT"),
 			GCPBigQuery:     os.Getenv("TRUECOST_GCP_BIGQUERY_ENDPOINT"),
 			GCPServiceUsage: os.Getenv("TRUECOST_GCP_SERVICEUSAGE_ENDPOINT"),
-		}),
+		}, timeouts),
 		NewID: tenancy.NewID, Logger: log})
 	return a, nil
 }
 
 func (a *app) Close() error { return a.store.Close() }
+
+// cloudTimeouts reads the deadlines of calls to clouds:
+// TRUECOST_CLOUD_TIMEOUT bounds each request until its answer starts (30s
+// by default), TRUECOST_CLOUD_IDLE_TIMEOUT each pause while an answer
+// streams (2m by default).
+func cloudTimeouts() (cloudhttp.Timeouts, error) {
+	var t cloudhttp.Timeouts
+	for _, v := range []struct {
+		name string
+		to   *time.Duration
+	}{{"TRUECOST_CLOUD_TIMEOUT", &t.Call}, {"TRUECOST_CLOUD_IDLE_TIMEOUT", &t.Idle}} {
+		raw := strings.TrimSpace(os.Getenv(v.name))
+		if raw == "" {
+			continue
+		}
+		d, err := time.ParseDuration(raw)
+		if err != nil || d <= 0 {
+			return t, domain.Errorf(domain.Invalid, "%s=%q: want a positive duration such as 30s or 2m", v.name, raw)
+		}
+		*v.to = d
+	}
+	return t, nil
+}
 
 // secretKeyFile is where the embedded default keeps its generated key.
 const secretKeyFile = "var/secret.key"

@@ -2,6 +2,7 @@ package awsbilling
 
 import (
 	"context"
+	"github.com/truecost/truecost/adapters/cloudhttp"
 
 	"github.com/truecost/truecost/domain/connectors"
 )
@@ -28,13 +29,18 @@ func ConfigFor(c connectors.Connector, secret connectors.Secret) Config {
 
 // NewConnectorSource opens the Source an AWS billing connector reads: the
 // S3 bucket and path of its configuration, of its file type (cur, cur2,
-// focus; found from the layout when empty).
-func NewConnectorSource(ctx context.Context, c connectors.Connector, secret connectors.Secret) (*Source, error) {
+// focus; found from the layout when empty). timeouts, when given, bound
+// every request (STS and S3); cloudhttp's defaults otherwise.
+func NewConnectorSource(ctx context.Context, c connectors.Connector, secret connectors.Secret, timeouts ...cloudhttp.Timeouts) (*Source, error) {
 	kind, err := ParseKind(c.Config.FileType)
 	if err != nil {
 		return nil, err
 	}
-	bucket, err := OpenS3Bucket(ctx, ConfigFor(c, secret), c.Config.Bucket)
+	cfg := ConfigFor(c, secret)
+	if len(timeouts) > 0 {
+		cfg.Timeouts = timeouts[0]
+	}
+	bucket, err := OpenS3Bucket(ctx, cfg, c.Config.Bucket)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/truecost/truecost/adapters/cloudhttp"
 	"io"
 	"net/http"
 	"sort"
@@ -49,6 +50,9 @@ type Config struct {
 
 	// HTTPClient, when set, carries the requests (tests, proxies).
 	HTTPClient *http.Client
+	// Timeouts bound each request of the SDK's own client, STS included,
+	// when HTTPClient is not set.
+	Timeouts cloudhttp.Timeouts
 }
 
 // String describes the configuration without its secrets.
@@ -94,6 +98,9 @@ func NewS3Client(ctx context.Context, cfg Config) (*s3.Client, error) {
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return nil, domain.WrapError(domain.Invalid, err, "cannot configure AWS access: %v", err)
+	}
+	if cfg.HTTPClient == nil {
+		awsCfg.HTTPClient = cfg.Timeouts.Wrap(awsCfg.HTTPClient)
 	}
 	if cfg.RoleARN != "" {
 		stsClient := sts.NewFromConfig(awsCfg, func(o *sts.Options) {

@@ -14,6 +14,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"github.com/truecost/truecost/adapters/cloudhttp"
 	"net/http"
 	"strings"
 
@@ -30,6 +31,9 @@ type Config struct {
 	Endpoint string
 	// HTTPClient, when set, carries the requests.
 	HTTPClient *http.Client
+	// Timeouts bound each request of the SDK's own client, STS included,
+	// when HTTPClient is not set.
+	Timeouts cloudhttp.Timeouts
 }
 
 // Provisioner provisions AWS billing exports. It implements

@@ -63,6 +63,9 @@ func (s *session) load(ctx context.Context) (aws.Config, error) {
 	if err != nil {
 		return aws.Config{}, domain.WrapError(domain.Invalid, err, "cannot configure AWS access: %v", err)
 	}
+	if s.p.cfg.HTTPClient == nil {
+		cfg.HTTPClient = s.p.cfg.Timeouts.Wrap(cfg.HTTPClient)
+	}
 	if role := creds["role_arn"]; role != "" {
 		client := sts.NewFromConfig(cfg, func(o *sts.Options) {
 			if s.p.cfg.Endpoint != "" {

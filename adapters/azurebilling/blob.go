@@ -41,6 +41,8 @@ type Config struct {
 	// http://127.0.0.1:10000/devstoreaccount1 for Azurite or a private link.
 	Endpoint    string
 	Credentials Credentials
+	// HTTPClient, when set, carries every request, sign-in included.
+	HTTPClient *http.Client
 }
 
 // Credentials sign requests to the storage account. They never appear in
@@ -139,6 +141,9 @@ func newContainerClient(cfg Config) (*container.Client, error) {
 	}
 	insecure := strings.HasPrefix(strings.ToLower(cfg.Endpoint), "http://")
 	opts := &container.ClientOptions{ClientOptions: azcore.ClientOptions{Cloud: cloudCfg, InsecureAllowCredentialWithHTTP: insecure}}
+	if cfg.HTTPClient != nil {
+		opts.Transport = cfg.HTTPClient
+	}
 	creds := cfg.Credentials
 	needs := func(what string, ok bool) error {
 		if !ok {
@@ -199,7 +204,7 @@ func newContainerClient(cfg Config) (*container.Client, error) {
 		}
 		var tc *azidentity.ClientSecretCredential
 		tc, err = azidentity.NewClientSecretCredential(creds.TenantID, creds.ClientID, creds.ClientSecret,
-			&azidentity.ClientSecretCredentialOptions{ClientOptions: azcore.ClientOptions{Cloud: cloudCfg}})
+			&azidentity.ClientSecretCredentialOptions{ClientOptions: azcore.ClientOptions{Cloud: cloudCfg, Transport: opts.Transport}})
 		if err != nil {
 			return nil, domain.Errorf(domain.Invalid, "Azure storage: the service principal is not valid (check the tenant and client IDs)")
 		}

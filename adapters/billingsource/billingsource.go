@@ -11,6 +11,7 @@ import (
 
 	"github.com/truecost/truecost/adapters/awsbilling"
 	"github.com/truecost/truecost/adapters/azurebilling"
+	"github.com/truecost/truecost/adapters/cloudhttp"
 	"github.com/truecost/truecost/adapters/gcpbilling"
 	"github.com/truecost/truecost/adapters/localfiles"
 	"github.com/truecost/truecost/adapters/ocibilling"
@@ -21,22 +22,27 @@ import (
 
 // Factory opens the billing.Source of a connector: local files and folders
 // by format, and each cloud's export through its adapter.
-type Factory struct{}
+type Factory struct {
+	// Timeouts bound every call to a cloud (cloudhttp's defaults when
+	// zero).
+	Timeouts cloudhttp.Timeouts
+}
 
 var _ connectors.SourceFactory = Factory{}
 
 // Source opens c's source with its credentials. A local path that does
 // not exist, or a format that does not fit it, is a domain.Invalid error.
-func (Factory) Source(ctx context.Context, c connectors.Connector, secret connectors.Secret) (billing.Source, error) {
+func (f Factory) Source(ctx context.Context, c connectors.Connector, secret connectors.Secret) (billing.Source, error) {
 	cfg := c.Config
 	switch c.Provider {
 	case connectors.Local:
 		return Local(ctx, c.Location, c.Format)
 	case connectors.AWS:
-		return awsbilling.NewConnectorSource(ctx, c, secret)
+		return awsbilling.NewConnectorSource(ctx, c, secret, f.Timeouts)
 	case connectors.Azure:
 		bucket, err := azurebilling.NewBucket(azurebilling.Config{StorageAccount: cfg.StorageAccount, Container: cfg.Container,
-			Cloud: cfg.AzureCloud, Endpoint: cfg.Endpoint, Credentials: azurebilling.CredentialsFromSecret(secret)})
+			Cloud: cfg.AzureCloud, Endpoint: cfg.Endpoint, Credentials: azurebilling.CredentialsFromSecret(secret),
+			HTTPClient: f.Timeouts.Client()})
 		if err != nil {
 			return nil, err
 		}
@@ -44,12 +50,12 @@ func (Factory) Source(ctx context.Context, c connectors.Connector, secret connec
 	case connectors.GCP:
 		return gcpbilling.NewBigQuerySource(ctx, gcpbilling.Config{BillingAccountID: cfg.BillingAccountID, ProjectID: cfg.ProjectID,
 			Location: cfg.Region, Dataset: cfg.Dataset, Table: cfg.Table, CredentialsJSON: []byte(secret["service_account_json"]),
-			Endpoint: cfg.Endpoint, AllMonths: c.LastSyncAt.IsZero(), ResultProject: cfg.ResultProject,
+			Endpoint: cfg.Endpoint, Timeouts: f.Timeouts, AllMonths: c.LastSyncAt.IsZero(), ResultProject: cfg.ResultProject,
 			ResultRegion: cfg.ResultRegion, ResultDataset: cfg.ResultDataset, ResultBucket: cfg.ResultBucket})
 	case connectors.OCI:
 		bucket, err := ocibilling.NewBucket(ocibilling.Config{TenancyOCID: cfg.TenancyOCID, UserOCID: cfg.UserOCID,
 			Fingerprint: cfg.Fingerprint, PrivateKey: secret["private_key"], Passphrase: secret["passphrase"],
-			Region: cfg.Region, Endpoint: cfg.Endpoint})
+			Region: cfg.Region, Endpoint: cfg.Endpoint, Timeouts: f.Timeouts})
 		if err != nil {
 			return nil, err
 		}

@@ -7,6 +7,7 @@ package cloudprovision
 import (
 	"github.com/truecost/truecost/adapters/awsprovision"
 	"github.com/truecost/truecost/adapters/azureprovision"
+	"github.com/truecost/truecost/adapters/cloudhttp"
 	"github.com/truecost/truecost/adapters/gcpprovision"
 	"github.com/truecost/truecost/domain/accounts"
 	"github.com/truecost/truecost/domain/connectors"
@@ -23,18 +24,21 @@ type Endpoints struct {
 	GCPServiceUsage string
 }
 
-// New returns the provisioner of each provisionable cloud.
-func New(e Endpoints) map[connectors.Provider]accounts.Provisioner {
+// New returns the provisioner of each provisionable cloud, every call to a
+// cloud bounded by t (cloudhttp's defaults when zero).
+func New(e Endpoints, t cloudhttp.Timeouts) map[connectors.Provider]accounts.Provisioner {
 	return map[connectors.Provider]accounts.Provisioner{
-		connectors.AWS: awsprovision.New(awsprovision.Config{Endpoint: e.AWS}),
+		connectors.AWS: awsprovision.New(awsprovision.Config{Endpoint: e.AWS, Timeouts: t}),
 		connectors.Azure: azureprovision.New(azureprovision.Config{
 			ARMEndpoint:   e.AzureARM,
 			AuthorityHost: e.AzureAuthority,
 			BlobEndpoint:  e.AzureBlob,
+			HTTPClient:    t.Client(),
 		}),
 		connectors.GCP: gcpprovision.New(gcpprovision.Config{
 			BigQueryEndpoint:     e.GCPBigQuery,
 			ServiceUsageEndpoint: e.GCPServiceUsage,
+			Timeouts:             t,
 		}),
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/api/iterator"
 	"google.golang.org/api/option"
 
+	"github.com/truecost/truecost/adapters/cloudhttp"
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/billing"
 )
@@ -47,6 +48,9 @@ type Config struct {
 	CredentialsJSON []byte
 	// Endpoint overrides the BigQuery API address (private endpoints).
 	Endpoint string
+	// Timeouts bound each request, the token requests of CredentialsJSON
+	// included, and each pause of a streaming read.
+	Timeouts cloudhttp.Timeouts
 
 	// Window is how far back to look for newly exported rows (default
 	// DefaultWindow). AllMonths scans every invoice month instead: for the
@@ -125,7 +129,11 @@ func NewBigQuerySource(ctx context.Context, cfg Config, opts ...option.ClientOpt
 	if len(cfg.CredentialsJSON) > 0 {
 		// Only a service-account key is accepted: a credential of another
 		// type from outside could make the client fetch arbitrary URLs.
-		all = append(all, option.WithAuthCredentialsJSON(option.ServiceAccount, cfg.CredentialsJSON))
+		hc, err := cfg.Timeouts.Google(cfg.CredentialsJSON)
+		if err != nil {
+			return nil, domain.WrapError(domain.Invalid, err, "cannot set up the BigQuery client for project %s (check the service account key)", cfg.ProjectID)
+		}
+		all = append(all, option.WithHTTPClient(hc))
 	}
 	if cfg.Endpoint != "" {
 		all = append(all, option.WithEndpoint(cfg.Endpoint))

@@ -30,7 +30,11 @@ func (p *Provisioner) options(req accounts.Request, endpoint string) ([]option.C
 	default:
 		// Only a service-account key is accepted: a credential of another
 		// type could make the client fetch URLs it names.
-		opts = append(opts, option.WithAuthCredentialsJSON(option.ServiceAccount, []byte(key)))
+		hc, err := p.cfg.Timeouts.Google([]byte(key))
+		if err != nil {
+			return nil, keyError(req, err)
+		}
+		opts = append(opts, option.WithHTTPClient(hc))
 	}
 	if endpoint != "" {
 		opts = append(opts, option.WithEndpoint(endpoint))

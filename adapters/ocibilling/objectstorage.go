@@ -8,11 +8,11 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/oracle/oci-go-sdk/v65/common"
 	"github.com/oracle/oci-go-sdk/v65/objectstorage"
 
+	"github.com/truecost/truecost/adapters/cloudhttp"
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/billing"
 )
@@ -37,6 +37,8 @@ type Config struct {
 	// Endpoint replaces the regional Object Storage endpoint, e.g. for a
 	// private endpoint or a test server ("https://host[:port]").
 	Endpoint string
+	// Timeouts bound each request and each pause of a streaming read.
+	Timeouts cloudhttp.Timeouts
 }
 
 // String describes the location without credentials.
@@ -108,10 +110,8 @@ func NewBucket(cfg Config) (*Bucket, error) {
 	}
 	// The SDK's default client gives each request 60 seconds including the
 	// body, which cuts off the streaming of a large report; bound the wait
-	// for response headers instead and leave the rest to the context.
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.ResponseHeaderTimeout = time.Minute
-	client.HTTPClient = &http.Client{Transport: transport}
+	// for response headers and each pause of the body instead.
+	client.HTTPClient = cfg.Timeouts.Client()
 	if cfg.Endpoint != "" {
 		client.Host = strings.TrimRight(cfg.Endpoint, "/")
 	}
