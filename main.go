@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -34,6 +35,7 @@ import (
 	"github.com/truecost/truecost/adapters/sqlstore"
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/accounts"
+	"github.com/truecost/truecost/domain/background"
 	"github.com/truecost/truecost/domain/billing"
 	"github.com/truecost/truecost/domain/connectors"
 	"github.com/truecost/truecost/domain/tenancy"
@@ -125,6 +127,9 @@ type app struct {
 	connectors *connectors.Service
 	accounts   *accounts.Service
 	reporter   *billing.Reporter
+	// background runs the slow operations users start on pool.
+	background *background.Service
+	pool       *jobs.Pool
 	// awsPrincipal is the IAM identity Truecost runs as, named in the trust
 	// policy customers attach to the role Truecost assumes.
 	awsPrincipal string
@@ -177,10 +182,37 @@ func openApp(ctx context.Context, g *Globals, log *slog.Logger) (*app, error) {
 			GCPServiceUsage: os.Getenv("TRUECOST_GCP_SERVICEUSAGE_ENDPOINT"),
 		}, timeouts),
 		NewID: tenancy.NewID, Logger: log})
+	workers, err := jobWorkers()
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	a.pool = jobs.NewPool(workers, 64*workers, log)
+	a.background = background.NewService(background.Deps{Store: store, Runner: a.pool, Rights: rights,
+		Connectors: a.connectors, Accounts: a.accounts, NewID: tenancy.NewID, Logger: log})
 	return a, nil
 }
 
-func (a *app) Close() error { return a.store.Close() }
+// Close cancels the background jobs still running and closes the store.
+func (a *app) Close() error {
+	a.pool.Shutdown(0)
+	return a.store.Close()
+}
+
+// jobWorkers reads TRUECOST_JOB_WORKERS: how many background jobs (tests,
+// syncs, provisionings, status checks users start) run at once; 4 by
+// default.
+func jobWorkers() (int, error) {
+	raw := strings.TrimSpace(os.Getenv("TRUECOST_JOB_WORKERS"))
+	if raw == "" {
+		return 4, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < 1 || n > 256 {
+		return 0, domain.Errorf(domain.Invalid, "TRUECOST_JOB_WORKERS=%q: want a number from 1 to 256", raw)
+	}
+	return n, nil
+}
 
 // cloudTimeouts reads the deadlines of calls to clouds:
 // TRUECOST_CLOUD_TIMEOUT bounds each request until its answer starts (30s
@@ -385,6 +417,21 @@ func (c serveCmd) Run(ctx context.Context, e *env, g *Globals) error {
 	if c.SyncInterval < time.Minute {
 		return domain.Errorf(domain.Invalid, "--sync-interval must be at least 1m")
 	}
+	// Jobs left unfinished by a stopped server are failed, not left
+	// running forever: with SQLite no other process runs them; with
+	// Postgres those of live replicas keep their heartbeat fresh.
+	staleBefore := time.Now()
+	if a.store.Dialect() != "sqlite" {
+		staleBefore = staleBefore.Add(-background.Abandoned)
+	}
+	if n, err := a.background.AbandonInterrupted(ctx, system, staleBefore); err != nil {
+		e.log.WarnContext(ctx, "failing interrupted jobs failed", "err", err)
+	} else if n > 0 {
+		e.log.InfoContext(ctx, "failed interrupted jobs", "jobs", n)
+	}
+	keepAlive, stopKeepAlive := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopKeepAlive()
+	go a.background.KeepAlive(keepAlive)
 	sched, err := a.scheduler(e.log, c.SyncInterval, nil)
 	if err != nil {
 		return err
@@ -425,6 +472,9 @@ func (c serveCmd) Run(ctx context.Context, e *env, g *Globals) error {
 	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shut down HTTP server: %w", err)
 	}
+	// Running jobs get a moment to finish; the rest record themselves as
+	// interrupted.
+	a.pool.Shutdown(10 * time.Second)
 	return nil
 }
 
@@ -442,7 +492,7 @@ func (a *app) handler(log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", graph.NewHandler(graph.Deps{
 		Tenancy: a.tenancy, Reporter: a.reporter, Connectors: a.connectors, Accounts: a.accounts,
-		AWSPrincipal: a.awsPrincipal, Logger: log,
+		Background: a.background, AWSPrincipal: a.awsPrincipal, Logger: log,
 	}))
 	mux.Handle("/static/", static.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
