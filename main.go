@@ -501,7 +501,7 @@ func (a *app) handler(log *slog.Logger) http.Handler {
 	})
 	mux.Handle("/", views.NewHandler(views.Deps{
 		Tenancy: a.tenancy, Reporter: a.reporter, Connectors: a.connectors, Accounts: a.accounts,
-		AWSPrincipal: a.awsPrincipal, Logger: log,
+		Background: a.background, AWSPrincipal: a.awsPrincipal, Logger: log,
 	}))
 	return mux
 }

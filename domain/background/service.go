@@ -27,6 +27,7 @@ type Connectors interface {
 // implements it.
 type Accounts interface {
 	Get(ctx context.Context, p tenancy.Principal, orgID, id string) (accounts.Account, error)
+	CheckProvision(ctx context.Context, p tenancy.Principal, orgID, accountID string, set accounts.Settings) error
 	Provision(ctx context.Context, p tenancy.Principal, orgID, accountID string, set accounts.Settings) (accounts.Infrastructure, error)
 	Manual(inf accounts.Infrastructure) []string
 	CheckNow(ctx context.Context, p tenancy.Principal, orgID string) ([]accounts.Account, error)
@@ -124,7 +125,8 @@ func (s *Service) SyncConnector(ctx context.Context, p tenancy.Principal, orgID,
 }
 
 // ProvisionBilling starts provisioning the billing export of the account's
-// provider (or continuing one that stopped).
+// provider (or continuing one that stopped). What provisioning would refuse
+// before touching the cloud is refused at once.
 func (s *Service) ProvisionBilling(ctx context.Context, p tenancy.Principal, orgID, accountID string, set accounts.Settings) (Job, error) {
 	orgID = target(p, orgID)
 	if s.d.Accounts == nil {
@@ -135,6 +137,10 @@ func (s *Service) ProvisionBilling(ctx context.Context, p tenancy.Principal, org
 	}
 	a, err := s.d.Accounts.Get(ctx, p, orgID, accountID)
 	if err != nil {
+		return Job{}, err
+	}
+	// Refused settings and states are answered at once, not as a job.
+	if err := s.d.Accounts.CheckProvision(ctx, p, orgID, accountID, set); err != nil {
 		return Job{}, err
 	}
 	return s.start(ctx, p, orgID, ProvisionBilling, accountID, func(ctx context.Context, _ *progress) (Result, error) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/truecost/truecost/domain/accounts"
 	"github.com/truecost/truecost/domain/connectors"
+	"github.com/truecost/truecost/views/jobview"
 	"github.com/truecost/truecost/views/layout"
 	"github.com/truecost/truecost/views/viewkit"
 )
@@ -23,6 +24,8 @@ type ListView struct {
 	Notice    string
 	Error     string
 	Highlight string // an account just added
+	// Job is Check now while it runs.
+	Job *jobview.View
 }
 
 // ProviderInfo names a provider for display.
@@ -263,6 +266,8 @@ type Detail struct {
 	Billing          BillingView
 	Notice           string
 	Error            string
+	// Job is Check now or Provision billing while it runs.
+	Job *jobview.View
 	// AWS only.
 	ExternalID  string
 	TrustPolicy string
