@@ -100,11 +100,11 @@ func (c *clock) advance(d time.Duration) {
 }
 
 type world struct {
-	store               *sqlstore.Store
-	rights              *tenancy.Rights
-	conns               *fakeConnectors
-	clock               *clock
-	org                 tenancy.Organization
+	store                *sqlstore.Store
+	rights               *tenancy.Rights
+	conns                *fakeConnectors
+	clock                *clock
+	org                  tenancy.Organization
 	admin, member, other tenancy.Principal
 }
 
