@@ -205,5 +205,8 @@ func (b *S3Bucket) wrap(err error, format string, args ...any) error {
 		}
 		return domain.WrapError(domain.Unavailable, err, "%s: %s", what, apiErr.ErrorCode())
 	}
+	if msg, ok := cloudhttp.TimedOut(err); ok {
+		return domain.WrapError(domain.Unavailable, err, "%s: S3 is unreachable (%s)", what, msg)
+	}
 	return domain.WrapError(domain.Unavailable, err, "%s: S3 is unreachable", what)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 
+	"github.com/truecost/truecost/adapters/cloudhttp"
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/billing"
 )
@@ -298,6 +299,9 @@ func azureError(err error, format string, args ...any) error {
 	var authErr *azidentity.AuthenticationFailedError
 	if errors.As(err, &authErr) {
 		return domain.WrapError(domain.Unauthorized, err, format+": the service principal could not sign in", args...)
+	}
+	if msg, ok := cloudhttp.TimedOut(err); ok {
+		return domain.WrapError(domain.Unavailable, err, format+": Azure Blob Storage is unreachable ("+strings.ReplaceAll(msg, "%", "%%")+")", args...)
 	}
 	return domain.WrapError(domain.Unavailable, err, format+": Azure Blob Storage is unreachable", args...)
 }

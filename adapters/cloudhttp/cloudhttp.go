@@ -173,3 +173,14 @@ func (w *wrapped) Do(req *http.Request) (*http.Response, error) { return w.tr.Ro
 type doerTransport struct{ d Doer }
 
 func (d doerTransport) RoundTrip(req *http.Request) (*http.Response, error) { return d.d.Do(req) }
+
+// TimedOut returns the message of the deadline that err ran into ("HOST
+// did not answer within 30s"), for adapters to name it in their own
+// message, and whether there was one.
+func TimedOut(err error) (string, bool) {
+	var de *domain.Error
+	if !errors.Is(err, ErrTimeout) || !errors.As(err, &de) || !errors.Is(de, ErrTimeout) {
+		return "", false
+	}
+	return de.Message, true
+}

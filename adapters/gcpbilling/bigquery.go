@@ -358,5 +358,8 @@ func apiError(err error, format string, args ...any) error {
 			return domain.WrapError(domain.Invalid, err, "cannot %s: BigQuery rejected the query: %s", what, gerr.Message)
 		}
 	}
+	if msg, ok := cloudhttp.TimedOut(err); ok {
+		return domain.WrapError(domain.Unavailable, err, "cannot %s: BigQuery is unavailable (%s)", what, msg)
+	}
 	return domain.WrapError(domain.Unavailable, err, "cannot %s: BigQuery is unavailable", what)
 }

@@ -187,6 +187,9 @@ func (b *Bucket) wrap(err error, format string, args ...any) error {
 	}
 	se, ok := common.IsServiceError(err)
 	if !ok {
+		if msg, ok := cloudhttp.TimedOut(err); ok {
+			return domain.WrapError(domain.Unavailable, err, "OCI Object Storage %s/%s: %s: cannot reach the service (%s)", b.namespace, b.bucket, what, msg)
+		}
 		return domain.WrapError(domain.Unavailable, err, "OCI Object Storage %s/%s: %s: cannot reach the service", b.namespace, b.bucket, what)
 	}
 	code := domain.Unavailable
