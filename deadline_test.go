@@ -48,7 +48,7 @@ func TestConnectionTestAgainstACloudThatNeverAnswersFailsInTime(t *testing.T) {
 		t.Fatal(err)
 	}
 	key, err := json.Marshal(map[string]string{"type": "service_account", "project_id": "globex-billing", "private_key_id": "k1",
-		"private_key": string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
+		"private_key":  string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
 		"client_email": "truecost@globex-billing.iam.gserviceaccount.com", "client_id": "1",
 		"token_uri": "http://" + ln.Addr().String() + "/token"})
 	if err != nil {
