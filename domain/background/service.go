@@ -286,7 +286,7 @@ func (s *Service) run(ctx context.Context, j Job, fn work) {
 	limit := deadlines[j.Kind]
 	runCtx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	pr := &progress{s: s, job: j}
+	pr := newProgress(s, j)
 	var res Result
 	var err error
 	func() {
@@ -297,7 +297,7 @@ func (s *Service) run(ctx context.Context, j Job, fn work) {
 		}()
 		res, err = fn(runCtx, pr)
 	}()
-	j = pr.snapshot()
+	j = pr.close()
 	switch {
 	case err != nil && ctx.Err() != nil:
 		err = domain.WrapError(domain.Unavailable, err, "interrupted: the server stopped before the job finished; start it again")
@@ -328,26 +328,66 @@ func (s *Service) finish(ctx context.Context, j *Job, res Result, err error) {
 }
 
 // progress records what a running job reports, at most once a second.
+// Its writes happen on a goroutine of their own: the work reporting
+// progress may hold the database (an SQLite load holds the write lock until
+// it commits), and must never wait for its own progress to be stored.
 type progress struct {
-	s *Service
+	s     *Service
+	dirty chan struct{}
+	stop  chan struct{}
+	done  chan struct{}
 
-	mu    sync.Mutex
-	job   Job
-	saved time.Time
+	mu  sync.Mutex
+	job Job
+}
+
+func newProgress(s *Service, j Job) *progress {
+	p := &progress{s: s, job: j, dirty: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	go p.save()
+	return p
 }
 
 func (p *progress) set(fraction float64, message string) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	p.job.Progress, p.job.HasProgress, p.job.Message = min(max(fraction, 0), 1), true, message
-	now := p.s.now()
-	if now.Sub(p.saved) < time.Second {
-		return
+	p.mu.Unlock()
+	select {
+	case p.dirty <- struct{}{}:
+	default:
 	}
-	p.saved, p.job.HeartbeatAt = now, now
-	if err := p.s.d.Store.SaveJob(context.Background(), p.job); err != nil {
-		p.s.log.Warn("job progress not recorded", "job", p.job.ID, "err", err)
+}
+
+func (p *progress) save() {
+	defer close(p.done)
+	var last time.Time
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-p.dirty:
+		}
+		if wait := time.Second - time.Since(last); wait > 0 {
+			select {
+			case <-p.stop:
+				return
+			case <-time.After(wait):
+			}
+		}
+		last = time.Now()
+		j := p.snapshot()
+		j.HeartbeatAt = p.s.now()
+		if err := p.s.d.Store.SaveJob(context.Background(), j); err != nil {
+			p.s.log.Warn("job progress not recorded", "job", j.ID, "err", err)
+		}
 	}
+}
+
+// close stops the writes, waiting for one under way, and returns the job
+// as last reported.
+func (p *progress) close() Job {
+	close(p.stop)
+	<-p.done
+	return p.snapshot()
 }
 
 func (p *progress) snapshot() Job {
