@@ -23,6 +23,8 @@ var system = tenancy.SystemPrincipal("test")
 type fakeConnectors struct {
 	orgID   string
 	release chan struct{}
+	// synced, when set, is closed as Sync returns.
+	synced chan struct{}
 }
 
 func (f *fakeConnectors) Get(_ context.Context, _ tenancy.Principal, orgID, id string) (connectors.Connector, error) {
@@ -37,6 +39,9 @@ func (f *fakeConnectors) Test(context.Context, tenancy.Principal, string, string
 }
 
 func (f *fakeConnectors) Sync(ctx context.Context, _ tenancy.Principal, _, id string, progress func(done, total int64)) (billing.IngestionRun, error) {
+	if f.synced != nil {
+		defer close(f.synced)
+	}
 	progress(40<<20, 100<<20)
 	select {
 	case <-f.release:
@@ -287,4 +292,44 @@ func TestJobsOfAStoppedServerEndFailedNotLost(t *testing.T) {
 			t.Errorf("an admin abandoning jobs: %v, want forbidden", err)
 		}
 	})
+}
+
+// busyStore holds every progress write until open is closed, as SQLite
+// does while a load holds its write lock.
+type busyStore struct {
+	*sqlstore.Store
+	open chan struct{}
+}
+
+func (b busyStore) SaveJob(ctx context.Context, j background.Job) error {
+	if j.State == background.Running && j.HasProgress {
+		<-b.open
+	}
+	return b.Store.SaveJob(ctx, j)
+}
+
+func TestProgressWritesNeverHoldUpTheWork(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newWorld(t, sqltest.SQLite(t))
+	close(w.conns.release)
+	w.conns.synced = make(chan struct{})
+	store := busyStore{Store: w.store, open: make(chan struct{})}
+	r := newRunner()
+	defer r.shutdown()
+	svc := background.NewService(background.Deps{Store: store, Runner: r, Rights: w.rights, Connectors: w.conns,
+		NewID: tenancy.NewID, Now: w.clock.Now})
+	j, err := svc.SyncConnector(ctx, w.admin, "", "c-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-w.conns.synced:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the sync waited for its progress to be stored")
+	}
+	close(store.open)
+	if done := w.await(t, svc, j.ID); done.State != background.Succeeded {
+		t.Errorf("job ended %+v", done)
+	}
 }
