@@ -251,7 +251,7 @@ func runJob(t *testing.T, base, token, mutation string, vars map[string]any, sel
 		t.Fatalf("no job started: %s", body)
 	}
 	q := `query($id: ID!) { job(id: $id) { id kind state progress error errorCode result { summary ` + selection + ` } } }`
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	for {
 		var out struct{ Job rootJob }
 		if errs, body := gql(t, base, token, q, map[string]any{"id": id}, &out); len(errs) > 0 {
@@ -269,9 +269,9 @@ func runJob(t *testing.T, base, token, mutation string, vars map[string]any, sel
 			return out.Job, nil, []byte(*out.Job.Error)
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("job %s still %s after a minute", id, out.Job.State)
+			t.Fatalf("job %s still %s after 90s", id, out.Job.State)
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 

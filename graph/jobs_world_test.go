@@ -57,7 +57,7 @@ type apiJob struct {
 func (w *apiWorld) pollJob(t *testing.T, token, id, selection string) (apiJob, gqlResponse, string) {
 	t.Helper()
 	q := `query($id: ID!) { job(id: $id) { ` + jobFields + ` result { summary ` + selection + ` } } }`
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	for {
 		_, resp, raw := post(t, w.url, q, map[string]any{"id": id}, bearer(token))
 		if len(resp.Errors) > 0 {
@@ -71,9 +71,9 @@ func (w *apiWorld) pollJob(t *testing.T, token, id, selection string) (apiJob, g
 			return out.Job, resp, raw
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("job %s still %s after 20s", id, out.Job.State)
+			t.Fatalf("job %s still %s after 90s", id, out.Job.State)
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
