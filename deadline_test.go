@@ -10,14 +10,18 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/truecost/truecost/adapters/outbound"
 )
 
 // TestConnectionTestAgainstACloudThatNeverAnswersFailsInTime points a GCP
 // connector's service-account key at a token endpoint that accepts the
 // connection and never answers. With TRUECOST_CLOUD_TIMEOUT at 300ms the
 // test-connection job fails unavailable within seconds, instead of hanging.
+// The endpoint is on loopback, which the outbound policy is told to allow.
 func TestConnectionTestAgainstACloudThatNeverAnswersFailsInTime(t *testing.T) {
 	t.Setenv("TRUECOST_CLOUD_TIMEOUT", "300ms")
+	t.Setenv(outbound.EnvAllow, "127.0.0.1")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/truecost/truecost/adapters/billingsource"
 	"github.com/truecost/truecost/adapters/cloudhttp"
+	"github.com/truecost/truecost/adapters/outbound"
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/connectors"
 )
@@ -91,7 +92,13 @@ func TestConnectionToACloudThatNeverAnswersFailsUnavailableAtTheDeadline(t *test
 			connectors.Secret{"private_key": key}},
 	}
 	const deadline = 300 * time.Millisecond
-	f := billingsource.Factory{Timeouts: cloudhttp.Timeouts{Call: deadline}}
+	// The silent server is on loopback: the outbound policy lets it be
+	// reached, and the deadline then applies over its connections.
+	policy, err := outbound.Parse("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := billingsource.Factory{Outbound: policy, Timeouts: cloudhttp.Timeouts{Call: deadline}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
