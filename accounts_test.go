@@ -49,16 +49,17 @@ func TestGCPBillingProvisionsThroughTheBinary(t *testing.T) {
 		t.Error("the key came back")
 	}
 	id := created.CreateCloudAccount.ID
-	provision := `mutation($id: ID!) { provisionBilling(accountId: $id, input: {region: "EU", dataset: "billing_export"}) { ` + infraFields + ` } }`
+	provision := `mutation($id: ID!) { provisionBilling(accountId: $id, input: {region: "EU", dataset: "billing_export"}) { id } }`
+	infraResult := `infrastructure { ` + infraFields + ` }`
 
-	if errs, body := gql(t, url, member, provision, map[string]any{"id": id}, nil); len(errs) != 1 || errs[0].Extensions.Code != "forbidden" {
+	if _, errs, body := runJob(t, url, member, provision, map[string]any{"id": id}, infraResult, nil); len(errs) != 1 || errs[0].Extensions.Code != "forbidden" {
 		t.Errorf("member provisioning: %s", body)
 	}
 
 	fake.FailOnce(gcpfake.DatasetsInsert, 403, "PERMISSION_DENIED", "Access Denied: Project billing-test-web-123456: missing bigquery.datasets.create")
-	errs, body = gql(t, url, token, provision, map[string]any{"id": id}, nil)
-	if len(errs) != 1 || errs[0].Extensions.Code != "forbidden" || !strings.Contains(errs[0].Message, "bigquery.datasets.create") {
-		t.Fatalf("failing provision: %s", body)
+	job, _, _ := runJob(t, url, token, provision, map[string]any{"id": id}, infraResult, nil)
+	if job.State != "FAILED" || *job.ErrorCode != "forbidden" || !strings.Contains(*job.Error, "bigquery.datasets.create") {
+		t.Fatalf("failing provision: %+v", job)
 	}
 	var listed struct{ BillingInfrastructure []infraView }
 	gql(t, url, token, `{ billingInfrastructure { `+infraFields+` } }`, nil, &listed)
@@ -68,11 +69,11 @@ func TestGCPBillingProvisionsThroughTheBinary(t *testing.T) {
 	}
 
 	fake.ClearCalls()
-	var done struct{ ProvisionBilling infraView }
-	if errs, body := gql(t, url, token, provision, map[string]any{"id": id}, &done); len(errs) > 0 {
+	var done struct{ Infrastructure infraView }
+	if job, _, body := runJob(t, url, token, provision, map[string]any{"id": id}, infraResult, &done); job.State != "SUCCEEDED" {
 		t.Fatalf("retry: %s", body)
 	}
-	inf := done.ProvisionBilling
+	inf := done.Infrastructure
 	if inf.State != "PROVISIONED" || len(inf.Ledger) != 2 || inf.Ledger[1].Step != "bigquery-dataset" || inf.ConnectorID == nil ||
 		len(inf.ManualSteps) == 0 || !strings.Contains(strings.Join(inf.ManualSteps, " "), "billing_export") {
 		t.Fatalf("provisioned: %+v", inf)
@@ -101,13 +102,13 @@ func TestGCPBillingProvisionsThroughTheBinary(t *testing.T) {
 		t.Fatalf("ingest: %s", out)
 	}
 	var checked struct {
-		CheckBillingStatus []struct{ Name, BillingStatus, StatusDetail string }
+		Accounts []struct{ Name, BillingStatus, StatusDetail string }
 	}
-	gql(t, url, token, `mutation { checkBillingStatus { name billingStatus statusDetail } }`, nil, &checked)
-	if len(checked.CheckBillingStatus) != 2 {
+	runJob(t, url, token, `mutation { checkBillingStatus { id } }`, nil, `accounts { name billingStatus statusDetail }`, &checked)
+	if len(checked.Accounts) != 2 {
 		t.Fatalf("check: %+v", checked)
 	}
-	for _, a := range checked.CheckBillingStatus {
+	for _, a := range checked.Accounts {
 		if a.BillingStatus != "PROVISIONED" {
 			t.Errorf("%s: %s (%s)", a.Name, a.BillingStatus, a.StatusDetail)
 		}

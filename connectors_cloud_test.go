@@ -249,7 +249,7 @@ func runConnector(t *testing.T, url, token string, in map[string]any, want conne
 			}
 		}
 	}
-	seen(graphqlData(t, url, token, `mutation($id: ID!) { testConnector(id: $id) { format fileCount parts { period files { name } } } }`, vars, &tested))
+	seen(jobData(t, url, token, `mutation($id: ID!) { testConnector(id: $id) { id } }`, vars, `connectorTest { format fileCount parts { period files { name } } }`, &tested))
 	got, total := map[string]int{}, 0
 	for _, p := range tested.TestConnector.Parts {
 		got[p.Period] = len(p.Files)
@@ -269,7 +269,7 @@ func runConnector(t *testing.T, url, token string, in map[string]any, want conne
 			Error   *string
 		}
 	}
-	seen(graphqlData(t, url, token, `mutation($id: ID!) { syncConnector(id: $id) { status rows periods error } }`, vars, &synced))
+	seen(jobData(t, url, token, `mutation($id: ID!) { syncConnector(id: $id) { id } }`, vars, `ingestionRun { status rows periods error }`, &synced))
 	run := synced.SyncConnector
 	sort.Strings(run.Periods)
 	if run.Status != "SUCCEEDED" || run.Rows != want.rows || strings.Join(run.Periods, ",") != strings.Join(sortedKeys(want.files), ",") {
@@ -312,7 +312,7 @@ func runConnector(t *testing.T, url, token string, in map[string]any, want conne
 	}
 
 	// Nothing changed at the source: a second sync loads nothing.
-	seen(graphqlData(t, url, token, `mutation($id: ID!) { syncConnector(id: $id) { status rows periods error } }`, vars, &synced))
+	seen(jobData(t, url, token, `mutation($id: ID!) { syncConnector(id: $id) { id } }`, vars, `ingestionRun { status rows periods error }`, &synced))
 	if synced.SyncConnector.Status != "UNCHANGED" {
 		t.Errorf("second sync: %+v, want UNCHANGED", synced.SyncConnector)
 	}

@@ -77,11 +77,11 @@ func TestAWSConnectorSyncsThroughTheBinary(t *testing.T) {
 		t.Error("the secret came back")
 	}
 	id := created.Data.CreateConnector.ID
-	body = graphql(t, url, token, `mutation { testConnector(id: "`+id+`") { fileCount parts { period } } }`)
+	_, _, body = runJob(t, url, token, `mutation { testConnector(id: "`+id+`") { id } }`, nil, `connectorTest { fileCount parts { period } }`, nil)
 	if !bytes.Contains(body, []byte(`"fileCount":2`)) {
 		t.Errorf("test connection: %s", body)
 	}
-	body = graphql(t, url, token, `mutation { syncConnector(id: "`+id+`") { status rows } }`)
+	_, _, body = runJob(t, url, token, `mutation { syncConnector(id: "`+id+`") { id } }`, nil, `ingestionRun { status rows }`, nil)
 	if !bytes.Contains(body, []byte(`"status":"SUCCEEDED","rows":4752`)) {
 		t.Fatalf("sync: %s", body)
 	}

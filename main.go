@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -29,6 +30,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/truecost/truecost/adapters/billingsource"
+	"github.com/truecost/truecost/adapters/cloudhttp"
 	"github.com/truecost/truecost/adapters/cloudprovision"
 	"github.com/truecost/truecost/adapters/localfiles"
 	"github.com/truecost/truecost/adapters/outbound"
@@ -36,6 +38,7 @@ import (
 	"github.com/truecost/truecost/adapters/sqlstore"
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/accounts"
+	"github.com/truecost/truecost/domain/background"
 	"github.com/truecost/truecost/domain/billing"
 	"github.com/truecost/truecost/domain/connectors"
 	"github.com/truecost/truecost/domain/pricing"
@@ -160,6 +163,9 @@ type app struct {
 	reporter   *billing.Reporter
 	metrics    *prommetrics.Metrics
 	pricing    *pricing.Service
+	// background runs the slow operations users start on pool.
+	background *background.Service
+	pool       *jobs.Pool
 	// awsPrincipal is the IAM identity Truecost runs as, named in the trust
 	// policy customers attach to the role Truecost assumes.
 	awsPrincipal string
@@ -200,6 +206,11 @@ func openApp(ctx context.Context, g *Globals, log *slog.Logger) (*app, error) {
 		store.Close()
 		return nil, err
 	}
+	timeouts, err := cloudTimeouts()
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
 	rights := tenancy.NewRights(store)
 	metrics := prommetrics.New()
 	metrics.WatchDB(store.DB().DB)
@@ -211,7 +222,8 @@ func openApp(ctx context.Context, g *Globals, log *slog.Logger) (*app, error) {
 		reporter:     billing.NewReporter(store, store, rights),
 	}
 	a.connectors = connectors.NewService(connectors.Deps{Store: store, Rights: rights, Sealer: sealer,
-		Sources: billingsource.Factory{Outbound: policy}, Ingester: billing.NewIngester(store, tenancy.NewID).Observe(metrics), NewID: tenancy.NewID, Logger: log})
+		Sources: billingsource.Factory{Outbound: policy, Timeouts: timeouts}, Ingester: billing.NewIngester(store, tenancy.NewID).Observe(metrics),
+		NewID: tenancy.NewID, Logger: log})
 	a.accounts = accounts.NewService(accounts.Deps{Store: store, Rights: rights, Sealer: sealer, Connectors: a.connectors,
 		Provisioners: cloudprovision.New(cloudprovision.Endpoints{
 			AWS:             os.Getenv("TRUECOST_AWS_ENDPOINT_URL"),
@@ -220,13 +232,63 @@ func openApp(ctx context.Context, g *Globals, log *slog.Logger) (*app, error) {
 			AzureBlob:       os.Getenv("TRUECOST_AZURE_BLOB_ENDPOINT"),
 			GCPBigQuery:     os.Getenv("TRUECOST_GCP_BIGQUERY_ENDPOINT"),
 			GCPServiceUsage: os.Getenv("TRUECOST_GCP_SERVICEUSAGE_ENDPOINT"),
-		}, policy),
+		}, policy, timeouts),
 		NewID: tenancy.NewID, Logger: log})
 	a.pricing = pricing.NewService(store, store, tenancy.NewID)
+	workers, err := jobWorkers()
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	a.pool = jobs.NewPool(workers, 64*workers, log)
+	a.background = background.NewService(background.Deps{Store: store, Runner: a.pool, Rights: rights,
+		Connectors: a.connectors, Accounts: a.accounts, NewID: tenancy.NewID, Logger: log})
 	return a, nil
 }
 
-func (a *app) Close() error { return a.store.Close() }
+// Close cancels the background jobs still running and closes the store.
+func (a *app) Close() error {
+	a.pool.Shutdown(0)
+	return a.store.Close()
+}
+
+// jobWorkers reads TRUECOST_JOB_WORKERS: how many background jobs (tests,
+// syncs, provisionings, status checks users start) run at once; 4 by
+// default.
+func jobWorkers() (int, error) {
+	raw := strings.TrimSpace(os.Getenv("TRUECOST_JOB_WORKERS"))
+	if raw == "" {
+		return 4, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < 1 || n > 256 {
+		return 0, domain.Errorf(domain.Invalid, "TRUECOST_JOB_WORKERS=%q: want a number from 1 to 256", raw)
+	}
+	return n, nil
+}
+
+// cloudTimeouts reads the deadlines of calls to clouds:
+// TRUECOST_CLOUD_TIMEOUT bounds each request until its answer starts (30s
+// by default), TRUECOST_CLOUD_IDLE_TIMEOUT each pause while an answer
+// streams (2m by default).
+func cloudTimeouts() (cloudhttp.Timeouts, error) {
+	var t cloudhttp.Timeouts
+	for _, v := range []struct {
+		name string
+		to   *time.Duration
+	}{{"TRUECOST_CLOUD_TIMEOUT", &t.Call}, {"TRUECOST_CLOUD_IDLE_TIMEOUT", &t.Idle}} {
+		raw := strings.TrimSpace(os.Getenv(v.name))
+		if raw == "" {
+			continue
+		}
+		d, err := time.ParseDuration(raw)
+		if err != nil || d <= 0 {
+			return t, domain.Errorf(domain.Invalid, "%s=%q: want a positive duration such as 30s or 2m", v.name, raw)
+		}
+		*v.to = d
+	}
+	return t, nil
+}
 
 // loadSealer returns the sealer for credentials: the key in
 // TRUECOST_SECRET_KEY (base64 of 32 bytes), or with SQLite a key generated
@@ -424,6 +486,21 @@ func (c serveCmd) Run(ctx context.Context, e *env, g *Globals) error {
 	if c.ShutdownTimeout <= 0 {
 		return domain.Errorf(domain.Invalid, "--shutdown-timeout must be positive")
 	}
+	// Jobs left unfinished by a stopped server are failed, not left
+	// running forever: with SQLite no other process runs them; with
+	// Postgres those of live replicas keep their heartbeat fresh.
+	staleBefore := time.Now()
+	if a.store.Dialect() != "sqlite" {
+		staleBefore = staleBefore.Add(-background.Abandoned)
+	}
+	if n, err := a.background.AbandonInterrupted(ctx, system, staleBefore); err != nil {
+		e.log.WarnContext(ctx, "failing interrupted jobs failed", "err", err)
+	} else if n > 0 {
+		e.log.InfoContext(ctx, "failed interrupted jobs", "jobs", n)
+	}
+	keepAlive, stopKeepAlive := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopKeepAlive()
+	go a.background.KeepAlive(keepAlive)
 	sched, err := a.scheduler(e.log, c.SyncInterval, nil, jobs.WithStopTimeout(c.ShutdownTimeout))
 	if err != nil {
 		return err
@@ -460,20 +537,27 @@ func (c serveCmd) Run(ctx context.Context, e *env, g *Globals) error {
 		return err
 	case <-ctx.Done():
 	}
-	// Stopping: no new connections; requests in flight and running jobs
-	// get the timeout to finish. Jobs are told to stop (an ingestion fails
-	// its run and removes what it wrote); runs still going when the
-	// timeout ends are failed the same way when the store closes.
+	// Stopping: no new connections; requests in flight, running scheduled
+	// jobs and the jobs users started get the timeout to finish. Scheduled
+	// jobs are told to stop (an ingestion fails its run and removes what
+	// it wrote); runs still going when the timeout ends are failed the
+	// same way when the store closes. Users' jobs still running after two
+	// thirds of it are cancelled and record themselves as interrupted.
 	e.log.Info("shutting down", "timeout", c.ShutdownTimeout)
-	jobsStopped := make(chan struct{})
+	var stopping sync.WaitGroup
+	stopping.Add(2)
 	go func() {
-		defer close(jobsStopped)
+		defer stopping.Done()
 		stopJobs()
+	}()
+	go func() {
+		defer stopping.Done()
+		a.pool.Shutdown(c.ShutdownTimeout * 2 / 3)
 	}()
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.ShutdownTimeout)
 	defer cancel()
 	err = srv.Shutdown(shutdownCtx)
-	<-jobsStopped
+	stopping.Wait()
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shut down HTTP server: %w", err)
 	}
@@ -481,11 +565,12 @@ func (c serveCmd) Run(ctx context.Context, e *env, g *Globals) error {
 }
 
 // scheduler builds the background jobs: housekeeping, connector sync every
-// interval and the hourly billing-status check, coordinated through the
+// interval and the hourly billing-status check (also run once at start, so
+// statuses follow the data after a restart), coordinated through the
 // store's slot locks. clock is nil outside tests.
 func (a *app) scheduler(log *slog.Logger, interval time.Duration, clock clockwork.Clock, opts ...jobs.Option) (*jobs.Scheduler, error) {
 	return jobs.New(jobs.Deps{Housekeeper: a.store, Locks: a.store, Logger: log,
-		Connectors: a.connectors, SyncInterval: interval, Status: a.accounts, Attempts: a.tenancy, Clock: clock,
+		Connectors: a.connectors, SyncInterval: interval, Status: a.accounts, StatusAtStart: true, Attempts: a.tenancy, Clock: clock,
 		Observer: a.metrics}, opts...)
 }
 
@@ -495,7 +580,7 @@ func (a *app) handler(log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", graph.NewHandler(graph.Deps{
 		Tenancy: a.tenancy, Reporter: a.reporter, Connectors: a.connectors, Accounts: a.accounts,
-		Pricing: a.pricing, AWSPrincipal: a.awsPrincipal, Logger: log,
+		Pricing: a.pricing, Background: a.background, AWSPrincipal: a.awsPrincipal, Logger: log,
 	}))
 	mux.Handle("/static/", static.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -506,7 +591,7 @@ func (a *app) handler(log *slog.Logger) http.Handler {
 	mux.Handle("GET /metrics", a.metrics.Handler())
 	mux.Handle("/", views.NewHandler(views.Deps{
 		Tenancy: a.tenancy, Reporter: a.reporter, Connectors: a.connectors, Accounts: a.accounts,
-		Pricing: a.pricing, AWSPrincipal: a.awsPrincipal, Logger: log,
+		Pricing: a.pricing, Background: a.background, AWSPrincipal: a.awsPrincipal, Logger: log,
 	}))
 	return logRequests(log, a.metrics, mux)
 }

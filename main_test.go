@@ -247,3 +247,74 @@ func graphqlData(t *testing.T, base, token, query string, vars map[string]any, d
 	}
 	return body
 }
+
+// rootJob is a background job as a client reads it.
+type rootJob struct {
+	ID, Kind, State string
+	Progress        *float64
+	Error           *string
+	ErrorCode       *string
+	Result          json.RawMessage
+}
+
+// runJob starts a job with mutation (whose one field selects the job's
+// id), follows it with job(id) until it is done, and decodes the selection
+// of its result into result when it succeeded. The start's errors come
+// back as they are, with a zero job.
+func runJob(t *testing.T, base, token, mutation string, vars map[string]any, selection string, result any) (rootJob, []gqlError, []byte) {
+	t.Helper()
+	var started map[string]struct{ ID string }
+	errs, body := gql(t, base, token, mutation, vars, &started)
+	if len(errs) > 0 {
+		return rootJob{}, errs, body
+	}
+	var id string
+	for _, j := range started {
+		id = j.ID
+	}
+	if id == "" {
+		t.Fatalf("no job started: %s", body)
+	}
+	q := `query($id: ID!) { job(id: $id) { id kind state progress error errorCode result { summary ` + selection + ` } } }`
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		var out struct{ Job rootJob }
+		if errs, body := gql(t, base, token, q, map[string]any{"id": id}, &out); len(errs) > 0 {
+			t.Fatalf("job(id): %s", body)
+		}
+		switch out.Job.State {
+		case "SUCCEEDED":
+			if result != nil {
+				if err := json.Unmarshal(out.Job.Result, result); err != nil {
+					t.Fatalf("decode job result %s: %v", out.Job.Result, err)
+				}
+			}
+			return out.Job, nil, out.Job.Result
+		case "FAILED":
+			return out.Job, nil, []byte(*out.Job.Error)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job %s still %s after 90s", id, out.Job.State)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// jobData is runJob for jobs that must succeed: it decodes the result the
+// selection names as the data of the mutation that started the job (as
+// the operation answered when it ran in the request) and returns the body.
+func jobData(t *testing.T, base, token, mutation string, vars map[string]any, selection string, data any) []byte {
+	t.Helper()
+	var result map[string]json.RawMessage
+	job, errs, body := runJob(t, base, token, mutation, vars, selection, &result)
+	if len(errs) > 0 || job.State != "SUCCEEDED" {
+		t.Fatalf("job %s: %+v %s", strings.Fields(mutation)[0], job, body)
+	}
+	key := selection[:strings.IndexAny(selection, " {")]
+	field := map[string]string{"connectorTest": "testConnector", "ingestionRun": "syncConnector",
+		"infrastructure": "provisionBilling", "accounts": "checkBillingStatus"}[key]
+	if err := json.Unmarshal([]byte(`{"`+field+`":`+string(result[key])+`}`), data); err != nil {
+		t.Fatalf("decode %s: %v", result[key], err)
+	}
+	return body
+}

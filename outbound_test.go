@@ -46,10 +46,16 @@ func TestConnectorEndpointOnAPrivateAddressIsRefused(t *testing.T) {
 			"config": map[string]any{"awsAccountId": "123456789012", "bucket": "acme-billing", "path": fmt.Sprintf("cur-%d", i), "fileType": "cur", "endpoint": tc.endpoint},
 			"secret": map[string]any{"accessKeyId": "AKIAE2E", "secretAccessKey": "e2e-secret"},
 		}}, &created)
-		for _, op := range []string{"testConnector", "syncConnector"} {
-			errs, body := gql(t, url, token, `mutation($id: ID!) { `+op+`(id: $id) { __typename } }`, map[string]any{"id": created.CreateConnector.ID}, nil)
-			if len(errs) != 1 || errs[0].Extensions.Code != "invalid" || !strings.Contains(errs[0].Message, tc.want) {
-				t.Errorf("%s %s: %s\nwant code invalid and %q", op, tc.endpoint, body, tc.want)
+		// Testing and syncing run as jobs: each ends FAILED with the refusal.
+		for _, op := range []struct{ mutation, selection string }{
+			{"testConnector", "connectorTest { format }"},
+			{"syncConnector", "ingestionRun { status }"},
+		} {
+			job, errs, body := runJob(t, url, token, `mutation($id: ID!) { `+op.mutation+`(id: $id) { id } }`,
+				map[string]any{"id": created.CreateConnector.ID}, op.selection, nil)
+			if len(errs) > 0 || job.State != "FAILED" || job.ErrorCode == nil || *job.ErrorCode != "invalid" ||
+				job.Error == nil || !strings.Contains(*job.Error, tc.want) {
+				t.Errorf("%s %s: job %+v: %s\nwant FAILED with code invalid and %q", op.mutation, tc.endpoint, job, body, tc.want)
 			}
 		}
 	}

@@ -105,17 +105,16 @@ func (r *mutationResolver) DeleteCloudAccount(ctx context.Context, organizationI
 	return true, nil
 }
 
-func (r *mutationResolver) ProvisionBilling(ctx context.Context, organizationID *string, accountID string, input model.ProvisionBillingInput) (*model.BillingInfrastructure, error) {
-	svc, p, err := r.accountsFor(ctx)
+func (r *mutationResolver) ProvisionBilling(ctx context.Context, organizationID *string, accountID string, input model.ProvisionBillingInput) (*model.Job, error) {
+	svc, p, err := r.backgroundFor(ctx)
 	if err != nil {
 		return nil, err
 	}
-	inf, err := svc.Provision(ctx, p, orgOf(p, organizationID), accountID, settingsFromModel(input))
+	j, err := svc.ProvisionBilling(ctx, p, orgOf(p, organizationID), accountID, settingsFromModel(input))
 	if err != nil {
 		return nil, err
 	}
-	out := r.infrastructureToModel(inf)
-	return &out, nil
+	return r.jobToModel(ctx, p, j)
 }
 
 func (r *mutationResolver) DeprovisionBilling(ctx context.Context, organizationID *string, provider model.CloudProvider, confirm bool) (*model.BillingInfrastructure, error) {
@@ -131,19 +130,16 @@ func (r *mutationResolver) DeprovisionBilling(ctx context.Context, organizationI
 	return &out, nil
 }
 
-func (r *mutationResolver) CheckBillingStatus(ctx context.Context, organizationID *string) ([]model.CloudAccount, error) {
-	svc, p, err := r.accountsFor(ctx)
+func (r *mutationResolver) CheckBillingStatus(ctx context.Context, organizationID *string) (*model.Job, error) {
+	svc, p, err := r.backgroundFor(ctx)
 	if err != nil {
 		return nil, err
 	}
-	as, err := svc.CheckNow(ctx, p, orgOf(p, organizationID))
+	j, err := svc.CheckBillingStatus(ctx, p, orgOf(p, organizationID))
 	if err != nil {
 		return nil, err
 	}
-	if err := r.prefetchAccounts(ctx, as); err != nil {
-		return nil, err
-	}
-	return r.accountsToModel(p, as), nil
+	return r.jobToModel(ctx, p, j)
 }
 
 func (r *queryResolver) CloudAccounts(ctx context.Context, organizationID *string) ([]model.CloudAccount, error) {

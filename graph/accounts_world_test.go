@@ -78,11 +78,11 @@ var (
 	getAccount    = `query($org: ID, $id: ID!) { cloudAccount(organizationId: $org, id: $id) { ` + accountFields + ` } }`
 	listAccounts  = `query($org: ID) { cloudAccounts(organizationId: $org) { ` + accountFields + ` } }`
 	listInfra     = `query($org: ID) { billingInfrastructure(organizationId: $org) { ` + infraFields + ` } }`
-	provision     = `mutation($org: ID, $account: ID!, $in: ProvisionBillingInput!) {
-  provisionBilling(organizationId: $org, accountId: $account, input: $in) { ` + infraFields + ` } }`
+	provision     = asJob(`mutation($org: ID, $account: ID!, $in: ProvisionBillingInput!) {
+  provisionBilling(organizationId: $org, accountId: $account, input: $in) { id } }`, "provisionBilling", `infrastructure { `+infraFields+` }`)
 	deprovision = `mutation($org: ID, $provider: CloudProvider!, $confirm: Boolean!) {
   deprovisionBilling(organizationId: $org, provider: $provider, confirm: $confirm) { ` + infraFields + ` } }`
-	checkStatus = `mutation($org: ID) { checkBillingStatus(organizationId: $org) { ` + accountFields + ` } }`
+	checkStatus = asJob(`mutation($org: ID) { checkBillingStatus(organizationId: $org) { id } }`, "checkBillingStatus", `accounts { `+accountFields+` }`)
 )
 
 // apiAccount is a CloudAccount as a client decodes it.

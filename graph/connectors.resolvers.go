@@ -47,29 +47,28 @@ func (r *mutationResolver) DeleteConnector(ctx context.Context, organizationID *
 	return true, nil
 }
 
-func (r *mutationResolver) TestConnector(ctx context.Context, organizationID *string, id string) (*model.ConnectorTest, error) {
-	svc, p, err := r.connectorsFor(ctx)
+func (r *mutationResolver) TestConnector(ctx context.Context, organizationID *string, id string) (*model.Job, error) {
+	svc, p, err := r.backgroundFor(ctx)
 	if err != nil {
 		return nil, err
 	}
-	res, err := svc.Test(ctx, p, orgOf(p, organizationID), id)
+	j, err := svc.TestConnector(ctx, p, orgOf(p, organizationID), id)
 	if err != nil {
 		return nil, err
 	}
-	return connectorTestToModel(res), nil
+	return r.jobToModel(ctx, p, j)
 }
 
-func (r *mutationResolver) SyncConnector(ctx context.Context, organizationID *string, id string) (*model.IngestionRun, error) {
-	svc, p, err := r.connectorsFor(ctx)
+func (r *mutationResolver) SyncConnector(ctx context.Context, organizationID *string, id string) (*model.Job, error) {
+	svc, p, err := r.backgroundFor(ctx)
 	if err != nil {
 		return nil, err
 	}
-	run, err := svc.Sync(ctx, p, orgOf(p, organizationID), id, nil)
+	j, err := svc.SyncConnector(ctx, p, orgOf(p, organizationID), id)
 	if err != nil {
 		return nil, err
 	}
-	out := runToModel(run)
-	return &out, nil
+	return r.jobToModel(ctx, p, j)
 }
 
 func (r *queryResolver) Connectors(ctx context.Context, organizationID *string) ([]model.Connector, error) {

@@ -500,8 +500,6 @@ func TestConnectorResolversPassTheCallerAndOrganization(t *testing.T) {
 		{"create naming an organization", createConnector, map[string]any{"org": "org-9", "in": awsInput("Acme AWS")}, "Create", "org-9", ""},
 		{"update", updateConnector, map[string]any{"id": "c-1", "in": awsInput("Acme AWS")}, "Update", fakeOrg.ID, "c-1"},
 		{"delete", deleteConnector, map[string]any{"org": "org-9", "id": "c-1"}, "Delete", "org-9", "c-1"},
-		{"test", testConnector, map[string]any{"id": "c-1"}, "Test", fakeOrg.ID, "c-1"},
-		{"sync", syncConnector, map[string]any{"id": "c-1"}, "Sync", fakeOrg.ID, "c-1"},
 	}
 	for _, tt := range tests {
 		resp := post1(t, api, tt.query, tt.vars)

@@ -1,9 +1,13 @@
 package graph_test
 
 import (
+	"errors"
+
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"github.com/truecost/truecost/domain"
+	"github.com/truecost/truecost/domain/background"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,7 +16,6 @@ import (
 	"time"
 
 	"github.com/truecost/truecost/adapters/sqlstore"
-	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/billing"
 	"github.com/truecost/truecost/domain/connectors"
 	"github.com/truecost/truecost/domain/tenancy"
@@ -84,6 +87,12 @@ func (w *apiWorld) serve(t *testing.T, deps graph.Deps) {
 	deps.Tenancy = w.tn
 	deps.Reporter = billing.NewReporter(w.store, w.store, w.rights)
 	deps.Connectors = w.conns
+	bg := background.Deps{Store: w.store, Runner: goRunner{}, Rights: w.rights, Connectors: w.conns, NewID: tenancy.NewID,
+		Logger: discardLogger()}
+	if deps.Accounts != nil {
+		bg.Accounts = deps.Accounts
+	}
+	deps.Background = background.NewService(bg)
 	deps.AWSPrincipal = awsPrincipal
 	deps.Logger = discardLogger()
 	srv := httptest.NewServer(graph.NewHandler(deps))
@@ -146,6 +155,9 @@ func (w *apiWorld) do(t *testing.T, token, query string, vars map[string]any, ou
 	status, resp, raw := post(t, w.url, query, vars, bearer(token))
 	if status != http.StatusOK {
 		t.Fatalf("status %d: %s", status, raw)
+	}
+	if aj, ok := jobQueries[query]; ok && len(resp.Errors) == 0 {
+		resp, raw = w.awaitJob(t, token, aj, resp)
 	}
 	for _, s := range w.secrets {
 		for _, form := range []string{s, strings.ReplaceAll(s, "/", `\/`), strings.ReplaceAll(s, "\n", `\n`), strings.ReplaceAll(s, `"`, `\"`)} {
@@ -220,10 +232,10 @@ var (
 	deleteConnector = `mutation($org: ID, $id: ID!) { deleteConnector(organizationId: $org, id: $id) }`
 	getConnector    = `query($org: ID, $id: ID!) { connector(organizationId: $org, id: $id) { ` + connectorFields + ` } }`
 	listConnectors  = `query($org: ID) { connectors(organizationId: $org) { ` + connectorFields + ` } }`
-	testConnector   = `mutation($org: ID, $id: ID!) { testConnector(organizationId: $org, id: $id) {
-  format fileCount totalBytes parts { period version files { name size } } } }`
-	syncConnector = `mutation($org: ID, $id: ID!) { syncConnector(organizationId: $org, id: $id) {
-  id organizationId connectorId status format rows periods totals { amount currency } error } }`
+	testConnector   = asJob(`mutation($org: ID, $id: ID!) { testConnector(organizationId: $org, id: $id) { id } }`,
+		"testConnector", `connectorTest { format fileCount totalBytes parts { period version files { name size } } }`)
+	syncConnector = asJob(`mutation($org: ID, $id: ID!) { syncConnector(organizationId: $org, id: $id) { id } }`,
+		"syncConnector", `ingestionRun { id organizationId connectorId status format rows periods totals { amount currency } error }`)
 )
 
 // awsInput is a valid AWS connector input with a role to assume.
@@ -274,7 +286,7 @@ func (f *fakeSources) Source(_ context.Context, c connectors.Connector, sec conn
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.secrets[c.ID] = sec
-	return fakeFOCUS{broken: c.Config.Path == "broken"}, nil
+	return fakeFOCUS{broken: c.Config.Path == "broken", unreachable: c.Config.Path == "unreachable"}, nil
 }
 
 func (f *fakeSources) secret(id string) connectors.Secret {
@@ -285,14 +297,19 @@ func (f *fakeSources) secret(id string) connectors.Secret {
 
 // fakeFOCUS holds August and September 2026, one part each of two files;
 // each part reads as a charge of 10.25 USD and a credit of -0.25 USD.
-type fakeFOCUS struct{ broken bool }
+// An unreachable one fails its scan as a cloud that does not answer does.
+type fakeFOCUS struct{ broken, unreachable bool }
 
 var fakePeriods = []time.Time{
 	time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC),
 	time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC),
 }
 
-func (fakeFOCUS) Scan(context.Context) (billing.Manifest, error) {
+func (s fakeFOCUS) Scan(context.Context) (billing.Manifest, error) {
+	if s.unreachable {
+		return billing.Manifest{}, domain.WrapError(domain.Unavailable, errors.New("dial tcp 10.9.8.7:443: i/o timeout"),
+			"list objects in acme-billing: s3.amazonaws.com did not answer within 30s")
+	}
 	m := billing.Manifest{Format: "focus"}
 	for _, p := range fakePeriods {
 		month := p.Format("2006-01")

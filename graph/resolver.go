@@ -11,6 +11,7 @@ import (
 
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/accounts"
+	"github.com/truecost/truecost/domain/background"
 	"github.com/truecost/truecost/domain/billing"
 	"github.com/truecost/truecost/domain/connectors"
 	"github.com/truecost/truecost/domain/pricing"
@@ -76,6 +77,11 @@ type Deps struct {
 	// Pricing manages resellers' pricebooks and customers' pricing and
 	// makes bills; nil answers "unavailable".
 	Pricing *pricing.Service
+	// Background starts the slow operations (connector test and sync,
+	// billing provisioning, billing status check) as jobs and reports on
+	// them; when nil, those mutations and the job query answer
+	// "unavailable".
+	Background *background.Service
 	// AWSPrincipal is the IAM principal (an ARN) Truecost reads AWS exports
 	// as; the trust policies shown for AWS connectors and cloud accounts let
 	// it assume roles.

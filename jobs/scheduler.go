@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/go-co-op/gocron/v2"
@@ -40,6 +41,10 @@ type Deps struct {
 	// StatusInterval is how often billing statuses are checked; zero means
 	// hourly.
 	StatusInterval time.Duration
+	// StatusAtStart also checks billing statuses once when the scheduler
+	// starts, outside any slot, so that a status recorded wrong before a
+	// restart does not wait for the next slot.
+	StatusAtStart bool
 	// Attempts prunes old failed sign-ins hourly. When nil, the job is not
 	// scheduled.
 	Attempts AttemptPruner
@@ -138,6 +143,9 @@ type Scheduler struct {
 	stopping    context.Context
 	stop        context.CancelFunc
 	stopTimeout time.Duration
+	// stopStart cancels the start-up pass; started waits for it.
+	stopStart context.CancelFunc
+	started   sync.WaitGroup
 }
 
 // New returns a Scheduler with every job registered, ready to Start. It
@@ -195,10 +203,22 @@ func New(deps Deps, opts ...Option) (*Scheduler, error) {
 	return s, nil
 }
 
-// Start starts running jobs at their slots; it returns at once.
+// Start starts running jobs at their slots, and with Deps.StatusAtStart
+// the billing status check once in the background; it returns at once.
 func (s *Scheduler) Start() {
 	s.cron.Start()
 	s.deps.Logger.Info("job scheduler started", "owner", s.owner, "distributed", s.deps.Locks != nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stopStart = cancel
+	if s.deps.Status == nil || !s.deps.StatusAtStart {
+		return
+	}
+	j := job{name: BillingStatusJob + "-at-start", interval: s.deps.statusInterval(), timeout: s.deps.statusTimeout(), run: BillingStatus}
+	s.started.Add(1)
+	go func() {
+		defer s.started.Done()
+		_ = s.runner(j)(ctx)
+	}()
 }
 
 // Shutdown stops scheduling and waits for running jobs to return, up to
@@ -211,6 +231,10 @@ func (s *Scheduler) Shutdown() error {
 		grace.Stop()
 		s.stop()
 	}()
+	if s.stopStart != nil {
+		s.stopStart()
+		s.started.Wait()
+	}
 	if err := s.cron.Shutdown(); err != nil {
 		return fmt.Errorf("jobs: shut down scheduler: %w", err)
 	}

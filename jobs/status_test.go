@@ -267,3 +267,25 @@ type checkFunc func(context.Context) (accounts.CheckReport, error)
 func (f checkFunc) CheckAll(ctx context.Context, _ tenancy.Principal) (accounts.CheckReport, error) {
 	return f(ctx)
 }
+
+func TestBillingStatusRunsOnceAtStartWhenAsked(t *testing.T) {
+	t.Parallel()
+	for _, atStart := range []bool{false, true} {
+		t.Run(fmt.Sprintf("at start %v", atStart), func(t *testing.T) {
+			t.Parallel()
+			clock := clockwork.NewFakeClockAt(start)
+			checker := &statusChecker{clock: clock}
+			startReplica(t, jobs.Deps{Housekeeper: &housekeeper{}, Clock: clock, Status: checker, StatusAtStart: atStart,
+				Logger: (&logBuffer{}).logger()})
+			want := 0
+			if atStart {
+				want = 1
+				eventually(t, "the start-up check ran", func() bool { return len(checker.snapshot()) == 1 })
+			}
+			settle()
+			if got := checker.snapshot(); len(got) != want || (want == 1 && !got[0].Equal(start)) {
+				t.Errorf("checks before the first slot at %v, want %d at %s", got, want, start)
+			}
+		})
+	}
+}

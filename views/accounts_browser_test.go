@@ -124,25 +124,35 @@ func TestBrowserAddsAWSAccountProvisionsAndDeprovisionsBilling(t *testing.T) {
 		t.Errorf("external ID %q and trust policy %q", externalID, policy)
 	}
 
-	// Provision billing: region and CUR 2.0; the button says it is busy
-	// while the steps run.
+	// Provision billing: region and CUR 2.0. It runs as a background job:
+	// the page shows the job, polls it every second while the steps run
+	// (held here by the gate), and shows the outcome once it is done.
 	run("provision",
 		waitFor(testID("provision-form")),
 		setValue("region", "eu-west-1"),
 		click(testID("export-cur2")),
 		click(testID("provision-billing")),
-		waitFor(testID("provision-billing")+" .btn-busy"),
+		waitFor(testID("job")),
+		poll(`document.querySelector('[data-testid="job"]')?.dataset.jobState === "running"`),
 	)
-	if got := text(testID("provision-billing") + " .btn-busy"); got != "Provisioning… this can take a minute" {
-		t.Fatalf("busy button says %q; page: %s", got, text(testID("account-live")))
+	if got := text(testID("job")); !strings.Contains(got, "Provision billing") || !strings.Contains(got, "Running") {
+		t.Fatalf("job shows %q; page: %s", got, text(testID("account-live")))
 	}
-	var disabled bool
-	run("check disabled", chromedp.Evaluate(`document.querySelector('[data-testid="provision-billing"]').disabled`, &disabled))
-	if !disabled {
+	var pollAttrs []string
+	run("read the job's poll", chromedp.Evaluate(`(() => { const j = document.querySelector('[data-testid="job"]');
+		return [j.getAttribute("hx-get"), j.getAttribute("hx-trigger")] })()`, &pollAttrs))
+	if len(pollAttrs) != 2 || !strings.HasPrefix(pollAttrs[0], "/accounts/") || pollAttrs[1] != "every 1s" {
+		t.Errorf("job polls %v, want its account's job every 1s", pollAttrs)
+	}
+	screenshot("account-provisioning")
+	var buttons int
+	run("no second press", chromedp.Evaluate(`document.querySelectorAll('[data-testid="provision-billing"]').length`, &buttons))
+	if buttons != 0 {
 		t.Error("the Provision Billing button can be pressed again while provisioning runs")
 	}
 	close(gate)
-	run("wait for provisioning", waitFor(`#billing [data-testid="infra-state"]`))
+	run("wait for provisioning", waitFor(`#billing [data-testid="infra-state"]`),
+		poll(`document.querySelector('[data-testid="job"]') === null`))
 	if got := text(`#billing ` + testID("infra-state")); got != "Provisioned" {
 		t.Fatalf("state after provisioning %q: %s", got, text(testID("billing")))
 	}

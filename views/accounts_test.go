@@ -913,3 +913,50 @@ func TestAccountPagesWithoutServiceSayNotConfigured(t *testing.T) {
 		t.Errorf("message %q", got)
 	}
 }
+
+func TestInfraCardTellsTheStoryOfTheAccountRows(t *testing.T) {
+	t.Parallel()
+	ac := newAccountConsole(t)
+	ctx := context.Background()
+	// The sample export bills everything to the AWS payer 123456789012; it
+	// arrives through a local connector, not one provisioning created.
+	payer := accounts.Input{Provider: connectors.AWS, Name: "Sunbird payer", ProviderAccountID: "123456789012",
+		Credentials: connectors.Secret{"role_arn": testRoleARN}}
+	a := ac.add(ac.resellerAdmin, ac.reseller.ID, payer)
+	if _, err := ac.conns.IngestLocal(ctx, system, ac.reseller.ID, "testdata/focus_sample.csv", "focus", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ac.service.CheckNow(ctx, ac.resellerAdmin, ac.reseller.ID); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := ac.signIn("admin@northwind.test")
+	check := func(when, state, note string) {
+		t.Helper()
+		doc := ac.getDoc(c, "/accounts", nil, http.StatusOK)
+		row := doc.Find(`[data-account-id="` + a.ID + `"]`)
+		if got := row.Find(testID("account-status")).Text(); got != "Provisioned" {
+			t.Errorf("%s: row status %q, want Provisioned", when, got)
+		}
+		card := doc.Find(testID("infra-card") + `[data-provider="aws"]`)
+		if got := card.Find(testID("infra-state")).Text(); got != state {
+			t.Errorf("%s: card state %q above a Provisioned row, want %q", when, got, state)
+		}
+		if got := card.Find(testID("infra-receiving")).Text(); got != "1 of 1" {
+			t.Errorf("%s: card receiving %q, want 1 of 1", when, got)
+		}
+		if got := card.Find(testID("infra-note")).Text(); !strings.Contains(got, note) {
+			t.Errorf("%s: card note %q, want it to say %q", when, got, note)
+		}
+	}
+	check("nothing provisioned", "Receiving data", "connectors added by hand")
+
+	ac.aws.failNext("bucket", domain.Errorf(domain.Forbidden, "access denied to s3:CreateBucket"))
+	if _, err := ac.service.Provision(ctx, ac.resellerAdmin, ac.reseller.ID, a.ID, accounts.Settings{}); domain.ErrorCode(err) != domain.Forbidden {
+		t.Fatalf("provisioning failing at its first step: %v", err)
+	}
+	check("provisioning failed at its first step", "Receiving data", "Provisioning did not finish")
+	if _, err := ac.service.Deprovision(ctx, ac.resellerAdmin, ac.reseller.ID, connectors.AWS, true); err != nil {
+		t.Fatal(err)
+	}
+	check("deprovisioned", "Receiving data", "export was deprovisioned")
+}

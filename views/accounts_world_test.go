@@ -120,7 +120,15 @@ func (s *scriptedProvisioner) failNext(step string, err error) {
 func (s *scriptedProvisioner) record() (ran, removed []string, settings []accounts.Settings) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]string(nil), s.ran...), append([]string(nil), s.removed...), append([]accounts.Settings(nil), s.settings...)
+	// Provisioning validates the settings when asked and again when its
+	// job runs: each provisioning counts once.
+	var distinct []accounts.Settings
+	for i, set := range s.settings {
+		if i == 0 || set != s.settings[i-1] {
+			distinct = append(distinct, set)
+		}
+	}
+	return append([]string(nil), s.ran...), append([]string(nil), s.removed...), distinct
 }
 
 // awsTags are the cost allocation tags of the scripted AWS provisioning:

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"github.com/truecost/truecost/domain/background"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -195,6 +196,8 @@ func TestBrowserAddsAWSConnectorTestsAndSyncsIt(t *testing.T) {
 	mux.Handle("/", views.NewHandler(views.Deps{
 		Tenancy: tenants, Reporter: billing.NewReporter(store, store, rights),
 		Connectors: conns, AWSPrincipal: testAWSPrincipal,
+		Background: background.NewService(background.Deps{Store: store, Runner: goRunner{}, Rights: rights,
+			Connectors: conns, NewID: tenancy.NewID}),
 	}))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)

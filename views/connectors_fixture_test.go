@@ -3,6 +3,7 @@ package views_test
 import (
 	"context"
 	"crypto/rand"
+	"github.com/truecost/truecost/domain/background"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -131,6 +132,11 @@ func (w *tenantWorld) serve(t *testing.T, deps views.Deps) *fixture {
 	deps.Tenancy = w.tenants
 	deps.Reporter = billing.NewReporter(w.store, w.store, w.rights)
 	deps.Connectors = w.conns
+	bg := background.Deps{Store: w.store, Runner: goRunner{}, Rights: w.rights, Connectors: w.conns, NewID: tenancy.NewID}
+	if deps.Accounts != nil {
+		bg.Accounts = deps.Accounts
+	}
+	deps.Background = background.NewService(bg)
 	deps.AWSPrincipal = testAWSPrincipal
 	mux := http.NewServeMux()
 	mux.Handle(static.Prefix, static.Handler())
@@ -216,3 +222,11 @@ func parseRow(t *testing.T, resp *http.Response) *goquery.Document {
 }
 
 var htmx = http.Header{"Hx-Request": {"true"}}
+
+// goRunner runs each background job on its own goroutine.
+type goRunner struct{}
+
+func (goRunner) Go(fn func(context.Context)) error {
+	go fn(context.Background())
+	return nil
+}

@@ -1,9 +1,11 @@
 package views_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -298,6 +300,48 @@ func (f *fixture) postForm(c *http.Client, path string, form url.Values, header 
 	if err != nil {
 		f.t.Fatalf("POST %s: %v", path, err)
 	}
+	return f.followJob(c, resp, header)
+}
+
+// followJob waits for the background job an answer shows (Test
+// connection, Sync now, Provision billing, Check now): it polls the job's
+// URL as the page does, with the same headers, until the answer no longer
+// holds the job, and returns that answer in place of the first.
+func (f *fixture) followJob(c *http.Client, resp *http.Response, header http.Header) *http.Response {
+	f.t.Helper()
+	if resp.StatusCode != http.StatusOK {
+		return resp
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for bytes.Contains(body, []byte(`data-testid="job"`)) {
+		doc, err := goquery.NewDocumentFromReader(bytes.NewReader(body))
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		poll := doc.Find(testID("job")).AttrOr("hx-get", "")
+		if poll == "" || time.Now().After(deadline) {
+			f.t.Fatalf("job not followed (poll %q): %s", poll, body)
+		}
+		// The page polls every second; a little faster keeps tests quick
+		// without starving the job of the machine.
+		time.Sleep(200 * time.Millisecond)
+		next := f.get(c, poll, header)
+		body, err = io.ReadAll(next.Body)
+		next.Body.Close()
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		if next.StatusCode != http.StatusOK {
+			f.t.Fatalf("poll %s: status %d: %s", poll, next.StatusCode, body)
+		}
+		resp = next
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
 	return resp
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/accounts"
+	"github.com/truecost/truecost/domain/background"
 	"github.com/truecost/truecost/domain/billing"
 	"github.com/truecost/truecost/domain/connectors"
 	"github.com/truecost/truecost/domain/pricing"
@@ -70,6 +71,10 @@ type Deps struct {
 	// Pricing serves the pricebooks, customers' pricing and the bills;
 	// without it those pages answer that pricing is not configured.
 	Pricing *pricing.Service
+	// Background runs Test connection, Sync now, Provision billing and
+	// Check now as jobs the pages poll; without it those actions answer
+	// that background jobs are not configured.
+	Background *background.Service
 	// AWSPrincipal is the AWS principal (account root or role ARN) that
 	// assumes customers' IAM roles, shown in the trust policy they install.
 	AWSPrincipal string
@@ -164,6 +169,9 @@ func (s *server) connectorRoutes(mux *http.ServeMux) {
 		Tenancy: s.deps.Tenancy, Connectors: s.deps.Connectors,
 		AWSPrincipal: s.deps.AWSPrincipal, Now: s.deps.Now,
 	}
+	if s.deps.Background != nil {
+		page.Jobs = s.deps.Background
+	}
 	routes := []struct {
 		pattern string
 		handle  handlerFunc
@@ -178,6 +186,7 @@ func (s *server) connectorRoutes(mux *http.ServeMux) {
 		{"POST /connectors/{id}/delete", page.Delete},
 		{"POST /connectors/{id}/test", page.Test},
 		{"POST /connectors/{id}/sync", page.Sync},
+		{"GET /connectors/{id}/jobs/{job}", page.JobStatus},
 	}
 	for _, r := range routes {
 		h := r.handle
@@ -230,6 +239,9 @@ func (s *server) accountRoutes(mux *http.ServeMux) {
 	if s.deps.Accounts != nil {
 		page.Accounts = s.deps.Accounts
 	}
+	if s.deps.Background != nil {
+		page.Jobs = s.deps.Background
+	}
 	routes := []struct {
 		pattern string
 		handle  handlerFunc
@@ -239,12 +251,14 @@ func (s *server) accountRoutes(mux *http.ServeMux) {
 		{"GET /accounts/fields", page.Fields},
 		{"POST /accounts", page.Create},
 		{"POST /accounts/check", page.CheckNow},
+		{"GET /accounts/jobs", page.ListJobStatus},
 		{"GET /accounts/{id}", page.Show},
 		{"GET /accounts/{id}/edit", page.Edit},
 		{"POST /accounts/{id}/edit", page.Update},
 		{"POST /accounts/{id}/delete", page.Delete},
 		{"POST /accounts/{id}/check", page.CheckNow},
 		{"POST /accounts/{id}/provision", page.Provision},
+		{"GET /accounts/{id}/jobs/{job}", page.JobStatus},
 		{"GET /accounts/{id}/deprovision", page.ConfirmDeprovision},
 		{"POST /accounts/{id}/deprovision", page.Deprovision},
 	}

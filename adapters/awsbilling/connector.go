@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/truecost/truecost/adapters/cloudhttp"
+
 	"github.com/truecost/truecost/domain/connectors"
 )
 
@@ -30,14 +32,18 @@ func ConfigFor(c connectors.Connector, secret connectors.Secret) Config {
 // NewConnectorSource opens the Source an AWS billing connector reads: the
 // S3 bucket and path of its configuration, of its file type (cur, cur2,
 // focus; found from the layout when empty).
-// Its requests to the bucket go through client when given.
-func NewConnectorSource(ctx context.Context, c connectors.Connector, secret connectors.Secret, client *http.Client) (*Source, error) {
+// Its requests to the bucket go through client when given. timeouts, when
+// given, bound every request (STS and S3); cloudhttp's defaults otherwise.
+func NewConnectorSource(ctx context.Context, c connectors.Connector, secret connectors.Secret, client *http.Client, timeouts ...cloudhttp.Timeouts) (*Source, error) {
 	kind, err := ParseKind(c.Config.FileType)
 	if err != nil {
 		return nil, err
 	}
 	cfg := ConfigFor(c, secret)
 	cfg.BucketHTTPClient = client
+	if len(timeouts) > 0 {
+		cfg.Timeouts = timeouts[0]
+	}
 	bucket, err := OpenS3Bucket(ctx, cfg, c.Config.Bucket)
 	if err != nil {
 		return nil, err

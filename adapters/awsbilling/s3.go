@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/truecost/truecost/adapters/cloudhttp"
 	"io"
 	"net/http"
 	"sort"
@@ -53,6 +54,9 @@ type Config struct {
 	// whose endpoint a tenant may choose (an outbound policy's client);
 	// credential lookups keep HTTPClient or the SDK's default.
 	BucketHTTPClient *http.Client
+	// Timeouts bound each request of the SDK's own client, STS included,
+	// when HTTPClient is not set, and each request of BucketHTTPClient.
+	Timeouts cloudhttp.Timeouts
 }
 
 // String describes the configuration without its secrets.
@@ -99,6 +103,9 @@ func NewS3Client(ctx context.Context, cfg Config) (*s3.Client, error) {
 	if err != nil {
 		return nil, domain.WrapError(domain.Invalid, err, "cannot configure AWS access: %v", err)
 	}
+	if cfg.HTTPClient == nil {
+		awsCfg.HTTPClient = cfg.Timeouts.Wrap(awsCfg.HTTPClient)
+	}
 	if cfg.RoleARN != "" {
 		stsClient := sts.NewFromConfig(awsCfg, func(o *sts.Options) {
 			if cfg.STSEndpoint != "" {
@@ -118,7 +125,7 @@ func NewS3Client(ctx context.Context, cfg Config) (*s3.Client, error) {
 	}
 	return s3.NewFromConfig(awsCfg, func(o *s3.Options) {
 		if cfg.BucketHTTPClient != nil {
-			o.HTTPClient = cfg.BucketHTTPClient
+			o.HTTPClient = cfg.Timeouts.Wrap(cfg.BucketHTTPClient)
 		}
 		if cfg.Endpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.Endpoint)
@@ -204,6 +211,9 @@ func (b *S3Bucket) wrap(err error, format string, args ...any) error {
 			return domain.WrapError(domain.Forbidden, err, "%s: access denied (%s); check the role or keys and the bucket policy", what, apiErr.ErrorCode())
 		}
 		return domain.WrapError(domain.Unavailable, err, "%s: %s", what, apiErr.ErrorCode())
+	}
+	if msg, ok := cloudhttp.TimedOut(err); ok {
+		return domain.WrapError(domain.Unavailable, err, "%s: S3 is unreachable (%s)", what, msg)
 	}
 	return domain.WrapError(domain.Unavailable, err, "%s: S3 is unreachable", what)
 }

@@ -14,6 +14,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"github.com/truecost/truecost/adapters/cloudhttp"
 	"net/http"
 	"strings"
 
@@ -34,6 +35,10 @@ type Config struct {
 	// not the lookup of Truecost's own credentials (which may need the
 	// instance metadata service): an outbound policy's client.
 	APIHTTPClient *http.Client
+	// Timeouts bound each request to the AWS APIs, STS included, made
+	// with APIHTTPClient or, when HTTPClient is not set, the SDK's own
+	// client.
+	Timeouts cloudhttp.Timeouts
 }
 
 // Provisioner provisions AWS billing exports. It implements

@@ -66,7 +66,9 @@ func (s *session) load(ctx context.Context) (aws.Config, error) {
 	// The credential chain above keeps its own client; the API clients
 	// made from cfg from here on, STS included, use this one.
 	if s.p.cfg.APIHTTPClient != nil {
-		cfg.HTTPClient = s.p.cfg.APIHTTPClient
+		cfg.HTTPClient = s.p.cfg.Timeouts.Wrap(s.p.cfg.APIHTTPClient)
+	} else if s.p.cfg.HTTPClient == nil {
+		cfg.HTTPClient = s.p.cfg.Timeouts.Wrap(cfg.HTTPClient)
 	}
 	if role := creds["role_arn"]; role != "" {
 		client := sts.NewFromConfig(cfg, func(o *sts.Options) {

@@ -18,6 +18,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 
+	"github.com/truecost/truecost/adapters/cloudhttp"
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/billing"
 )
@@ -42,8 +43,8 @@ type Config struct {
 	Endpoint    string
 	Credentials Credentials
 	// HTTPClient, when set, sends every request, sign-in included (an
-	// outbound policy's client: the endpoint, and a connection string's or
-	// SAS URL's host, are a tenant's choice).
+	// outbound policy's client with cloudhttp's deadlines: the endpoint,
+	// and a connection string's or SAS URL's host, are a tenant's choice).
 	HTTPClient *http.Client
 }
 
@@ -300,6 +301,9 @@ func azureError(err error, format string, args ...any) error {
 	var authErr *azidentity.AuthenticationFailedError
 	if errors.As(err, &authErr) {
 		return domain.WrapError(domain.Unauthorized, err, format+": the service principal could not sign in", args...)
+	}
+	if msg, ok := cloudhttp.TimedOut(err); ok {
+		return domain.WrapError(domain.Unavailable, err, format+": Azure Blob Storage is unreachable ("+strings.ReplaceAll(msg, "%", "%%")+")", args...)
 	}
 	return domain.WrapError(domain.Unavailable, err, format+": Azure Blob Storage is unreachable", args...)
 }

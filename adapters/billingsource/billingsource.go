@@ -8,10 +8,12 @@ package billingsource
 import (
 	"context"
 	"io"
+	"net/http"
 	"os"
 
 	"github.com/truecost/truecost/adapters/awsbilling"
 	"github.com/truecost/truecost/adapters/azurebilling"
+	"github.com/truecost/truecost/adapters/cloudhttp"
 	"github.com/truecost/truecost/adapters/gcpbilling"
 	"github.com/truecost/truecost/adapters/localfiles"
 	"github.com/truecost/truecost/adapters/ocibilling"
@@ -28,6 +30,9 @@ type Factory struct {
 	// endpoints and credential URLs are a tenant's choice. Nil refuses
 	// every internal address.
 	Outbound *outbound.Policy
+	// Timeouts bound every call to a cloud (cloudhttp's defaults when
+	// zero).
+	Timeouts cloudhttp.Timeouts
 }
 
 var _ connectors.SourceFactory = Factory{}
@@ -52,15 +57,21 @@ func (f Factory) Source(ctx context.Context, c connectors.Connector, secret conn
 	return guarded{src}, nil
 }
 
+// client is an HTTP client whose connections obey the outbound policy and
+// whose calls keep the deadlines.
+func (f Factory) client() *http.Client {
+	return &http.Client{Transport: f.Timeouts.Transport(f.Outbound.Transport())}
+}
+
 func (f Factory) cloudSource(ctx context.Context, c connectors.Connector, secret connectors.Secret) (billing.Source, error) {
 	cfg := c.Config
 	switch c.Provider {
 	case connectors.AWS:
-		return awsbilling.NewConnectorSource(ctx, c, secret, f.Outbound.Client())
+		return awsbilling.NewConnectorSource(ctx, c, secret, f.Outbound.Client(), f.Timeouts)
 	case connectors.Azure:
 		bucket, err := azurebilling.NewBucket(azurebilling.Config{StorageAccount: cfg.StorageAccount, Container: cfg.Container,
 			Cloud: cfg.AzureCloud, Endpoint: cfg.Endpoint, Credentials: azurebilling.CredentialsFromSecret(secret),
-			HTTPClient: f.Outbound.Client()})
+			HTTPClient: f.client()})
 		if err != nil {
 			return nil, err
 		}
@@ -68,12 +79,12 @@ func (f Factory) cloudSource(ctx context.Context, c connectors.Connector, secret
 	case connectors.GCP:
 		return gcpbilling.NewBigQuerySource(ctx, gcpbilling.Config{BillingAccountID: cfg.BillingAccountID, ProjectID: cfg.ProjectID,
 			Location: cfg.Region, Dataset: cfg.Dataset, Table: cfg.Table, CredentialsJSON: []byte(secret["service_account_json"]),
-			Endpoint: cfg.Endpoint, Transport: f.Outbound.Transport(), AllMonths: c.LastSyncAt.IsZero(), ResultProject: cfg.ResultProject,
+			Endpoint: cfg.Endpoint, Transport: f.Outbound.Transport(), Timeouts: f.Timeouts, AllMonths: c.LastSyncAt.IsZero(), ResultProject: cfg.ResultProject,
 			ResultRegion: cfg.ResultRegion, ResultDataset: cfg.ResultDataset, ResultBucket: cfg.ResultBucket})
 	case connectors.OCI:
 		bucket, err := ocibilling.NewBucket(ocibilling.Config{TenancyOCID: cfg.TenancyOCID, UserOCID: cfg.UserOCID,
 			Fingerprint: cfg.Fingerprint, PrivateKey: secret["private_key"], Passphrase: secret["passphrase"],
-			Region: cfg.Region, Endpoint: cfg.Endpoint, Transport: f.Outbound.Transport()})
+			Region: cfg.Region, Endpoint: cfg.Endpoint, Transport: f.Outbound.Transport(), Timeouts: f.Timeouts})
 		if err != nil {
 			return nil, err
 		}

@@ -20,6 +20,7 @@ import (
 	"google.golang.org/api/iterator"
 	"google.golang.org/api/option"
 
+	"github.com/truecost/truecost/adapters/cloudhttp"
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/billing"
 )
@@ -54,6 +55,9 @@ type Config struct {
 	// of the key for a token included (an outbound policy's transport:
 	// the endpoint and the key's token URI are a tenant's choice).
 	Transport http.RoundTripper
+	// Timeouts bound each request, the token requests of CredentialsJSON
+	// included, and each pause of a streaming read.
+	Timeouts cloudhttp.Timeouts
 
 	// Window is how far back to look for newly exported rows (default
 	// DefaultWindow). AllMonths scans every invoice month instead: for the
@@ -130,7 +134,7 @@ func NewBigQuerySource(ctx context.Context, cfg Config, opts ...option.ClientOpt
 	}
 	var all []option.ClientOption
 	if cfg.Transport != nil {
-		hc, err := AuthorizedClient(cfg.CredentialsJSON, cfg.Transport)
+		hc, err := AuthorizedClient(cfg.CredentialsJSON, cfg.Timeouts.Transport(cfg.Transport))
 		if err != nil {
 			return nil, domain.WrapError(domain.Invalid, err, "cannot set up the BigQuery client for project %s (check the service account key)", cfg.ProjectID)
 		}
@@ -138,7 +142,11 @@ func NewBigQuerySource(ctx context.Context, cfg Config, opts ...option.ClientOpt
 	} else if len(cfg.CredentialsJSON) > 0 {
 		// Only a service-account key is accepted: a credential of another
 		// type from outside could make the client fetch arbitrary URLs.
-		all = append(all, option.WithAuthCredentialsJSON(option.ServiceAccount, cfg.CredentialsJSON))
+		hc, err := cfg.Timeouts.Google(cfg.CredentialsJSON)
+		if err != nil {
+			return nil, domain.WrapError(domain.Invalid, err, "cannot set up the BigQuery client for project %s (check the service account key)", cfg.ProjectID)
+		}
+		all = append(all, option.WithHTTPClient(hc))
 	}
 	if cfg.Endpoint != "" {
 		all = append(all, option.WithEndpoint(cfg.Endpoint))
@@ -384,6 +392,9 @@ func apiError(err error, format string, args ...any) error {
 		case http.StatusBadRequest:
 			return domain.WrapError(domain.Invalid, err, "cannot %s: BigQuery rejected the query: %s", what, gerr.Message)
 		}
+	}
+	if msg, ok := cloudhttp.TimedOut(err); ok {
+		return domain.WrapError(domain.Unavailable, err, "cannot %s: BigQuery is unavailable (%s)", what, msg)
 	}
 	return domain.WrapError(domain.Unavailable, err, "cannot %s: BigQuery is unavailable", what)
 }

@@ -29,7 +29,7 @@ func (p *Provisioner) options(req accounts.Request, endpoint string) ([]option.C
 	case key == "":
 		return nil, domain.Errorf(domain.Invalid, "account %s has no service account key: add its JSON key to provision billing from it", req.Account.Name)
 	case p.cfg.Transport != nil:
-		hc, err := gcpbilling.AuthorizedClient([]byte(key), p.cfg.Transport)
+		hc, err := gcpbilling.AuthorizedClient([]byte(key), p.cfg.Timeouts.Transport(p.cfg.Transport))
 		if err != nil {
 			return nil, keyError(req, err)
 		}
@@ -37,7 +37,11 @@ func (p *Provisioner) options(req accounts.Request, endpoint string) ([]option.C
 	default:
 		// Only a service-account key is accepted: a credential of another
 		// type could make the client fetch URLs it names.
-		opts = append(opts, option.WithAuthCredentialsJSON(option.ServiceAccount, []byte(key)))
+		hc, err := p.cfg.Timeouts.Google([]byte(key))
+		if err != nil {
+			return nil, keyError(req, err)
+		}
+		opts = append(opts, option.WithHTTPClient(hc))
 	}
 	if endpoint != "" {
 		opts = append(opts, option.WithEndpoint(endpoint))

@@ -15,6 +15,7 @@ package gcpprovision
 import (
 	"context"
 	"fmt"
+	"github.com/truecost/truecost/adapters/cloudhttp"
 	"net/http"
 	"regexp"
 	"strings"
@@ -64,6 +65,9 @@ type Config struct {
 	// HTTPClient, when set, sends every request as it is: it must add
 	// credentials itself, since the account's key is then not used.
 	HTTPClient *http.Client
+	// Timeouts bound each request made with the account's key, its token
+	// requests included.
+	Timeouts cloudhttp.Timeouts
 	// NoAuth sends requests without credentials, for emulators that
 	// check none.
 	NoAuth bool

@@ -8,11 +8,11 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/oracle/oci-go-sdk/v65/common"
 	"github.com/oracle/oci-go-sdk/v65/objectstorage"
 
+	"github.com/truecost/truecost/adapters/cloudhttp"
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/billing"
 )
@@ -40,6 +40,8 @@ type Config struct {
 	// Transport, when set, is the base of the client's transport (an
 	// outbound policy's: the endpoint is a tenant's choice).
 	Transport *http.Transport
+	// Timeouts bound each request and each pause of a streaming read.
+	Timeouts cloudhttp.Timeouts
 }
 
 // String describes the location without credentials.
@@ -111,13 +113,12 @@ func NewBucket(cfg Config) (*Bucket, error) {
 	}
 	// The SDK's default client gives each request 60 seconds including the
 	// body, which cuts off the streaming of a large report; bound the wait
-	// for response headers instead and leave the rest to the context.
-	transport := http.DefaultTransport.(*http.Transport).Clone()
+	// for response headers and each pause of the body instead.
+	var base http.RoundTripper
 	if cfg.Transport != nil {
-		transport = cfg.Transport.Clone()
+		base = cfg.Transport.Clone()
 	}
-	transport.ResponseHeaderTimeout = time.Minute
-	client.HTTPClient = &http.Client{Transport: transport}
+	client.HTTPClient = &http.Client{Transport: cfg.Timeouts.Transport(base)}
 	if cfg.Endpoint != "" {
 		client.Host = strings.TrimRight(cfg.Endpoint, "/")
 	}
@@ -193,6 +194,9 @@ func (b *Bucket) wrap(err error, format string, args ...any) error {
 	}
 	se, ok := common.IsServiceError(err)
 	if !ok {
+		if msg, ok := cloudhttp.TimedOut(err); ok {
+			return domain.WrapError(domain.Unavailable, err, "OCI Object Storage %s/%s: %s: cannot reach the service (%s)", b.namespace, b.bucket, what, msg)
+		}
 		return domain.WrapError(domain.Unavailable, err, "OCI Object Storage %s/%s: %s: cannot reach the service", b.namespace, b.bucket, what)
 	}
 	code := domain.Unavailable

@@ -367,28 +367,31 @@ func (s *Store) SaveInfrastructure(ctx context.Context, inf accounts.Infrastruct
 	return mapErr(err, "billing infrastructure")
 }
 
-// SeenAccounts lists the (billing account, sub-account) pairs of the
-// organization's visible daily rollups, with the last charge day of each.
+// SeenAccounts lists the (billing account, sub-account, connector) triples
+// of the organization's visible daily rollups, with the last charge day of
+// each.
 // Like the cost report it reads only the runs the partitions point at, so
 // superseded or unpublished rows are not counted.
 func (s *Store) SeenAccounts(ctx context.Context, orgID string) ([]accounts.SeenAccount, error) {
 	var rows []struct {
 		BillingAccountID string    `bun:"billing_account_id"`
 		SubAccountID     string    `bun:"sub_account_id"`
+		ConnectorID      string    `bun:"connector_id"`
 		LastDay          time.Time `bun:"last_day"`
 	}
 	err := s.db.NewSelect().TableExpr("cost_dim_rollups AS r").Where("r.org_id = ?", orgID).
-		ColumnExpr("r.billing_account_id, r.sub_account_id, MAX(r.day) AS last_day").
+		ColumnExpr("r.billing_account_id, r.sub_account_id, r.connector_id, MAX(r.day) AS last_day").
 		Where("r.billing_account_id <> '' OR r.sub_account_id <> ''").
-		GroupExpr("r.billing_account_id, r.sub_account_id").
-		OrderExpr("r.billing_account_id, r.sub_account_id").
+		GroupExpr("r.billing_account_id, r.sub_account_id, r.connector_id").
+		OrderExpr("r.billing_account_id, r.sub_account_id, r.connector_id").
 		Scan(ctx, &rows)
 	if err != nil {
 		return nil, mapErr(err, "accounts in billing data")
 	}
 	out := make([]accounts.SeenAccount, len(rows))
 	for i, r := range rows {
-		out[i] = accounts.SeenAccount{BillingAccountID: r.BillingAccountID, SubAccountID: r.SubAccountID, LastDay: r.LastDay.UTC()}
+		out[i] = accounts.SeenAccount{BillingAccountID: r.BillingAccountID, SubAccountID: r.SubAccountID,
+			ConnectorID: r.ConnectorID, LastDay: r.LastDay.UTC()}
 	}
 	return out, nil
 }

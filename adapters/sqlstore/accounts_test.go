@@ -366,7 +366,8 @@ func TestSeenAccountsReadsOnlyVisibleRollups(t *testing.T) {
 			focusRow{"111111111111", "222222222222", "2026-10-09", "0.75"},
 			focusRow{"", "", "2026-10-09", "0.10"},
 		)
-		if _, err := e.ingest(t, org, path); err != nil {
+		first, err := e.ingest(t, org, path)
+		if err != nil {
 			t.Fatal(err)
 		}
 		seen, err := s.SeenAccounts(ctx, org.ID)
@@ -374,8 +375,8 @@ func TestSeenAccountsReadsOnlyVisibleRollups(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := []accounts.SeenAccount{
-			{BillingAccountID: "111111111111", SubAccountID: "111111111111", LastDay: date("2026-10-03")},
-			{BillingAccountID: "111111111111", SubAccountID: "222222222222", LastDay: date("2026-10-09")},
+			{BillingAccountID: "111111111111", SubAccountID: "111111111111", ConnectorID: first.ConnectorID, LastDay: date("2026-10-03")},
+			{BillingAccountID: "111111111111", SubAccountID: "222222222222", ConnectorID: first.ConnectorID, LastDay: date("2026-10-09")},
 		}
 		if !reflect.DeepEqual(seen, want) {
 			t.Errorf("seen:\n got %+v\nwant %+v", seen, want)
@@ -412,7 +413,7 @@ func TestSeenAccountsReadsOnlyVisibleRollups(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want = []accounts.SeenAccount{{BillingAccountID: "111111111111", SubAccountID: "333333333333", LastDay: date("2026-10-05")}}
+		want = []accounts.SeenAccount{{BillingAccountID: "111111111111", SubAccountID: "333333333333", ConnectorID: first.ConnectorID, LastDay: date("2026-10-05")}}
 		if !reflect.DeepEqual(seen, want) {
 			t.Errorf("seen after restatement:\n got %+v\nwant %+v", seen, want)
 		}

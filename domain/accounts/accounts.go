@@ -84,11 +84,12 @@ type StatusUpdate struct {
 }
 
 // SeenAccount is an account that appears in an organization's billing data:
-// the billing (payer) account and sub-account of the rollups, with the last
-// charge day seen.
+// the billing (payer) account and sub-account of the rollups, the connector
+// its data came through, with the last charge day seen.
 type SeenAccount struct {
 	BillingAccountID string
 	SubAccountID     string
+	ConnectorID      string
 	LastDay          time.Time
 }
 
@@ -130,7 +131,7 @@ type Store interface {
 	SaveInfrastructure(ctx context.Context, inf Infrastructure) error
 
 	// SeenAccounts lists the accounts present in the organization's billing
-	// data (from the daily rollups).
+	// data (from the daily rollups), once per connector they came through.
 	SeenAccounts(ctx context.Context, orgID string) ([]SeenAccount, error)
 }
 

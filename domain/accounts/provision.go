@@ -149,43 +149,9 @@ type Provisioner interface {
 // organization, continuing where an earlier attempt stopped. It returns the
 // infrastructure as it stands, also when a step fails.
 func (s *Service) Provision(ctx context.Context, p tenancy.Principal, orgID, accountID string, set Settings) (Infrastructure, error) {
-	if err := s.authorize(ctx, p, orgID, true); err != nil {
-		return Infrastructure{}, err
-	}
-	a, sealed, err := s.store.Account(ctx, orgID, accountID)
+	a, prov, creds, inf, err := s.prepare(ctx, p, orgID, accountID, set)
 	if err != nil {
-		return Infrastructure{}, err
-	}
-	prov, err := s.provisioner(a.Provider)
-	if err != nil {
-		return Infrastructure{}, err
-	}
-	creds, err := connectors.OpenSecret(s.sealer, sealed)
-	if err != nil {
-		return Infrastructure{}, err
-	}
-	if len(creds) == 0 {
-		return Infrastructure{}, domain.Errorf(domain.Invalid, "account %s has no credentials: add them to provision billing from it", a.Name)
-	}
-	inf, err := s.store.Infrastructure(ctx, orgID, a.Provider)
-	switch {
-	case domain.IsNotFound(err) || (err == nil && inf.State == StateDeprovisioned):
-		if err := prov.Validate(&set, a); err != nil {
-			return Infrastructure{}, err
-		}
-		now := s.now().UTC()
-		inf = Infrastructure{ID: s.newID(), OrgID: orgID, Provider: a.Provider, AccountID: a.ID, Settings: set,
-			ConnectorID: inf.ConnectorID, CreatedAt: now}
-	case err != nil:
-		return Infrastructure{}, err
-	case inf.State == StateProvisioned:
-		return inf, domain.Errorf(domain.Conflict, "%s billing is already provisioned for this organization; its other %s accounts are detected by the status check",
-			ProviderLabel(a.Provider), ProviderLabel(a.Provider))
-	case inf.State == StateDeprovisioning || inf.State == StateDeprovisionFailed:
-		return inf, domain.Errorf(domain.Conflict, "deprovisioning of %s billing did not finish; deprovision again first", ProviderLabel(a.Provider))
-	case inf.AccountID != a.ID:
-		return inf, domain.Errorf(domain.Conflict, "%s billing provisioning was started from another account; retry it from that account, or deprovision first",
-			ProviderLabel(a.Provider))
+		return inf, err
 	}
 	inf.State, inf.Error = StateProvisioning, ""
 	if err := s.save(ctx, &inf); err != nil {
@@ -221,6 +187,64 @@ func (s *Service) Provision(ctx context.Context, p tenancy.Principal, orgID, acc
 	}
 	_, err = s.evaluate(ctx, p, orgID)
 	return inf, err
+}
+
+// CheckProvision refuses at once what Provision would refuse before
+// touching the cloud: the caller's rights, an account without
+// credentials, settings the provider does not accept, or infrastructure
+// in a state that cannot be provisioned. Nothing is written.
+func (s *Service) CheckProvision(ctx context.Context, p tenancy.Principal, orgID, accountID string, set Settings) error {
+	_, _, _, _, err := s.prepare(ctx, p, orgID, accountID, set)
+	return err
+}
+
+// prepare checks a provisioning request and returns the account, its
+// provider's provisioner, its credentials and the infrastructure to
+// continue (a new one when there is none). On a conflict it also returns
+// the infrastructure as it stands.
+func (s *Service) prepare(ctx context.Context, p tenancy.Principal, orgID, accountID string, set Settings) (Account, Provisioner, connectors.Secret, Infrastructure, error) {
+	fail := func(inf Infrastructure, err error) (Account, Provisioner, connectors.Secret, Infrastructure, error) {
+		return Account{}, nil, nil, inf, err
+	}
+	if err := s.authorize(ctx, p, orgID, true); err != nil {
+		return fail(Infrastructure{}, err)
+	}
+	a, sealed, err := s.store.Account(ctx, orgID, accountID)
+	if err != nil {
+		return fail(Infrastructure{}, err)
+	}
+	prov, err := s.provisioner(a.Provider)
+	if err != nil {
+		return fail(Infrastructure{}, err)
+	}
+	creds, err := connectors.OpenSecret(s.sealer, sealed)
+	if err != nil {
+		return fail(Infrastructure{}, err)
+	}
+	if len(creds) == 0 {
+		return fail(Infrastructure{}, domain.Errorf(domain.Invalid, "account %s has no credentials: add them to provision billing from it", a.Name))
+	}
+	inf, err := s.store.Infrastructure(ctx, orgID, a.Provider)
+	switch {
+	case domain.IsNotFound(err) || (err == nil && inf.State == StateDeprovisioned):
+		if err := prov.Validate(&set, a); err != nil {
+			return fail(Infrastructure{}, err)
+		}
+		now := s.now().UTC()
+		inf = Infrastructure{ID: s.newID(), OrgID: orgID, Provider: a.Provider, AccountID: a.ID, Settings: set,
+			ConnectorID: inf.ConnectorID, CreatedAt: now}
+	case err != nil:
+		return fail(Infrastructure{}, err)
+	case inf.State == StateProvisioned:
+		return fail(inf, domain.Errorf(domain.Conflict, "%s billing is already provisioned for this organization; its other %s accounts are detected by the status check",
+			ProviderLabel(a.Provider), ProviderLabel(a.Provider)))
+	case inf.State == StateDeprovisioning || inf.State == StateDeprovisionFailed:
+		return fail(inf, domain.Errorf(domain.Conflict, "deprovisioning of %s billing did not finish; deprovision again first", ProviderLabel(a.Provider)))
+	case inf.AccountID != a.ID:
+		return fail(inf, domain.Errorf(domain.Conflict, "%s billing provisioning was started from another account; retry it from that account, or deprovision first",
+			ProviderLabel(a.Provider)))
+	}
+	return a, prov, creds, inf, nil
 }
 
 // connectInfrastructure creates the connector that reads the export, or

@@ -122,15 +122,19 @@ func (p *scripted) removedSteps() []string {
 	return append([]string(nil), p.removed...)
 }
 
-// folderSources reads every connector's export from one local folder,
-// which exists once the test delivers a file.
+// folderSources reads every cloud connector's export from one local
+// folder, which exists once the test delivers a file; local connectors read
+// their own location.
 type folderSources struct {
 	mu      sync.Mutex
 	root    string
 	secrets []connectors.Secret
 }
 
-func (f *folderSources) Source(_ context.Context, _ connectors.Connector, s connectors.Secret) (billing.Source, error) {
+func (f *folderSources) Source(_ context.Context, c connectors.Connector, s connectors.Secret) (billing.Source, error) {
+	if c.Provider == connectors.Local {
+		return localfiles.New(c.Location, "focus")
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.secrets = append(f.secrets, s)
@@ -298,6 +302,13 @@ func (f *fixture) storedInfra() accounts.Infrastructure {
 // charges, one row per (billing account, sub-account, charge day).
 func (f *fixture) deliver(rows ...[3]string) {
 	f.t.Helper()
+	f.writeFOCUS(filepath.Join(f.sources.root, "cur.csv"), rows...)
+}
+
+// writeFOCUS writes a FOCUS file of AWS charges at path, one row per
+// (billing account, sub-account, charge day).
+func (f *fixture) writeFOCUS(path string, rows ...[3]string) {
+	f.t.Helper()
 	var b strings.Builder
 	b.WriteString("BillingPeriodStart,BillingPeriodEnd,ChargePeriodStart,ChargePeriodEnd,BillingCurrency,BilledCost,EffectiveCost,ProviderName,BillingAccountId,SubAccountId\n")
 	for _, r := range rows {
@@ -309,11 +320,32 @@ func (f *fixture) deliver(rows ...[3]string) {
 		fmt.Fprintf(&b, "%s,%s,%s,%s,USD,1.25,1.25,AWS,%s,%s\n", month.Format(time.RFC3339), month.AddDate(0, 1, 0).Format(time.RFC3339),
 			day.Format(time.RFC3339), day.Add(time.Hour).Format(time.RFC3339), r[0], r[1])
 	}
-	if err := os.MkdirAll(f.sources.root, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		f.t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(f.sources.root, "cur.csv"), []byte(b.String()), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		f.t.Fatal(err)
+	}
+}
+
+// ingestLocal loads rows through a local connector of their own, as
+// `truecost ingest` does: a connector provisioning did not create.
+func (f *fixture) ingestLocal(rows ...[3]string) {
+	f.t.Helper()
+	path := filepath.Join(f.t.TempDir(), "focus.csv")
+	f.writeFOCUS(path, rows...)
+	if _, err := f.conns.IngestLocal(f.ctx, f.admin, f.acme.ID, path, "focus", nil); err != nil {
+		f.t.Fatalf("ingest %s: %v", path, err)
+	}
+}
+
+// wantStatus checks the stored status of each account.
+func (f *fixture) wantStatus(when string, want accounts.Status, detail string, ids ...string) {
+	f.t.Helper()
+	for _, id := range ids {
+		if got := f.get(id); got.Status != want || !strings.Contains(got.StatusDetail, detail) {
+			f.t.Errorf("%s: %s is %s (%q), want %s (%q)", when, got.Name, got.Status, got.StatusDetail, want, detail)
+		}
 	}
 }
 
@@ -782,4 +814,74 @@ func TestCheckNowSyncsConnectorsAndShowsTheirFailure(t *testing.T) {
 	if got := f.get(payer.ID); got.Status != accounts.Provisioned || !got.LastCheckedAt.Equal(f.clock.Now()) {
 		t.Errorf("stored after check: %s checked %s", got.Status, got.LastCheckedAt)
 	}
+}
+
+func TestDeprovisionAfterAFailedFirstStepKeepsAccountsWhoseDataArrives(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
+		f := newFixture(t, s)
+		payer := f.payer()
+		workloads := f.create(awsInput("Workloads", "222222222222", nil))
+		f.ingestLocal([3]string{"999999999999", "111111111111", "2026-11-18"}, [3]string{"999999999999", "222222222222", "2026-11-19"})
+		if _, err := f.svc.CheckNow(f.ctx, f.admin, f.acme.ID); err != nil {
+			t.Fatal(err)
+		}
+		f.wantStatus("data through a local connector", accounts.Provisioned, "billing data found", payer.ID, workloads.ID)
+
+		f.aws.failStep["bucket"] = domain.Errorf(domain.Forbidden, "access denied to s3:CreateBucket")
+		_, err := f.svc.Provision(f.ctx, f.admin, f.acme.ID, payer.ID, accounts.Settings{})
+		wantCode(t, "provisioning failing at its first step", err, domain.Forbidden, "access denied")
+		if inf := f.storedInfra(); inf.State != accounts.StateFailed || len(inf.Ledger) != 0 || inf.ConnectorID != "" {
+			t.Fatalf("after the failed first step: %s, ledger %v, connector %q", inf.State, steps(inf.Ledger), inf.ConnectorID)
+		}
+		f.wantStatus("after the failed provisioning", accounts.Provisioned, "latest charge day", payer.ID, workloads.ID)
+
+		inf, err := f.svc.Deprovision(f.ctx, f.admin, f.acme.ID, connectors.AWS, true)
+		if err != nil || inf.State != accounts.StateDeprovisioned {
+			t.Fatalf("deprovision: %s %v", inf.State, err)
+		}
+		f.wantStatus("after deprovisioning", accounts.Provisioned, "2026-11-1", payer.ID, workloads.ID)
+
+		// A state recorded wrong by an earlier version is corrected by Check
+		// now and by the pass every start and every hour runs.
+		wrong := func() {
+			for _, id := range []string{payer.ID, workloads.ID} {
+				if err := s.RecordStatus(f.ctx, f.acme.ID, id, accounts.StatusUpdate{Status: accounts.Unprovisioned,
+					Detail: "AWS billing was deprovisioned; data through 2026-11-19 is kept", At: f.clock.Now()}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		wrong()
+		if _, err := f.svc.CheckNow(f.ctx, f.admin, f.acme.ID); err != nil {
+			t.Fatal(err)
+		}
+		f.wantStatus("after Check now", accounts.Provisioned, "billing data found", payer.ID, workloads.ID)
+		wrong()
+		if _, err := f.svc.CheckAll(f.ctx, system); err != nil {
+			t.Fatal(err)
+		}
+		f.wantStatus("after the status pass", accounts.Provisioned, "billing data found", payer.ID, workloads.ID)
+	})
+}
+
+func TestDeprovisionStopsOnlyTheAccountsItsConnectorDelivered(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
+		f := newFixture(t, s)
+		payer := f.payer()
+		workloads := f.create(awsInput("Workloads", "222222222222", nil))
+		f.provision(payer)
+		f.deliver([3]string{"999999999999", "111111111111", "2026-11-19"})
+		f.ingestLocal([3]string{"888888888888", "222222222222", "2026-11-20"})
+		if _, err := f.svc.CheckNow(f.ctx, f.admin, f.acme.ID); err != nil {
+			t.Fatal(err)
+		}
+		f.wantStatus("both delivering", accounts.Provisioned, "billing data found", payer.ID, workloads.ID)
+
+		if _, err := f.svc.Deprovision(f.ctx, f.admin, f.acme.ID, connectors.AWS, true); err != nil {
+			t.Fatal(err)
+		}
+		f.wantStatus("data only through the removed export", accounts.Unprovisioned,
+			"AWS billing was deprovisioned; data through 2026-11-19 is kept", payer.ID)
+		f.wantStatus("data through its own connector", accounts.Provisioned, "latest charge day 2026-11-20", workloads.ID)
+	})
 }

@@ -114,20 +114,33 @@ func (s *Service) evaluate(ctx context.Context, p tenancy.Principal, orgID strin
 	return all, nil
 }
 
-// statusOf applies the status rules to one account.
+// statusOf applies the status rules to one account. Status follows the
+// data: an account whose data arrives through any connector other than
+// removed infrastructure's own is Provisioned, whatever became of the
+// infrastructure.
 func (s *Service) statusOf(a Account, seen []SeenAccount, infras []Infrastructure, conns []connectors.Connector, now time.Time) StatusUpdate {
 	u := StatusUpdate{At: now}
-	var last time.Time
-	for _, sa := range seen {
-		if a.Matches(sa) && sa.LastDay.After(last) {
-			last = sa.LastDay
-		}
-	}
 	label := ProviderLabel(a.Provider)
 	var inf Infrastructure
 	for _, i := range infras {
 		if i.Provider == a.Provider {
 			inf = i
+		}
+	}
+	removed := inf.State == StateDeprovisioning || inf.State == StateDeprovisionFailed || inf.State == StateDeprovisioned
+	// last is the latest charge day of the account's data; live the latest
+	// through a connector that removing the infrastructure did not stop.
+	var last, live time.Time
+	for _, sa := range seen {
+		if !a.Matches(sa) {
+			continue
+		}
+		if sa.LastDay.After(last) {
+			last = sa.LastDay
+		}
+		stopped := removed && inf.ConnectorID != "" && sa.ConnectorID == inf.ConnectorID
+		if !stopped && sa.LastDay.After(live) {
+			live = sa.LastDay
 		}
 	}
 	var failed *connectors.Connector
@@ -145,8 +158,10 @@ func (s *Service) statusOf(a Account, seen []SeenAccount, infras []Infrastructur
 			working = &conns[i]
 		}
 	}
-	removed := inf.State == StateDeprovisioning || inf.State == StateDeprovisionFailed || inf.State == StateDeprovisioned
 	switch {
+	case !live.IsZero():
+		u.Status, u.Detail = Provisioned, "billing data found, latest charge day "+live.Format("2006-01-02")
+		return u
 	case !last.IsZero() && removed && failed == nil && working == nil:
 		// The data stays, but nothing delivers more of it.
 		u.Status = Unprovisioned

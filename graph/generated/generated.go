@@ -222,6 +222,30 @@ type ComplexityRoot struct {
 		Totals          func(childComplexity int) int
 	}
 
+	Job struct {
+		CreatedAt      func(childComplexity int) int
+		Error          func(childComplexity int) int
+		ErrorCode      func(childComplexity int) int
+		FinishedAt     func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Kind           func(childComplexity int) int
+		Message        func(childComplexity int) int
+		OrganizationID func(childComplexity int) int
+		Progress       func(childComplexity int) int
+		Result         func(childComplexity int) int
+		StartedAt      func(childComplexity int) int
+		State          func(childComplexity int) int
+		SubjectID      func(childComplexity int) int
+	}
+
+	JobResult struct {
+		Accounts       func(childComplexity int) int
+		ConnectorTest  func(childComplexity int) int
+		Infrastructure func(childComplexity int) int
+		IngestionRun   func(childComplexity int) int
+		Summary        func(childComplexity int) int
+	}
+
 	LedgerEntry struct {
 		At         func(childComplexity int) int
 		DeletedAt  func(childComplexity int) int
@@ -313,6 +337,7 @@ type ComplexityRoot struct {
 		Costs                 func(childComplexity int, query model.CostQuery) int
 		CustomerPricing       func(childComplexity int, organizationID string) int
 		IngestionRuns         func(childComplexity int, organizationID *string, limit *int) int
+		Job                   func(childComplexity int, organizationID *string, id string) int
 		Organizations         func(childComplexity int) int
 		PreviewBill           func(childComplexity int, organizationID string, pricebookID string, month string, rule *model.PricingRuleInput, ruleID *string) int
 		Pricebook             func(childComplexity int, id string) int
@@ -372,14 +397,14 @@ type MutationResolver interface {
 	CreateCloudAccount(ctx context.Context, organizationID *string, input model.CloudAccountInput) (*model.CloudAccount, error)
 	UpdateCloudAccount(ctx context.Context, organizationID *string, id string, input model.CloudAccountInput) (*model.CloudAccount, error)
 	DeleteCloudAccount(ctx context.Context, organizationID *string, id string) (bool, error)
-	ProvisionBilling(ctx context.Context, organizationID *string, accountID string, input model.ProvisionBillingInput) (*model.BillingInfrastructure, error)
+	ProvisionBilling(ctx context.Context, organizationID *string, accountID string, input model.ProvisionBillingInput) (*model.Job, error)
 	DeprovisionBilling(ctx context.Context, organizationID *string, provider model.CloudProvider, confirm bool) (*model.BillingInfrastructure, error)
-	CheckBillingStatus(ctx context.Context, organizationID *string) ([]model.CloudAccount, error)
+	CheckBillingStatus(ctx context.Context, organizationID *string) (*model.Job, error)
 	CreateConnector(ctx context.Context, organizationID *string, input model.ConnectorInput) (*model.Connector, error)
 	UpdateConnector(ctx context.Context, organizationID *string, id string, input model.ConnectorInput) (*model.Connector, error)
 	DeleteConnector(ctx context.Context, organizationID *string, id string) (bool, error)
-	TestConnector(ctx context.Context, organizationID *string, id string) (*model.ConnectorTest, error)
-	SyncConnector(ctx context.Context, organizationID *string, id string) (*model.IngestionRun, error)
+	TestConnector(ctx context.Context, organizationID *string, id string) (*model.Job, error)
+	SyncConnector(ctx context.Context, organizationID *string, id string) (*model.Job, error)
 	CreatePricebook(ctx context.Context, name string) (*model.Pricebook, error)
 	RenamePricebook(ctx context.Context, id string, name string) (*model.Pricebook, error)
 	DeletePricebook(ctx context.Context, id string) (bool, error)
@@ -401,6 +426,7 @@ type QueryResolver interface {
 	Connector(ctx context.Context, organizationID *string, id string) (*model.Connector, error)
 	Costs(ctx context.Context, query model.CostQuery) (*model.CostReport, error)
 	IngestionRuns(ctx context.Context, organizationID *string, limit *int) ([]model.IngestionRun, error)
+	Job(ctx context.Context, organizationID *string, id string) (*model.Job, error)
 	Pricebooks(ctx context.Context) ([]model.Pricebook, error)
 	Pricebook(ctx context.Context, id string) (*model.Pricebook, error)
 	CustomerPricing(ctx context.Context, organizationID string) (*model.CustomerPricing, error)
@@ -1257,6 +1283,116 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.IngestionRun.Totals(childComplexity), true
 
+	case "Job.createdAt":
+		if e.ComplexityRoot.Job.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.CreatedAt(childComplexity), true
+	case "Job.error":
+		if e.ComplexityRoot.Job.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.Error(childComplexity), true
+	case "Job.errorCode":
+		if e.ComplexityRoot.Job.ErrorCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.ErrorCode(childComplexity), true
+	case "Job.finishedAt":
+		if e.ComplexityRoot.Job.FinishedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.FinishedAt(childComplexity), true
+	case "Job.id":
+		if e.ComplexityRoot.Job.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.ID(childComplexity), true
+	case "Job.kind":
+		if e.ComplexityRoot.Job.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.Kind(childComplexity), true
+	case "Job.message":
+		if e.ComplexityRoot.Job.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.Message(childComplexity), true
+	case "Job.organizationId":
+		if e.ComplexityRoot.Job.OrganizationID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.OrganizationID(childComplexity), true
+	case "Job.progress":
+		if e.ComplexityRoot.Job.Progress == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.Progress(childComplexity), true
+	case "Job.result":
+		if e.ComplexityRoot.Job.Result == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.Result(childComplexity), true
+	case "Job.startedAt":
+		if e.ComplexityRoot.Job.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.StartedAt(childComplexity), true
+	case "Job.state":
+		if e.ComplexityRoot.Job.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.State(childComplexity), true
+	case "Job.subjectId":
+		if e.ComplexityRoot.Job.SubjectID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.SubjectID(childComplexity), true
+
+	case "JobResult.accounts":
+		if e.ComplexityRoot.JobResult.Accounts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobResult.Accounts(childComplexity), true
+	case "JobResult.connectorTest":
+		if e.ComplexityRoot.JobResult.ConnectorTest == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobResult.ConnectorTest(childComplexity), true
+	case "JobResult.infrastructure":
+		if e.ComplexityRoot.JobResult.Infrastructure == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobResult.Infrastructure(childComplexity), true
+	case "JobResult.ingestionRun":
+		if e.ComplexityRoot.JobResult.IngestionRun == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobResult.IngestionRun(childComplexity), true
+	case "JobResult.summary":
+		if e.ComplexityRoot.JobResult.Summary == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobResult.Summary(childComplexity), true
+
 	case "LedgerEntry.at":
 		if e.ComplexityRoot.LedgerEntry.At == nil {
 			break
@@ -1817,6 +1953,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.IngestionRuns(childComplexity, args["organizationId"].(*string), args["limit"].(*int)), true
 
+	case "Query.job":
+		if e.ComplexityRoot.Query.Job == nil {
+			break
+		}
+
+		args, err := ec.field_Query_job_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Job(childComplexity, args["organizationId"].(*string), args["id"].(string)), true
 	case "Query.organizations":
 		if e.ComplexityRoot.Query.Organizations == nil {
 			break
@@ -2336,16 +2483,18 @@ extend type Mutation {
   """
   deleteCloudAccount(organizationId: ID, id: ID!): Boolean!
   """
-  Provisions the billing export of the account's provider for the
-  organization with the account's credentials, and creates the billing
-  connector that reads it. Runs each step in turn, which can take a minute.
-  When a step fails, the answer is that error (its code from the cloud, such
-  as forbidden for access denied) and no data; the infrastructure, readable
-  through billingInfrastructure or CloudAccount.infrastructure, is then
-  FAILED with the error and the ledger of what was done. Asking again
-  continues at the failed step. OCI has nothing to provision (invalid).
+  Starts provisioning the billing export of the account's provider for the
+  organization with the account's credentials, and creating the billing
+  connector that reads it, as a background job (each step in turn can take
+  a minute): follow it with job(id); its result's infrastructure is the
+  provider's infrastructure. When a step fails, the job FAILED with that
+  error (its code from the cloud, such as forbidden for access denied); the
+  infrastructure, readable through billingInfrastructure or
+  CloudAccount.infrastructure, is then FAILED with the error and the ledger
+  of what was done. Asking again continues at the failed step. OCI has
+  nothing to provision (the job fails invalid).
   """
-  provisionBilling(organizationId: ID, accountId: ID!, input: ProvisionBillingInput!): BillingInfrastructure!
+  provisionBilling(organizationId: ID, accountId: ID!, input: ProvisionBillingInput!): Job!
   """
   Removes, in reverse order, exactly the resources provisioning created for
   the provider and disables the billing connector that read them: every
@@ -2356,10 +2505,12 @@ extend type Mutation {
   """
   deprovisionBilling(organizationId: ID, provider: CloudProvider!, confirm: Boolean! = false): BillingInfrastructure!
   """
-  Syncs the organization's enabled cloud connectors, then checks the billing
-  status of its accounts now (the same check runs every hour).
+  Starts syncing the organization's enabled cloud connectors, then checking
+  the billing status of its accounts (the same check runs every hour), as a
+  background job: follow it with job(id); its result's accounts are the
+  accounts as checked.
   """
-  checkBillingStatus(organizationId: ID): [CloudAccount!]!
+  checkBillingStatus(organizationId: ID): Job!
 }
 `, BuiltIn: false},
 	{Name: "../connectors.graphqls", Input: `# Billing connectors ("Billing Connector FOCUS"): where an organization's cost
@@ -2577,14 +2728,22 @@ extend type Mutation {
   updateConnector(organizationId: ID, id: ID!, input: ConnectorInput!): Connector!
   "Removes a connector; the costs it loaded stay."
   deleteConnector(organizationId: ID, id: ID!): Boolean!
-  "Lists what the connector would ingest now, checking its credentials."
-  testConnector(organizationId: ID, id: ID!): ConnectorTest!
   """
-  Ingests what changed in the connector's source now. A failed load is an
-  error (bad input names file, line and column); it is recorded on the
-  connector and in ingestionRuns.
+  Starts listing what the connector would ingest now, checking its
+  credentials, as a background job: follow it with job(id); when it
+  SUCCEEDED its result's connectorTest holds the listing. A cloud that does
+  not answer fails the job with an unavailable error once the call deadline
+  passes.
   """
-  syncConnector(organizationId: ID, id: ID!): IngestionRun!
+  testConnector(organizationId: ID, id: ID!): Job!
+  """
+  Starts ingesting what changed in the connector's source now, as a
+  background job whose progress follows the bytes read; its result's
+  ingestionRun is the run. A failed load fails the job (bad input names
+  file, line and column); it is recorded on the connector and in
+  ingestionRuns.
+  """
+  syncConnector(organizationId: ID, id: ID!): Job!
 }
 `, BuiltIn: false},
 	{Name: "../costs.graphqls", Input: `# The cost report: the contract front ends build on.
@@ -2792,6 +2951,75 @@ extend type Query {
   with organizationId omitted, of every organization the caller may read.
   """
   ingestionRuns(organizationId: ID, limit: Int = 50): [IngestionRun!]!
+}
+`, BuiltIn: false},
+	{Name: "../jobs.graphqls", Input: `# Background jobs: the slow operations a user starts (testing a connector,
+# syncing it, provisioning billing, checking billing status) run outside the
+# request. Their mutations answer a QUEUED Job at once; follow it with
+# job(id) until it is SUCCEEDED or FAILED.
+
+"What a job does."
+enum JobKind {
+  TEST_CONNECTOR
+  SYNC_CONNECTOR
+  PROVISION_BILLING
+  CHECK_BILLING_STATUS
+}
+
+"Where a job stands. SUCCEEDED and FAILED are final."
+enum JobState {
+  QUEUED
+  RUNNING
+  SUCCEEDED
+  FAILED
+}
+
+"One run of a slow operation for one organization."
+type Job {
+  id: ID!
+  organizationId: ID!
+  kind: JobKind!
+  "The connector (test, sync) or cloud account (provisioning) it works on; null for a status check."
+  subjectId: ID
+  state: JobState!
+  "The fraction done, 0 to 1; null while the job cannot tell."
+  progress: Float
+  "What the job is doing now, e.g. read 12.0 MB of 40.0 MB."
+  message: String
+  "What a SUCCEEDED job found; null otherwise."
+  result: JobResult
+  """
+  Why a FAILED job failed: a safe message, such as "BigQuery is unavailable"
+  or "abandoned: the server running this job stopped". Null otherwise.
+  """
+  error: String
+  "The code of error: not_found, invalid, conflict, forbidden or unavailable."
+  errorCode: String
+  createdAt: Time!
+  startedAt: Time
+  finishedAt: Time
+}
+
+"A job's outcome; the field of its kind is set."
+type JobResult {
+  "One line saying what the job did."
+  summary: String!
+  "TEST_CONNECTOR: what the connector would ingest now."
+  connectorTest: ConnectorTest
+  "SYNC_CONNECTOR: the ingestion run."
+  ingestionRun: IngestionRun
+  "PROVISION_BILLING: the provider's infrastructure as it stands now."
+  infrastructure: BillingInfrastructure
+  "CHECK_BILLING_STATUS: the organization's accounts as they stand now."
+  accounts: [CloudAccount!]
+}
+
+extend type Query {
+  """
+  A job of a visible organization (any of them when organizationId is
+  omitted). An unknown job, or another organization's, is a not_found error.
+  """
+  job(organizationId: ID, id: ID!): Job
 }
 `, BuiltIn: false},
 	{Name: "../pricing.graphqls", Input: `# Reseller pricing: pricebooks of rules, what prices each customer, and the
@@ -3441,6 +3669,54 @@ func (ec *executionContext) childFields_IngestionRun(ctx context.Context, field 
 		return ec.fieldContext_IngestionRun_durationSeconds(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type IngestionRun", field.Name)
+}
+
+func (ec *executionContext) childFields_Job(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Job_id(ctx, field)
+	case "organizationId":
+		return ec.fieldContext_Job_organizationId(ctx, field)
+	case "kind":
+		return ec.fieldContext_Job_kind(ctx, field)
+	case "subjectId":
+		return ec.fieldContext_Job_subjectId(ctx, field)
+	case "state":
+		return ec.fieldContext_Job_state(ctx, field)
+	case "progress":
+		return ec.fieldContext_Job_progress(ctx, field)
+	case "message":
+		return ec.fieldContext_Job_message(ctx, field)
+	case "result":
+		return ec.fieldContext_Job_result(ctx, field)
+	case "error":
+		return ec.fieldContext_Job_error(ctx, field)
+	case "errorCode":
+		return ec.fieldContext_Job_errorCode(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Job_createdAt(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_Job_startedAt(ctx, field)
+	case "finishedAt":
+		return ec.fieldContext_Job_finishedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Job", field.Name)
+}
+
+func (ec *executionContext) childFields_JobResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "summary":
+		return ec.fieldContext_JobResult_summary(ctx, field)
+	case "connectorTest":
+		return ec.fieldContext_JobResult_connectorTest(ctx, field)
+	case "ingestionRun":
+		return ec.fieldContext_JobResult_ingestionRun(ctx, field)
+	case "infrastructure":
+		return ec.fieldContext_JobResult_infrastructure(ctx, field)
+	case "accounts":
+		return ec.fieldContext_JobResult_accounts(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JobResult", field.Name)
 }
 
 func (ec *executionContext) childFields_LedgerEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4430,6 +4706,28 @@ func (ec *executionContext) field_Query_ingestionRuns_args(ctx context.Context, 
 		return nil, err
 	}
 	args["limit"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_job_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "organizationId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["organizationId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg1
 	return args, nil
 }
 
@@ -7839,6 +8137,465 @@ func (ec *executionContext) fieldContext_IngestionRun_durationSeconds(_ context.
 	return graphql.NewScalarFieldContext("IngestionRun", field, false, false, errors.New("field of type Float does not have child fields"))
 }
 
+func (ec *executionContext) _Job_id(ctx context.Context, field graphql.CollectedField, obj *model.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Job_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Job_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Job", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Job_organizationId(ctx context.Context, field graphql.CollectedField, obj *model.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Job_organizationId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OrganizationID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Job_organizationId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Job", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Job_kind(ctx context.Context, field graphql.CollectedField, obj *model.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Job_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.JobKind) graphql.Marshaler {
+			return ec.marshalNJobKind2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐJobKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Job_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Job", field, false, false, errors.New("field of type JobKind does not have child fields"))
+}
+
+func (ec *executionContext) _Job_subjectId(ctx context.Context, field graphql.CollectedField, obj *model.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Job_subjectId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SubjectID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Job_subjectId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Job", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Job_state(ctx context.Context, field graphql.CollectedField, obj *model.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Job_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.JobState) graphql.Marshaler {
+			return ec.marshalNJobState2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐJobState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Job_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Job", field, false, false, errors.New("field of type JobState does not have child fields"))
+}
+
+func (ec *executionContext) _Job_progress(ctx context.Context, field graphql.CollectedField, obj *model.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Job_progress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Progress, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Job_progress(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Job", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _Job_message(ctx context.Context, field graphql.CollectedField, obj *model.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Job_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Job_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Job", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Job_result(ctx context.Context, field graphql.CollectedField, obj *model.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Job_result(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Result, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.JobResult) graphql.Marshaler {
+			return ec.marshalOJobResult2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐJobResult(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Job_result(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Job",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JobResult(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Job_error(ctx context.Context, field graphql.CollectedField, obj *model.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Job_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Error, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Job_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Job", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Job_errorCode(ctx context.Context, field graphql.CollectedField, obj *model.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Job_errorCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ErrorCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Job_errorCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Job", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Job_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Job_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Job_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Job", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Job_startedAt(ctx context.Context, field graphql.CollectedField, obj *model.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Job_startedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Job_startedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Job", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Job_finishedAt(ctx context.Context, field graphql.CollectedField, obj *model.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Job_finishedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FinishedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Job_finishedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Job", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _JobResult_summary(ctx context.Context, field graphql.CollectedField, obj *model.JobResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobResult_summary(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Summary, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobResult_summary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobResult", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _JobResult_connectorTest(ctx context.Context, field graphql.CollectedField, obj *model.JobResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobResult_connectorTest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ConnectorTest, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConnectorTest) graphql.Marshaler {
+			return ec.marshalOConnectorTest2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐConnectorTest(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_JobResult_connectorTest(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "JobResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConnectorTest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _JobResult_ingestionRun(ctx context.Context, field graphql.CollectedField, obj *model.JobResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobResult_ingestionRun(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IngestionRun, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.IngestionRun) graphql.Marshaler {
+			return ec.marshalOIngestionRun2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐIngestionRun(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_JobResult_ingestionRun(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "JobResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IngestionRun(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _JobResult_infrastructure(ctx context.Context, field graphql.CollectedField, obj *model.JobResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobResult_infrastructure(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Infrastructure, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BillingInfrastructure) graphql.Marshaler {
+			return ec.marshalOBillingInfrastructure2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBillingInfrastructure(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_JobResult_infrastructure(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "JobResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BillingInfrastructure(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _JobResult_accounts(ctx context.Context, field graphql.CollectedField, obj *model.JobResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobResult_accounts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Accounts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.CloudAccount) graphql.Marshaler {
+			return ec.marshalOCloudAccount2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCloudAccountᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_JobResult_accounts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "JobResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CloudAccount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _LedgerEntry_step(ctx context.Context, field graphql.CollectedField, obj *model.LedgerEntry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8315,8 +9072,8 @@ func (ec *executionContext) _Mutation_provisionBilling(ctx context.Context, fiel
 			return ec.Resolvers.Mutation().ProvisionBilling(ctx, fc.Args["organizationId"].(*string), fc.Args["accountId"].(string), fc.Args["input"].(model.ProvisionBillingInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.BillingInfrastructure) graphql.Marshaler {
-			return ec.marshalNBillingInfrastructure2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBillingInfrastructure(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Job) graphql.Marshaler {
+			return ec.marshalNJob2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐJob(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8329,7 +9086,7 @@ func (ec *executionContext) fieldContext_Mutation_provisionBilling(ctx context.C
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_BillingInfrastructure(ctx, field)
+			return ec.childFields_Job(ctx, field)
 		},
 	}
 	defer func() {
@@ -8403,8 +9160,8 @@ func (ec *executionContext) _Mutation_checkBillingStatus(ctx context.Context, fi
 			return ec.Resolvers.Mutation().CheckBillingStatus(ctx, fc.Args["organizationId"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.CloudAccount) graphql.Marshaler {
-			return ec.marshalNCloudAccount2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCloudAccountᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Job) graphql.Marshaler {
+			return ec.marshalNJob2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐJob(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8417,7 +9174,7 @@ func (ec *executionContext) fieldContext_Mutation_checkBillingStatus(ctx context
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_CloudAccount(ctx, field)
+			return ec.childFields_Job(ctx, field)
 		},
 	}
 	defer func() {
@@ -8579,8 +9336,8 @@ func (ec *executionContext) _Mutation_testConnector(ctx context.Context, field g
 			return ec.Resolvers.Mutation().TestConnector(ctx, fc.Args["organizationId"].(*string), fc.Args["id"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.ConnectorTest) graphql.Marshaler {
-			return ec.marshalNConnectorTest2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐConnectorTest(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Job) graphql.Marshaler {
+			return ec.marshalNJob2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐJob(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8593,7 +9350,7 @@ func (ec *executionContext) fieldContext_Mutation_testConnector(ctx context.Cont
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ConnectorTest(ctx, field)
+			return ec.childFields_Job(ctx, field)
 		},
 	}
 	defer func() {
@@ -8623,8 +9380,8 @@ func (ec *executionContext) _Mutation_syncConnector(ctx context.Context, field g
 			return ec.Resolvers.Mutation().SyncConnector(ctx, fc.Args["organizationId"].(*string), fc.Args["id"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.IngestionRun) graphql.Marshaler {
-			return ec.marshalNIngestionRun2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐIngestionRun(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Job) graphql.Marshaler {
+			return ec.marshalNJob2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐJob(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8637,7 +9394,7 @@ func (ec *executionContext) fieldContext_Mutation_syncConnector(ctx context.Cont
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_IngestionRun(ctx, field)
+			return ec.childFields_Job(ctx, field)
 		},
 	}
 	defer func() {
@@ -9973,6 +10730,50 @@ func (ec *executionContext) fieldContext_Query_ingestionRuns(ctx context.Context
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_ingestionRuns_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_job(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_job(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Job(ctx, fc.Args["organizationId"].(*string), fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Job) graphql.Marshaler {
+			return ec.marshalOJob2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐJob(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_job(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Job(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_job_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -14183,6 +14984,162 @@ func (ec *executionContext) _IngestionRun(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var jobImplementors = []string{"Job"}
+
+func (ec *executionContext) _Job(ctx context.Context, sel ast.SelectionSet, obj *model.Job) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, jobImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Job")
+		case "id":
+			out.Values[i] = ec._Job_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "organizationId":
+			out.Values[i] = ec._Job_organizationId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._Job_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "subjectId":
+			out.Values[i] = ec._Job_subjectId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "state":
+			out.Values[i] = ec._Job_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "progress":
+			out.Values[i] = ec._Job_progress(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._Job_message(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "result":
+			out.Values[i] = ec._Job_result(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "error":
+			out.Values[i] = ec._Job_error(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errorCode":
+			out.Values[i] = ec._Job_errorCode(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._Job_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startedAt":
+			out.Values[i] = ec._Job_startedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "finishedAt":
+			out.Values[i] = ec._Job_finishedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var jobResultImplementors = []string{"JobResult"}
+
+func (ec *executionContext) _JobResult(ctx context.Context, sel ast.SelectionSet, obj *model.JobResult) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, jobResultImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("JobResult")
+		case "summary":
+			out.Values[i] = ec._JobResult_summary(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "connectorTest":
+			out.Values[i] = ec._JobResult_connectorTest(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "ingestionRun":
+			out.Values[i] = ec._JobResult_ingestionRun(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "infrastructure":
+			out.Values[i] = ec._JobResult_infrastructure(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "accounts":
+			out.Values[i] = ec._JobResult_accounts(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var ledgerEntryImplementors = []string{"LedgerEntry"}
 
 func (ec *executionContext) _LedgerEntry(ctx context.Context, sel ast.SelectionSet, obj *model.LedgerEntry) graphql.Marshaler {
@@ -14969,6 +15926,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				}()
 				res = ec._Query_ingestionRuns(ctx, field)
 				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "job":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_job(ctx, field)
+				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
 				return res
@@ -16058,16 +17037,6 @@ func (ec *executionContext) marshalNConnectorStatus2githubᚗcomᚋtruecostᚋtr
 	return v
 }
 
-func (ec *executionContext) marshalNConnectorTest2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐConnectorTest(ctx context.Context, sel ast.SelectionSet, v *model.ConnectorTest) graphql.Marshaler {
-	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
-		return graphql.Null
-	}
-	return ec._ConnectorTest(ctx, sel, v)
-}
-
 func (ec *executionContext) unmarshalNCostDimension2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCostDimension(ctx context.Context, v any) (model.CostDimension, error) {
 	var res model.CostDimension
 	err := res.UnmarshalGQL(v)
@@ -16311,16 +17280,6 @@ func (ec *executionContext) marshalNIngestionRun2ᚕgithubᚗcomᚋtruecostᚋtr
 	return ret
 }
 
-func (ec *executionContext) marshalNIngestionRun2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐIngestionRun(ctx context.Context, sel ast.SelectionSet, v *model.IngestionRun) graphql.Marshaler {
-	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
-		return graphql.Null
-	}
-	return ec._IngestionRun(ctx, sel, v)
-}
-
 func (ec *executionContext) unmarshalNIngestionStatus2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐIngestionStatus(ctx context.Context, v any) (model.IngestionStatus, error) {
 	var res model.IngestionStatus
 	err := res.UnmarshalGQL(v)
@@ -16345,6 +17304,36 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 		}
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNJob2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐJob(ctx context.Context, sel ast.SelectionSet, v *model.Job) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Job(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNJobKind2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐJobKind(ctx context.Context, v any) (model.JobKind, error) {
+	var res model.JobKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNJobKind2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐJobKind(ctx context.Context, sel ast.SelectionSet, v model.JobKind) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNJobState2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐJobState(ctx context.Context, v any) (model.JobState, error) {
+	var res model.JobState
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNJobState2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐJobState(ctx context.Context, sel ast.SelectionSet, v model.JobState) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNLedgerEntry2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐLedgerEntry(ctx context.Context, sel ast.SelectionSet, v model.LedgerEntry) graphql.Marshaler {
@@ -16946,6 +17935,25 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
+func (ec *executionContext) marshalOCloudAccount2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCloudAccountᚄ(ctx context.Context, sel ast.SelectionSet, v []model.CloudAccount) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCloudAccount2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCloudAccount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalOCloudAccount2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCloudAccount(ctx context.Context, sel ast.SelectionSet, v *model.CloudAccount) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -16989,6 +17997,13 @@ func (ec *executionContext) unmarshalOConnectorSecretInput2ᚖgithubᚗcomᚋtru
 	}
 	res, err := ec.unmarshalInputConnectorSecretInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOConnectorTest2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐConnectorTest(ctx context.Context, sel ast.SelectionSet, v *model.ConnectorTest) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ConnectorTest(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOCostDimension2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCostDimensionᚄ(ctx context.Context, v any) ([]model.CostDimension, error) {
@@ -17189,6 +18204,13 @@ func (ec *executionContext) marshalOID2ᚖstring(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) marshalOIngestionRun2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐIngestionRun(ctx context.Context, sel ast.SelectionSet, v *model.IngestionRun) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._IngestionRun(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOInt2ᚖint(ctx context.Context, v any) (*int, error) {
 	if v == nil {
 		return nil, nil
@@ -17205,6 +18227,20 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	_ = ctx
 	res := graphql.MarshalInt(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOJob2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐJob(ctx context.Context, sel ast.SelectionSet, v *model.Job) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Job(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOJobResult2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐJobResult(ctx context.Context, sel ast.SelectionSet, v *model.JobResult) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._JobResult(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOPricebook2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐPricebook(ctx context.Context, sel ast.SelectionSet, v *model.Pricebook) graphql.Marshaler {

@@ -442,6 +442,44 @@ type IngestionRun struct {
 	DurationSeconds *float64 `json:"durationSeconds,omitempty"`
 }
 
+// One run of a slow operation for one organization.
+type Job struct {
+	ID             string  `json:"id"`
+	OrganizationID string  `json:"organizationId"`
+	Kind           JobKind `json:"kind"`
+	// The connector (test, sync) or cloud account (provisioning) it works on; null for a status check.
+	SubjectID *string  `json:"subjectId,omitempty"`
+	State     JobState `json:"state"`
+	// The fraction done, 0 to 1; null while the job cannot tell.
+	Progress *float64 `json:"progress,omitempty"`
+	// What the job is doing now, e.g. read 12.0 MB of 40.0 MB.
+	Message *string `json:"message,omitempty"`
+	// What a SUCCEEDED job found; null otherwise.
+	Result *JobResult `json:"result,omitempty"`
+	// Why a FAILED job failed: a safe message, such as "BigQuery is unavailable"
+	// or "abandoned: the server running this job stopped". Null otherwise.
+	Error *string `json:"error,omitempty"`
+	// The code of error: not_found, invalid, conflict, forbidden or unavailable.
+	ErrorCode  *string    `json:"errorCode,omitempty"`
+	CreatedAt  time.Time  `json:"createdAt"`
+	StartedAt  *time.Time `json:"startedAt,omitempty"`
+	FinishedAt *time.Time `json:"finishedAt,omitempty"`
+}
+
+// A job's outcome; the field of its kind is set.
+type JobResult struct {
+	// One line saying what the job did.
+	Summary string `json:"summary"`
+	// TEST_CONNECTOR: what the connector would ingest now.
+	ConnectorTest *ConnectorTest `json:"connectorTest,omitempty"`
+	// SYNC_CONNECTOR: the ingestion run.
+	IngestionRun *IngestionRun `json:"ingestionRun,omitempty"`
+	// PROVISION_BILLING: the provider's infrastructure as it stands now.
+	Infrastructure *BillingInfrastructure `json:"infrastructure,omitempty"`
+	// CHECK_BILLING_STATUS: the organization's accounts as they stand now.
+	Accounts []CloudAccount `json:"accounts,omitempty"`
+}
+
 // One ledger entry: what a provisioning step did.
 type LedgerEntry struct {
 	// The step, such as bucket or export.
@@ -1365,6 +1403,126 @@ func (e *IngestionStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e IngestionStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What a job does.
+type JobKind string
+
+const (
+	JobKindTestConnector      JobKind = "TEST_CONNECTOR"
+	JobKindSyncConnector      JobKind = "SYNC_CONNECTOR"
+	JobKindProvisionBilling   JobKind = "PROVISION_BILLING"
+	JobKindCheckBillingStatus JobKind = "CHECK_BILLING_STATUS"
+)
+
+var AllJobKind = []JobKind{
+	JobKindTestConnector,
+	JobKindSyncConnector,
+	JobKindProvisionBilling,
+	JobKindCheckBillingStatus,
+}
+
+func (e JobKind) IsValid() bool {
+	switch e {
+	case JobKindTestConnector, JobKindSyncConnector, JobKindProvisionBilling, JobKindCheckBillingStatus:
+		return true
+	}
+	return false
+}
+
+func (e JobKind) String() string {
+	return string(e)
+}
+
+func (e *JobKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = JobKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid JobKind", str)
+	}
+	return nil
+}
+
+func (e JobKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *JobKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e JobKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Where a job stands. SUCCEEDED and FAILED are final.
+type JobState string
+
+const (
+	JobStateQueued    JobState = "QUEUED"
+	JobStateRunning   JobState = "RUNNING"
+	JobStateSucceeded JobState = "SUCCEEDED"
+	JobStateFailed    JobState = "FAILED"
+)
+
+var AllJobState = []JobState{
+	JobStateQueued,
+	JobStateRunning,
+	JobStateSucceeded,
+	JobStateFailed,
+}
+
+func (e JobState) IsValid() bool {
+	switch e {
+	case JobStateQueued, JobStateRunning, JobStateSucceeded, JobStateFailed:
+		return true
+	}
+	return false
+}
+
+func (e JobState) String() string {
+	return string(e)
+}
+
+func (e *JobState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = JobState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid JobState", str)
+	}
+	return nil
+}
+
+func (e JobState) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *JobState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e JobState) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

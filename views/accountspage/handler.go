@@ -17,8 +17,10 @@ import (
 
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/accounts"
+	"github.com/truecost/truecost/domain/background"
 	"github.com/truecost/truecost/domain/connectors"
 	"github.com/truecost/truecost/domain/tenancy"
+	"github.com/truecost/truecost/views/jobview"
 	"github.com/truecost/truecost/views/layout"
 	"github.com/truecost/truecost/views/viewkit"
 )
@@ -40,17 +42,26 @@ type Service interface {
 	Create(ctx context.Context, p tenancy.Principal, orgID string, in accounts.Input) (accounts.Account, error)
 	Update(ctx context.Context, p tenancy.Principal, orgID, id string, in accounts.Input) (accounts.Account, error)
 	Delete(ctx context.Context, p tenancy.Principal, orgID, id string) error
-	CheckNow(ctx context.Context, p tenancy.Principal, orgID string) ([]accounts.Account, error)
-	Provision(ctx context.Context, p tenancy.Principal, orgID, accountID string, set accounts.Settings) (accounts.Infrastructure, error)
 	DeprovisionWarning(ctx context.Context, p tenancy.Principal, orgID string, provider connectors.Provider) (string, error)
 	Deprovision(ctx context.Context, p tenancy.Principal, orgID string, provider connectors.Provider, confirm bool) (accounts.Infrastructure, error)
 	Manual(inf accounts.Infrastructure) []string
+}
+
+// Jobs starts Provision billing and Check now as background jobs and
+// reports on them; *background.Service implements it.
+type Jobs interface {
+	ProvisionBilling(ctx context.Context, p tenancy.Principal, orgID, accountID string, set accounts.Settings) (background.Job, error)
+	CheckBillingStatus(ctx context.Context, p tenancy.Principal, orgID string) (background.Job, error)
+	Get(ctx context.Context, p tenancy.Principal, orgID, id string) (background.Job, error)
 }
 
 // Handler serves the /accounts pages.
 type Handler struct {
 	Tenancy  Tenancy
 	Accounts Service
+	// Jobs runs Provision billing and Check now; without it they answer
+	// that background jobs are not configured.
+	Jobs Jobs
 	// AWSPrincipal is the AWS principal (an account root or role ARN) that
 	// assumes customers' roles; it goes in the trust policy shown to them.
 	AWSPrincipal string
@@ -137,14 +148,20 @@ func (h *Handler) listView(ctx context.Context, p tenancy.Principal, orgID strin
 	return v, nil
 }
 
-// CheckNow syncs the organization's connectors and checks its accounts'
-// billing status, then shows the list region or the account's live region
-// it was asked from.
+var errNoJobs = domain.Errorf(domain.Unavailable, "background jobs are not configured on this server")
+
+// CheckNow starts syncing the organization's connectors and checking its
+// accounts' billing status as a background job, and shows it in the list
+// region or the account's live region it was asked from; the region polls
+// the job and shows the refreshed statuses once it is done.
 func (h *Handler) CheckNow(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	p, err := admin(ctx)
 	if err != nil {
 		return err
+	}
+	if h.Jobs == nil {
+		return errNoJobs
 	}
 	var a accounts.Account
 	orgID := r.PostFormValue("org")
@@ -156,27 +173,96 @@ func (h *Handler) CheckNow(w http.ResponseWriter, r *http.Request) error {
 	} else if orgID == "" {
 		orgID = p.Org.ID
 	}
-	checked, err := h.Accounts.CheckNow(ctx, p, orgID)
-	if err != nil && domain.ErrorCode(err) != domain.Unavailable {
+	j, err := h.Jobs.CheckBillingStatus(ctx, p, orgID)
+	if err != nil {
 		return err
 	}
-	notice, failure := "Checked "+count(len(checked), "account", "accounts")+".", ""
+	return h.answerCheck(w, r, p, a.ID, j)
+}
+
+// ListJobStatus answers the poll of a Check now started from the list
+// (/accounts/jobs?job=ID).
+func (h *Handler) ListJobStatus(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	p, err := viewkit.Principal(ctx)
 	if err != nil {
-		notice, failure = "", domain.ErrorMessage(err)
+		return err
 	}
-	if a.ID != "" {
-		d, err := h.detailView(ctx, p, a.ID)
+	if h.Jobs == nil {
+		return errNoJobs
+	}
+	j, err := h.Jobs.Get(ctx, p, "", r.URL.Query().Get("job"))
+	if err != nil {
+		return err
+	}
+	if j.Kind != background.CheckBillingStatus {
+		return errNoJob
+	}
+	return h.answerCheck(w, r, p, "", j)
+}
+
+// JobStatus answers the poll of a Check now or Provision billing started
+// from an account's page.
+func (h *Handler) JobStatus(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	p, err := viewkit.Principal(ctx)
+	if err != nil {
+		return err
+	}
+	if h.Jobs == nil {
+		return errNoJobs
+	}
+	a, err := h.find(ctx, p, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	j, err := h.Jobs.Get(ctx, p, a.OrgID, r.PathValue("job"))
+	if err != nil {
+		return err
+	}
+	switch {
+	case j.Kind == background.CheckBillingStatus:
+		return h.answerCheck(w, r, p, a.ID, j)
+	case j.Kind == background.ProvisionBilling && j.SubjectID == a.ID:
+		return h.answerProvision(w, r, p, a, j, accounts.Settings{})
+	}
+	return errNoJob
+}
+
+var errNoJob = domain.Errorf(domain.NotFound, "job not found")
+
+// answerCheck shows a Check now job in the region it was started from:
+// the account's live region when accountID is set, else the list of the
+// job's organization.
+func (h *Handler) answerCheck(w http.ResponseWriter, r *http.Request, p tenancy.Principal, accountID string, j background.Job) error {
+	ctx := r.Context()
+	notice, failure := "", ""
+	if j.State == background.Succeeded {
+		notice = "Checked " + count(j.Result.Accounts, "account", "accounts") + "."
+	} else if j.State == background.Failed {
+		failure = j.Error
+	}
+	if accountID != "" {
+		d, err := h.detailView(ctx, p, accountID)
 		if err != nil {
 			return err
 		}
 		d.Notice, d.Error = notice, failure
+		if !j.Done() {
+			v := jobview.New(j, "/accounts/"+accountID+"/jobs/"+j.ID, "#account-live", "outerHTML")
+			d.Job = &v
+		}
 		return h.renderDetail(w, r, d)
 	}
-	v, err := h.listView(ctx, p, orgID)
+	v, err := h.listView(ctx, p, j.OrgID)
 	if err != nil {
 		return err
 	}
 	v.Notice, v.Error = notice, failure
+	if !j.Done() {
+		jv := jobview.New(j, "/accounts/jobs?job="+url.QueryEscape(j.ID), "#account-list", "innerHTML")
+		v.Job = &jv
+	}
 	return viewkit.Answer(w, r, 0, ListRegion(v), ListPage(layout.ChromeFrom(ctx), v))
 }
 

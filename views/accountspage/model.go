@@ -7,6 +7,7 @@ import (
 
 	"github.com/truecost/truecost/domain/accounts"
 	"github.com/truecost/truecost/domain/connectors"
+	"github.com/truecost/truecost/views/jobview"
 	"github.com/truecost/truecost/views/layout"
 	"github.com/truecost/truecost/views/viewkit"
 )
@@ -23,6 +24,8 @@ type ListView struct {
 	Notice    string
 	Error     string
 	Highlight string // an account just added
+	// Job is Check now while it runs.
+	Job *jobview.View
 }
 
 // ProviderInfo names a provider for display.
@@ -114,6 +117,12 @@ type InfraCard struct {
 	Since            string
 	Error            string
 	Accounts         int
+	// Receiving counts the accounts whose billing data arrives (status
+	// Provisioned), whatever the infrastructure's state.
+	Receiving int
+	// Note explains a state that the data overrides: accounts receive
+	// data through connectors the infrastructure did not create.
+	Note string
 	// Action is the card's button: "provision", "retry", "deprovision" or
 	// "" for none; ActionURL is where it leads.
 	Action    string
@@ -139,7 +148,17 @@ func infraCards(list []accounts.Account, infras []accounts.Infrastructure, now t
 			continue
 		}
 		c := InfraCard{Provider: providerInfo(p), Provisionable: p != connectors.OCI, Accounts: len(mine)}
+		for _, a := range mine {
+			if a.Status == accounts.Provisioned {
+				c.Receiving++
+			}
+		}
 		c.State, c.StateKey = stateLabel(inf)
+		c.Note = dataNote(inf, c.Receiving)
+		if c.Note != "" {
+			// The card tells the story of the rows below it.
+			c.State, c.StateKey = "Receiving data", "provisioned"
+		}
 		if !c.Provisionable {
 			cards = append(cards, c)
 			continue
@@ -189,6 +208,26 @@ func accountName(list []accounts.Account, id string) string {
 	return "a removed account"
 }
 
+// dataNote explains, when some of a provider's accounts receive billing
+// data although its infrastructure is not in place, where the data comes
+// from; "" otherwise.
+func dataNote(inf accounts.Infrastructure, receiving int) string {
+	if receiving == 0 {
+		return ""
+	}
+	switch {
+	case inf.ID == "":
+		return "Billing data arrives through connectors added by hand; Truecost provisioned no export."
+	case inf.State == accounts.StateDeprovisioned:
+		return "Truecost's export was deprovisioned; billing data still arrives through other connectors."
+	case inf.State == accounts.StateFailed:
+		return "Provisioning did not finish; billing data arrives through other connectors."
+	case inf.State == accounts.StateDeprovisionFailed:
+		return "Deprovisioning did not finish; billing data arrives through other connectors."
+	}
+	return ""
+}
+
 // stateLabel names an infrastructure's state; the zero Infrastructure is
 // "Not provisioned".
 func stateLabel(inf accounts.Infrastructure) (string, string) {
@@ -227,6 +266,8 @@ type Detail struct {
 	Billing          BillingView
 	Notice           string
 	Error            string
+	// Job is Check now or Provision billing while it runs.
+	Job *jobview.View
 	// AWS only.
 	ExternalID  string
 	TrustPolicy string

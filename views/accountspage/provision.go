@@ -7,8 +7,10 @@ import (
 
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/accounts"
+	"github.com/truecost/truecost/domain/background"
 	"github.com/truecost/truecost/domain/connectors"
 	"github.com/truecost/truecost/domain/tenancy"
+	"github.com/truecost/truecost/views/jobview"
 	"github.com/truecost/truecost/views/layout"
 	"github.com/truecost/truecost/views/viewkit"
 )
@@ -113,44 +115,73 @@ func readSettings(r *http.Request, provider connectors.Provider) accounts.Settin
 	return s
 }
 
-// Provision sets up the billing export of the account's provider from the
-// account, or continues a provisioning that stopped. It runs in the
-// request; the account's live region (or page) then shows the ledger, or
-// where it stopped and a Retry provisioning button.
+// Provision starts setting up the billing export of the account's
+// provider from the account, or continuing a provisioning that stopped, as
+// a background job. The account's live region (or page) shows the job
+// while it runs, then the ledger, or where it stopped and a Retry
+// provisioning button.
 func (h *Handler) Provision(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	p, err := admin(ctx)
 	if err != nil {
 		return err
 	}
+	if h.Jobs == nil {
+		return errNoJobs
+	}
 	a, err := h.find(ctx, p, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
 	set := readSettings(r, a.Provider)
-	inf, provErr := h.Accounts.Provision(ctx, p, a.OrgID, a.ID, set)
-	if provErr != nil && !outcomeError(provErr) {
-		return provErr
+	j, err := h.Jobs.ProvisionBilling(ctx, p, a.OrgID, a.ID, set)
+	if err != nil && !outcomeError(err) {
+		return err
 	}
+	if err != nil {
+		// Refused before anything started: the settings, the credentials
+		// or the infrastructure's state.
+		d, derr := h.detailView(ctx, p, a.ID)
+		if derr != nil {
+			return derr
+		}
+		d.Billing.Error = domain.ErrorMessage(err)
+		if d.Billing.ShowForm {
+			form := defaultForm(a, set)
+			viewkit.PlaceField(form.Errors, d.Billing.Error, viewkit.Labels(provisionLabels))
+			d.Billing.Form = form
+			w.WriteHeader(http.StatusUnprocessableEntity)
+		}
+		return h.renderDetail(w, r, d)
+	}
+	return h.answerProvision(w, r, p, a, j, set)
+}
+
+// answerProvision shows a provisioning job on the account's page: the job
+// while it runs, then the billing section with its outcome. Settings the
+// job refused go back on the form (set, or the defaults when polled).
+func (h *Handler) answerProvision(w http.ResponseWriter, r *http.Request, p tenancy.Principal, a accounts.Account, j background.Job, set accounts.Settings) error {
+	ctx := r.Context()
 	d, err := h.detailView(ctx, p, a.ID)
 	if err != nil {
 		return err
 	}
-	label := accounts.ProviderLabel(a.Provider)
-	if provErr == nil {
-		d.Billing.Notice = label + " billing provisioned. The status stays Checking until the first export is delivered."
-		if len(h.Accounts.Manual(inf)) > 0 {
-			d.Billing.Notice = label + " billing provisioned. Finish the manual steps below; the status stays Checking until data arrives."
+	switch j.State {
+	case background.Succeeded:
+		d.Billing.Notice = j.Result.Summary
+	case background.Failed:
+		d.Billing.Error = j.Error
+		if d.Billing.ShowForm {
+			// Nothing was started: the settings were refused.
+			form := defaultForm(a, set)
+			viewkit.PlaceField(form.Errors, d.Billing.Error, viewkit.Labels(provisionLabels))
+			d.Billing.Form = form
 		}
-		return h.renderDetail(w, r, d)
-	}
-	d.Billing.Error = domain.ErrorMessage(provErr)
-	if d.Billing.ShowForm {
-		// Nothing was started: the settings were refused.
-		form := defaultForm(a, set)
-		viewkit.PlaceField(form.Errors, d.Billing.Error, viewkit.Labels(provisionLabels))
-		d.Billing.Form = form
-		w.WriteHeader(http.StatusUnprocessableEntity)
+	default:
+		v := jobview.New(j, "/accounts/"+a.ID+"/jobs/"+j.ID, "#account-live", "outerHTML")
+		d.Job = &v
+		// The job runs: nothing to press again.
+		d.Billing.ShowForm = false
 	}
 	return h.renderDetail(w, r, d)
 }

@@ -10,12 +10,15 @@ package connectorspage
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/truecost/truecost/domain"
+	"github.com/truecost/truecost/domain/background"
 	"github.com/truecost/truecost/domain/billing"
 	"github.com/truecost/truecost/domain/connectors"
 	"github.com/truecost/truecost/domain/tenancy"
+	"github.com/truecost/truecost/views/jobview"
 	"github.com/truecost/truecost/views/layout"
 	"github.com/truecost/truecost/views/viewkit"
 )
@@ -34,14 +37,23 @@ type Connectors interface {
 	Create(ctx context.Context, p tenancy.Principal, orgID string, in connectors.Input) (connectors.Connector, error)
 	Update(ctx context.Context, p tenancy.Principal, orgID, id string, in connectors.Input) (connectors.Connector, error)
 	Delete(ctx context.Context, p tenancy.Principal, orgID, id string) error
-	Test(ctx context.Context, p tenancy.Principal, orgID, id string) (connectors.TestResult, error)
-	Sync(ctx context.Context, p tenancy.Principal, orgID, id string, progress func(done, total int64)) (billing.IngestionRun, error)
+}
+
+// Jobs starts Test connection and Sync now as background jobs and reports
+// on them; *background.Service implements it.
+type Jobs interface {
+	TestConnector(ctx context.Context, p tenancy.Principal, orgID, connectorID string) (background.Job, error)
+	SyncConnector(ctx context.Context, p tenancy.Principal, orgID, connectorID string) (background.Job, error)
+	Get(ctx context.Context, p tenancy.Principal, orgID, id string) (background.Job, error)
 }
 
 // Handler serves the /connectors pages.
 type Handler struct {
 	Tenancy    Tenancy
 	Connectors Connectors
+	// Jobs runs Test connection and Sync now; without it they answer that
+	// background jobs are not configured.
+	Jobs Jobs
 	// AWSPrincipal is the AWS principal (an account root or role ARN) that
 	// assumes customers' roles; it goes in the trust policy shown to them.
 	AWSPrincipal string
@@ -207,63 +219,138 @@ func (h *Handler) Delete(w http.ResponseWriter, r *http.Request) error {
 	return viewkit.Render(w, r, 0, ListRegion(v))
 }
 
-// Test lists what the connector's source holds now, without loading it.
-// A failing source is an answer, not an error of the request: the fragment
-// shows its message.
+var errNoJobs = domain.Errorf(domain.Unavailable, "background jobs are not configured on this server")
+
+// Test starts listing what the connector's source holds now, without
+// loading it, as a background job; the answer shows the job, which the
+// page polls until its outcome replaces it. A failing source is an
+// outcome, not an error of the request.
 func (h *Handler) Test(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	p, err := admin(ctx)
-	if err != nil {
-		return err
-	}
-	c, err := h.find(ctx, p, r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	// The caller may act on the connector (checked above), so any error
-	// now is the source's: a refused role is Forbidden, a missing bucket
-	// NotFound.
-	res, testErr := h.Connectors.Test(ctx, p, c.OrgID, c.ID)
-	return h.answer(w, r, p, c, testOutcome(res, testErr))
+	return h.start(w, r, func(ctx context.Context, p tenancy.Principal, c connectors.Connector) (background.Job, error) {
+		return h.Jobs.TestConnector(ctx, p, c.OrgID, c.ID)
+	})
 }
 
-// Sync loads what changed in the connector's source now and shows the run,
-// with the connector's updated status; a failing source, like in Test, is
-// shown as the outcome.
+// Sync starts loading what changed in the connector's source now as a
+// background job, shown like Test's; its outcome shows the run and the
+// connector's new status.
 func (h *Handler) Sync(w http.ResponseWriter, r *http.Request) error {
+	return h.start(w, r, func(ctx context.Context, p tenancy.Principal, c connectors.Connector) (background.Job, error) {
+		return h.Jobs.SyncConnector(ctx, p, c.OrgID, c.ID)
+	})
+}
+
+func (h *Handler) start(w http.ResponseWriter, r *http.Request, run func(context.Context, tenancy.Principal, connectors.Connector) (background.Job, error)) error {
 	ctx := r.Context()
 	p, err := admin(ctx)
 	if err != nil {
 		return err
 	}
+	if h.Jobs == nil {
+		return errNoJobs
+	}
 	c, err := h.find(ctx, p, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	run, syncErr := h.Connectors.Sync(ctx, p, c.OrgID, c.ID, nil)
-	out := syncOutcome(run, syncErr)
-	// The sync recorded its outcome on the connector; show the new status.
+	j, err := run(ctx, p, c)
+	if err != nil {
+		return err
+	}
+	return h.answer(w, r, p, c, h.jobState(j, c, r.PostFormValue("from"), r.PostFormValue("scope")))
+}
+
+// JobStatus answers the poll of a Test connection or Sync now job with
+// the region it was started from: still the job while it runs, then its
+// outcome (and, after a sync, the connector's new status).
+func (h *Handler) JobStatus(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	p, err := viewkit.Principal(ctx)
+	if err != nil {
+		return err
+	}
+	if h.Jobs == nil {
+		return errNoJobs
+	}
+	c, err := h.find(ctx, p, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	j, err := h.Jobs.Get(ctx, p, c.OrgID, r.PathValue("job"))
+	if err != nil {
+		return err
+	}
+	if j.SubjectID != c.ID {
+		return domain.Errorf(domain.NotFound, "job not found")
+	}
+	q := r.URL.Query()
+	return h.answer(w, r, p, c, h.jobState(j, c, q.Get("from"), q.Get("scope")))
+}
+
+// actionState is what the region of an action shows: the job while it
+// runs, or its outcome.
+type actionState struct {
+	from, scope string
+	job         *jobview.View
+	outcome     *Outcome
+}
+
+func (h *Handler) jobState(j background.Job, c connectors.Connector, from, scope string) actionState {
+	st := actionState{from: from, scope: scope}
+	if !j.Done() {
+		q := url.Values{"from": {from}}
+		if scope != "" {
+			q.Set("scope", scope)
+		}
+		poll := "/connectors/" + c.ID + "/jobs/" + j.ID + "?" + q.Encode()
+		target := "#connector-live"
+		if from == fromList {
+			target = "#connector-" + c.ID
+		}
+		v := jobview.New(j, poll, target, "outerHTML")
+		st.job = &v
+		return st
+	}
+	var err error
+	if j.State == background.Failed {
+		err = domain.Errorf(j.ErrorCode, "%s", j.Error)
+	}
+	switch j.Kind {
+	case background.TestConnector:
+		var res connectors.TestResult
+		if j.Result.Test != nil {
+			res = *j.Result.Test
+		}
+		st.outcome = testOutcome(res, err)
+	default:
+		var run billing.IngestionRun
+		if j.Result.Run != nil {
+			run = *j.Result.Run
+		}
+		st.outcome = syncOutcome(run, err)
+	}
+	return st
+}
+
+// answer renders an action's state where it was asked for: the
+// connector's row of the list, the live region of its page, or (without
+// htmx) its whole page. The connector is read again, so a finished sync
+// shows its new status.
+func (h *Handler) answer(w http.ResponseWriter, r *http.Request, p tenancy.Principal, c connectors.Connector, st actionState) error {
+	ctx := r.Context()
 	if fresh, err := h.Connectors.Get(ctx, p, c.OrgID, c.ID); err == nil {
 		c = fresh
 	} else {
 		return err
 	}
-	return h.answer(w, r, p, c, out)
-}
-
-// answer renders an action's outcome where it was asked for: the
-// connector's row of the list, the live region of its page, or (without
-// htmx) its whole page.
-func (h *Handler) answer(w http.ResponseWriter, r *http.Request, p tenancy.Principal, c connectors.Connector, out *Outcome) error {
-	ctx := r.Context()
-	if layout.IsFragmentRequest(r) && r.PostFormValue("from") == fromList {
-		v, err := h.listView(ctx, p, r.PostFormValue("scope"))
+	if layout.IsFragmentRequest(r) && st.from == fromList {
+		v, err := h.listView(ctx, p, st.scope)
 		if err != nil {
 			return err
 		}
 		for _, row := range v.Rows {
 			if row.ID == c.ID {
-				row.Outcome = out
+				row.Outcome, row.Job = st.outcome, st.job
 				return viewkit.Render(w, r, 0, RowBody(v, row))
 			}
 		}
@@ -273,6 +360,6 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request, p tenancy.Princ
 	if err != nil {
 		return err
 	}
-	d.Outcome = out
+	d.Outcome, d.Job = st.outcome, st.job
 	return viewkit.Answer(w, r, 0, Live(d), DetailPage(layout.ChromeFrom(ctx), d))
 }

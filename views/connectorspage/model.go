@@ -8,6 +8,7 @@ import (
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/billing"
 	"github.com/truecost/truecost/domain/connectors"
+	"github.com/truecost/truecost/views/jobview"
 	"github.com/truecost/truecost/views/layout"
 	"github.com/truecost/truecost/views/viewkit"
 )
@@ -44,6 +45,8 @@ type Row struct {
 	Rows          string
 	LastPeriod    string
 	Outcome       *Outcome
+	// Job is Test connection or Sync now while it runs.
+	Job *jobview.View
 }
 
 // ProviderInfo names a provider for display.
@@ -122,6 +125,8 @@ type Detail struct {
 	Settings  []viewkit.Setting
 	Notice    string
 	Outcome   *Outcome
+	// Job is Test connection or Sync now while it runs.
+	Job *jobview.View
 	// AWS only.
 	ExternalID  string
 	TrustPolicy string
