@@ -63,7 +63,7 @@ lint:
 test: assets postgres chromium check-generated lint
 	@if [ -z "$$TRUECOST_TEST_POSTGRES_URL" ] && { [ "$$CI" = "true" ] || pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }; then \
 		export TRUECOST_TEST_POSTGRES_URL='$(PG_DEFAULT_URL)'; fi; \
-	$(GO) test -race -count=1 -timeout 15m ./...
+	$(GO) test -race -count=1 -timeout 20m ./...
 
 ## bench: ingestion throughput and memory against psql \copy and sqlite3 .import, repricing,
 ## and report shapes against the same GROUP BY over raw line items, as tables
