@@ -532,3 +532,18 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestProvisionWithoutCredentialsNeverActsAsTruecost: an account with
+// neither a role nor keys is refused before any call, rather than
+// provisioned with Truecost's own identity.
+func TestProvisionWithoutCredentialsNeverActsAsTruecost(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, accounts.Settings{Region: "eu-west-1"}, connectors.Secret{})
+	err := e.provision()
+	if domain.ErrorCode(err) != domain.Invalid || !strings.Contains(domain.ErrorMessage(err), "has no AWS credentials") {
+		t.Fatalf("provision: %v (code %s), want invalid: no AWS credentials", err, domain.ErrorCode(err))
+	}
+	if calls := e.fake.Requests(); len(calls) != 0 {
+		t.Errorf("%d calls made, want none", len(calls))
+	}
+}

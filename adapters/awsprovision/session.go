@@ -51,6 +51,12 @@ func (s *session) load(ctx context.Context) (aws.Config, error) {
 	if (key == "") != (secret == "") {
 		return aws.Config{}, domain.Errorf(domain.Invalid, "the account's AWS credentials need both the access key ID and the secret access key")
 	}
+	// Without a role or keys the SDK would act as Truecost itself, in
+	// whatever account Truecost runs: never on a tenant's behalf.
+	if key == "" && creds["role_arn"] == "" {
+		return aws.Config{}, domain.Errorf(domain.Invalid,
+			"account %s has no AWS credentials: give the role Truecost assumes (with the account's external ID) or access keys to provision billing from it", s.req.Account.Name)
+	}
 	opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithRegion(s.region())}
 	if key != "" {
 		opts = append(opts, awsconfig.WithCredentialsProvider(

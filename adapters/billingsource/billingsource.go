@@ -65,6 +65,14 @@ func (f Factory) client() *http.Client {
 
 func (f Factory) cloudSource(ctx context.Context, c connectors.Connector, secret connectors.Secret) (billing.Source, error) {
 	cfg := c.Config
+	// The cloud SDKs would fall back to Truecost's own identity without
+	// credentials: a connector always reads with its own.
+	switch {
+	case c.Provider == connectors.AWS && secret["role_arn"] == "" && secret["access_key_id"] == "":
+		return nil, domain.Errorf(domain.Invalid, "connector %s has no AWS credentials: give the role Truecost assumes or access keys", c.Name)
+	case c.Provider == connectors.GCP && secret["service_account_json"] == "":
+		return nil, domain.Errorf(domain.Invalid, "connector %s has no service account key", c.Name)
+	}
 	switch c.Provider {
 	case connectors.AWS:
 		return awsbilling.NewConnectorSource(ctx, c, secret, f.Outbound.Client(), f.Timeouts)
