@@ -117,6 +117,21 @@ func (b browserSteps) run(step string, actions ...chromedp.Action) {
 	}
 }
 
+// wait runs a wait that only reads the page, again when the page was
+// replaced under it (an htmx swap or a redirect as a job ends).
+func (b browserSteps) wait(step string, action chromedp.Action) {
+	b.t.Helper()
+	var err error
+	for range 3 {
+		if err = chromedp.Run(b.ctx, action); err == nil || !strings.Contains(err.Error(), "navigated or closed") {
+			break
+		}
+	}
+	if err != nil {
+		b.t.Fatalf("%s: %v", step, err)
+	}
+}
+
 // screenshot saves the whole page as name.
 func (b browserSteps) screenshot(name string) {
 	b.t.Helper()

@@ -305,10 +305,8 @@ func TestBrowserAddsAWSConnectorTestsAndSyncsIt(t *testing.T) {
 	}
 
 	// Before the policy is installed, AWS refuses the role.
-	run("test before installing",
-		click(`#connector-live `+testID("test-connector")),
-		waitText(testID("outcome-test"), "Connection failed"),
-	)
+	run("test before installing", click(`#connector-live `+testID("test-connector")))
+	bs.wait("test before installing", waitText(testID("outcome-test"), "Connection failed"))
 	if got := text(testID("outcome-error")); !strings.Contains(got, "AccessDenied") {
 		t.Errorf("refused test shows %q, want AWS's AccessDenied", got)
 	}
@@ -317,10 +315,8 @@ func TestBrowserAddsAWSConnectorTestsAndSyncsIt(t *testing.T) {
 	}
 
 	sts.install(externalID)
-	run("test after installing",
-		click(`#connector-live `+testID("test-connector")),
-		waitText(testID("outcome-test"), "Connection works"),
-	)
+	run("test after installing", click(`#connector-live `+testID("test-connector")))
+	bs.wait("test after installing", waitText(testID("outcome-test"), "Connection works"))
 	if got := text(testID("outcome-summary")); !strings.Contains(got, "aws-cur") || !strings.Contains(got, "2 billing periods") {
 		t.Errorf("test summary %q, want the CUR's 2 periods", got)
 	}
