@@ -6,11 +6,11 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/truecost/truecost/adapters/cloudhttp/cloudhttptest"
 	"github.com/truecost/truecost/adapters/outbound"
 )
 
@@ -22,27 +22,7 @@ import (
 func TestConnectionTestAgainstACloudThatNeverAnswersFailsInTime(t *testing.T) {
 	t.Setenv("TRUECOST_CLOUD_TIMEOUT", "300ms")
 	t.Setenv(outbound.EnvAllow, "127.0.0.1")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	conns := make(chan net.Conn, 100)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				close(conns)
-				return
-			}
-			conns <- c
-		}
-	}()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		for c := range conns {
-			_ = c.Close()
-		}
-	})
+	silent := cloudhttptest.SilentServer(t)
 	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +34,7 @@ func TestConnectionTestAgainstACloudThatNeverAnswersFailsInTime(t *testing.T) {
 	key, err := json.Marshal(map[string]string{"type": "service_account", "project_id": "globex-billing", "private_key_id": "k1",
 		"private_key":  string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
 		"client_email": "truecost@globex-billing.iam.gserviceaccount.com", "client_id": "1",
-		"token_uri": "http://" + ln.Addr().String() + "/token"})
+		"token_uri": silent + "/token"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,44 +7,17 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/truecost/truecost/adapters/billingsource"
 	"github.com/truecost/truecost/adapters/cloudhttp"
+	"github.com/truecost/truecost/adapters/cloudhttp/cloudhttptest"
 	"github.com/truecost/truecost/adapters/outbound"
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/connectors"
 )
-
-// silentServer accepts connections and never answers them.
-func silentServer(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	conns := make(chan net.Conn, 100)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				close(conns)
-				return
-			}
-			conns <- c
-		}
-	}()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		for c := range conns {
-			_ = c.Close()
-		}
-	})
-	return "http://" + ln.Addr().String()
-}
 
 func privateKeyPEM(t *testing.T) string {
 	t.Helper()
@@ -65,7 +38,7 @@ func privateKeyPEM(t *testing.T) string {
 // service-account key names, for the others the storage endpoint.
 func TestConnectionToACloudThatNeverAnswersFailsUnavailableAtTheDeadline(t *testing.T) {
 	t.Parallel()
-	silent := silentServer(t)
+	silent := cloudhttptest.SilentServer(t)
 	key := privateKeyPEM(t)
 	gcpKey, err := json.Marshal(map[string]string{"type": "service_account", "project_id": "acme-billing",
 		"private_key_id": "k1", "private_key": key, "client_email": "truecost@acme-billing.iam.gserviceaccount.com",

@@ -3,46 +3,19 @@ package cloudhttp_test
 import (
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/truecost/truecost/adapters/cloudhttp"
+	"github.com/truecost/truecost/adapters/cloudhttp/cloudhttptest"
 	"github.com/truecost/truecost/domain"
 )
 
-// silentServer accepts connections and never answers them.
-func silentServer(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	conns := make(chan net.Conn, 100)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				close(conns)
-				return
-			}
-			conns <- c
-		}
-	}()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		for c := range conns {
-			_ = c.Close()
-		}
-	})
-	return "http://" + ln.Addr().String()
-}
-
 func TestCallToASilentServerFailsUnavailableAtTheDeadline(t *testing.T) {
 	t.Parallel()
-	url := silentServer(t)
+	url := cloudhttptest.SilentServer(t)
 	client := cloudhttp.Timeouts{Call: 200 * time.Millisecond}.Client()
 	start := time.Now()
 	resp, err := client.Get(url + "/token")
