@@ -18,28 +18,30 @@ import (
 // so that equality and range comparisons on the text agree.
 const timeLayout = "2006-01-02 15:04:05.999999-07:00"
 
-// rowSet is a batch of rows a bulk load writes, encodable both ways.
+// rowSet is a batch of rows a bulk load writes: as SQLite arguments, and
+// on Postgres as binary COPY tuples (binaryRowSet).
 type rowSet interface {
 	Len() int
-	// AppendCopyText appends row i in Postgres's COPY text format, without
-	// the line end.
-	AppendCopyText(buf []byte, i int) []byte
 	// AppendArgs appends row i's values as SQLite arguments.
 	AppendArgs(args []any, i int) []any
+}
+
+// binaryRowSet is a rowSet Postgres can load.
+type binaryRowSet interface {
+	rowSet
+	// AppendCopyBinary appends row i as a binary COPY tuple.
+	AppendCopyBinary(buf []byte, i int) ([]byte, error)
 }
 
 // bulkLoad writes every rowSet next yields into table, on a connection of
 // its own: one COPY on Postgres, prepared single-row INSERTs in one
 // transaction per set on SQLite (see sqlite_insert.go).
 func (s *Store) bulkLoad(ctx context.Context, table string, cols []string, next func() (rowSet, bool)) error {
-	var omittable []bool
-	if s.dialect == SQLite {
-		// Read before taking the load's connection, which a pool of one
-		// would otherwise be waiting for.
-		var err error
-		if omittable, err = s.nullDefaultColumns(ctx, table, cols); err != nil {
-			return err
-		}
+	// Read before taking the load's connection, which a small pool would
+	// otherwise be waiting for.
+	omittable, err := s.omittable(ctx, table, cols)
+	if err != nil {
+		return err
 	}
 	conn, err := s.db.DB.Conn(ctx)
 	if err != nil {
@@ -51,14 +53,20 @@ func (s *Store) bulkLoad(ctx context.Context, table string, cols []string, next 
 
 // bulkLoadInTx writes like bulkLoad, inside the transaction open on conn.
 func (s *Store) bulkLoadInTx(ctx context.Context, conn *sql.Conn, table string, cols []string, next func() (rowSet, bool)) error {
-	var omittable []bool
-	if s.dialect == SQLite {
-		var err error
-		if omittable, err = s.nullDefaultColumns(ctx, table, cols); err != nil {
-			return err
-		}
+	omittable, err := s.omittable(ctx, table, cols)
+	if err != nil {
+		return err
 	}
 	return s.loadOn(ctx, conn, true, table, cols, omittable, next)
+}
+
+// omittable reports, on SQLite, which of cols a row may leave out when
+// null (see nullDefaultColumns); Postgres's COPY sends every column.
+func (s *Store) omittable(ctx context.Context, table string, cols []string) ([]bool, error) {
+	if s.dialect != SQLite {
+		return nil, nil
+	}
+	return s.nullDefaultColumns(ctx, table, cols)
 }
 
 // loadOn writes on conn; inTx says conn is in a transaction its caller
@@ -71,30 +79,16 @@ func (s *Store) loadOn(ctx context.Context, conn *sql.Conn, inTx bool, table str
 }
 
 func copyOn(ctx context.Context, conn *sql.Conn, table string, cols []string, next func() (rowSet, bool)) error {
-	// Row sets that can write COPY's binary format use it.
-	first, ok := next()
-	_, binary := first.(binaryRowSet)
-	pending := ok
-	sets := func() (rowSet, bool) {
-		if pending {
-			pending = false
-			return first, true
-		}
-		return next()
-	}
 	return conn.Raw(func(driverConn any) error {
 		pg := driverConn.(*stdlib.Conn).Conn().PgConn()
 		pr, pw := io.Pipe()
 		encoded := make(chan error, 1)
 		go func() {
-			err := encodeCopy(pw, sets, binary)
+			err := encodeCopy(pw, next)
 			pw.CloseWithError(err)
 			encoded <- err
 		}()
-		copySQL := "COPY " + table + " (" + strings.Join(cols, ", ") + ") FROM STDIN"
-		if binary {
-			copySQL += " (FORMAT binary)"
-		}
+		copySQL := "COPY " + table + " (" + strings.Join(cols, ", ") + ") FROM STDIN (FORMAT binary)"
 		_, copyErr := pg.CopyFrom(ctx, pr, copySQL)
 		pr.CloseWithError(io.ErrClosedPipe) // unblock the encoder if COPY stopped early
 		encErr := <-encoded
@@ -105,73 +99,31 @@ func copyOn(ctx context.Context, conn *sql.Conn, table string, cols []string, ne
 	})
 }
 
-// binaryRowSet is a rowSet that can also write COPY's binary format.
-type binaryRowSet interface {
-	rowSet
-	// AppendCopyBinary appends row i as a binary COPY tuple.
-	AppendCopyBinary(buf []byte, i int) ([]byte, error)
-}
-
-func encodeCopy(w io.Writer, next func() (rowSet, bool), binary bool) error {
+// encodeCopy writes the sets next yields as one binary COPY stream.
+func encodeCopy(w io.Writer, next func() (rowSet, bool)) error {
 	bw := bufio.NewWriterSize(w, 256<<10)
-	if binary {
-		_, _ = bw.Write(copyBinaryHeader) // buffered: a failure shows at the next write
-	}
+	_, _ = bw.Write(copyBinaryHeader) // buffered: a failure shows at the next write
 	var buf []byte
 	var err error
 	for {
 		set, ok := next()
 		if !ok {
-			if binary {
-				_, _ = bw.Write(copyBinaryTrailer)
-			}
+			_, _ = bw.Write(copyBinaryTrailer)
 			return bw.Flush()
 		}
-		for i := 0; i < set.Len(); i++ {
-			if binary {
-				if buf, err = set.(binaryRowSet).AppendCopyBinary(buf[:0], i); err != nil {
-					return err
-				}
-			} else {
-				buf = append(set.AppendCopyText(buf[:0], i), '\n')
+		bin, ok := set.(binaryRowSet)
+		if !ok {
+			return fmt.Errorf("rows of %T cannot be copied into Postgres", set)
+		}
+		for i := 0; i < bin.Len(); i++ {
+			if buf, err = bin.AppendCopyBinary(buf[:0], i); err != nil {
+				return err
 			}
 			if _, err := bw.Write(buf); err != nil {
 				return err
 			}
 		}
 	}
-}
-
-func appendCopyText(buf []byte, s string) []byte {
-	if s == "" {
-		return append(buf, `\N`...)
-	}
-	if !strings.ContainsAny(s, "\\\n\r\t") {
-		return append(buf, s...)
-	}
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '\\':
-			buf = append(buf, '\\', '\\')
-		case '\n':
-			buf = append(buf, '\\', 'n')
-		case '\r':
-			buf = append(buf, '\\', 'r')
-		case '\t':
-			buf = append(buf, '\\', 't')
-		default:
-			buf = append(buf, c)
-		}
-	}
-	return buf
-}
-
-// appendCopyNotNull appends s even when empty (NOT NULL text columns).
-func appendCopyNotNull(buf []byte, s string) []byte {
-	if s == "" {
-		return buf
-	}
-	return appendCopyText(buf, s)
 }
 
 func nullString(s string) any {
@@ -201,32 +153,6 @@ func (r lineItemRows) Len() int { return len(r.items) }
 
 // SharedArgs counts the run's keys, which lead every row.
 func (r lineItemRows) SharedArgs() int { return 3 }
-
-func (r lineItemRows) AppendCopyText(buf []byte, i int) []byte {
-	l := &r.items[i]
-	buf = appendCopyText(buf, r.run.OrgID)
-	buf = append(buf, '\t')
-	buf = appendCopyText(buf, r.run.ConnectorID)
-	buf = append(buf, '\t')
-	buf = appendCopyText(buf, r.run.ID)
-	for _, f := range billing.Fields {
-		buf = append(buf, '\t')
-		switch {
-		case f.Num != nil:
-			buf = appendCopyText(buf, string(*f.Num(l)))
-		case f.Time != nil:
-			if t := f.Time(l); !t.IsZero() {
-				buf = t.UTC().AppendFormat(buf, time.RFC3339Nano)
-			} else {
-				buf = append(buf, `\N`...)
-			}
-		default:
-			buf = appendCopyText(buf, *f.Str(l))
-		}
-	}
-	buf = append(buf, '\t')
-	return appendCopyText(buf, string(r.extras.append(nil, l.Extras)))
-}
 
 func (r lineItemRows) AppendArgs(args []any, i int) []any {
 	l := &r.items[i]

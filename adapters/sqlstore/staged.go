@@ -22,7 +22,7 @@ var tagRollupColumns = []string{"org_id", "connector_id", "run_id", "billing_per
 // writeRollups writes the rollups the ingester built for a run into the
 // rollup tables, inside the publishing transaction open on conn.
 func (s *Store) writeRollups(ctx context.Context, conn *sql.Conn, run billing.IngestionRun, r *billing.Rollups) error {
-	enc := rollupEncoder{run: &run, postgres: s.dialect == Postgres}
+	enc := rollupEncoder{run: &run}
 	const chunk = 4096
 	var dims, tags []rowSet
 	for i := 0; i < len(r.Dims); i += chunk {
@@ -49,52 +49,23 @@ func each(sets []rowSet) func() (rowSet, bool) {
 	}
 }
 
-// rollupEncoder writes the values rollup rows share, in either dialect.
+// rollupEncoder writes the values rollup rows share: as SQLite arguments,
+// or as Postgres's binary COPY tuples.
 type rollupEncoder struct {
-	run      *billing.IngestionRun
-	postgres bool
+	run *billing.IngestionRun
 }
 
-func (e rollupEncoder) periodText(t time.Time) string {
-	if e.postgres {
-		return t.UTC().Format(time.RFC3339Nano)
+// appendArgs appends a row's SQLite arguments: the run's keys, the period
+// and the day as SQLite keeps them, the given dimensions, then the sums.
+func (e rollupEncoder) appendArgs(args []any, period, day time.Time, dims []string, sums *billing.RollupSums) []any {
+	args = append(args, e.run.OrgID, e.run.ConnectorID, e.run.ID, period.UTC().Format(timeLayout),
+		day.UTC().Format(time.DateOnly)+" 00:00:00+00:00")
+	for _, d := range dims {
+		args = append(args, d)
 	}
-	return t.UTC().Format(timeLayout)
-}
-
-func (e rollupEncoder) dayText(t time.Time) string {
-	if e.postgres {
-		return t.UTC().Format(time.DateOnly)
-	}
-	return t.UTC().Format(time.DateOnly) + " 00:00:00+00:00"
-}
-
-// values lists a row's columns as text: the run's keys, then the given
-// dimensions, then the sums.
-func (e rollupEncoder) values(period, day time.Time, dims []string, sums *billing.RollupSums) []string {
-	v := make([]string, 0, 8+len(dims)+6)
-	v = append(v, e.run.OrgID, e.run.ConnectorID, e.run.ID, e.periodText(period), e.dayText(day))
-	v = append(v, dims...)
-	return append(v, sums.BilledCost.Decimal().String(), sums.EffectiveCost.Decimal().String(),
+	return append(args, sums.BilledCost.Decimal().String(), sums.EffectiveCost.Decimal().String(),
 		sums.ListCost.Decimal().String(), sums.ContractedCost.Decimal().String(), sums.ResaleCost.Decimal().String(),
 		strconv.FormatInt(sums.Rows, 10))
-}
-
-func appendTextRow(buf []byte, vals []string) []byte {
-	for i, v := range vals {
-		if i > 0 {
-			buf = append(buf, '\t')
-		}
-		buf = appendCopyNotNull(buf, v)
-	}
-	return buf
-}
-
-func appendArgRow(args []any, vals []string) []any {
-	for _, v := range vals {
-		args = append(args, v)
-	}
-	return args
 }
 
 type dimRows struct {
@@ -102,35 +73,51 @@ type dimRows struct {
 	rows []billing.DimRollup
 }
 
-func (r dimRows) Len() int { return len(r.rows) }
+func (r dimRows) Len() int        { return len(r.rows) }
+func (r dimRows) SharedArgs() int { return 3 }
 
-func (r dimRows) values(i int) []string {
+// row returns row i's period, day, dimensions and sums.
+func (r dimRows) row(i int) (time.Time, time.Time, []string, *billing.RollupSums) {
 	d := &r.rows[i]
-	return r.enc.values(d.BillingPeriodStart, d.Day, []string{billing.CloudOf(d.ProviderName), d.ProviderName,
+	return d.BillingPeriodStart, d.Day, []string{billing.CloudOf(d.ProviderName), d.ProviderName,
 		d.ServiceName, d.ServiceCategory, d.RegionID, d.RegionName, d.BillingAccountID, d.BillingAccountName,
-		d.SubAccountID, d.SubAccountName, d.ChargeCategory, d.ChargeClass, d.Currency}, &d.Sums)
+		d.SubAccountID, d.SubAccountName, d.ChargeCategory, d.ChargeClass, d.Currency}, &d.Sums
 }
 
-func (r dimRows) AppendCopyText(buf []byte, i int) []byte { return appendTextRow(buf, r.values(i)) }
-func (r dimRows) SharedArgs() int                         { return 3 }
-func (r dimRows) AppendArgs(args []any, i int) []any      { return appendArgRow(args, r.values(i)) }
+func (r dimRows) AppendArgs(args []any, i int) []any {
+	period, day, dims, sums := r.row(i)
+	return r.enc.appendArgs(args, period, day, dims, sums)
+}
+
+func (r dimRows) AppendCopyBinary(buf []byte, i int) ([]byte, error) {
+	period, day, dims, sums := r.row(i)
+	return r.enc.appendBinary(buf, period, day, dims, sums)
+}
 
 type tagRows struct {
 	enc  rollupEncoder
 	rows []billing.TagRollup
 }
 
-func (r tagRows) Len() int { return len(r.rows) }
+func (r tagRows) Len() int        { return len(r.rows) }
+func (r tagRows) SharedArgs() int { return 3 }
 
-func (r tagRows) values(i int) []string {
+// row returns row i's period, day, dimensions and sums.
+func (r tagRows) row(i int) (time.Time, time.Time, []string, *billing.RollupSums) {
 	t := &r.rows[i]
-	return r.enc.values(t.BillingPeriodStart, t.Day, []string{t.Key, t.Value, billing.CloudOf(t.ProviderName),
-		t.ProviderName, t.ServiceName, t.Currency}, &t.Sums)
+	return t.BillingPeriodStart, t.Day, []string{t.Key, t.Value, billing.CloudOf(t.ProviderName),
+		t.ProviderName, t.ServiceName, t.Currency}, &t.Sums
 }
 
-func (r tagRows) AppendCopyText(buf []byte, i int) []byte { return appendTextRow(buf, r.values(i)) }
-func (r tagRows) SharedArgs() int                         { return 3 }
-func (r tagRows) AppendArgs(args []any, i int) []any      { return appendArgRow(args, r.values(i)) }
+func (r tagRows) AppendArgs(args []any, i int) []any {
+	period, day, dims, sums := r.row(i)
+	return r.enc.appendArgs(args, period, day, dims, sums)
+}
+
+func (r tagRows) AppendCopyBinary(buf []byte, i int) ([]byte, error) {
+	period, day, dims, sums := r.row(i)
+	return r.enc.appendBinary(buf, period, day, dims, sums)
+}
 
 // appendBinary appends a rollup row as a binary COPY tuple: the run's
 // keys, the period and the day, the given dimensions (never null: the
@@ -156,17 +143,4 @@ func (e rollupEncoder) appendBinary(buf []byte, period, day time.Time, dims []st
 	}
 	buf = appendInt32(buf, 8)
 	return binary.BigEndian.AppendUint64(buf, uint64(sums.Rows)), nil
-}
-
-func (r dimRows) AppendCopyBinary(buf []byte, i int) ([]byte, error) {
-	d := &r.rows[i]
-	return r.enc.appendBinary(buf, d.BillingPeriodStart, d.Day, []string{billing.CloudOf(d.ProviderName), d.ProviderName,
-		d.ServiceName, d.ServiceCategory, d.RegionID, d.RegionName, d.BillingAccountID, d.BillingAccountName,
-		d.SubAccountID, d.SubAccountName, d.ChargeCategory, d.ChargeClass, d.Currency}, &d.Sums)
-}
-
-func (r tagRows) AppendCopyBinary(buf []byte, i int) ([]byte, error) {
-	t := &r.rows[i]
-	return r.enc.appendBinary(buf, t.BillingPeriodStart, t.Day, []string{t.Key, t.Value, billing.CloudOf(t.ProviderName),
-		t.ProviderName, t.ServiceName, t.Currency}, &t.Sums)
 }
