@@ -40,7 +40,8 @@ const (
 // in-process S3 emulator and ingests it into Postgres in a child process,
 // then times psql's \copy of the same rows, uncompressed, into an unindexed
 // table of text columns. It prints rows/s, the child's peak RSS and the
-// wall-time ratio.
+// wall-time ratio. BENCH_CPUPROFILE=FILE writes the ingesting process's CPU
+// profile there.
 //
 //	go test -run '^$' -bench BenchmarkIngestCURFromS3 -benchtime 1x ./adapters/awsbilling/
 func BenchmarkIngestCURFromS3(b *testing.B) {
@@ -86,7 +87,11 @@ func BenchmarkIngestCURFromS3(b *testing.B) {
 	copyURL, _ := sqltest.PostgresURL(b)
 	for i := 0; i < b.N; i++ {
 		copyWall := psqlCopyText(b, copyURL, plain, header)
-		child := exec.Command(os.Args[0], "-test.run=^TestCURIngestChild$", "-test.count=1")
+		args := []string{"-test.run=^TestCURIngestChild$", "-test.count=1"}
+		if prof := os.Getenv("BENCH_CPUPROFILE"); prof != "" {
+			args = append(args, "-test.cpuprofile="+prof)
+		}
+		child := exec.Command(os.Args[0], args...)
 		child.Env = append(os.Environ(), "BENCH_CHILD_S3="+ts.URL, "BENCH_CHILD_DB="+pgURL)
 		start := time.Now()
 		out, err := child.CombinedOutput()
