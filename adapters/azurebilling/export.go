@@ -2,6 +2,7 @@ package azurebilling
 
 import (
 	"encoding/csv"
+	"errors"
 	"io"
 	"strings"
 	"time"
@@ -199,6 +200,7 @@ type ExportWriter struct {
 	rec      []string
 	rows     int
 	wroteHdr bool
+	closed   bool
 	err      error
 }
 
@@ -221,6 +223,9 @@ func (e *ExportWriter) header() error {
 // not priced, which is its BilledCost. It returns the writer's error, and
 // keeps returning it once one happened.
 func (e *ExportWriter) Write(l *billing.LineItem, resale billing.Number) error {
+	if e.closed {
+		return errors.New("azure cost-details export: write after close")
+	}
 	if err := e.header(); err != nil {
 		return err
 	}
@@ -240,6 +245,7 @@ func (e *ExportWriter) Write(l *billing.LineItem, resale billing.Number) error {
 // Close writes the header if no row was written and flushes. It does not
 // close the underlying writer.
 func (e *ExportWriter) Close() error {
+	e.closed = true
 	if err := e.header(); err != nil {
 		return err
 	}

@@ -281,6 +281,13 @@ func TestExportWithoutRowsWritesTheHeader(t *testing.T) {
 	if len(rows) != 1 || rows[0][0] != "InvoiceSectionName" || !azurebilling.IsCostDetailsHeader(rows[0]) {
 		t.Fatalf("got %q, want one cost-details header row", rows)
 	}
+	w := azurebilling.NewExportWriter(&bytes.Buffer{}, azurebilling.ExportOptions{})
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(&billing.LineItem{BilledCost: "1"}, ""); err == nil {
+		t.Error("Write after Close succeeded")
+	}
 	if azurebilling.ExportFormat != "azure-cost-details" {
 		t.Errorf("ExportFormat = %q", azurebilling.ExportFormat)
 	}
