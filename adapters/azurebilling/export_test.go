@@ -2,7 +2,11 @@ package azurebilling_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"io"
+	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -395,5 +399,75 @@ func TestExportUnpricedItemsAtResaleShowTheirBilledCost(t *testing.T) {
 		if back[i].ListCost.Valid() || back[i].ListUnitPrice.Valid() || back[i].ContractedUnitPrice.Valid() {
 			t.Errorf("row %d: list or unit prices written at resale: %s %s %s", i+1, back[i].ListCost, back[i].ListUnitPrice, back[i].ContractedUnitPrice)
 		}
+	}
+}
+
+// BenchmarkExportWriter writes the September sample's 3,000 items, beside
+// BenchmarkDecodeCostDetails reading them.
+func BenchmarkExportWriter(b *testing.B) {
+	var src []billing.LineItem
+	data, err := os.ReadFile(sepFile)
+	if err != nil {
+		b.Fatal(err)
+	}
+	err = azurebilling.Decode(context.Background(), "sep.csv", bytes.NewReader(data), azurebilling.DecodeOptions{}, func(l *billing.LineItem) error {
+		src = append(src, *l)
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, resale := range []bool{false, true} {
+		b.Run(fmt.Sprintf("resale=%t", resale), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				w := azurebilling.NewExportWriter(io.Discard, azurebilling.ExportOptions{Resale: resale})
+				for i := range src {
+					if err := w.Write(&src[i], ""); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := w.Close(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(src)), "ns/row")
+		})
+	}
+}
+
+func TestExportMemoryDoesNotGrowWithRows(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 60,000 rows")
+	}
+	items, err := decodeAll(t, "oct.csv", readBytes(t, octFile), azurebilling.DecodeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := azurebilling.NewExportWriter(io.Discard, azurebilling.ExportOptions{})
+	heap := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	write := func(from, n int) {
+		for i := from; i < from+n; i++ {
+			l := items[i%len(items)]
+			l.ResourceID = fmt.Sprintf("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm%d", i)
+			if err := w.Write(&l, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	write(0, 10_000)
+	before := heap()
+	write(10_000, 50_000)
+	after := heap()
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if grew := int64(after) - int64(before); grew > 2<<20 {
+		t.Errorf("heap grew by %d bytes over 50,000 rows", grew)
 	}
 }

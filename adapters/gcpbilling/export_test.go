@@ -21,7 +21,7 @@ import (
 )
 
 // sampleItems decodes the sample extract.
-func sampleItems(t *testing.T) []billing.LineItem {
+func sampleItems(t testing.TB) []billing.LineItem {
 	t.Helper()
 	f, err := os.Open(filepath.Join(sampleDir, sampleFile))
 	if err != nil {
@@ -497,3 +497,21 @@ func TestExportMemoryDoesNotGrowWithRows(t *testing.T) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// BenchmarkExportWriter writes the sample's 9,504 items (6,336 rows).
+func BenchmarkExportWriter(b *testing.B) {
+	src := sampleItems(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		w := gcpbilling.NewExportWriter(discard{}, gcpbilling.ExportOptions{})
+		for i := range src {
+			if err := w.Write(&src[i], ""); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(src)), "ns/item")
+}

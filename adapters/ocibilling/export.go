@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/klauspost/compress/s2"
 
@@ -372,35 +373,120 @@ func (c *tagCache) parse(raw string) ([]string, error) {
 	if raw == c.raw {
 		return c.pairs, nil
 	}
-	var pairs []string
-	if strings.TrimSpace(raw) != "" {
-		var obj map[string]json.RawMessage
-		if err := json.Unmarshal([]byte(raw), &obj); err != nil {
-			return nil, fmt.Errorf("not a JSON object: %w", err)
-		}
-		keys := make([]string, 0, len(obj))
-		for k := range obj {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			v := obj[k]
-			var s string
-			switch {
-			case string(v) == "null":
-				continue
-			case len(v) > 0 && v[0] == '"':
-				if err := json.Unmarshal(v, &s); err != nil {
-					return nil, err
-				}
-			default:
-				s = string(v)
-			}
-			if k != "" && s != "" {
-				pairs = append(pairs, k, s)
-			}
+	pairs, ok := scanPlainObject(raw, c.pairs[:0])
+	if !ok {
+		var err error
+		if pairs, err = parseObject(raw); err != nil {
+			c.raw, c.pairs = "", nil // the scan may have written over the kept pairs
+			return nil, err
 		}
 	}
 	c.raw, c.pairs = raw, pairs
 	return pairs, nil
+}
+
+// parseObject reads any JSON object with encoding/json.
+func parseObject(raw string) ([]string, error) {
+	if strings.TrimSpace(raw) == "" {
+		return nil, nil
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(raw), &obj); err != nil {
+		return nil, fmt.Errorf("not a JSON object: %w", err)
+	}
+	pairs := make([]string, 0, 2*len(obj))
+	for k, v := range obj {
+		var s string
+		switch {
+		case string(v) == "null":
+			continue
+		case len(v) > 0 && v[0] == '"':
+			if err := json.Unmarshal(v, &s); err != nil {
+				return nil, err
+			}
+		default:
+			s = string(v)
+		}
+		if k != "" && s != "" {
+			pairs = append(pairs, k, s)
+		}
+	}
+	return pairs, nil
+}
+
+// scanPlainObject reads, without decoding, the tag objects
+// DecodeCostReport and most exports write: string keys and string or null
+// values with no escape or control character, no key twice. It reports
+// false for anything else, which parseObject then reads.
+func scanPlainObject(raw string, dst []string) ([]string, bool) {
+	i := skipSpace(raw, 0)
+	if i == len(raw) {
+		return dst, true
+	}
+	if raw[i] != '{' {
+		return nil, false
+	}
+	if i = skipSpace(raw, i+1); i < len(raw) && raw[i] == '}' {
+		return dst, skipSpace(raw, i+1) == len(raw)
+	}
+	for {
+		key, j, ok := plainString(raw, i)
+		if !ok {
+			return nil, false
+		}
+		if i = skipSpace(raw, j); i == len(raw) || raw[i] != ':' {
+			return nil, false
+		}
+		i = skipSpace(raw, i+1)
+		var val string
+		if strings.HasPrefix(raw[i:], "null") {
+			i += 4
+		} else if val, i, ok = plainString(raw, i); !ok {
+			return nil, false
+		}
+		for k := 0; k < len(dst); k += 2 {
+			if dst[k] == key {
+				return nil, false
+			}
+		}
+		if key != "" && val != "" {
+			dst = append(dst, key, val)
+		}
+		if i = skipSpace(raw, i); i == len(raw) {
+			return nil, false
+		}
+		switch raw[i] {
+		case ',':
+			i = skipSpace(raw, i+1)
+		case '}':
+			return dst, skipSpace(raw, i+1) == len(raw)
+		default:
+			return nil, false
+		}
+	}
+}
+
+// plainString reads the JSON string at raw[i] when it holds no escape or
+// control character; it returns its text and the index past it.
+func plainString(raw string, i int) (string, int, bool) {
+	if i >= len(raw) || raw[i] != '"' {
+		return "", 0, false
+	}
+	for j := i + 1; j < len(raw); j++ {
+		switch c := raw[j]; {
+		case c == '"':
+			s := raw[i+1 : j]
+			return s, j + 1, utf8.ValidString(s)
+		case c == '\\' || c < 0x20:
+			return "", 0, false
+		}
+	}
+	return "", 0, false
+}
+
+func skipSpace(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+		i++
+	}
+	return i
 }

@@ -370,3 +370,47 @@ func TestExportMemoryDoesNotGrowWithRows(t *testing.T) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// BenchmarkExportWriter writes the September sample's 2,880 items,
+// spooling included.
+func BenchmarkExportWriter(b *testing.B) {
+	data, err := os.ReadFile(sampleSep)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var src []billing.LineItem
+	err = ocibilling.DecodeCostReport(context.Background(), "sep.csv", bytes.NewReader(data), func(l *billing.LineItem) error {
+		src = append(src, *l)
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		w := ocibilling.NewExportWriter(discard{}, ocibilling.ExportOptions{})
+		for i := range src {
+			if err := w.Write(&src[i], ""); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(src)), "ns/row")
+}
+
+func TestExportRejectsTagsThatAreNotAJSONObject(t *testing.T) {
+	sep := month("2026-09")
+	l := billing.LineItem{BillingPeriodStart: sep, ChargePeriodStart: sep, ChargePeriodEnd: sep.Add(time.Hour),
+		BillingCurrency: "USD", BilledCost: "1", EffectiveCost: "1", Tags: `{"team":"a"`}
+	w := ocibilling.NewExportWriter(&bytes.Buffer{}, ocibilling.ExportOptions{})
+	err := w.Write(&l, "")
+	if err == nil || !strings.Contains(err.Error(), "tags of line item 1") {
+		t.Errorf("Write = %v, want an error naming the item's tags", err)
+	}
+	if err := w.Close(); err == nil {
+		t.Error("Close after a failed Write succeeded")
+	}
+}
