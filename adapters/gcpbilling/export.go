@@ -395,6 +395,16 @@ func (e *ExportWriter) addCredit(l *billing.LineItem, amount billing.Number) {
 // writeJSONString writes s as a JSON string, leaving <, > and & as they
 // are, as BigQuery does.
 func writeJSONString(b *bytes.Buffer, s string) {
+	plain := true
+	for i := 0; i < len(s) && plain; i++ {
+		plain = s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\'
+	}
+	if plain {
+		b.WriteByte('"')
+		b.WriteString(s)
+		b.WriteByte('"')
+		return
+	}
 	enc := json.NewEncoder(b)
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(s) // a string always encodes
