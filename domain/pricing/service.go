@@ -58,8 +58,8 @@ type Organizations interface {
 // the reseller's users read them; a customer reads its own bills, at
 // resale only.
 type Service struct {
-	store Store
-	orgs  Organizations
+	store   Store
+	orgs    Organizations
 	newID   func() string
 	now     func() time.Time
 	onClose []CloseObserver
