@@ -621,3 +621,28 @@ func refuseClosedPricebook(ctx context.Context, db bun.IDB, resellerID, id strin
 	}
 	return nil
 }
+
+// MonthTotals sums organizations' months per currency from the rollups,
+// charges included: one GROUP BY for all of them.
+func (s *Store) MonthTotals(ctx context.Context, orgIDs []string, month time.Time) ([]pricing.OrgTotal, error) {
+	month = billing.MonthStart(month)
+	q := "SELECT r.org_id, r.currency, " + s.sum("r.billed_cost") + ", " + s.sum("r.resale_cost") +
+		" FROM cost_service_rollups AS r WHERE r.org_id IN (?) AND r.billing_period_start >= ? AND r.billing_period_start < ?" +
+		" GROUP BY r.org_id, r.currency"
+	rows, err := s.db.QueryContext(ctx, q, bun.In(orgIDs), month, month.AddDate(0, 1, 0))
+	if err != nil {
+		return nil, mapErr(err, "month totals")
+	}
+	defer rows.Close()
+	var out []pricing.OrgTotal
+	for rows.Next() {
+		var t pricing.OrgTotal
+		var cost, resale string
+		if err := rows.Scan(&t.OrgID, &t.Currency, &cost, &resale); err != nil {
+			return nil, mapErr(err, "month totals")
+		}
+		t.Cost, t.Resale = dec(cost), dec(resale)
+		out = append(out, t)
+	}
+	return out, mapErr(rows.Err(), "month totals")
+}

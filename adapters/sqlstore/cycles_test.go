@@ -214,6 +214,11 @@ func TestClosedMonthRefusesChangesInDomainAndStore(t *testing.T) {
 		if got := ce.resale(t, "2026-10-01", "2026-11-01"); !got.Equal(num("110")) {
 			t.Errorf("costs(RESALE_COST) of October: got %s, want 110", got)
 		}
+		sums, err := ce.pricing.CustomerSummaries(ctx, ce.reseller, date("2026-11-01"))
+		if err != nil || len(sums) != 1 || sums[0].Org.ID != ce.acme.ID || !sums[0].Cost.Equal(num("200")) ||
+			!sums[0].Resale.Equal(num("206")) || !sums[0].Margin.Equal(num("6")) || sums[0].Currency != "USD" {
+			t.Errorf("customer summaries of November: got %+v, %v", sums, err)
+		}
 		// A month that has not ended does not close.
 		if _, err := ce.pricing.CloseMonth(ctx, ce.reseller, ce.acme.ID, date("2026-12-01")); domain.ErrorCode(err) != domain.Invalid {
 			t.Errorf("closing December on December 10: got %v, want invalid", err)

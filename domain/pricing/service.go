@@ -46,11 +46,13 @@ type Store interface {
 	PreviewBillLines(ctx context.Context, orgID string, month time.Time, pb Pricebook) ([]BillLine, error)
 
 	CycleStore
+	TotalsStore
 }
 
 // Organizations finds organizations; tenancy.Store has it.
 type Organizations interface {
 	OrganizationByID(ctx context.Context, id string) (tenancy.Organization, error)
+	CustomersOf(ctx context.Context, resellerID string) ([]tenancy.Organization, error)
 }
 
 // Service runs the pricing use cases, each checking the caller's rights:
