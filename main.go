@@ -604,7 +604,7 @@ func (a *app) handler(log *slog.Logger) http.Handler {
 	mux.Handle("GET /metrics", a.metrics.Handler())
 	mux.Handle("/", views.NewHandler(views.Deps{
 		Tenancy: a.tenancy, Reporter: a.reporter, Connectors: a.connectors, Accounts: a.accounts,
-		Pricing: a.pricing, Background: a.background, AWSPrincipal: a.awsPrincipal, Logger: log,
+		Pricing: a.pricing, Members: a.tenancy, Background: a.background, AWSPrincipal: a.awsPrincipal, Logger: log,
 	}))
 	return logRequests(log, a.metrics, mux)
 }
