@@ -270,6 +270,11 @@ func (s *Store) PublishRun(ctx context.Context, run billing.IngestionRun, rollup
 	}
 	defer conn.Close()
 	err = conn.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		// A month closing meanwhile waits for the publish, or the publish
+		// for the close: its charges are then written as a closed month's.
+		if err := s.lockCycles(ctx, tx, run.OrgID); err != nil {
+			return err
+		}
 		if s.dialect == Postgres {
 			if err := s.attachRun(ctx, tx, tables); err != nil {
 				return err
