@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/PuerkitoBio/goquery"
 	"github.com/chromedp/chromedp"
 )
 
@@ -153,5 +154,65 @@ func TestCustomerPagesRefuseOtherResellersCustomersAndPostsWithoutCSRF(t *testin
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("customer GET /cycles: %d, want 200", resp.StatusCode)
+	}
+}
+
+func TestCustomersSortAndTheirUsersAreManagedKeepingAnAdmin(t *testing.T) {
+	t.Parallel()
+	sc := newStoreConsole(t)
+	f := sc.client(t)
+	c, csrf := f.signIn("admin@northwind.test")
+	resp := f.postForm(c, "/customers", url.Values{"slug": {"acme"}, "name": {"Acme"}, "email": {"ann@acme.test"}, "csrf_token": {csrf}}, nil)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("add customer: %d, want 201", resp.StatusCode)
+	}
+	names := func(query string) []string {
+		var out []string
+		f.getDoc(c, "/customers?"+query, nil, http.StatusOK).Find(`[data-testid="customer-link"]`).Each(func(_ int, s *goquery.Selection) {
+			out = append(out, s.Text())
+		})
+		return out
+	}
+	if got := strings.Join(names("sort=name&order=asc"), ", "); got != "Acme, Contoso Ltd" {
+		t.Errorf("by name: %s", got)
+	}
+	if got := strings.Join(names("sort=name&order=desc"), ", "); got != "Contoso Ltd, Acme" {
+		t.Errorf("by name, descending: %s", got)
+	}
+	var acmeID string
+	f.getDoc(c, "/customers", nil, http.StatusOK).Find(`[data-testid="customer-link"]`).Each(func(_ int, s *goquery.Selection) {
+		if s.Text() == "Acme" {
+			href, _ := s.Attr("href")
+			acmeID = strings.TrimPrefix(href, "/customers/")
+		}
+	})
+	users := "/customers/" + acmeID + "/users"
+	resp = f.postForm(c, users, url.Values{"email": {"bob@acme.test"}, "role": {"member"}, "csrf_token": {csrf}}, nil)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("add user: %d, want 201", resp.StatusCode)
+	}
+	ids := map[string]string{}
+	doc := f.getDoc(c, users, nil, http.StatusOK)
+	doc.Find(`[data-testid="user-row"]`).Each(func(_ int, s *goquery.Selection) {
+		action, _ := s.Find(`form`).First().Attr("action")
+		ids[s.Find(`[data-testid="user-email-cell"]`).Text()] = strings.Split(strings.TrimPrefix(action, users+"/"), "/")[0]
+	})
+	if len(ids) != 2 {
+		t.Fatalf("users listed: %v", ids)
+	}
+	resp = f.postForm(c, users+"/"+ids["ann@acme.test"]+"/role", url.Values{"role": {"member"}, "csrf_token": {csrf}}, nil)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusConflict {
+		t.Errorf("demote the last admin: %d, want 409", resp.StatusCode)
+	}
+	resp = f.postForm(c, users+"/"+ids["bob@acme.test"]+"/remove", url.Values{"csrf_token": {csrf}}, nil)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("remove a member: %d, want 303", resp.StatusCode)
+	}
+	if n := f.getDoc(c, users, nil, http.StatusOK).Find(`[data-testid="user-row"]`).Length(); n != 1 {
+		t.Errorf("%d users after removing one, want 1", n)
 	}
 }
