@@ -17,9 +17,9 @@ import (
 
 // BenchmarkCloseMonth measures billing cycles on Postgres: a priced
 // customer-month of BENCH_CYCLE_ROWS line items (default 1,000,000, shaped
-// like BenchmarkScale's) is closed, its closed bill read, and a restated
-// version of it ingested (kept out of the closed bill and carried into the
-// next month). Each prints its wall time.
+// like BenchmarkScale's) is re-ingested while open, then closed, its closed
+// bill read, and a restated version of it ingested (kept out of the closed
+// bill and carried into the next month). Each prints its wall time.
 //
 //	BENCH_CYCLE_ROWS=1000000 go test -run '^$' -bench BenchmarkCloseMonth -benchtime 1x -timeout 1h ./adapters/sqlstore/
 func BenchmarkCloseMonth(b *testing.B) {
@@ -37,15 +37,31 @@ func BenchmarkCloseMonth(b *testing.B) {
 			b.Fatal(err)
 		}
 		dir := b.TempDir()
-		first, restated := filepath.Join(dir, "month.csv.gz"), filepath.Join(dir, "restated.csv.gz")
-		if err := generateScaleMonth("", first, rows, 0, sep); err != nil {
+		a, other, path := filepath.Join(dir, "a.csv.gz"), filepath.Join(dir, "b.csv.gz"), filepath.Join(dir, "month.csv.gz")
+		if err := generateScaleMonth("", a, rows, 0, sep); err != nil {
 			b.Fatal(err)
 		}
-		if err := generateScaleMonth("", restated, rows, 1, sep); err != nil {
+		if err := generateScaleMonth("", other, rows, 1, sep); err != nil {
 			b.Fatal(err)
 		}
-		conn := e.localConnector(b, org, first)
-		ingest := func(path string) time.Duration {
+		// put makes version v of the month the connector's source, as a
+		// provider rewriting it in place would.
+		put := func(from string, v int) {
+			data, err := os.ReadFile(from)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := os.WriteFile(path, data, 0o644); err != nil {
+				b.Fatal(err)
+			}
+			at := time.Now().Add(time.Duration(v) * time.Minute)
+			if err := os.Chtimes(path, at, at); err != nil {
+				b.Fatal(err)
+			}
+		}
+		put(a, 0)
+		conn := e.localConnector(b, org, path)
+		ingest := func() time.Duration {
 			src, err := localfiles.New(path, "focus")
 			if err != nil {
 				b.Fatal(err)
@@ -64,7 +80,7 @@ func BenchmarkCloseMonth(b *testing.B) {
 			}
 			return time.Since(start)
 		}
-		ingest(first)
+		ingest()
 		pb, err := e.pricing.CreatePricebook(ctx, e.reseller, "Bench")
 		if err != nil {
 			b.Fatal(err)
@@ -75,6 +91,8 @@ func BenchmarkCloseMonth(b *testing.B) {
 		if _, err := e.pricing.Assign(ctx, e.reseller, org.ID, pb.ID, sep); err != nil {
 			b.Fatal(err)
 		}
+		put(other, 1)
+		open := ingest()
 		closing := timed(func() error { _, err := e.pricing.CloseMonth(ctx, e.reseller, org.ID, sep); return err })
 		var closedBill pricing.Bill
 		read := timed(func() error {
@@ -82,15 +100,8 @@ func BenchmarkCloseMonth(b *testing.B) {
 			closedBill, _, err = e.pricing.Bill(ctx, e.reseller, org.ID, sep)
 			return err
 		})
-		// The provider rewrites the month in place.
-		if err := os.Rename(restated, first); err != nil {
-			b.Fatal(err)
-		}
-		later := time.Now().Add(time.Minute)
-		if err := os.Chtimes(first, later, later); err != nil {
-			b.Fatal(err)
-		}
-		restate := ingest(first)
+		put(a, 2)
+		restate := ingest()
 		after, _, err := e.pricing.Bill(ctx, e.reseller, org.ID, sep)
 		if err != nil || !after.Totals[0].Resale.Equal(closedBill.Totals[0].Resale) {
 			b.Fatalf("closed bill changed: %v then %v (%v)", closedBill.Totals, after.Totals, err)
@@ -104,6 +115,7 @@ func BenchmarkCloseMonth(b *testing.B) {
 			name string
 			took time.Duration
 		}{
+			{"re-ingest the month while open (priced)", open},
 			{"close the month", closing},
 			{"read the closed bill", read},
 			{"ingest a restatement of the closed month", restate},
