@@ -6,10 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/shopspring/decimal"
+	"github.com/uptrace/bun"
 
 	"github.com/truecost/truecost/adapters/sqlstore"
 	"github.com/truecost/truecost/adapters/sqlstore/sqltest"
@@ -352,6 +354,41 @@ func TestCloseDueClosesEndedMonthsOnce(t *testing.T) {
 		}
 		if _, err := ce.pricing.CloseDue(ctx, ce.reseller, 5); domain.ErrorCode(err) != domain.Forbidden {
 			t.Errorf("a user closing due months: got %v, want forbidden", err)
+		}
+	})
+}
+
+// statements counts the statements a store runs.
+type statements struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (c *statements) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context { return ctx }
+
+func (c *statements) AfterQuery(context.Context, *bun.QueryEvent) {
+	c.mu.Lock()
+	c.n++
+	c.mu.Unlock()
+}
+
+func TestCustomerSummariesTakeTwoStatementsHoweverManyCustomers(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
+		ce := newCyclesEnv(t, s)
+		ctx := context.Background()
+		ce.load(t, []usage{{"2026-11", "Compute", "200.00"}})
+		for _, slug := range []string{"beta", "gamma", "delta"} {
+			ce.customer(t, slug)
+		}
+		count := &statements{}
+		counted := s.WithQueryHook(count)
+		svc := pricing.NewService(counted, counted, tenancy.NewID)
+		sums, err := svc.CustomerSummaries(ctx, ce.reseller, date("2026-11-01"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sums) != 4 || count.n != 2 {
+			t.Errorf("got %d summaries in %d statements, want 4 in 2", len(sums), count.n)
 		}
 	})
 }
