@@ -9,7 +9,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/shopspring/decimal"
 	"github.com/uptrace/bun"
 
 	"github.com/truecost/truecost/domain"
@@ -37,121 +36,6 @@ type cycleEventRow struct {
 	Actor         string    `bun:"actor"`
 	Reason        string    `bun:"reason"`
 	At            time.Time `bun:"at"`
-}
-
-type carryRow struct {
-	bun.BaseModel `bun:"table:billing_cycle_carries"`
-	OrgID         string    `bun:"org_id,pk"`
-	FromMonth     time.Time `bun:"from_month,pk"`
-	Currency      string    `bun:"currency,pk"`
-	Pending       string    `bun:"pending"`
-	Billed        string    `bun:"billed"`
-}
-
-// snapshotJSON is a closed month as kept: its bill lines and the pricing
-// that made its charges, so that a restatement is priced as the month was.
-type snapshotJSON struct {
-	Lines   []snapshotLine `json:"lines"`
-	Pricing pricingJSON    `json:"pricing"`
-}
-
-type snapshotLine struct {
-	Kind          string `json:"kind"`
-	Provider      string `json:"provider,omitempty"`
-	Service       string `json:"service,omitempty"`
-	Description   string `json:"description,omitempty"`
-	Currency      string `json:"currency"`
-	Cost          string `json:"cost"`
-	Resale        string `json:"resale"`
-	RestatedMonth string `json:"restated_month,omitempty"`
-}
-
-type pricingJSON struct {
-	Adjustment   string     `json:"adjustment"`
-	SupportPlans []planJSON `json:"support_plans,omitempty"`
-	Credits      []creditJS `json:"credits,omitempty"`
-}
-
-type planJSON struct {
-	Cloud    string     `json:"cloud"`
-	Percent  string     `json:"percent"`
-	Tiers    []tierJSON `json:"tiers,omitempty"`
-	Minimum  string     `json:"minimum"`
-	Currency string     `json:"currency"`
-}
-
-type creditJS struct {
-	Amount        string `json:"amount"`
-	Currency      string `json:"currency"`
-	Cloud         string `json:"cloud,omitempty"`
-	Reason        string `json:"reason"`
-	AllowNegative bool   `json:"allow_negative,omitempty"`
-}
-
-func newSnapshot(cust pricing.Customer, month time.Time, lines []pricing.BillLine) snapshotJSON {
-	snap := snapshotJSON{Pricing: pricingJSON{Adjustment: cust.Adjustment.String()}}
-	for _, l := range lines {
-		sl := snapshotLine{Kind: string(l.Kind), Provider: l.Provider, Service: l.Service, Description: l.Description,
-			Currency: l.Currency, Cost: l.Cost.String(), Resale: l.Resale.String()}
-		if !l.RestatedMonth.IsZero() {
-			sl.RestatedMonth = l.RestatedMonth.UTC().Format("2006-01")
-		}
-		snap.Lines = append(snap.Lines, sl)
-	}
-	for _, p := range cust.SupportPlans {
-		pj := planJSON{Cloud: p.Cloud, Percent: p.Percent.String(), Minimum: p.Minimum.String(), Currency: p.Currency}
-		for _, t := range p.Tiers {
-			tj := tierJSON{Percent: t.Percent.String()}
-			if t.UpTo != nil {
-				v := t.UpTo.String()
-				tj.UpTo = &v
-			}
-			pj.Tiers = append(pj.Tiers, tj)
-		}
-		snap.Pricing.SupportPlans = append(snap.Pricing.SupportPlans, pj)
-	}
-	for _, c := range cust.Credits {
-		if billing.MonthStart(c.Month).Equal(month) {
-			snap.Pricing.Credits = append(snap.Pricing.Credits, creditJS{Amount: c.Amount.String(), Currency: c.Currency,
-				Cloud: c.Cloud, Reason: c.Reason, AllowNegative: c.AllowNegative})
-		}
-	}
-	return snap
-}
-
-func (sn snapshotJSON) lines() []pricing.BillLine {
-	out := make([]pricing.BillLine, 0, len(sn.Lines))
-	for _, l := range sn.Lines {
-		bl := pricing.BillLine{Kind: pricing.LineKind(l.Kind), Provider: l.Provider, Service: l.Service, Description: l.Description,
-			Currency: l.Currency, Cost: dec(l.Cost), Resale: dec(l.Resale)}
-		if m, err := time.Parse("2006-01", l.RestatedMonth); err == nil {
-			bl.RestatedMonth = m
-		}
-		out = append(out, bl)
-	}
-	return out
-}
-
-// customer is the pricing the month closed with.
-func (sn snapshotJSON) customer(orgID string, month time.Time) pricing.Customer {
-	c := pricing.Customer{OrgID: orgID, Adjustment: dec(sn.Pricing.Adjustment)}
-	for _, p := range sn.Pricing.SupportPlans {
-		plan := pricing.SupportPlan{OrgID: orgID, Cloud: p.Cloud, Percent: dec(p.Percent), Minimum: dec(p.Minimum), Currency: p.Currency}
-		for _, t := range p.Tiers {
-			tier := pricing.Tier{Percent: dec(t.Percent)}
-			if t.UpTo != nil {
-				v := dec(*t.UpTo)
-				tier.UpTo = &v
-			}
-			plan.Tiers = append(plan.Tiers, tier)
-		}
-		c.SupportPlans = append(c.SupportPlans, plan)
-	}
-	for _, cr := range sn.Pricing.Credits {
-		c.Credits = append(c.Credits, pricing.Credit{OrgID: orgID, Month: month, Amount: dec(cr.Amount), Currency: cr.Currency,
-			Cloud: cr.Cloud, Reason: cr.Reason, AllowNegative: cr.AllowNegative})
-	}
-	return c
 }
 
 func (r cycleRow) domain() (pricing.Cycle, error) {
@@ -193,51 +77,6 @@ func firstOpenAfter(month time.Time, closed map[time.Time]bool) time.Time {
 	return m
 }
 
-func readCarries(ctx context.Context, db bun.IDB, orgID string, from *time.Time) ([]carryRow, error) {
-	var rows []carryRow
-	q := db.NewSelect().Model(&rows).Where("org_id = ?", orgID)
-	if from != nil {
-		q = q.Where("from_month = ?", from.UTC())
-	}
-	if err := q.OrderExpr("from_month, currency").Scan(ctx); err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, mapErr(err, "restatement carries")
-	}
-	return rows, nil
-}
-
-func writeCarry(ctx context.Context, db bun.IDB, r carryRow) error {
-	if dec(r.Pending).IsZero() && dec(r.Billed).IsZero() {
-		_, err := db.NewDelete().Model(&r).WherePK().Exec(ctx)
-		return mapErr(err, "forget restatement carry")
-	}
-	_, err := db.NewInsert().Model(&r).On("CONFLICT (org_id, from_month, currency) DO UPDATE").
-		Set("pending = EXCLUDED.pending").Set("billed = EXCLUDED.billed").Exec(ctx)
-	return mapErr(err, "record restatement carry")
-}
-
-// carriesInto returns the restatement charges month carries: what closed
-// months whose first open month it is still owe.
-func carriesInto(ctx context.Context, db bun.IDB, orgID string, month time.Time, closed map[time.Time]bool) ([]pricing.Charge, error) {
-	if len(closed) == 0 {
-		return nil, nil
-	}
-	rows, err := readCarries(ctx, db, orgID, nil)
-	if err != nil {
-		return nil, err
-	}
-	var out []pricing.Charge
-	for _, r := range rows {
-		from := r.FromMonth.UTC()
-		amt := dec(r.Pending)
-		if amt.IsZero() || !closed[from] || !firstOpenAfter(from, closed).Equal(month) {
-			continue
-		}
-		out = append(out, pricing.Charge{Kind: pricing.Restatement, Currency: r.Currency, Amount: amt,
-			Description: "Restatement of " + pricing.MonthName(from), RestatedMonth: from})
-	}
-	return out, nil
-}
-
 func loadCycle(ctx context.Context, db bun.IDB, orgID string, month time.Time) (cycleRow, bool, error) {
 	var row cycleRow
 	err := db.NewSelect().Model(&row).Where("org_id = ? AND month = ?", orgID, month.UTC()).Scan(ctx)
@@ -248,85 +87,6 @@ func loadCycle(ctx context.Context, db bun.IDB, orgID string, month time.Time) (
 		return row, false, mapErr(err, "billing cycle")
 	}
 	return row, true, nil
-}
-
-// writeClosedCharges handles new data for a closed month: the month's
-// pricing source becomes its closed charges plus a line taking its resale
-// back to the closed bill, and the difference between the month priced
-// as it closed and what was billed of it is left pending for the next
-// open month.
-func (s *Store) writeClosedCharges(ctx context.Context, db bun.IDB, orgID string, month time.Time) error {
-	row, ok, err := loadCycle(ctx, db, orgID, month)
-	if err != nil || !ok {
-		return err
-	}
-	var snap snapshotJSON
-	if err := json.Unmarshal([]byte(row.Snapshot), &snap); err != nil {
-		return fmt.Errorf("read snapshot of %s: %w", month.Format("2006-01"), err)
-	}
-	spend, err := s.monthSpend(ctx, db, orgID, month)
-	if err != nil {
-		return err
-	}
-	usageNow := map[string]decimal.Decimal{}
-	ownNow := map[string]decimal.Decimal{}
-	for _, sp := range spend {
-		usageNow[sp.Currency] = usageNow[sp.Currency].Add(sp.Resale).Add(sp.Tax)
-		ownNow[sp.Currency] = ownNow[sp.Currency].Add(sp.Resale).Add(sp.Tax)
-	}
-	for _, c := range snap.customer(orgID, month).Charges(month, spend) {
-		ownNow[c.Currency] = ownNow[c.Currency].Add(c.Amount)
-	}
-	usageThen := map[string]decimal.Decimal{}
-	ownThen := map[string]decimal.Decimal{}
-	var charges []pricing.Charge
-	for _, l := range snap.lines() {
-		switch l.Kind {
-		case pricing.Usage:
-			usageThen[l.Currency] = usageThen[l.Currency].Add(l.Resale)
-			ownThen[l.Currency] = ownThen[l.Currency].Add(l.Resale)
-			continue
-		case pricing.LineKind(pricing.Restatement):
-		default:
-			ownThen[l.Currency] = ownThen[l.Currency].Add(l.Resale)
-		}
-		charges = append(charges, pricing.Charge{Kind: pricing.ChargeKind(l.Kind), Provider: l.Provider, Currency: l.Currency,
-			Amount: l.Resale, Description: l.Description, RestatedMonth: l.RestatedMonth})
-	}
-	currencies := map[string]bool{}
-	for c := range ownNow {
-		currencies[c] = true
-	}
-	for c := range ownThen {
-		currencies[c] = true
-	}
-	carries, err := readCarries(ctx, db, orgID, &month)
-	if err != nil {
-		return err
-	}
-	billed := map[string]decimal.Decimal{}
-	for _, r := range carries {
-		billed[r.Currency] = dec(r.Billed)
-		currencies[r.Currency] = true
-	}
-	names := make([]string, 0, len(currencies))
-	for c := range currencies {
-		names = append(names, c)
-	}
-	sort.Strings(names)
-	for _, cur := range names {
-		back := usageThen[cur].Sub(usageNow[cur])
-		if !back.IsZero() {
-			charges = append(charges, pricing.Charge{Kind: pricing.Restatement, Currency: cur, Amount: back,
-				Description: "Restated after closing: the difference is billed in the next open month"})
-		}
-		pending := ownNow[cur].Sub(ownThen[cur]).Sub(billed[cur])
-		if err := writeCarry(ctx, db, carryRow{OrgID: orgID, FromMonth: month, Currency: cur, Pending: pending.String(),
-			Billed: billed[cur].String()}); err != nil {
-			return err
-		}
-	}
-	return s.replaceCharges(ctx, db, orgID, month, charges)
 }
 
 // lockCycles serialises the cycle changes of a customer on Postgres.
@@ -390,25 +150,6 @@ func (s *Store) CloseMonth(ctx context.Context, orgID string, month time.Time, e
 		return err
 	})
 	return out, err
-}
-
-// moveCarry counts amount of a closed month's pending restatement as
-// billed (a negative amount moves it back to pending).
-func moveCarry(ctx context.Context, db bun.IDB, orgID string, from time.Time, currency string, amount decimal.Decimal) error {
-	from = from.UTC()
-	rows, err := readCarries(ctx, db, orgID, &from)
-	if err != nil {
-		return err
-	}
-	r := carryRow{OrgID: orgID, FromMonth: from, Currency: currency, Pending: "0", Billed: "0"}
-	for _, c := range rows {
-		if c.Currency == currency {
-			r = c
-		}
-	}
-	r.Pending = dec(r.Pending).Sub(amount).String()
-	r.Billed = dec(r.Billed).Add(amount).String()
-	return writeCarry(ctx, db, r)
 }
 
 func insertEvent(ctx context.Context, db bun.IDB, ev pricing.CycleEvent) error {
@@ -559,90 +300,4 @@ func (s *Store) OpenMonthsWithData(ctx context.Context, before time.Time) ([]pri
 		}
 	}
 	return out, nil
-}
-
-// refuseClosed returns the conflict of a change effective in month (and,
-// with from, every later month) when the customer has such a month closed.
-func refuseClosed(ctx context.Context, db bun.IDB, orgID string, month time.Time, from bool) error {
-	closed, err := closedMonths(ctx, db, orgID)
-	if err != nil || len(closed) == 0 {
-		return err
-	}
-	month = billing.MonthStart(month)
-	var hit []time.Time
-	for m := range closed {
-		if m.Equal(month) || (from && m.After(month)) {
-			hit = append(hit, m)
-		}
-	}
-	if len(hit) == 0 {
-		return nil
-	}
-	sort.Slice(hit, func(i, j int) bool { return hit[i].Before(hit[j]) })
-	var org orgRow
-	if err := db.NewSelect().Model(&org).Where("id = ?", orgID).Scan(ctx); err != nil {
-		return mapErr(err, "organization")
-	}
-	return pricing.ClosedError(hit[0], org.domain())
-}
-
-// refuseClosedPricebook returns the conflict of a change to a pricebook in
-// force in a closed month of one of the reseller's customers.
-func refuseClosedPricebook(ctx context.Context, db bun.IDB, resellerID, id string) error {
-	var orgIDs []string
-	if err := db.NewRaw("SELECT DISTINCT c.org_id FROM billing_cycles AS c JOIN organizations AS o ON o.id = c.org_id"+
-		" JOIN pricing_assignments AS a ON a.org_id = c.org_id WHERE o.reseller_id = ? AND a.pricebook_id = ? ORDER BY c.org_id",
-		resellerID, id).Scan(ctx, &orgIDs); err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return mapErr(err, "customers with closed months")
-	}
-	for _, orgID := range orgIDs {
-		cust, err := loadCustomer(ctx, db, orgID)
-		if err != nil {
-			return err
-		}
-		closed, err := closedMonths(ctx, db, orgID)
-		if err != nil {
-			return err
-		}
-		months := make([]time.Time, 0, len(closed))
-		for m := range closed {
-			months = append(months, m)
-		}
-		sort.Slice(months, func(i, j int) bool { return months[i].Before(months[j]) })
-		for _, m := range months {
-			if cust.PricebookFor(m) == id {
-				var org orgRow
-				if err := db.NewSelect().Model(&org).Where("id = ?", orgID).Scan(ctx); err != nil {
-					return mapErr(err, "organization")
-				}
-				return pricing.ClosedError(m, org.domain())
-			}
-		}
-	}
-	return nil
-}
-
-// MonthTotals sums organizations' months per currency from the rollups,
-// charges included: one GROUP BY for all of them.
-func (s *Store) MonthTotals(ctx context.Context, orgIDs []string, month time.Time) ([]pricing.OrgTotal, error) {
-	month = billing.MonthStart(month)
-	q := "SELECT r.org_id, r.currency, " + s.sum("r.billed_cost") + ", " + s.sum("r.resale_cost") +
-		" FROM cost_service_rollups AS r WHERE r.org_id IN (?) AND r.billing_period_start >= ? AND r.billing_period_start < ?" +
-		" GROUP BY r.org_id, r.currency"
-	rows, err := s.db.QueryContext(ctx, q, bun.In(orgIDs), month, month.AddDate(0, 1, 0))
-	if err != nil {
-		return nil, mapErr(err, "month totals")
-	}
-	defer rows.Close()
-	var out []pricing.OrgTotal
-	for rows.Next() {
-		var t pricing.OrgTotal
-		var cost, resale string
-		if err := rows.Scan(&t.OrgID, &t.Currency, &cost, &resale); err != nil {
-			return nil, mapErr(err, "month totals")
-		}
-		t.Cost, t.Resale = dec(cost), dec(resale)
-		out = append(out, t)
-	}
-	return out, mapErr(rows.Err(), "month totals")
 }
