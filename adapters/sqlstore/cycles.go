@@ -252,11 +252,12 @@ func (s *Store) CycleEvents(ctx context.Context, orgID string) ([]pricing.CycleE
 	return out, nil
 }
 
-// DataMonths lists the months a customer has cost data for.
+// DataMonths lists the months a customer has cost data or charges for (a
+// month holding only a restatement carried into it is billable too).
 func (s *Store) DataMonths(ctx context.Context, orgID string) ([]time.Time, error) {
 	var periods []time.Time
 	if err := s.db.NewSelect().Model((*partitionRow)(nil)).ColumnExpr("DISTINCT billing_period_start").
-		Where("org_id = ? AND connector_id <> ?", orgID, PricingConnector).Scan(ctx, &periods); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		Where("org_id = ?", orgID).Scan(ctx, &periods); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, mapErr(err, "months with data")
 	}
 	return monthsOf(periods), nil
@@ -276,17 +277,17 @@ func monthsOf(periods []time.Time) []time.Time {
 	return out
 }
 
-// OpenMonthsWithData lists resold customers' months with data before
-// before that are not closed.
+// OpenMonthsWithData lists resold customers' months with data or charges
+// before before that are not closed.
 func (s *Store) OpenMonthsWithData(ctx context.Context, before time.Time) ([]pricing.OrgMonth, error) {
 	var rows []struct {
 		OrgID string    `bun:"org_id"`
 		Start time.Time `bun:"billing_period_start"`
 	}
 	if err := s.db.NewRaw("SELECT DISTINCT p.org_id, p.billing_period_start FROM billing_partitions AS p"+
-		" JOIN organizations AS o ON o.id = p.org_id WHERE o.reseller_id IS NOT NULL AND p.connector_id <> ?"+
+		" JOIN organizations AS o ON o.id = p.org_id WHERE o.reseller_id IS NOT NULL"+
 		" AND p.billing_period_start < ? AND NOT EXISTS (SELECT 1 FROM billing_cycles AS c WHERE c.org_id = p.org_id"+
-		" AND c.month = p.billing_period_start) ORDER BY p.org_id, p.billing_period_start", PricingConnector, before.UTC()).
+		" AND c.month = p.billing_period_start) ORDER BY p.org_id, p.billing_period_start", before.UTC()).
 		Scan(ctx, &rows); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, mapErr(err, "open months")
 	}

@@ -89,11 +89,11 @@ type CycleStore interface {
 	ClosedCycles(ctx context.Context, orgID string) ([]Cycle, error)
 	// CycleEvents lists a customer's cycle audit trail, newest first.
 	CycleEvents(ctx context.Context, orgID string) ([]CycleEvent, error)
-	// DataMonths lists the months of a customer with cost data, oldest
-	// first.
+	// DataMonths lists the months of a customer with cost data or
+	// charges, oldest first.
 	DataMonths(ctx context.Context, orgID string) ([]time.Time, error)
 	// OpenMonthsWithData lists the customers of every reseller with cost
-	// data in a month before before that is still open.
+	// data or charges in a month before before that is still open.
 	OpenMonthsWithData(ctx context.Context, before time.Time) ([]OrgMonth, error)
 }
 
