@@ -392,3 +392,31 @@ func TestCustomerSummariesTakeTwoStatementsHoweverManyCustomers(t *testing.T) {
 		}
 	})
 }
+
+func TestRestatementIsPricedAsTheClosedMonthWas(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
+		ce := newCyclesEnv(t, s)
+		ctx := context.Background()
+		if _, err := ce.pricing.PutSupportPlan(ctx, ce.reseller, pricing.SupportPlan{OrgID: ce.acme.ID, Percent: num("10")}); err != nil {
+			t.Fatal(err)
+		}
+		ce.load(t, []usage{{"2026-10", "Compute", "100"}, {"2026-11", "Compute", "200"}})
+		if _, err := ce.pricing.CloseMonth(ctx, ce.reseller, ce.acme.ID, date("2026-10-01")); err != nil {
+			t.Fatal(err)
+		}
+		// From November support is 20%; October closed with 10%.
+		if _, err := ce.pricing.PutSupportPlan(ctx, ce.reseller, pricing.SupportPlan{OrgID: ce.acme.ID, Percent: num("20"),
+			From: date("2026-11-01")}); err != nil {
+			t.Fatal(err)
+		}
+		ce.load(t, []usage{{"2026-10", "Compute", "130"}, {"2026-11", "Compute", "200"}})
+		if got := total(t, ce.bill(t, "2026-10")); !got.Equal(num("121")) {
+			t.Errorf("closed October: got %s, want 110 + 10%% support = 121", got)
+		}
+		// October restated: 143 + 14.3 support at October's 10% = 157.3,
+		// 36.3 more than billed; November: 220 + 44 support at 20%.
+		if got := total(t, ce.bill(t, "2026-11")); !got.Equal(num("300.3")) {
+			t.Errorf("November: got %s, want 220 + 44 + 36.3 = 300.3", got)
+		}
+	})
+}
