@@ -163,6 +163,9 @@ type app struct {
 	reporter   *billing.Reporter
 	metrics    *prommetrics.Metrics
 	pricing    *pricing.Service
+	// closeAfterDays, when positive, schedules the close of customers'
+	// months that many days after they end.
+	closeAfterDays int
 	// background runs the slow operations users start on pool.
 	background *background.Service
 	pool       *jobs.Pool
@@ -456,6 +459,8 @@ type serveCmd struct {
 	// ShutdownTimeout is how long a stopping server waits for requests and
 	// jobs in flight.
 	ShutdownTimeout time.Duration `name:"shutdown-timeout" env:"TRUECOST_SHUTDOWN_TIMEOUT" default:"30s" help:"On SIGTERM or SIGINT, how long requests and jobs in flight may take to finish."`
+	// CloseAfterDays schedules the close of resellers' customers' months.
+	CloseAfterDays int `name:"close-after-days" env:"TRUECOST_CLOSE_AFTER_DAYS" default:"0" help:"Close every reseller customer's month this many days after it ends (0: never; months are closed by hand)."`
 }
 
 func (c serveCmd) Run(ctx context.Context, e *env, g *Globals) error {
@@ -486,6 +491,10 @@ func (c serveCmd) Run(ctx context.Context, e *env, g *Globals) error {
 	if c.ShutdownTimeout <= 0 {
 		return domain.Errorf(domain.Invalid, "--shutdown-timeout must be positive")
 	}
+	if c.CloseAfterDays < 0 || c.CloseAfterDays > 365 {
+		return domain.Errorf(domain.Invalid, "--close-after-days must be from 0 to 365")
+	}
+	a.closeAfterDays = c.CloseAfterDays
 	// Jobs left unfinished by a stopped server are failed, not left
 	// running forever: with SQLite no other process runs them; with
 	// Postgres those of live replicas keep their heartbeat fresh.
@@ -569,9 +578,13 @@ func (c serveCmd) Run(ctx context.Context, e *env, g *Globals) error {
 // statuses follow the data after a restart), coordinated through the
 // store's slot locks. clock is nil outside tests.
 func (a *app) scheduler(log *slog.Logger, interval time.Duration, clock clockwork.Clock, opts ...jobs.Option) (*jobs.Scheduler, error) {
-	return jobs.New(jobs.Deps{Housekeeper: a.store, Locks: a.store, Logger: log,
+	deps := jobs.Deps{Housekeeper: a.store, Locks: a.store, Logger: log,
 		Connectors: a.connectors, SyncInterval: interval, Status: a.accounts, StatusAtStart: true, Attempts: a.tenancy, Clock: clock,
-		Observer: a.metrics}, opts...)
+		Observer: a.metrics}
+	if a.closeAfterDays > 0 {
+		deps.Cycles, deps.CloseAfterDays = a.pricing, a.closeAfterDays
+	}
+	return jobs.New(deps, opts...)
 }
 
 // handler routes the console, the GraphQL API, the static assets and the
@@ -580,7 +593,7 @@ func (a *app) handler(log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", graph.NewHandler(graph.Deps{
 		Tenancy: a.tenancy, Reporter: a.reporter, Connectors: a.connectors, Accounts: a.accounts,
-		Pricing: a.pricing, Background: a.background, AWSPrincipal: a.awsPrincipal, Logger: log,
+		Pricing: a.pricing, Members: a.tenancy, Background: a.background, AWSPrincipal: a.awsPrincipal, Logger: log,
 	}))
 	mux.Handle("/static/", static.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -591,7 +604,7 @@ func (a *app) handler(log *slog.Logger) http.Handler {
 	mux.Handle("GET /metrics", a.metrics.Handler())
 	mux.Handle("/", views.NewHandler(views.Deps{
 		Tenancy: a.tenancy, Reporter: a.reporter, Connectors: a.connectors, Accounts: a.accounts,
-		Pricing: a.pricing, Background: a.background, AWSPrincipal: a.awsPrincipal, Logger: log,
+		Pricing: a.pricing, Members: a.tenancy, Background: a.background, AWSPrincipal: a.awsPrincipal, Logger: log,
 	}))
 	return logRequests(log, a.metrics, mux)
 }

@@ -33,6 +33,14 @@ func parseMonth(s string) (time.Time, error) {
 	return t, nil
 }
 
+// optionalMonth reads an optional month written YYYY-MM: zero when absent.
+func optionalMonth(s *string) (time.Time, error) {
+	if s == nil || strings.TrimSpace(*s) == "" {
+		return time.Time{}, nil
+	}
+	return parseMonth(*s)
+}
+
 func decOrZero(d *decimal.Decimal) decimal.Decimal {
 	if d == nil {
 		return decimal.Zero
@@ -141,10 +149,18 @@ func (r *Resolver) changed(ctx context.Context, orgID string, fn func(*pricing.S
 }
 
 func billToModel(b pricing.Bill, withCost bool) (*model.Bill, error) {
-	out := &model.Bill{OrganizationID: b.OrgID, Month: b.Month.Format("2006-01"), Lines: []model.BillLine{}, Totals: []model.BillTotal{}}
+	out := &model.Bill{OrganizationID: b.OrgID, Month: b.Month.Format("2006-01"), Lines: []model.BillLine{}, Totals: []model.BillTotal{},
+		Closed: b.Closed}
+	if b.Closed {
+		at := b.ClosedAt
+		out.ClosedAt = &at
+	}
 	for _, l := range b.Lines {
 		m := model.BillLine{Kind: model.BillLineKind(l.Kind), Provider: optional(l.Provider), Service: optional(l.Service),
 			Description: optional(l.Description), Currency: l.Currency, Amount: l.Resale}
+		if !l.RestatedMonth.IsZero() {
+			m.RestatedMonth = optional(l.RestatedMonth.Format("2006-01"))
+		}
 		if withCost {
 			cost, margin := l.Cost, l.Margin
 			m.Cost, m.Margin = &cost, &margin

@@ -87,9 +87,13 @@ func (r *mutationResolver) AssignPricebook(ctx context.Context, organizationID s
 	})
 }
 
-func (r *mutationResolver) SetPriceAdjustment(ctx context.Context, organizationID string, percent decimal.Decimal) (*model.CustomerPricing, error) {
+func (r *mutationResolver) SetPriceAdjustment(ctx context.Context, organizationID string, percent decimal.Decimal, effectiveMonth *string) (*model.CustomerPricing, error) {
+	from, err := optionalMonth(effectiveMonth)
+	if err != nil {
+		return nil, err
+	}
 	return r.changed(ctx, organizationID, func(svc *pricing.Service, p tenancy.Principal) error {
-		_, err := svc.SetAdjustment(ctx, p, organizationID, percent)
+		_, err := svc.SetAdjustmentFrom(ctx, p, organizationID, percent, from)
 		return err
 	})
 }
@@ -100,6 +104,11 @@ func (r *mutationResolver) SetSupportPlan(ctx context.Context, plan model.Suppor
 	for _, t := range plan.Tiers {
 		in.Tiers = append(in.Tiers, pricing.Tier{UpTo: t.UpTo, Percent: t.Percent})
 	}
+	from, err := optionalMonth(plan.EffectiveMonth)
+	if err != nil {
+		return nil, err
+	}
+	in.From = from
 	return r.changed(ctx, plan.OrganizationID, func(svc *pricing.Service, p tenancy.Principal) error {
 		_, err := svc.PutSupportPlan(ctx, p, in)
 		return err

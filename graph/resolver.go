@@ -77,6 +77,9 @@ type Deps struct {
 	// Pricing manages resellers' pricebooks and customers' pricing and
 	// makes bills; nil answers "unavailable".
 	Pricing *pricing.Service
+	// Members adds customers and manages users; nil answers
+	// "unavailable".
+	Members Members
 	// Background starts the slow operations (connector test and sync,
 	// billing provisioning, billing status check) as jobs and reports on
 	// them; when nil, those mutations and the job query answer

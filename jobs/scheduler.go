@@ -50,6 +50,14 @@ type Deps struct {
 	Attempts AttemptPruner
 	// Observer, when set, is told of every job run (metrics).
 	Observer JobObserver
+	// Cycles closes customers' months once they are due. When nil, the
+	// scheduled close is not scheduled.
+	Cycles CycleCloser
+	// CloseAfterDays is how many days after a month ends it closes.
+	CloseAfterDays int
+	// CycleCloseInterval is how often due months are looked for; zero
+	// means hourly.
+	CycleCloseInterval time.Duration
 }
 
 // JobObserver is told of every run of a job: its name, its outcome (ok,
@@ -103,6 +111,10 @@ func schedule(deps Deps) []job {
 	if deps.Status != nil {
 		jobs = append(jobs, job{name: BillingStatusJob, interval: deps.statusInterval(),
 			timeout: deps.statusTimeout(), run: BillingStatus})
+	}
+	if deps.Cycles != nil {
+		jobs = append(jobs, job{name: CycleCloseJob, interval: deps.cycleCloseInterval(),
+			timeout: min(15*time.Minute, deps.cycleCloseInterval()*9/10), run: CloseDueCycles})
 	}
 	if deps.Attempts != nil {
 		jobs = append(jobs, job{name: LoginAttemptsJob, interval: time.Hour, timeout: 5 * time.Minute, run: PruneLoginAttempts})

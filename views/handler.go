@@ -15,7 +15,9 @@ import (
 	"github.com/truecost/truecost/domain/tenancy"
 	"github.com/truecost/truecost/views/accountspage"
 	"github.com/truecost/truecost/views/connectorspage"
+	"github.com/truecost/truecost/views/customerspage"
 	"github.com/truecost/truecost/views/dashboardpage"
+	"github.com/truecost/truecost/views/invitepage"
 	"github.com/truecost/truecost/views/loginpage"
 	"github.com/truecost/truecost/views/pricingpage"
 	"github.com/truecost/truecost/views/runspage"
@@ -51,7 +53,15 @@ type Connectors interface {
 	Sync(ctx context.Context, p tenancy.Principal, orgID, id string, progress func(done, total int64)) (billing.IngestionRun, error)
 }
 
+// Members is what the customers pages and the invitation links need of
+// tenancy. *tenancy.Service implements it.
+type Members interface {
+	customerspage.Members
+	invitepage.Invites
+}
+
 var (
+	_ Members    = (*tenancy.Service)(nil)
 	_ Tenancy    = (*tenancy.Service)(nil)
 	_ Reporter   = (*billing.Reporter)(nil)
 	_ Connectors = (*connectors.Service)(nil)
@@ -71,6 +81,10 @@ type Deps struct {
 	// Pricing serves the pricebooks, customers' pricing and the bills;
 	// without it those pages answer that pricing is not configured.
 	Pricing *pricing.Service
+	// Members adds customers, manages users and accepts invitations;
+	// without it the customers pages and invitation links answer that
+	// they are not configured.
+	Members Members
 	// Background runs Test connection, Sync now, Provision billing and
 	// Check now as jobs the pages poll; without it those actions answer
 	// that background jobs are not configured.
@@ -115,6 +129,7 @@ func NewHandler(deps Deps) http.Handler {
 	s.connectorRoutes(mux)
 	s.accountRoutes(mux)
 	s.pricingRoutes(mux)
+	s.customerRoutes(mux)
 	mux.Handle("/", s.signedIn(func(http.ResponseWriter, *http.Request) error {
 		return errPageNotFound
 	}))
@@ -269,4 +284,53 @@ func (s *server) accountRoutes(mux *http.ServeMux) {
 		}
 		mux.Handle(r.pattern, s.signedIn(h))
 	}
+}
+
+var errNoCustomers = domain.Errorf(domain.Unavailable, "customer management is not configured on this server")
+
+// customerRoutes serves the reseller's customers, their users and billing
+// cycles, a customer's own billing cycles, and the invitation links.
+func (s *server) customerRoutes(mux *http.ServeMux) {
+	page := &customerspage.Handler{Now: s.deps.Now}
+	invite := &invitepage.Handler{}
+	if s.deps.Pricing != nil {
+		page.Pricing = s.deps.Pricing
+	}
+	if s.deps.Members != nil {
+		page.Members, invite.Invites = s.deps.Members, s.deps.Members
+	}
+	if s.deps.Accounts != nil {
+		page.Accounts = s.deps.Accounts
+	}
+	if s.deps.Connectors != nil {
+		page.Connectors = s.deps.Connectors
+	}
+	unavailable := s.deps.Pricing == nil || s.deps.Members == nil
+	routes := []struct {
+		pattern string
+		handle  handlerFunc
+	}{
+		{"GET /customers", page.List},
+		{"POST /customers", page.Create},
+		{"GET /customers/{org}", page.Show},
+		{"POST /customers/{org}/cycles/{month}/{action}", page.Cycle},
+		{"GET /customers/{org}/users", page.Users},
+		{"POST /customers/{org}/users", page.AddUser},
+		{"POST /customers/{org}/users/{user}/{action}", page.ChangeUser},
+		{"GET /cycles", page.OwnCycles},
+	}
+	for _, r := range routes {
+		h := r.handle
+		if unavailable {
+			h = func(http.ResponseWriter, *http.Request) error { return errNoCustomers }
+		}
+		mux.Handle(r.pattern, s.signedIn(h))
+	}
+	show, submit := handlerFunc(invite.Show), handlerFunc(invite.Submit)
+	if s.deps.Members == nil {
+		show = func(http.ResponseWriter, *http.Request) error { return errNoCustomers }
+		submit = show
+	}
+	mux.Handle("GET /invite/{token}", s.public(show))
+	mux.Handle("POST /invite/{token}", s.public(submit))
 }

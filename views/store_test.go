@@ -107,6 +107,7 @@ func newStoreConsole(t *testing.T) *storeConsole {
 		Reporter:   billing.NewReporter(store, store, rights),
 		Connectors: conns,
 		Pricing:    sc.pricing,
+		Members:    tenants,
 		Now:        func() time.Time { return testNow },
 	}))
 	sc.srv = httptest.NewServer(mux)

@@ -201,8 +201,16 @@ func (s *Store) UpdatePricebook(ctx context.Context, resellerID, id string, fn f
 		if err != nil {
 			return err
 		}
+		version := pb.Version
 		if err := fn(&pb); err != nil {
 			return err
+		}
+		if pb.Version != version {
+			// A new version changes the rules: refused while they price a
+			// closed month.
+			if err := refuseClosedPricebook(ctx, tx, resellerID, id); err != nil {
+				return err
+			}
 		}
 		row := pricebookRow{ResellerID: resellerID, ID: id, Name: pb.Name, Version: pb.Version, CreatedAt: pb.CreatedAt, UpdatedAt: pb.UpdatedAt}
 		if _, err := tx.NewUpdate().Model(&row).Column("name", "version", "updated_at").WherePK().Exec(ctx); err != nil {
@@ -315,11 +323,20 @@ func loadCustomer(ctx context.Context, db bun.IDB, orgID string) (pricing.Custom
 	return c, nil
 }
 
-// AddAssignment records a pricebook assignment.
+// AddAssignment records a pricebook assignment; one effective in or
+// before a closed month is a domain.Conflict error.
 func (s *Store) AddAssignment(ctx context.Context, a pricing.Assignment) error {
-	row := assignmentRow{OrgID: a.OrgID, EffectiveMonth: a.EffectiveMonth.UTC(), CreatedAt: a.CreatedAt.UTC(), PricebookID: a.PricebookID}
-	_, err := s.db.NewInsert().Model(&row).Exec(ctx)
-	return mapErr(err, "assign pricebook")
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := s.lockCycles(ctx, tx, a.OrgID); err != nil {
+			return err
+		}
+		if err := refuseClosed(ctx, tx, a.OrgID, a.EffectiveMonth, true); err != nil {
+			return err
+		}
+		row := assignmentRow{OrgID: a.OrgID, EffectiveMonth: a.EffectiveMonth.UTC(), CreatedAt: a.CreatedAt.UTC(), PricebookID: a.PricebookID}
+		_, err := tx.NewInsert().Model(&row).Exec(ctx)
+		return mapErr(err, "assign pricebook")
+	})
 }
 
 // SetAdjustment sets a customer's global discount or uplift.
@@ -363,22 +380,42 @@ func (s *Store) DeleteSupportPlan(ctx context.Context, orgID, cloud string) erro
 	return nil
 }
 
-// AddCredit stores a credit.
+// AddCredit stores a credit; one for a closed month is a domain.Conflict
+// error.
 func (s *Store) AddCredit(ctx context.Context, c pricing.Credit) error {
-	row := creditRow{OrgID: c.OrgID, ID: c.ID, Month: c.Month.UTC(), Amount: c.Amount.String(), Currency: c.Currency,
-		Cloud: c.Cloud, Reason: c.Reason, AllowNegative: c.AllowNegative, CreatedAt: c.CreatedAt.UTC()}
-	_, err := s.db.NewInsert().Model(&row).Exec(ctx)
-	return mapErr(err, "add credit")
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := s.lockCycles(ctx, tx, c.OrgID); err != nil {
+			return err
+		}
+		if err := refuseClosed(ctx, tx, c.OrgID, c.Month, false); err != nil {
+			return err
+		}
+		row := creditRow{OrgID: c.OrgID, ID: c.ID, Month: c.Month.UTC(), Amount: c.Amount.String(), Currency: c.Currency,
+			Cloud: c.Cloud, Reason: c.Reason, AllowNegative: c.AllowNegative, CreatedAt: c.CreatedAt.UTC()}
+		_, err := tx.NewInsert().Model(&row).Exec(ctx)
+		return mapErr(err, "add credit")
+	})
 }
 
-// DeleteCredit removes a customer's credit.
+// DeleteCredit removes a customer's credit; one of a closed month is a
+// domain.Conflict error.
 func (s *Store) DeleteCredit(ctx context.Context, orgID, id string) error {
-	res, err := s.db.NewDelete().Model((*creditRow)(nil)).Where("org_id = ? AND id = ?", orgID, id).Exec(ctx)
-	if err != nil {
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := s.lockCycles(ctx, tx, orgID); err != nil {
+			return err
+		}
+		var row creditRow
+		err := tx.NewSelect().Model(&row).Where("org_id = ? AND id = ?", orgID, id).Scan(ctx)
+		if errors.Is(err, sql.ErrNoRows) {
+			return domain.Errorf(domain.NotFound, "credit %q not found", id)
+		}
+		if err != nil {
+			return mapErr(err, "read credit")
+		}
+		if err := refuseClosed(ctx, tx, orgID, row.Month.UTC(), false); err != nil {
+			return err
+		}
+		_, err = tx.NewDelete().Model((*creditRow)(nil)).Where("org_id = ? AND id = ?", orgID, id).Exec(ctx)
 		return mapErr(err, "delete credit")
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return domain.Errorf(domain.NotFound, "credit %q not found", id)
-	}
-	return nil
+	})
 }

@@ -200,14 +200,33 @@ func (s *Store) monthSpend(ctx context.Context, db bun.IDB, orgID string, month 
 }
 
 // writeCharges replaces the customer's charges of a month with those its
-// pricing makes of the month's spend now.
+// pricing makes of the month's spend now, and the restatements of closed
+// months the month carries. A closed month keeps the charges it closed
+// with (see writeClosedCharges).
 func (s *Store) writeCharges(ctx context.Context, db bun.IDB, cust pricing.Customer, month time.Time) error {
-	orgID, runID := cust.OrgID, chargeRun(cust.OrgID, month)
-	spend, err := s.monthSpend(ctx, db, orgID, month)
+	closed, err := closedMonths(ctx, db, cust.OrgID)
+	if err != nil {
+		return err
+	}
+	if closed[month] {
+		return s.writeClosedCharges(ctx, db, cust.OrgID, month)
+	}
+	spend, err := s.monthSpend(ctx, db, cust.OrgID, month)
 	if err != nil {
 		return err
 	}
 	charges := cust.Charges(month, spend)
+	carried, err := carriesInto(ctx, db, cust.OrgID, month, closed)
+	if err != nil {
+		return err
+	}
+	return s.replaceCharges(ctx, db, cust.OrgID, month, append(charges, carried...))
+}
+
+// replaceCharges writes charges as the customer's pricing source of a
+// month, with their rollups, in place of what it held.
+func (s *Store) replaceCharges(ctx context.Context, db bun.IDB, orgID string, month time.Time, charges []pricing.Charge) error {
+	runID := chargeRun(orgID, month)
 	for _, table := range append([]string{"cost_line_items"}, rollupTables...) {
 		if _, err := db.NewDelete().TableExpr(table).Where("org_id = ? AND run_id = ? AND billing_period_start = ?",
 			orgID, runID, month).Exec(ctx); err != nil {
@@ -228,12 +247,16 @@ func (s *Store) writeCharges(ctx context.Context, db bun.IDB, cust pricing.Custo
 		if provider == "" {
 			provider = "Reseller"
 		}
+		var sku any
+		if !c.RestatedMonth.IsZero() {
+			sku = c.RestatedMonth.UTC().Format("2006-01")
+		}
 		_, err := db.ExecContext(ctx, "INSERT INTO cost_line_items (org_id, connector_id, run_id, billing_period_start,"+
 			" billing_period_end, charge_period_start, charge_period_end, billing_currency, billed_cost, effective_cost,"+
 			" resale_cost, provider_name, service_name, service_category, charge_category, charge_class, charge_description,"+
-			" charge_frequency) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			" charge_frequency, sku_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			orgID, PricingConnector, runID, s.timeArg(month), s.timeArg(end), s.timeArg(month), s.timeArg(end), c.Currency, "0", "0",
-			c.Amount.String(), provider, c.Kind.ServiceName(c.Amount), "Other", c.Kind.ChargeCategory(), "", c.Description, "One-Time")
+			c.Amount.String(), provider, c.Kind.ServiceName(c.Amount), "Other", c.Kind.ChargeCategory(), "", c.Description, "One-Time", sku)
 		if err != nil {
 			return fmt.Errorf("write charge: %w", err)
 		}
@@ -359,7 +382,7 @@ func pricedMonths(ctx context.Context, db bun.IDB, orgID string) ([]time.Time, e
 	return out, nil
 }
 
-// Reprice recomputes every month of a customer, each in one transaction:
+// Reprice recomputes every open month of a customer, each in one transaction:
 // readers see a month's old resale and charges or the new, never a mix.
 func (s *Store) Reprice(ctx context.Context, orgID string) error {
 	cust, err := s.Customer(ctx, orgID)
@@ -370,7 +393,15 @@ func (s *Store) Reprice(ctx context.Context, orgID string) error {
 	if err != nil {
 		return err
 	}
+	closed, err := closedMonths(ctx, s.db, orgID)
+	if err != nil {
+		return err
+	}
 	for _, m := range months {
+		if closed[m] {
+			// A closed month keeps the pricing it closed with.
+			continue
+		}
 		if err := s.ensureChargeTable(ctx, orgID, m); err != nil {
 			return err
 		}
@@ -443,7 +474,7 @@ func (s *Store) billLines(ctx context.Context, db bun.IDB, orgID string, month t
 		return nil, mapErr(err, "bill lines")
 	}
 	q = "SELECT li.provider_name, li.service_name, li.charge_category, COALESCE(li.charge_description, ''), li.billing_currency," +
-		" li.resale_cost FROM cost_line_items AS li JOIN billing_partitions AS p ON p.org_id = li.org_id" +
+		" li.resale_cost, COALESCE(li.sku_id, '') FROM cost_line_items AS li JOIN billing_partitions AS p ON p.org_id = li.org_id" +
 		" AND p.connector_id = li.connector_id AND p.billing_period_start = li.billing_period_start AND p.run_id = li.run_id" +
 		" WHERE li.org_id = ? AND li.connector_id = ? AND li.run_id = ? AND li.billing_period_start = ?"
 	rows, err = db.QueryContext(ctx, q, orgID, PricingConnector, chargeRun(orgID, month), s.timeArg(month))
@@ -453,14 +484,19 @@ func (s *Store) billLines(ctx context.Context, db bun.IDB, orgID string, month t
 	defer rows.Close()
 	for rows.Next() {
 		var l pricing.BillLine
-		var category, resale string
-		if err := rows.Scan(&l.Provider, &l.Service, &category, &l.Description, &l.Currency, &resale); err != nil {
+		var category, resale, sku string
+		if err := rows.Scan(&l.Provider, &l.Service, &category, &l.Description, &l.Currency, &resale, &sku); err != nil {
 			return nil, mapErr(err, "bill charges")
 		}
-		switch category {
-		case pricing.Support.ChargeCategory():
+		switch {
+		case l.Service == pricing.Restatement.ServiceName(decimal.Zero):
+			l.Kind = pricing.LineKind(pricing.Restatement)
+			if m, err := time.Parse("2006-01", sku); err == nil {
+				l.RestatedMonth = m
+			}
+		case category == pricing.Support.ChargeCategory():
 			l.Kind = pricing.LineKind(pricing.Support)
-		case pricing.CreditKind.ChargeCategory():
+		case category == pricing.CreditKind.ChargeCategory():
 			l.Kind = pricing.LineKind(pricing.CreditKind)
 		default:
 			l.Kind = pricing.LineKind(pricing.Adjustment)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -227,13 +228,25 @@ func (s *Store) PublishRun(ctx context.Context, run billing.IngestionRun, rollup
 	if err != nil {
 		return err
 	}
+	closed, err := closedMonths(ctx, s.db, run.OrgID)
+	if err != nil {
+		return err
+	}
 	months := map[time.Time][]time.Time{}
-	if cust.Priced() {
+	// A closed month's restatement is billed in the next open month: its
+	// charges are written after the restated months'.
+	var carriedTo []time.Time
+	if cust.Priced() || len(closed) > 0 {
 		for _, p := range run.Periods {
 			m := billing.MonthStart(p)
 			months[m] = append(months[m], p.UTC())
 		}
 		for m := range months {
+			if closed[m] {
+				carriedTo = append(carriedTo, firstOpenAfter(m, closed))
+			}
+		}
+		for _, m := range append(sortedMonths(months), carriedTo...) {
 			if err := s.ensureChargeTable(ctx, run.OrgID, m); err != nil {
 				return err
 			}
@@ -257,6 +270,11 @@ func (s *Store) PublishRun(ctx context.Context, run billing.IngestionRun, rollup
 	}
 	defer conn.Close()
 	err = conn.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		// A month closing meanwhile waits for the publish, or the publish
+		// for the close: its charges are then written as a closed month's.
+		if err := s.lockCycles(ctx, tx, run.OrgID); err != nil {
+			return err
+		}
 		if s.dialect == Postgres {
 			if err := s.attachRun(ctx, tx, tables); err != nil {
 				return err
@@ -332,7 +350,12 @@ func (s *Store) PublishRun(ctx context.Context, run billing.IngestionRun, rollup
 		if err := s.buildRollups(ctx, tx, conn.Conn, run, rollups); err != nil {
 			return fmt.Errorf("build rollups: %w", err)
 		}
-		for m := range months {
+		written := map[time.Time]bool{}
+		for _, m := range append(sortedMonths(months), carriedTo...) {
+			if written[m] {
+				continue
+			}
+			written[m] = true
 			if err := s.writeCharges(ctx, tx, cust, m); err != nil {
 				return err
 			}
@@ -440,4 +463,14 @@ func (s *Store) deleteRunRows(ctx context.Context, orgID, runID string, period *
 		}
 	}
 	return nil
+}
+
+// sortedMonths lists a run's months oldest first.
+func sortedMonths(months map[time.Time][]time.Time) []time.Time {
+	out := make([]time.Time, 0, len(months))
+	for m := range months {
+		out = append(out, m)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Before(out[j]) })
+	return out
 }

@@ -28,6 +28,9 @@ type BillLine struct {
 	Cost        decimal.Decimal
 	Resale      decimal.Decimal
 	Margin      decimal.Decimal
+	// RestatedMonth is, on a Restatement line, the closed month whose
+	// restatement it carries; zero otherwise.
+	RestatedMonth time.Time
 }
 
 // BillTotal sums a bill's lines of one currency.
@@ -45,12 +48,16 @@ type Bill struct {
 	Month  time.Time
 	Lines  []BillLine
 	Totals []BillTotal
+	// Closed is set on the snapshot of a closed month, closed at
+	// ClosedAt.
+	Closed   bool
+	ClosedAt time.Time
 }
 
 // NewBill orders the lines (usage first, by currency, provider and
 // service; then the charges in the order they apply) and sums them.
 func NewBill(orgID string, month time.Time, lines []BillLine) Bill {
-	rank := map[LineKind]int{Usage: 0, LineKind(Adjustment): 1, LineKind(Support): 2, LineKind(CreditKind): 3}
+	rank := map[LineKind]int{Usage: 0, LineKind(Adjustment): 1, LineKind(Support): 2, LineKind(CreditKind): 3, LineKind(Restatement): 4}
 	sort.SliceStable(lines, func(i, j int) bool {
 		a, b := lines[i], lines[j]
 		if rank[a.Kind] != rank[b.Kind] {

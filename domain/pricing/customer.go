@@ -40,6 +40,10 @@ type SupportPlan struct {
 	Tiers    []Tier
 	Minimum  decimal.Decimal
 	Currency string
+	// From, when set, is the month a change of the plan is meant to take
+	// effect: a closed month is refused. Not stored: a plan prices the
+	// open months, and closed ones keep the plans they closed with.
+	From time.Time
 }
 
 // Credit lowers a customer's month by Amount in Currency, limited to one
@@ -231,6 +235,8 @@ type Charge struct {
 	Currency    string
 	Amount      decimal.Decimal
 	Description string
+	// RestatedMonth is the closed month a Restatement charge carries.
+	RestatedMonth time.Time
 }
 
 // ServiceName is the FOCUS ServiceName of a charge's line item.
@@ -240,6 +246,8 @@ func (k ChargeKind) ServiceName(amount decimal.Decimal) string {
 		return "Support"
 	case CreditKind:
 		return "Credit"
+	case Restatement:
+		return "Restatement"
 	}
 	if amount.IsNegative() {
 		return "Discount"

@@ -44,11 +44,15 @@ type Store interface {
 	// PreviewBillLines returns the lines the month would have if the
 	// pricebook were assigned to the customer for it, writing nothing.
 	PreviewBillLines(ctx context.Context, orgID string, month time.Time, pb Pricebook) ([]BillLine, error)
+
+	CycleStore
+	TotalsStore
 }
 
 // Organizations finds organizations; tenancy.Store has it.
 type Organizations interface {
 	OrganizationByID(ctx context.Context, id string) (tenancy.Organization, error)
+	CustomersOf(ctx context.Context, resellerID string) ([]tenancy.Organization, error)
 }
 
 // Service runs the pricing use cases, each checking the caller's rights:
@@ -56,15 +60,20 @@ type Organizations interface {
 // the reseller's users read them; a customer reads its own bills, at
 // resale only.
 type Service struct {
-	store Store
-	orgs  Organizations
-	newID func() string
-	now   func() time.Time
+	store   Store
+	orgs    Organizations
+	newID   func() string
+	now     func() time.Time
+	onClose []CloseObserver
 }
 
 // NewService returns a pricing service over store.
-func NewService(store Store, orgs Organizations, newID func() string) *Service {
-	return &Service{store: store, orgs: orgs, newID: newID, now: time.Now}
+func NewService(store Store, orgs Organizations, newID func() string, opts ...Option) *Service {
+	s := &Service{store: store, orgs: orgs, newID: newID, now: time.Now}
+	for _, opt := range opts {
+		opt(s)
+	}
+	return s
 }
 
 func resellerAdmin(p tenancy.Principal) error {
@@ -174,6 +183,9 @@ func (s *Service) PutRule(ctx context.Context, p tenancy.Principal, pricebookID 
 	if err := rule.Validate(); err != nil {
 		return Pricebook{}, err
 	}
+	if err := s.checkPricebookOpen(ctx, p.Org.ID, pricebookID); err != nil {
+		return Pricebook{}, err
+	}
 	pb, err := s.store.UpdatePricebook(ctx, p.Org.ID, pricebookID, func(pb *Pricebook) error {
 		if rule.ID == "" {
 			rule.ID = s.newID()
@@ -211,6 +223,9 @@ func (s *Service) PutRule(ctx context.Context, p tenancy.Principal, pricebookID 
 // customers using the pricebook.
 func (s *Service) RemoveRule(ctx context.Context, p tenancy.Principal, pricebookID, ruleID string) (Pricebook, error) {
 	if err := resellerAdmin(p); err != nil {
+		return Pricebook{}, err
+	}
+	if err := s.checkPricebookOpen(ctx, p.Org.ID, pricebookID); err != nil {
 		return Pricebook{}, err
 	}
 	pb, err := s.store.UpdatePricebook(ctx, p.Org.ID, pricebookID, func(pb *Pricebook) error {
@@ -261,11 +276,15 @@ func (s *Service) Customer(ctx context.Context, p tenancy.Principal, orgID strin
 // Assign puts a pricebook (or, with pricebookID empty, none) on a customer
 // from month on, and reprices it.
 func (s *Service) Assign(ctx context.Context, p tenancy.Principal, orgID, pricebookID string, month time.Time) (Customer, error) {
-	if _, err := s.customerOf(ctx, p, orgID, true); err != nil {
+	org, err := s.customerOf(ctx, p, orgID, true)
+	if err != nil {
 		return Customer{}, err
 	}
 	if month.IsZero() {
 		return Customer{}, domain.Errorf(domain.Invalid, "an assignment needs its effective month")
+	}
+	if err := s.checkOpen(ctx, org, month, true); err != nil {
+		return Customer{}, err
 	}
 	if pricebookID != "" {
 		if _, err := s.store.Pricebook(ctx, p.Org.ID, pricebookID); err != nil {
@@ -280,13 +299,26 @@ func (s *Service) Assign(ctx context.Context, p tenancy.Principal, orgID, priceb
 }
 
 // SetAdjustment sets a customer's global uplift (positive) or discount
-// (negative) in percent, zero for none, and reprices it.
+// (negative) in percent, zero for none, and reprices its open months.
 func (s *Service) SetAdjustment(ctx context.Context, p tenancy.Principal, orgID string, pct decimal.Decimal) (Customer, error) {
-	if _, err := s.customerOf(ctx, p, orgID, true); err != nil {
+	return s.SetAdjustmentFrom(ctx, p, orgID, pct, time.Time{})
+}
+
+// SetAdjustmentFrom is SetAdjustment effective from a month: a closed
+// month is refused. Closed months keep the adjustment they closed with
+// whatever month is given; from zero means the open months.
+func (s *Service) SetAdjustmentFrom(ctx context.Context, p tenancy.Principal, orgID string, pct decimal.Decimal, from time.Time) (Customer, error) {
+	org, err := s.customerOf(ctx, p, orgID, true)
+	if err != nil {
 		return Customer{}, err
 	}
 	if err := ValidateAdjustment(pct); err != nil {
 		return Customer{}, err
+	}
+	if !from.IsZero() {
+		if err := s.checkOpen(ctx, org, from, false); err != nil {
+			return Customer{}, err
+		}
 	}
 	if err := s.store.SetAdjustment(ctx, orgID, pct); err != nil {
 		return Customer{}, err
@@ -297,11 +329,17 @@ func (s *Service) SetAdjustment(ctx context.Context, p tenancy.Principal, orgID 
 // PutSupportPlan sets a customer's support plan for a cloud (or for all,
 // cloud empty), replacing the one there was, and reprices it.
 func (s *Service) PutSupportPlan(ctx context.Context, p tenancy.Principal, plan SupportPlan) (Customer, error) {
-	if _, err := s.customerOf(ctx, p, plan.OrgID, true); err != nil {
+	org, err := s.customerOf(ctx, p, plan.OrgID, true)
+	if err != nil {
 		return Customer{}, err
 	}
 	if err := plan.Validate(); err != nil {
 		return Customer{}, err
+	}
+	if !plan.From.IsZero() {
+		if err := s.checkOpen(ctx, org, plan.From, false); err != nil {
+			return Customer{}, err
+		}
 	}
 	if err := s.store.PutSupportPlan(ctx, plan); err != nil {
 		return Customer{}, err
@@ -323,10 +361,14 @@ func (s *Service) RemoveSupportPlan(ctx context.Context, p tenancy.Principal, or
 
 // AddCredit gives a customer a credit for a month and reprices it.
 func (s *Service) AddCredit(ctx context.Context, p tenancy.Principal, c Credit) (Customer, error) {
-	if _, err := s.customerOf(ctx, p, c.OrgID, true); err != nil {
+	org, err := s.customerOf(ctx, p, c.OrgID, true)
+	if err != nil {
 		return Customer{}, err
 	}
 	if err := c.Validate(); err != nil {
+		return Customer{}, err
+	}
+	if err := s.checkOpen(ctx, org, c.Month, false); err != nil {
 		return Customer{}, err
 	}
 	c.ID, c.CreatedAt = s.newID(), s.now().UTC()
@@ -338,8 +380,20 @@ func (s *Service) AddCredit(ctx context.Context, p tenancy.Principal, c Credit) 
 
 // RemoveCredit removes a customer's credit and reprices it.
 func (s *Service) RemoveCredit(ctx context.Context, p tenancy.Principal, orgID, id string) (Customer, error) {
-	if _, err := s.customerOf(ctx, p, orgID, true); err != nil {
+	org, err := s.customerOf(ctx, p, orgID, true)
+	if err != nil {
 		return Customer{}, err
+	}
+	cust, err := s.store.Customer(ctx, orgID)
+	if err != nil {
+		return Customer{}, err
+	}
+	for _, c := range cust.Credits {
+		if c.ID == id {
+			if err := s.checkOpen(ctx, org, c.Month, false); err != nil {
+				return Customer{}, err
+			}
+		}
 	}
 	if err := s.store.DeleteCredit(ctx, orgID, id); err != nil {
 		return Customer{}, err
@@ -365,11 +419,22 @@ func (s *Service) Bill(ctx context.Context, p tenancy.Principal, orgID string, m
 		return Bill{}, false, err
 	}
 	month = billing.MonthStart(month)
+	withCost := SeesCost(p, orgID)
+	c, err := s.store.Cycle(ctx, orgID, month)
+	if err != nil {
+		return Bill{}, false, err
+	}
+	if c.State == Closed && c.Bill != nil {
+		b := *c.Bill
+		b.Lines = append([]BillLine(nil), b.Lines...)
+		b.Totals = append([]BillTotal(nil), b.Totals...)
+		b.Closed, b.ClosedAt = true, c.ClosedAt
+		return hideCost(b, withCost), withCost, nil
+	}
 	lines, err := s.store.BillLines(ctx, orgID, month)
 	if err != nil {
 		return Bill{}, false, err
 	}
-	withCost := SeesCost(p, orgID)
 	return hideCost(NewBill(orgID, month, lines), withCost), withCost, nil
 }
 

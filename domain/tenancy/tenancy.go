@@ -147,6 +147,7 @@ type Store interface {
 	DeleteSession(ctx context.Context, hash string) error
 
 	AttemptStore
+	MemberStore
 }
 
 var slugPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,62}$`)

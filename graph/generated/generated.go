@@ -42,6 +42,8 @@ type DirectiveRoot struct {
 type ComplexityRoot struct {
 	Bill struct {
 		CSV            func(childComplexity int) int
+		Closed         func(childComplexity int) int
+		ClosedAt       func(childComplexity int) int
 		Lines          func(childComplexity int) int
 		Month          func(childComplexity int) int
 		OrganizationID func(childComplexity int) int
@@ -49,14 +51,15 @@ type ComplexityRoot struct {
 	}
 
 	BillLine struct {
-		Amount      func(childComplexity int) int
-		Cost        func(childComplexity int) int
-		Currency    func(childComplexity int) int
-		Description func(childComplexity int) int
-		Kind        func(childComplexity int) int
-		Margin      func(childComplexity int) int
-		Provider    func(childComplexity int) int
-		Service     func(childComplexity int) int
+		Amount        func(childComplexity int) int
+		Cost          func(childComplexity int) int
+		Currency      func(childComplexity int) int
+		Description   func(childComplexity int) int
+		Kind          func(childComplexity int) int
+		Margin        func(childComplexity int) int
+		Provider      func(childComplexity int) int
+		RestatedMonth func(childComplexity int) int
+		Service       func(childComplexity int) int
 	}
 
 	BillTotal struct {
@@ -64,6 +67,22 @@ type ComplexityRoot struct {
 		Cost     func(childComplexity int) int
 		Currency func(childComplexity int) int
 		Margin   func(childComplexity int) int
+	}
+
+	BillingCycle struct {
+		ClosedAt       func(childComplexity int) int
+		ClosedBy       func(childComplexity int) int
+		Month          func(childComplexity int) int
+		OrganizationID func(childComplexity int) int
+		State          func(childComplexity int) int
+	}
+
+	BillingCycleEvent struct {
+		Action func(childComplexity int) int
+		Actor  func(childComplexity int) int
+		At     func(childComplexity int) int
+		Month  func(childComplexity int) int
+		Reason func(childComplexity int) int
 	}
 
 	BillingInfrastructure struct {
@@ -190,12 +209,25 @@ type ComplexityRoot struct {
 		Reason        func(childComplexity int) int
 	}
 
+	CustomerCreated struct {
+		Invitation   func(childComplexity int) int
+		Organization func(childComplexity int) int
+	}
+
 	CustomerPricing struct {
 		AdjustmentPercent func(childComplexity int) int
 		Assignments       func(childComplexity int) int
 		Credits           func(childComplexity int) int
 		Organization      func(childComplexity int) int
 		SupportPlans      func(childComplexity int) int
+	}
+
+	CustomerSummary struct {
+		Cost         func(childComplexity int) int
+		Currency     func(childComplexity int) int
+		Margin       func(childComplexity int) int
+		Organization func(childComplexity int) int
+		Resale       func(childComplexity int) int
 	}
 
 	DimensionValue struct {
@@ -220,6 +252,12 @@ type ComplexityRoot struct {
 		StartedAt       func(childComplexity int) int
 		Status          func(childComplexity int) int
 		Totals          func(childComplexity int) int
+	}
+
+	Invitation struct {
+		ExpiresAt func(childComplexity int) int
+		Link      func(childComplexity int) int
+		User      func(childComplexity int) int
 	}
 
 	Job struct {
@@ -271,10 +309,13 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		AddCredit          func(childComplexity int, credit model.CreditInput) int
+		AddUser            func(childComplexity int, organizationID string, email string, role model.Role) int
 		AssignPricebook    func(childComplexity int, organizationID string, pricebookID *string, effectiveMonth string) int
 		CheckBillingStatus func(childComplexity int, organizationID *string) int
+		CloseBillingCycle  func(childComplexity int, organizationID string, month string) int
 		CreateCloudAccount func(childComplexity int, organizationID *string, input model.CloudAccountInput) int
 		CreateConnector    func(childComplexity int, organizationID *string, input model.ConnectorInput) int
+		CreateCustomer     func(childComplexity int, slug string, name *string, adminEmail string) int
 		CreatePricebook    func(childComplexity int, name string) int
 		DeleteCloudAccount func(childComplexity int, organizationID *string, id string) int
 		DeleteConnector    func(childComplexity int, organizationID *string, id string) int
@@ -285,9 +326,12 @@ type ComplexityRoot struct {
 		RemoveCredit       func(childComplexity int, organizationID string, id string) int
 		RemovePricingRule  func(childComplexity int, pricebookID string, ruleID string) int
 		RemoveSupportPlan  func(childComplexity int, organizationID string, cloud *string) int
+		RemoveUser         func(childComplexity int, organizationID string, userID string) int
 		RenamePricebook    func(childComplexity int, id string, name string) int
-		SetPriceAdjustment func(childComplexity int, organizationID string, percent decimal.Decimal) int
+		ReopenBillingCycle func(childComplexity int, organizationID string, month string, reason string) int
+		SetPriceAdjustment func(childComplexity int, organizationID string, percent decimal.Decimal, effectiveMonth *string) int
 		SetSupportPlan     func(childComplexity int, plan model.SupportPlanInput) int
+		SetUserRole        func(childComplexity int, organizationID string, userID string, role model.Role) int
 		SyncConnector      func(childComplexity int, organizationID *string, id string) int
 		TestConnector      func(childComplexity int, organizationID *string, id string) int
 		UpdateCloudAccount func(childComplexity int, organizationID *string, id string, input model.CloudAccountInput) int
@@ -329,6 +373,8 @@ type ComplexityRoot struct {
 
 	Query struct {
 		Bill                  func(childComplexity int, organizationID *string, month string) int
+		BillingCycleEvents    func(childComplexity int, organizationID string) int
+		BillingCycles         func(childComplexity int, organizationID *string) int
 		BillingInfrastructure func(childComplexity int, organizationID *string) int
 		CloudAccount          func(childComplexity int, organizationID *string, id string) int
 		CloudAccounts         func(childComplexity int, organizationID *string) int
@@ -336,12 +382,14 @@ type ComplexityRoot struct {
 		Connectors            func(childComplexity int, organizationID *string) int
 		Costs                 func(childComplexity int, query model.CostQuery) int
 		CustomerPricing       func(childComplexity int, organizationID string) int
+		Customers             func(childComplexity int, month *string) int
 		IngestionRuns         func(childComplexity int, organizationID *string, limit *int) int
 		Job                   func(childComplexity int, organizationID *string, id string) int
 		Organizations         func(childComplexity int) int
 		PreviewBill           func(childComplexity int, organizationID string, pricebookID string, month string, rule *model.PricingRuleInput, ruleID *string) int
 		Pricebook             func(childComplexity int, id string) int
 		Pricebooks            func(childComplexity int) int
+		Users                 func(childComplexity int, organizationID *string) int
 		Viewer                func(childComplexity int) int
 	}
 
@@ -405,13 +453,19 @@ type MutationResolver interface {
 	DeleteConnector(ctx context.Context, organizationID *string, id string) (bool, error)
 	TestConnector(ctx context.Context, organizationID *string, id string) (*model.Job, error)
 	SyncConnector(ctx context.Context, organizationID *string, id string) (*model.Job, error)
+	CreateCustomer(ctx context.Context, slug string, name *string, adminEmail string) (*model.CustomerCreated, error)
+	AddUser(ctx context.Context, organizationID string, email string, role model.Role) (*model.Invitation, error)
+	SetUserRole(ctx context.Context, organizationID string, userID string, role model.Role) (*model.User, error)
+	RemoveUser(ctx context.Context, organizationID string, userID string) (bool, error)
+	CloseBillingCycle(ctx context.Context, organizationID string, month string) (*model.BillingCycle, error)
+	ReopenBillingCycle(ctx context.Context, organizationID string, month string, reason string) (*model.BillingCycle, error)
 	CreatePricebook(ctx context.Context, name string) (*model.Pricebook, error)
 	RenamePricebook(ctx context.Context, id string, name string) (*model.Pricebook, error)
 	DeletePricebook(ctx context.Context, id string) (bool, error)
 	PutPricingRule(ctx context.Context, pricebookID string, ruleID *string, rule model.PricingRuleInput) (*model.Pricebook, error)
 	RemovePricingRule(ctx context.Context, pricebookID string, ruleID string) (*model.Pricebook, error)
 	AssignPricebook(ctx context.Context, organizationID string, pricebookID *string, effectiveMonth string) (*model.CustomerPricing, error)
-	SetPriceAdjustment(ctx context.Context, organizationID string, percent decimal.Decimal) (*model.CustomerPricing, error)
+	SetPriceAdjustment(ctx context.Context, organizationID string, percent decimal.Decimal, effectiveMonth *string) (*model.CustomerPricing, error)
 	SetSupportPlan(ctx context.Context, plan model.SupportPlanInput) (*model.CustomerPricing, error)
 	RemoveSupportPlan(ctx context.Context, organizationID string, cloud *string) (*model.CustomerPricing, error)
 	AddCredit(ctx context.Context, credit model.CreditInput) (*model.CustomerPricing, error)
@@ -425,6 +479,10 @@ type QueryResolver interface {
 	Connectors(ctx context.Context, organizationID *string) ([]model.Connector, error)
 	Connector(ctx context.Context, organizationID *string, id string) (*model.Connector, error)
 	Costs(ctx context.Context, query model.CostQuery) (*model.CostReport, error)
+	Customers(ctx context.Context, month *string) ([]model.CustomerSummary, error)
+	Users(ctx context.Context, organizationID *string) ([]model.User, error)
+	BillingCycles(ctx context.Context, organizationID *string) ([]model.BillingCycle, error)
+	BillingCycleEvents(ctx context.Context, organizationID string) ([]model.BillingCycleEvent, error)
 	IngestionRuns(ctx context.Context, organizationID *string, limit *int) ([]model.IngestionRun, error)
 	Job(ctx context.Context, organizationID *string, id string) (*model.Job, error)
 	Pricebooks(ctx context.Context) ([]model.Pricebook, error)
@@ -459,6 +517,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Bill.CSV(childComplexity), true
+	case "Bill.closed":
+		if e.ComplexityRoot.Bill.Closed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Bill.Closed(childComplexity), true
+	case "Bill.closedAt":
+		if e.ComplexityRoot.Bill.ClosedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Bill.ClosedAt(childComplexity), true
 	case "Bill.lines":
 		if e.ComplexityRoot.Bill.Lines == nil {
 			break
@@ -526,6 +596,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BillLine.Provider(childComplexity), true
+	case "BillLine.restatedMonth":
+		if e.ComplexityRoot.BillLine.RestatedMonth == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillLine.RestatedMonth(childComplexity), true
 	case "BillLine.service":
 		if e.ComplexityRoot.BillLine.Service == nil {
 			break
@@ -557,6 +633,68 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BillTotal.Margin(childComplexity), true
+
+	case "BillingCycle.closedAt":
+		if e.ComplexityRoot.BillingCycle.ClosedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingCycle.ClosedAt(childComplexity), true
+	case "BillingCycle.closedBy":
+		if e.ComplexityRoot.BillingCycle.ClosedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingCycle.ClosedBy(childComplexity), true
+	case "BillingCycle.month":
+		if e.ComplexityRoot.BillingCycle.Month == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingCycle.Month(childComplexity), true
+	case "BillingCycle.organizationId":
+		if e.ComplexityRoot.BillingCycle.OrganizationID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingCycle.OrganizationID(childComplexity), true
+	case "BillingCycle.state":
+		if e.ComplexityRoot.BillingCycle.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingCycle.State(childComplexity), true
+
+	case "BillingCycleEvent.action":
+		if e.ComplexityRoot.BillingCycleEvent.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingCycleEvent.Action(childComplexity), true
+	case "BillingCycleEvent.actor":
+		if e.ComplexityRoot.BillingCycleEvent.Actor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingCycleEvent.Actor(childComplexity), true
+	case "BillingCycleEvent.at":
+		if e.ComplexityRoot.BillingCycleEvent.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingCycleEvent.At(childComplexity), true
+	case "BillingCycleEvent.month":
+		if e.ComplexityRoot.BillingCycleEvent.Month == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingCycleEvent.Month(childComplexity), true
+	case "BillingCycleEvent.reason":
+		if e.ComplexityRoot.BillingCycleEvent.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingCycleEvent.Reason(childComplexity), true
 
 	case "BillingInfrastructure.accountId":
 		if e.ComplexityRoot.BillingInfrastructure.AccountID == nil {
@@ -1142,6 +1280,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Credit.Reason(childComplexity), true
 
+	case "CustomerCreated.invitation":
+		if e.ComplexityRoot.CustomerCreated.Invitation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerCreated.Invitation(childComplexity), true
+	case "CustomerCreated.organization":
+		if e.ComplexityRoot.CustomerCreated.Organization == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerCreated.Organization(childComplexity), true
+
 	case "CustomerPricing.adjustmentPercent":
 		if e.ComplexityRoot.CustomerPricing.AdjustmentPercent == nil {
 			break
@@ -1172,6 +1323,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CustomerPricing.SupportPlans(childComplexity), true
+
+	case "CustomerSummary.cost":
+		if e.ComplexityRoot.CustomerSummary.Cost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerSummary.Cost(childComplexity), true
+	case "CustomerSummary.currency":
+		if e.ComplexityRoot.CustomerSummary.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerSummary.Currency(childComplexity), true
+	case "CustomerSummary.margin":
+		if e.ComplexityRoot.CustomerSummary.Margin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerSummary.Margin(childComplexity), true
+	case "CustomerSummary.organization":
+		if e.ComplexityRoot.CustomerSummary.Organization == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerSummary.Organization(childComplexity), true
+	case "CustomerSummary.resale":
+		if e.ComplexityRoot.CustomerSummary.Resale == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerSummary.Resale(childComplexity), true
 
 	case "DimensionValue.dimension":
 		if e.ComplexityRoot.DimensionValue.Dimension == nil {
@@ -1282,6 +1464,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.IngestionRun.Totals(childComplexity), true
+
+	case "Invitation.expiresAt":
+		if e.ComplexityRoot.Invitation.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invitation.ExpiresAt(childComplexity), true
+	case "Invitation.link":
+		if e.ComplexityRoot.Invitation.Link == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invitation.Link(childComplexity), true
+	case "Invitation.user":
+		if e.ComplexityRoot.Invitation.User == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invitation.User(childComplexity), true
 
 	case "Job.createdAt":
 		if e.ComplexityRoot.Job.CreatedAt == nil {
@@ -1491,6 +1692,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AddCredit(childComplexity, args["credit"].(model.CreditInput)), true
+	case "Mutation.addUser":
+		if e.ComplexityRoot.Mutation.AddUser == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_addUser_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AddUser(childComplexity, args["organizationId"].(string), args["email"].(string), args["role"].(model.Role)), true
 	case "Mutation.assignPricebook":
 		if e.ComplexityRoot.Mutation.AssignPricebook == nil {
 			break
@@ -1513,6 +1725,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CheckBillingStatus(childComplexity, args["organizationId"].(*string)), true
+	case "Mutation.closeBillingCycle":
+		if e.ComplexityRoot.Mutation.CloseBillingCycle == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_closeBillingCycle_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CloseBillingCycle(childComplexity, args["organizationId"].(string), args["month"].(string)), true
 	case "Mutation.createCloudAccount":
 		if e.ComplexityRoot.Mutation.CreateCloudAccount == nil {
 			break
@@ -1535,6 +1758,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateConnector(childComplexity, args["organizationId"].(*string), args["input"].(model.ConnectorInput)), true
+	case "Mutation.createCustomer":
+		if e.ComplexityRoot.Mutation.CreateCustomer == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createCustomer_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateCustomer(childComplexity, args["slug"].(string), args["name"].(*string), args["adminEmail"].(string)), true
 	case "Mutation.createPricebook":
 		if e.ComplexityRoot.Mutation.CreatePricebook == nil {
 			break
@@ -1645,6 +1879,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RemoveSupportPlan(childComplexity, args["organizationId"].(string), args["cloud"].(*string)), true
+	case "Mutation.removeUser":
+		if e.ComplexityRoot.Mutation.RemoveUser == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_removeUser_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RemoveUser(childComplexity, args["organizationId"].(string), args["userId"].(string)), true
 	case "Mutation.renamePricebook":
 		if e.ComplexityRoot.Mutation.RenamePricebook == nil {
 			break
@@ -1656,6 +1901,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RenamePricebook(childComplexity, args["id"].(string), args["name"].(string)), true
+	case "Mutation.reopenBillingCycle":
+		if e.ComplexityRoot.Mutation.ReopenBillingCycle == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reopenBillingCycle_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReopenBillingCycle(childComplexity, args["organizationId"].(string), args["month"].(string), args["reason"].(string)), true
 	case "Mutation.setPriceAdjustment":
 		if e.ComplexityRoot.Mutation.SetPriceAdjustment == nil {
 			break
@@ -1666,7 +1922,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.SetPriceAdjustment(childComplexity, args["organizationId"].(string), args["percent"].(decimal.Decimal)), true
+		return e.ComplexityRoot.Mutation.SetPriceAdjustment(childComplexity, args["organizationId"].(string), args["percent"].(decimal.Decimal), args["effectiveMonth"].(*string)), true
 	case "Mutation.setSupportPlan":
 		if e.ComplexityRoot.Mutation.SetSupportPlan == nil {
 			break
@@ -1678,6 +1934,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetSupportPlan(childComplexity, args["plan"].(model.SupportPlanInput)), true
+	case "Mutation.setUserRole":
+		if e.ComplexityRoot.Mutation.SetUserRole == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setUserRole_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetUserRole(childComplexity, args["organizationId"].(string), args["userId"].(string), args["role"].(model.Role)), true
 	case "Mutation.syncConnector":
 		if e.ComplexityRoot.Mutation.SyncConnector == nil {
 			break
@@ -1864,6 +2131,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Bill(childComplexity, args["organizationId"].(*string), args["month"].(string)), true
+	case "Query.billingCycleEvents":
+		if e.ComplexityRoot.Query.BillingCycleEvents == nil {
+			break
+		}
+
+		args, err := ec.field_Query_billingCycleEvents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.BillingCycleEvents(childComplexity, args["organizationId"].(string)), true
+	case "Query.billingCycles":
+		if e.ComplexityRoot.Query.BillingCycles == nil {
+			break
+		}
+
+		args, err := ec.field_Query_billingCycles_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.BillingCycles(childComplexity, args["organizationId"].(*string)), true
 	case "Query.billingInfrastructure":
 		if e.ComplexityRoot.Query.BillingInfrastructure == nil {
 			break
@@ -1941,6 +2230,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.CustomerPricing(childComplexity, args["organizationId"].(string)), true
+	case "Query.customers":
+		if e.ComplexityRoot.Query.Customers == nil {
+			break
+		}
+
+		args, err := ec.field_Query_customers_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Customers(childComplexity, args["month"].(*string)), true
 	case "Query.ingestionRuns":
 		if e.ComplexityRoot.Query.IngestionRuns == nil {
 			break
@@ -1998,6 +2298,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Pricebooks(childComplexity), true
+	case "Query.users":
+		if e.ComplexityRoot.Query.Users == nil {
+			break
+		}
+
+		args, err := ec.field_Query_users_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Users(childComplexity, args["organizationId"].(*string)), true
 	case "Query.viewer":
 		if e.ComplexityRoot.Query.Viewer == nil {
 			break
@@ -2906,6 +3217,120 @@ extend type Query {
   costs(query: CostQuery!): CostReport!
 }
 `, BuiltIn: false},
+	{Name: "../customers.graphqls", Input: `# A reseller's customers and the users of an organization: adding a
+# customer invites its first admin through a one-time link.
+
+"A customer's month in one currency, for its reseller."
+type CustomerSummary {
+  organization: Organization!
+  "Null when the customer has no data for the month."
+  currency: String
+  cost: Decimal!
+  resale: Decimal!
+  margin: Decimal!
+}
+
+"""
+A one-time link that lets an invited user set a password and sign in. The
+link is shown once: only its hash is kept. It expires at expiresAt.
+"""
+type Invitation {
+  user: User!
+  "Path of the link on this server, e.g. /invite/inv_…"
+  link: String!
+  expiresAt: Time!
+}
+
+type CustomerCreated {
+  organization: Organization!
+  invitation: Invitation!
+}
+
+extend type Query {
+  "The caller's reseller's customers with a month's (YYYY-MM; default: this month) cost, resale and margin, by name."
+  customers(month: String): [CustomerSummary!]!
+  "An organization's users; organizationId omitted: the caller's own."
+  users(organizationId: ID): [User!]!
+}
+
+extend type Mutation {
+  "Adds a customer of the caller's reseller and invites its first admin. Reseller admins."
+  createCustomer(slug: String!, name: String, adminEmail: String!): CustomerCreated!
+  "Invites a user into an organization. Its admins, or its reseller's."
+  addUser(organizationId: ID!, email: String!, role: Role!): Invitation!
+  "Changes a user's role; the last admin stays one."
+  setUserRole(organizationId: ID!, userId: ID!, role: Role!): User!
+  "Removes a user with their sessions and tokens; the last admin stays."
+  removeUser(organizationId: ID!, userId: ID!): Boolean!
+}
+`, BuiltIn: false},
+	{Name: "../cycles.graphqls", Input: `# Billing cycles: a reseller's customer's month is open until the reseller
+# closes it. A closed month's bill is a snapshot nothing changes; a
+# provider restating it is billed as a RESTATEMENT line (ChargeCategory
+# Adjustment) in the next open month. Reopening needs a reason, kept in the
+# audit trail.
+
+enum CycleState {
+  OPEN
+  CLOSED
+}
+
+"A customer's month and whether it is closed."
+type BillingCycle {
+  organizationId: ID!
+  "YYYY-MM (the billing period)."
+  month: String!
+  state: CycleState!
+  closedAt: Time
+  "Who closed it: a user's email, or system:jobs for the scheduled close."
+  closedBy: String
+}
+
+enum CycleAction {
+  CLOSE
+  REOPEN
+}
+
+"One record of a customer's cycle audit trail."
+type BillingCycleEvent {
+  month: String!
+  action: CycleAction!
+  actor: String!
+  "Why a month was reopened."
+  reason: String
+  at: Time!
+}
+
+extend enum BillLineKind {
+  "A closed month's restatement carried into this month."
+  RESTATEMENT
+}
+
+extend type BillLine {
+  "On a RESTATEMENT line: the closed month (YYYY-MM) it carries."
+  restatedMonth: String
+}
+
+extend type Bill {
+  "Whether the month is closed: then the bill is the snapshot kept at close."
+  closed: Boolean!
+  closedAt: Time
+}
+
+extend type Query {
+  "A customer's months with data or closed, newest first; organizationId omitted: the caller's own."
+  billingCycles(organizationId: ID): [BillingCycle!]!
+  "A customer's cycle audit trail, newest first. Resellers."
+  billingCycleEvents(organizationId: ID!): [BillingCycleEvent!]!
+}
+
+extend type Mutation {
+  "Closes a customer's month (YYYY-MM) that has ended. Reseller admins."
+  closeBillingCycle(organizationId: ID!, month: String!): BillingCycle!
+  "Reopens a customer's latest closed month, for a reason kept in the audit trail. Reseller admins."
+  reopenBillingCycle(organizationId: ID!, month: String!, reason: String!): BillingCycle!
+}
+`, BuiltIn: false},
 	{Name: "../ingestion.graphqls", Input: `# Ingestion runs: each load of a billing connector's data.
 
 "How an ingestion run ended (or that it is still running)."
@@ -3121,6 +3546,8 @@ input SupportPlanInput {
   tiers: [SupportTierInput!]
   minimum: Decimal
   currency: String
+  "The month (YYYY-MM) the change is meant from: a closed month is refused."
+  effectiveMonth: String
 }
 
 "A fixed amount off a customer's month, never below zero unless allowNegative."
@@ -3221,7 +3648,7 @@ extend type Mutation {
   "Assigns a pricebook (null: none) to a customer from a month (YYYY-MM) on."
   assignPricebook(organizationId: ID!, pricebookId: ID, effectiveMonth: String!): CustomerPricing!
   "Sets the global uplift (positive) or discount (negative) in percent; 0 for none."
-  setPriceAdjustment(organizationId: ID!, percent: Decimal!): CustomerPricing!
+  setPriceAdjustment(organizationId: ID!, percent: Decimal!, effectiveMonth: String): CustomerPricing!
   setSupportPlan(plan: SupportPlanInput!): CustomerPricing!
   removeSupportPlan(organizationId: ID!, cloud: String): CustomerPricing!
   addCredit(credit: CreditInput!): CustomerPricing!
@@ -3319,6 +3746,10 @@ func (ec *executionContext) childFields_Bill(ctx context.Context, field graphql.
 		return ec.fieldContext_Bill_totals(ctx, field)
 	case "csv":
 		return ec.fieldContext_Bill_csv(ctx, field)
+	case "closed":
+		return ec.fieldContext_Bill_closed(ctx, field)
+	case "closedAt":
+		return ec.fieldContext_Bill_closedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Bill", field.Name)
 }
@@ -3341,6 +3772,8 @@ func (ec *executionContext) childFields_BillLine(ctx context.Context, field grap
 		return ec.fieldContext_BillLine_cost(ctx, field)
 	case "margin":
 		return ec.fieldContext_BillLine_margin(ctx, field)
+	case "restatedMonth":
+		return ec.fieldContext_BillLine_restatedMonth(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type BillLine", field.Name)
 }
@@ -3357,6 +3790,38 @@ func (ec *executionContext) childFields_BillTotal(ctx context.Context, field gra
 		return ec.fieldContext_BillTotal_margin(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type BillTotal", field.Name)
+}
+
+func (ec *executionContext) childFields_BillingCycle(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "organizationId":
+		return ec.fieldContext_BillingCycle_organizationId(ctx, field)
+	case "month":
+		return ec.fieldContext_BillingCycle_month(ctx, field)
+	case "state":
+		return ec.fieldContext_BillingCycle_state(ctx, field)
+	case "closedAt":
+		return ec.fieldContext_BillingCycle_closedAt(ctx, field)
+	case "closedBy":
+		return ec.fieldContext_BillingCycle_closedBy(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BillingCycle", field.Name)
+}
+
+func (ec *executionContext) childFields_BillingCycleEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "month":
+		return ec.fieldContext_BillingCycleEvent_month(ctx, field)
+	case "action":
+		return ec.fieldContext_BillingCycleEvent_action(ctx, field)
+	case "actor":
+		return ec.fieldContext_BillingCycleEvent_actor(ctx, field)
+	case "reason":
+		return ec.fieldContext_BillingCycleEvent_reason(ctx, field)
+	case "at":
+		return ec.fieldContext_BillingCycleEvent_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BillingCycleEvent", field.Name)
 }
 
 func (ec *executionContext) childFields_BillingInfrastructure(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3607,6 +4072,16 @@ func (ec *executionContext) childFields_Credit(ctx context.Context, field graphq
 	return nil, fmt.Errorf("no field named %q was found under type Credit", field.Name)
 }
 
+func (ec *executionContext) childFields_CustomerCreated(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "organization":
+		return ec.fieldContext_CustomerCreated_organization(ctx, field)
+	case "invitation":
+		return ec.fieldContext_CustomerCreated_invitation(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CustomerCreated", field.Name)
+}
+
 func (ec *executionContext) childFields_CustomerPricing(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "organization":
@@ -3621,6 +4096,22 @@ func (ec *executionContext) childFields_CustomerPricing(ctx context.Context, fie
 		return ec.fieldContext_CustomerPricing_credits(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CustomerPricing", field.Name)
+}
+
+func (ec *executionContext) childFields_CustomerSummary(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "organization":
+		return ec.fieldContext_CustomerSummary_organization(ctx, field)
+	case "currency":
+		return ec.fieldContext_CustomerSummary_currency(ctx, field)
+	case "cost":
+		return ec.fieldContext_CustomerSummary_cost(ctx, field)
+	case "resale":
+		return ec.fieldContext_CustomerSummary_resale(ctx, field)
+	case "margin":
+		return ec.fieldContext_CustomerSummary_margin(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CustomerSummary", field.Name)
 }
 
 func (ec *executionContext) childFields_DimensionValue(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3669,6 +4160,18 @@ func (ec *executionContext) childFields_IngestionRun(ctx context.Context, field 
 		return ec.fieldContext_IngestionRun_durationSeconds(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type IngestionRun", field.Name)
+}
+
+func (ec *executionContext) childFields_Invitation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "user":
+		return ec.fieldContext_Invitation_user(ctx, field)
+	case "link":
+		return ec.fieldContext_Invitation_link(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_Invitation_expiresAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Invitation", field.Name)
 }
 
 func (ec *executionContext) childFields_Job(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4059,6 +4562,36 @@ func (ec *executionContext) field_Mutation_addCredit_args(ctx context.Context, r
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_addUser_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "organizationId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["organizationId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "email",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["email"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "role",
+		func(ctx context.Context, v any) (model.Role, error) {
+			return ec.unmarshalNRole2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐRole(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["role"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_assignPricebook_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4103,6 +4636,28 @@ func (ec *executionContext) field_Mutation_checkBillingStatus_args(ctx context.C
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_closeBillingCycle_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "organizationId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["organizationId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "month",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["month"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createCloudAccount_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4144,6 +4699,36 @@ func (ec *executionContext) field_Mutation_createConnector_args(ctx context.Cont
 		return nil, err
 	}
 	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createCustomer_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "slug",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["slug"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "adminEmail",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["adminEmail"] = arg2
 	return args, nil
 }
 
@@ -4375,6 +4960,28 @@ func (ec *executionContext) field_Mutation_removeSupportPlan_args(ctx context.Co
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_removeUser_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "organizationId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["organizationId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "userId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["userId"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_renamePricebook_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4397,6 +5004,36 @@ func (ec *executionContext) field_Mutation_renamePricebook_args(ctx context.Cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_reopenBillingCycle_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "organizationId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["organizationId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "month",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["month"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_setPriceAdjustment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4416,6 +5053,14 @@ func (ec *executionContext) field_Mutation_setPriceAdjustment_args(ctx context.C
 		return nil, err
 	}
 	args["percent"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "effectiveMonth",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["effectiveMonth"] = arg2
 	return args, nil
 }
 
@@ -4430,6 +5075,36 @@ func (ec *executionContext) field_Mutation_setSupportPlan_args(ctx context.Conte
 		return nil, err
 	}
 	args["plan"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setUserRole_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "organizationId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["organizationId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "userId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["userId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "role",
+		func(ctx context.Context, v any) (model.Role, error) {
+			return ec.unmarshalNRole2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐRole(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["role"] = arg2
 	return args, nil
 }
 
@@ -4573,6 +5248,34 @@ func (ec *executionContext) field_Query_bill_args(ctx context.Context, rawArgs m
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_billingCycleEvents_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "organizationId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["organizationId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_billingCycles_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "organizationId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["organizationId"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_billingInfrastructure_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4687,6 +5390,20 @@ func (ec *executionContext) field_Query_customerPricing_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_customers_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "month",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["month"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_ingestionRuns_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4788,6 +5505,20 @@ func (ec *executionContext) field_Query_pricebook_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_users_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "organizationId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["organizationId"] = arg0
 	return args, nil
 }
 
@@ -4984,6 +5715,52 @@ func (ec *executionContext) fieldContext_Bill_csv(_ context.Context, field graph
 	return graphql.NewScalarFieldContext("Bill", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _Bill_closed(ctx context.Context, field graphql.CollectedField, obj *model.Bill) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Bill_closed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Closed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Bill_closed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Bill", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _Bill_closedAt(ctx context.Context, field graphql.CollectedField, obj *model.Bill) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Bill_closedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClosedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Bill_closedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Bill", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
 func (ec *executionContext) _BillLine_kind(ctx context.Context, field graphql.CollectedField, obj *model.BillLine) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5168,6 +5945,29 @@ func (ec *executionContext) fieldContext_BillLine_margin(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("BillLine", field, false, false, errors.New("field of type Decimal does not have child fields"))
 }
 
+func (ec *executionContext) _BillLine_restatedMonth(ctx context.Context, field graphql.CollectedField, obj *model.BillLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillLine_restatedMonth(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RestatedMonth, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BillLine_restatedMonth(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillLine", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _BillTotal_currency(ctx context.Context, field graphql.CollectedField, obj *model.BillTotal) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5258,6 +6058,236 @@ func (ec *executionContext) _BillTotal_margin(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_BillTotal_margin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("BillTotal", field, false, false, errors.New("field of type Decimal does not have child fields"))
+}
+
+func (ec *executionContext) _BillingCycle_organizationId(ctx context.Context, field graphql.CollectedField, obj *model.BillingCycle) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingCycle_organizationId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OrganizationID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingCycle_organizationId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingCycle", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _BillingCycle_month(ctx context.Context, field graphql.CollectedField, obj *model.BillingCycle) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingCycle_month(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Month, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingCycle_month(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingCycle", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _BillingCycle_state(ctx context.Context, field graphql.CollectedField, obj *model.BillingCycle) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingCycle_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.CycleState) graphql.Marshaler {
+			return ec.marshalNCycleState2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCycleState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingCycle_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingCycle", field, false, false, errors.New("field of type CycleState does not have child fields"))
+}
+
+func (ec *executionContext) _BillingCycle_closedAt(ctx context.Context, field graphql.CollectedField, obj *model.BillingCycle) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingCycle_closedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClosedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BillingCycle_closedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingCycle", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _BillingCycle_closedBy(ctx context.Context, field graphql.CollectedField, obj *model.BillingCycle) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingCycle_closedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClosedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BillingCycle_closedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingCycle", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _BillingCycleEvent_month(ctx context.Context, field graphql.CollectedField, obj *model.BillingCycleEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingCycleEvent_month(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Month, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingCycleEvent_month(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingCycleEvent", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _BillingCycleEvent_action(ctx context.Context, field graphql.CollectedField, obj *model.BillingCycleEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingCycleEvent_action(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Action, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.CycleAction) graphql.Marshaler {
+			return ec.marshalNCycleAction2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCycleAction(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingCycleEvent_action(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingCycleEvent", field, false, false, errors.New("field of type CycleAction does not have child fields"))
+}
+
+func (ec *executionContext) _BillingCycleEvent_actor(ctx context.Context, field graphql.CollectedField, obj *model.BillingCycleEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingCycleEvent_actor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Actor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingCycleEvent_actor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingCycleEvent", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _BillingCycleEvent_reason(ctx context.Context, field graphql.CollectedField, obj *model.BillingCycleEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingCycleEvent_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BillingCycleEvent_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingCycleEvent", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _BillingCycleEvent_at(ctx context.Context, field graphql.CollectedField, obj *model.BillingCycleEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingCycleEvent_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingCycleEvent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingCycleEvent", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
 func (ec *executionContext) _BillingInfrastructure_id(ctx context.Context, field graphql.CollectedField, obj *model.BillingInfrastructure) (ret graphql.Marshaler) {
@@ -7563,6 +8593,70 @@ func (ec *executionContext) fieldContext_Credit_allowNegative(_ context.Context,
 	return graphql.NewScalarFieldContext("Credit", field, false, false, errors.New("field of type Boolean does not have child fields"))
 }
 
+func (ec *executionContext) _CustomerCreated_organization(ctx context.Context, field graphql.CollectedField, obj *model.CustomerCreated) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerCreated_organization(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Organization, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Organization) graphql.Marshaler {
+			return ec.marshalNOrganization2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐOrganization(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerCreated_organization(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CustomerCreated",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Organization(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CustomerCreated_invitation(ctx context.Context, field graphql.CollectedField, obj *model.CustomerCreated) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerCreated_invitation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Invitation, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Invitation) graphql.Marshaler {
+			return ec.marshalNInvitation2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐInvitation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerCreated_invitation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CustomerCreated",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Invitation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _CustomerPricing_organization(ctx context.Context, field graphql.CollectedField, obj *model.CustomerPricing) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7712,6 +8806,130 @@ func (ec *executionContext) fieldContext_CustomerPricing_credits(_ context.Conte
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _CustomerSummary_organization(ctx context.Context, field graphql.CollectedField, obj *model.CustomerSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerSummary_organization(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Organization, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Organization) graphql.Marshaler {
+			return ec.marshalNOrganization2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐOrganization(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerSummary_organization(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CustomerSummary",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Organization(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CustomerSummary_currency(ctx context.Context, field graphql.CollectedField, obj *model.CustomerSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerSummary_currency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Currency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerSummary_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CustomerSummary", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CustomerSummary_cost(ctx context.Context, field graphql.CollectedField, obj *model.CustomerSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerSummary_cost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v decimal.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerSummary_cost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CustomerSummary", field, false, false, errors.New("field of type Decimal does not have child fields"))
+}
+
+func (ec *executionContext) _CustomerSummary_resale(ctx context.Context, field graphql.CollectedField, obj *model.CustomerSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerSummary_resale(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Resale, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v decimal.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerSummary_resale(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CustomerSummary", field, false, false, errors.New("field of type Decimal does not have child fields"))
+}
+
+func (ec *executionContext) _CustomerSummary_margin(ctx context.Context, field graphql.CollectedField, obj *model.CustomerSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerSummary_margin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Margin, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v decimal.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerSummary_margin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CustomerSummary", field, false, false, errors.New("field of type Decimal does not have child fields"))
 }
 
 func (ec *executionContext) _DimensionValue_dimension(ctx context.Context, field graphql.CollectedField, obj *model.DimensionValue) (ret graphql.Marshaler) {
@@ -8135,6 +9353,84 @@ func (ec *executionContext) _IngestionRun_durationSeconds(ctx context.Context, f
 }
 func (ec *executionContext) fieldContext_IngestionRun_durationSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("IngestionRun", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _Invitation_user(ctx context.Context, field graphql.CollectedField, obj *model.Invitation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invitation_user(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.User, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.User) graphql.Marshaler {
+			return ec.marshalNUser2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐUser(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invitation_user(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Invitation",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Invitation_link(ctx context.Context, field graphql.CollectedField, obj *model.Invitation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invitation_link(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Link, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invitation_link(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Invitation", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Invitation_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.Invitation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invitation_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invitation_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Invitation", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
 func (ec *executionContext) _Job_id(ctx context.Context, field graphql.CollectedField, obj *model.Job) (ret graphql.Marshaler) {
@@ -9411,6 +10707,270 @@ func (ec *executionContext) fieldContext_Mutation_syncConnector(ctx context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_createCustomer(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createCustomer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateCustomer(ctx, fc.Args["slug"].(string), fc.Args["name"].(*string), fc.Args["adminEmail"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CustomerCreated) graphql.Marshaler {
+			return ec.marshalNCustomerCreated2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCustomerCreated(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createCustomer(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CustomerCreated(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createCustomer_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_addUser(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_addUser(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AddUser(ctx, fc.Args["organizationId"].(string), fc.Args["email"].(string), fc.Args["role"].(model.Role))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Invitation) graphql.Marshaler {
+			return ec.marshalNInvitation2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐInvitation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_addUser(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Invitation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_addUser_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setUserRole(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setUserRole(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetUserRole(ctx, fc.Args["organizationId"].(string), fc.Args["userId"].(string), fc.Args["role"].(model.Role))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.User) graphql.Marshaler {
+			return ec.marshalNUser2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐUser(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setUserRole(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setUserRole_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_removeUser(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_removeUser(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RemoveUser(ctx, fc.Args["organizationId"].(string), fc.Args["userId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_removeUser(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_removeUser_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_closeBillingCycle(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_closeBillingCycle(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CloseBillingCycle(ctx, fc.Args["organizationId"].(string), fc.Args["month"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BillingCycle) graphql.Marshaler {
+			return ec.marshalNBillingCycle2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBillingCycle(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_closeBillingCycle(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BillingCycle(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_closeBillingCycle_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reopenBillingCycle(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reopenBillingCycle(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReopenBillingCycle(ctx, fc.Args["organizationId"].(string), fc.Args["month"].(string), fc.Args["reason"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BillingCycle) graphql.Marshaler {
+			return ec.marshalNBillingCycle2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBillingCycle(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reopenBillingCycle(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BillingCycle(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reopenBillingCycle_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_createPricebook(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9685,7 +11245,7 @@ func (ec *executionContext) _Mutation_setPriceAdjustment(ctx context.Context, fi
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().SetPriceAdjustment(ctx, fc.Args["organizationId"].(string), fc.Args["percent"].(decimal.Decimal))
+			return ec.Resolvers.Mutation().SetPriceAdjustment(ctx, fc.Args["organizationId"].(string), fc.Args["percent"].(decimal.Decimal), fc.Args["effectiveMonth"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.CustomerPricing) graphql.Marshaler {
@@ -10686,6 +12246,182 @@ func (ec *executionContext) fieldContext_Query_costs(ctx context.Context, field 
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_costs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_customers(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_customers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Customers(ctx, fc.Args["month"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.CustomerSummary) graphql.Marshaler {
+			return ec.marshalNCustomerSummary2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCustomerSummaryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_customers(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CustomerSummary(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_customers_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_users(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_users(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Users(ctx, fc.Args["organizationId"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.User) graphql.Marshaler {
+			return ec.marshalNUser2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐUserᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_users(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_users_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_billingCycles(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_billingCycles(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().BillingCycles(ctx, fc.Args["organizationId"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.BillingCycle) graphql.Marshaler {
+			return ec.marshalNBillingCycle2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBillingCycleᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_billingCycles(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BillingCycle(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_billingCycles_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_billingCycleEvents(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_billingCycleEvents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().BillingCycleEvents(ctx, fc.Args["organizationId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.BillingCycleEvent) graphql.Marshaler {
+			return ec.marshalNBillingCycleEvent2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBillingCycleEventᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_billingCycleEvents(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BillingCycleEvent(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_billingCycleEvents_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -13518,7 +15254,7 @@ func (ec *executionContext) unmarshalInputSupportPlanInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"organizationId", "cloud", "percent", "tiers", "minimum", "currency"}
+	fieldsInOrder := [...]string{"organizationId", "cloud", "percent", "tiers", "minimum", "currency", "effectiveMonth"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -13567,6 +15303,13 @@ func (ec *executionContext) unmarshalInputSupportPlanInput(ctx context.Context, 
 				return it, err
 			}
 			it.Currency = data
+		case "effectiveMonth":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("effectiveMonth"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EffectiveMonth = data
 		}
 	}
 	return it, nil
@@ -13691,6 +15434,16 @@ func (ec *executionContext) _Bill(ctx context.Context, sel ast.SelectionSet, obj
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "closed":
+			out.Values[i] = ec._Bill_closed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "closedAt":
+			out.Values[i] = ec._Bill_closedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -13764,6 +15517,11 @@ func (ec *executionContext) _BillLine(ctx context.Context, sel ast.SelectionSet,
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "restatedMonth":
+			out.Values[i] = ec._BillLine_restatedMonth(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -13815,6 +15573,122 @@ func (ec *executionContext) _BillTotal(ctx context.Context, sel ast.SelectionSet
 		case "margin":
 			out.Values[i] = ec._BillTotal_margin(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var billingCycleImplementors = []string{"BillingCycle"}
+
+func (ec *executionContext) _BillingCycle(ctx context.Context, sel ast.SelectionSet, obj *model.BillingCycle) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, billingCycleImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BillingCycle")
+		case "organizationId":
+			out.Values[i] = ec._BillingCycle_organizationId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "month":
+			out.Values[i] = ec._BillingCycle_month(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "state":
+			out.Values[i] = ec._BillingCycle_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "closedAt":
+			out.Values[i] = ec._BillingCycle_closedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "closedBy":
+			out.Values[i] = ec._BillingCycle_closedBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var billingCycleEventImplementors = []string{"BillingCycleEvent"}
+
+func (ec *executionContext) _BillingCycleEvent(ctx context.Context, sel ast.SelectionSet, obj *model.BillingCycleEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, billingCycleEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BillingCycleEvent")
+		case "month":
+			out.Values[i] = ec._BillingCycleEvent_month(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "action":
+			out.Values[i] = ec._BillingCycleEvent_action(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "actor":
+			out.Values[i] = ec._BillingCycleEvent_actor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._BillingCycleEvent_reason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._BillingCycleEvent_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -14770,6 +16644,49 @@ func (ec *executionContext) _Credit(ctx context.Context, sel ast.SelectionSet, o
 	return out
 }
 
+var customerCreatedImplementors = []string{"CustomerCreated"}
+
+func (ec *executionContext) _CustomerCreated(ctx context.Context, sel ast.SelectionSet, obj *model.CustomerCreated) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, customerCreatedImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CustomerCreated")
+		case "organization":
+			out.Values[i] = ec._CustomerCreated_organization(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "invitation":
+			out.Values[i] = ec._CustomerCreated_invitation(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var customerPricingImplementors = []string{"CustomerPricing"}
 
 func (ec *executionContext) _CustomerPricing(ctx context.Context, sel ast.SelectionSet, obj *model.CustomerPricing) graphql.Marshaler {
@@ -14804,6 +16721,64 @@ func (ec *executionContext) _CustomerPricing(ctx context.Context, sel ast.Select
 			}
 		case "credits":
 			out.Values[i] = ec._CustomerPricing_credits(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var customerSummaryImplementors = []string{"CustomerSummary"}
+
+func (ec *executionContext) _CustomerSummary(ctx context.Context, sel ast.SelectionSet, obj *model.CustomerSummary) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, customerSummaryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CustomerSummary")
+		case "organization":
+			out.Values[i] = ec._CustomerSummary_organization(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "currency":
+			out.Values[i] = ec._CustomerSummary_currency(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cost":
+			out.Values[i] = ec._CustomerSummary_cost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resale":
+			out.Values[i] = ec._CustomerSummary_resale(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "margin":
+			out.Values[i] = ec._CustomerSummary_margin(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -14961,6 +16936,54 @@ func (ec *executionContext) _IngestionRun(ctx context.Context, sel ast.Selection
 		case "durationSeconds":
 			out.Values[i] = ec._IngestionRun_durationSeconds(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var invitationImplementors = []string{"Invitation"}
+
+func (ec *executionContext) _Invitation(ctx context.Context, sel ast.SelectionSet, obj *model.Invitation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, invitationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Invitation")
+		case "user":
+			out.Values[i] = ec._Invitation_user(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "link":
+			out.Values[i] = ec._Invitation_link(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expiresAt":
+			out.Values[i] = ec._Invitation_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -15402,6 +17425,48 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "syncConnector":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_syncConnector(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createCustomer":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createCustomer(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "addUser":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_addUser(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setUserRole":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setUserRole(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "removeUser":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_removeUser(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "closeBillingCycle":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_closeBillingCycle(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reopenBillingCycle":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reopenBillingCycle(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -15903,6 +17968,94 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 					}
 				}()
 				res = ec._Query_costs(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "customers":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_customers(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "users":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_users(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "billingCycles":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_billingCycles(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "billingCycleEvents":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_billingCycleEvents(ctx, field)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -16861,6 +19014,56 @@ func (ec *executionContext) marshalNBillTotal2ᚕgithubᚗcomᚋtruecostᚋtruec
 	return ret
 }
 
+func (ec *executionContext) marshalNBillingCycle2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBillingCycle(ctx context.Context, sel ast.SelectionSet, v model.BillingCycle) graphql.Marshaler {
+	return ec._BillingCycle(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNBillingCycle2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBillingCycleᚄ(ctx context.Context, sel ast.SelectionSet, v []model.BillingCycle) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBillingCycle2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBillingCycle(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBillingCycle2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBillingCycle(ctx context.Context, sel ast.SelectionSet, v *model.BillingCycle) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._BillingCycle(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNBillingCycleEvent2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBillingCycleEvent(ctx context.Context, sel ast.SelectionSet, v model.BillingCycleEvent) graphql.Marshaler {
+	return ec._BillingCycleEvent(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNBillingCycleEvent2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBillingCycleEventᚄ(ctx context.Context, sel ast.SelectionSet, v []model.BillingCycleEvent) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBillingCycleEvent2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBillingCycleEvent(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNBillingInfrastructure2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐBillingInfrastructure(ctx context.Context, sel ast.SelectionSet, v model.BillingInfrastructure) graphql.Marshaler {
 	return ec._BillingInfrastructure(ctx, sel, &v)
 }
@@ -17127,6 +19330,16 @@ func (ec *executionContext) unmarshalNCreditInput2githubᚗcomᚋtruecostᚋtrue
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNCustomerCreated2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCustomerCreated(ctx context.Context, sel ast.SelectionSet, v *model.CustomerCreated) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CustomerCreated(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNCustomerPricing2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCustomerPricing(ctx context.Context, sel ast.SelectionSet, v *model.CustomerPricing) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -17135,6 +19348,46 @@ func (ec *executionContext) marshalNCustomerPricing2ᚖgithubᚗcomᚋtruecost�
 		return graphql.Null
 	}
 	return ec._CustomerPricing(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCustomerSummary2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCustomerSummary(ctx context.Context, sel ast.SelectionSet, v model.CustomerSummary) graphql.Marshaler {
+	return ec._CustomerSummary(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNCustomerSummary2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCustomerSummaryᚄ(ctx context.Context, sel ast.SelectionSet, v []model.CustomerSummary) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCustomerSummary2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCustomerSummary(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNCycleAction2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCycleAction(ctx context.Context, v any) (model.CycleAction, error) {
+	var res model.CycleAction
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCycleAction2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCycleAction(ctx context.Context, sel ast.SelectionSet, v model.CycleAction) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNCycleState2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCycleState(ctx context.Context, v any) (model.CycleState, error) {
+	var res model.CycleState
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCycleState2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐCycleState(ctx context.Context, sel ast.SelectionSet, v model.CycleState) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNDate2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
@@ -17304,6 +19557,16 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 		}
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNInvitation2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐInvitation(ctx context.Context, sel ast.SelectionSet, v *model.Invitation) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Invitation(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNJob2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐJob(ctx context.Context, sel ast.SelectionSet, v *model.Job) graphql.Marshaler {
@@ -17720,6 +19983,26 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 		}
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNUser2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐUser(ctx context.Context, sel ast.SelectionSet, v model.User) graphql.Marshaler {
+	return ec._User(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNUser2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐUserᚄ(ctx context.Context, sel ast.SelectionSet, v []model.User) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNUser2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐUser(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNUser2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐUser(ctx context.Context, sel ast.SelectionSet, v *model.User) graphql.Marshaler {

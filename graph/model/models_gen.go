@@ -21,6 +21,9 @@ type Bill struct {
 	Totals []BillTotal `json:"totals"`
 	// The bill as CSV, as the console downloads it.
 	CSV string `json:"csv"`
+	// Whether the month is closed: then the bill is the snapshot kept at close.
+	Closed   bool       `json:"closed"`
+	ClosedAt *time.Time `json:"closedAt,omitempty"`
 }
 
 // One line of a bill at resale. cost and margin are shown to the reseller
@@ -34,6 +37,8 @@ type BillLine struct {
 	Amount      decimal.Decimal  `json:"amount"`
 	Cost        *decimal.Decimal `json:"cost,omitempty"`
 	Margin      *decimal.Decimal `json:"margin,omitempty"`
+	// On a RESTATEMENT line: the closed month (YYYY-MM) it carries.
+	RestatedMonth *string `json:"restatedMonth,omitempty"`
 }
 
 type BillTotal struct {
@@ -41,6 +46,27 @@ type BillTotal struct {
 	Amount   decimal.Decimal  `json:"amount"`
 	Cost     *decimal.Decimal `json:"cost,omitempty"`
 	Margin   *decimal.Decimal `json:"margin,omitempty"`
+}
+
+// A customer's month and whether it is closed.
+type BillingCycle struct {
+	OrganizationID string `json:"organizationId"`
+	// YYYY-MM (the billing period).
+	Month    string     `json:"month"`
+	State    CycleState `json:"state"`
+	ClosedAt *time.Time `json:"closedAt,omitempty"`
+	// Who closed it: a user's email, or system:jobs for the scheduled close.
+	ClosedBy *string `json:"closedBy,omitempty"`
+}
+
+// One record of a customer's cycle audit trail.
+type BillingCycleEvent struct {
+	Month  string      `json:"month"`
+	Action CycleAction `json:"action"`
+	Actor  string      `json:"actor"`
+	// Why a month was reopened.
+	Reason *string   `json:"reason,omitempty"`
+	At     time.Time `json:"at"`
 }
 
 // The billing export set up for one provider of an organization, with the
@@ -396,6 +422,11 @@ type CreditInput struct {
 	AllowNegative *bool           `json:"allowNegative,omitempty"`
 }
 
+type CustomerCreated struct {
+	Organization *Organization `json:"organization"`
+	Invitation   *Invitation   `json:"invitation"`
+}
+
 // Everything that prices one customer.
 type CustomerPricing struct {
 	Organization *Organization         `json:"organization"`
@@ -404,6 +435,16 @@ type CustomerPricing struct {
 	AdjustmentPercent decimal.Decimal `json:"adjustmentPercent"`
 	SupportPlans      []SupportPlan   `json:"supportPlans"`
 	Credits           []Credit        `json:"credits"`
+}
+
+// A customer's month in one currency, for its reseller.
+type CustomerSummary struct {
+	Organization *Organization `json:"organization"`
+	// Null when the customer has no data for the month.
+	Currency *string         `json:"currency,omitempty"`
+	Cost     decimal.Decimal `json:"cost"`
+	Resale   decimal.Decimal `json:"resale"`
+	Margin   decimal.Decimal `json:"margin"`
 }
 
 // One key of a cost group.
@@ -440,6 +481,15 @@ type IngestionRun struct {
 	FinishedAt *time.Time `json:"finishedAt,omitempty"`
 	// Seconds from start to finish; null while the run is going on.
 	DurationSeconds *float64 `json:"durationSeconds,omitempty"`
+}
+
+// A one-time link that lets an invited user set a password and sign in. The
+// link is shown once: only its hash is kept. It expires at expiresAt.
+type Invitation struct {
+	User *User `json:"user"`
+	// Path of the link on this server, e.g. /invite/inv_…
+	Link      string    `json:"link"`
+	ExpiresAt time.Time `json:"expiresAt"`
 }
 
 // One run of a slow operation for one organization.
@@ -620,6 +670,8 @@ type SupportPlanInput struct {
 	Tiers          []SupportTierInput `json:"tiers,omitempty"`
 	Minimum        *decimal.Decimal   `json:"minimum,omitempty"`
 	Currency       *string            `json:"currency,omitempty"`
+	// The month (YYYY-MM) the change is meant from: a closed month is refused.
+	EffectiveMonth *string `json:"effectiveMonth,omitempty"`
 }
 
 // One band of a tiered support plan: percent of the spend up to upTo (null: the rest).
@@ -718,6 +770,8 @@ const (
 	BillLineKindAdjustment BillLineKind = "ADJUSTMENT"
 	BillLineKindSupport    BillLineKind = "SUPPORT"
 	BillLineKindCredit     BillLineKind = "CREDIT"
+	// A closed month's restatement carried into this month.
+	BillLineKindRestatement BillLineKind = "RESTATEMENT"
 )
 
 var AllBillLineKind = []BillLineKind{
@@ -725,11 +779,12 @@ var AllBillLineKind = []BillLineKind{
 	BillLineKindAdjustment,
 	BillLineKindSupport,
 	BillLineKindCredit,
+	BillLineKindRestatement,
 }
 
 func (e BillLineKind) IsValid() bool {
 	switch e {
-	case BillLineKindUsage, BillLineKindAdjustment, BillLineKindSupport, BillLineKindCredit:
+	case BillLineKindUsage, BillLineKindAdjustment, BillLineKindSupport, BillLineKindCredit, BillLineKindRestatement:
 		return true
 	}
 	return false
@@ -1160,6 +1215,116 @@ func (e *CostMetric) UnmarshalJSON(b []byte) error {
 }
 
 func (e CostMetric) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type CycleAction string
+
+const (
+	CycleActionClose  CycleAction = "CLOSE"
+	CycleActionReopen CycleAction = "REOPEN"
+)
+
+var AllCycleAction = []CycleAction{
+	CycleActionClose,
+	CycleActionReopen,
+}
+
+func (e CycleAction) IsValid() bool {
+	switch e {
+	case CycleActionClose, CycleActionReopen:
+		return true
+	}
+	return false
+}
+
+func (e CycleAction) String() string {
+	return string(e)
+}
+
+func (e *CycleAction) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = CycleAction(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid CycleAction", str)
+	}
+	return nil
+}
+
+func (e CycleAction) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *CycleAction) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e CycleAction) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type CycleState string
+
+const (
+	CycleStateOpen   CycleState = "OPEN"
+	CycleStateClosed CycleState = "CLOSED"
+)
+
+var AllCycleState = []CycleState{
+	CycleStateOpen,
+	CycleStateClosed,
+}
+
+func (e CycleState) IsValid() bool {
+	switch e {
+	case CycleStateOpen, CycleStateClosed:
+		return true
+	}
+	return false
+}
+
+func (e CycleState) String() string {
+	return string(e)
+}
+
+func (e *CycleState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = CycleState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid CycleState", str)
+	}
+	return nil
+}
+
+func (e CycleState) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *CycleState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e CycleState) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

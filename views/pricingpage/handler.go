@@ -33,7 +33,7 @@ type Pricing interface {
 	RemoveRule(ctx context.Context, p tenancy.Principal, pricebookID, ruleID string) (pricing.Pricebook, error)
 	Customer(ctx context.Context, p tenancy.Principal, orgID string) (pricing.Customer, error)
 	Assign(ctx context.Context, p tenancy.Principal, orgID, pricebookID string, month time.Time) (pricing.Customer, error)
-	SetAdjustment(ctx context.Context, p tenancy.Principal, orgID string, pct decimal.Decimal) (pricing.Customer, error)
+	SetAdjustmentFrom(ctx context.Context, p tenancy.Principal, orgID string, pct decimal.Decimal, from time.Time) (pricing.Customer, error)
 	PutSupportPlan(ctx context.Context, p tenancy.Principal, plan pricing.SupportPlan) (pricing.Customer, error)
 	RemoveSupportPlan(ctx context.Context, p tenancy.Principal, orgID, cloud string) (pricing.Customer, error)
 	AddCredit(ctx context.Context, p tenancy.Principal, c pricing.Credit) (pricing.Customer, error)
@@ -75,6 +75,14 @@ func parseMonth(s string) (time.Time, error) {
 		return time.Time{}, domain.Errorf(domain.Invalid, "month %q must be written YYYY-MM", s)
 	}
 	return t, nil
+}
+
+// optionalMonth reads an optional YYYY-MM field: zero when empty.
+func optionalMonth(s string) (time.Time, error) {
+	if strings.TrimSpace(s) == "" {
+		return time.Time{}, nil
+	}
+	return parseMonth(s)
 }
 
 // parseDecimal reads an optional decimal field: empty is zero.
@@ -306,7 +314,11 @@ func (h *Handler) ChangeCustomer(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		if _, err := h.Pricing.SetAdjustment(ctx, p, orgID, pct); err != nil {
+		from, err := optionalMonth(f.Get("from"))
+		if err != nil {
+			return err
+		}
+		if _, err := h.Pricing.SetAdjustmentFrom(ctx, p, orgID, pct, from); err != nil {
 			return err
 		}
 	case "support":
@@ -315,6 +327,9 @@ func (h *Handler) ChangeCustomer(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		if plan.Minimum, err = parseDecimal(f, "minimum", "minimum fee"); err != nil {
+			return err
+		}
+		if plan.From, err = optionalMonth(f.Get("from")); err != nil {
 			return err
 		}
 		if _, err := h.Pricing.PutSupportPlan(ctx, p, plan); err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/truecost/truecost/domain/pricing"
 	"github.com/truecost/truecost/domain/tenancy"
+	"github.com/truecost/truecost/views/layout"
 )
 
 // Option is one choice of a select.
@@ -135,6 +136,7 @@ type BillRow struct {
 var kindLabels = map[pricing.LineKind]string{
 	pricing.Usage: "Usage", pricing.LineKind(pricing.Adjustment): "Discount / uplift",
 	pricing.LineKind(pricing.Support): "Support", pricing.LineKind(pricing.CreditKind): "Credit",
+	pricing.LineKind(pricing.Restatement): "Restatement",
 }
 
 func billView(b pricing.Bill, withCost bool) BillView {
@@ -162,10 +164,16 @@ func billView(b pricing.Bill, withCost bool) BillView {
 type BillPageView struct {
 	Bill      BillView
 	Customers []Option
+	// Closed marks the snapshot of a closed month, closed on ClosedAt.
+	Closed   bool
+	ClosedAt string
 }
 
 func billPageView(b pricing.Bill, withCost bool, customers []tenancy.Organization) BillPageView {
-	v := BillPageView{Bill: billView(b, withCost)}
+	v := BillPageView{Bill: billView(b, withCost), Closed: b.Closed}
+	if b.Closed {
+		v.ClosedAt = layout.FormatTime(b.ClosedAt)
+	}
 	for _, c := range customers {
 		v.Customers = append(v.Customers, Option{Value: c.ID, Label: c.Name})
 	}
