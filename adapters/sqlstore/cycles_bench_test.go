@@ -12,7 +12,6 @@ import (
 	"github.com/truecost/truecost/adapters/sqlstore/sqltest"
 	"github.com/truecost/truecost/domain/billing"
 	"github.com/truecost/truecost/domain/pricing"
-	"github.com/truecost/truecost/domain/tenancy"
 )
 
 // BenchmarkCloseMonth measures billing cycles on Postgres: a priced
@@ -30,12 +29,7 @@ func BenchmarkCloseMonth(b *testing.B) {
 	ctx := context.Background()
 	sep := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
 	for i := 0; i < b.N; i++ {
-		s := sqltest.Postgres(b)
-		e := newPricingEnv(b, s)
-		org, err := e.tenancy.CreateOrganization(ctx, system, fmt.Sprintf("bench-%d", i), "", tenancy.Customer, "reseller")
-		if err != nil {
-			b.Fatal(err)
-		}
+		_, e, org := benchCustomer(b, i)
 		dir := b.TempDir()
 		a, other, path := filepath.Join(dir, "a.csv.gz"), filepath.Join(dir, "b.csv.gz"), filepath.Join(dir, "month.csv.gz")
 		if err := generateScaleMonth("", a, rows, 0, sep); err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/truecost/truecost/adapters/localfiles"
+	"github.com/truecost/truecost/adapters/sqlstore"
 	"github.com/truecost/truecost/adapters/sqlstore/sqltest"
 	"github.com/truecost/truecost/domain/billing"
 	"github.com/truecost/truecost/domain/pricing"
@@ -32,12 +33,7 @@ func BenchmarkReprice(b *testing.B) {
 	ctx := context.Background()
 	sep := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
 	for i := 0; i < b.N; i++ {
-		s := sqltest.Postgres(b)
-		e := newPricingEnv(b, s)
-		org, err := e.tenancy.CreateOrganization(ctx, system, fmt.Sprintf("bench-%d", i), "", tenancy.Customer, "reseller")
-		if err != nil {
-			b.Fatal(err)
-		}
+		_, e, org := benchCustomer(b, i)
 		gz := filepath.Join(b.TempDir(), "month.csv.gz")
 		if err := generateScaleMonth("", gz, rows, 0, sep); err != nil {
 			b.Fatal(err)
@@ -106,4 +102,17 @@ func BenchmarkReprice(b *testing.B) {
 		b.ReportMetric(float64(rows)/change.Seconds(), "reprice-rows/s")
 		b.ReportMetric(float64(rows)/again.Seconds(), "reingest-rows/s")
 	}
+}
+
+// benchCustomer opens a fresh Postgres store with a reseller's pricing
+// environment and the i-th customer of the benchmark.
+func benchCustomer(b *testing.B, i int) (*sqlstore.Store, pricingEnv, tenancy.Organization) {
+	b.Helper()
+	s := sqltest.Postgres(b)
+	e := newPricingEnv(b, s)
+	org, err := e.tenancy.CreateOrganization(context.Background(), system, fmt.Sprintf("bench-%d", i), "", tenancy.Customer, "reseller")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s, e, org
 }
