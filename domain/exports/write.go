@@ -1,0 +1,349 @@
+package exports
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/truecost/truecost/domain"
+	"github.com/truecost/truecost/domain/billing"
+	"github.com/truecost/truecost/domain/tenancy"
+)
+
+// MaxAttempts is how often a run is tried before it fails for good.
+const MaxAttempts = 5
+
+// RowsPerFile bounds one data file; a larger month is split, as AWS
+// splits its reports.
+const RowsPerFile = 5_000_000
+
+// backoff is the wait before attempt n+1 (n ≥ 1): 1, 2, 4, 8 minutes.
+func backoff(n int) time.Duration { return time.Minute << (n - 1) }
+
+// WriteQueued writes up to limit queued exports that are due, retrying a
+// failed one later with backoff, and returns how many it handled. The
+// export job calls it.
+func (s *Service) WriteQueued(ctx context.Context, limit int) (int, error) {
+	runs, err := s.store.ClaimExports(ctx, s.now().UTC(), limit)
+	if err != nil {
+		return 0, err
+	}
+	for _, r := range runs {
+		r.Attempts++
+		r.StartedAt = s.now().UTC()
+		err := s.write(ctx, &r)
+		r.FinishedAt = s.now().UTC()
+		switch {
+		case err == nil:
+			r.Status, r.Error = RunSucceeded, ""
+		case ctx.Err() != nil || (r.Attempts < MaxAttempts && retryable(err)):
+			r.Status, r.Error = RunQueued, domain.ErrorMessage(err)
+			r.NextAttemptAt = r.FinishedAt.Add(backoff(r.Attempts))
+		default:
+			r.Status, r.Error = RunFailed, domain.ErrorMessage(err)
+		}
+		if err != nil {
+			s.log.WarnContext(ctx, "billing export failed", "org", r.OrgID, "run", r.ID, "customer", r.CustomerID,
+				"provider", r.Provider, "month", r.Month.Format("2006-01"), "attempt", r.Attempts, "err", err)
+		}
+		// The outcome is recorded even when ctx ended, so that the run is
+		// not left running.
+		if err := s.store.SaveExportRun(context.WithoutCancel(ctx), r); err != nil {
+			return len(runs), err
+		}
+	}
+	return len(runs), nil
+}
+
+// retryable: what a later attempt may fix by itself (an unreachable
+// cloud); a refusal or a missing bucket needs an admin, who retries.
+func retryable(err error) bool {
+	switch domain.ErrorCode(err) {
+	case domain.Unavailable, domain.Internal:
+		return true
+	}
+	return false
+}
+
+// write exports one run's month: a new assembly of data files, then the
+// manifests naming them, so a reader sees the old month or the new one.
+func (s *Service) write(ctx context.Context, r *Run) error {
+	cfg, sealed, err := s.store.ExportConfig(ctx, r.OrgID, r.ConfigID)
+	if err != nil {
+		if domain.IsNotFound(err) {
+			return domain.Errorf(domain.Invalid, "the export configuration was deleted")
+		}
+		return err
+	}
+	if !cfg.Enabled {
+		return domain.Errorf(domain.Invalid, "the export configuration is turned off")
+	}
+	r.Basis = cfg.Basis
+	if cfg.Basis == AtResale && s.closed != nil && r.Reason != "close" {
+		closed, err := s.closed(ctx, r.CustomerID, r.Month)
+		if err != nil {
+			return err
+		}
+		if closed {
+			// A closed month's resale export was written at close; a
+			// restatement shows in the next open month.
+			r.Error = "month closed: left as written at close"
+			return nil
+		}
+	}
+	owner, err := s.orgs.OrganizationByID(ctx, cfg.OrgID)
+	if err != nil {
+		return err
+	}
+	customer := owner
+	if r.CustomerID != owner.ID {
+		if customer, err = s.orgs.OrganizationByID(ctx, r.CustomerID); err != nil {
+			return err
+		}
+		if customer.ResellerID != owner.ID {
+			return domain.Errorf(domain.Forbidden, "organization %s is not a customer of %s", customer.Slug, owner.Slug)
+		}
+	}
+	scope := Scope{OrgID: customer.ID, Month: billing.MonthStart(r.Month), ProviderNames: ProviderNames(r.Provider)}
+	sources, err := s.store.ExportSources(ctx, scope)
+	if err != nil {
+		return err
+	}
+	r.Sources = sources
+	layoutName := LayoutFOCUS
+	if cfg.Format == Native {
+		layoutName = nativeLayout(string(r.Provider), sources)
+	}
+	layout, ok := s.formats.Layout(layoutName)
+	if !ok {
+		return domain.Errorf(domain.Internal, "no writer for layout %s", layoutName)
+	}
+	r.Layout = layout.Name()
+	cols, err := s.store.ExportColumns(ctx, scope)
+	if err != nil {
+		return err
+	}
+	if cfg.Basis == AtResale {
+		cols.Extras = slices.DeleteFunc(cols.Extras, CarriesAmount)
+	}
+	a, err := s.access(ctx, cfg.OrgID, cfg.Destination, "", sealed)
+	if err != nil {
+		return err
+	}
+	sink, err := s.sinks.Open(ctx, cfg.Destination, a)
+	if err != nil {
+		return err
+	}
+	prefix := cfg.Destination.Prefix
+	if owner.Kind == tenancy.Reseller {
+		prefix = joinKey(prefix, customer.Slug)
+	}
+	r.Assembly = s.newID()
+	t := Target{Prefix: prefix, Provider: r.Provider, Month: scope.Month, Assembly: r.Assembly}
+	paths := layout.Paths(t)
+	h := Header{Basis: cfg.Basis, Columns: cols, WithResale: true}
+	fw := &fileWriter{ctx: ctx, sink: sink, layout: layout, header: h, paths: paths}
+	totals := make(billing.Totals)
+	r.Rows = 0
+	err = s.store.ExportLineItems(ctx, scope, func(it *Item) error {
+		if cfg.Basis == AtResale {
+			toResale(it)
+		}
+		totals.Add(it.BillingCurrency, it.BilledCost.Decimal())
+		r.Rows++
+		return fw.write(it)
+	})
+	if err == nil {
+		err = fw.finish()
+	}
+	if err != nil {
+		fw.abort()
+		return err
+	}
+	r.Files = fw.files
+	r.Totals = totals.Money()
+	m := Manifest{Layout: layout.Name(), Basis: cfg.Basis, Provider: string(r.Provider), Month: scope.Month,
+		Customer: customer.Slug, Assembly: r.Assembly, Files: r.Files, Rows: r.Rows, Totals: r.Totals,
+		Sources: sources, Columns: cols, GeneratedAt: s.now().UTC(), Bucket: cfg.Destination.Bucket, Prefix: prefix}
+	body, err := layout.Manifest(m)
+	if err != nil {
+		return fmt.Errorf("build manifest: %w", err)
+	}
+	for _, key := range paths.Manifests {
+		if err := sink.Put(ctx, key, "application/json", body); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// nativeLayout is the provider's own layout when every source of the
+// month was read from that provider's native export, FOCUS otherwise.
+func nativeLayout(p string, sources []SourceVersion) string {
+	if p != "aws" || len(sources) == 0 {
+		return LayoutFOCUS
+	}
+	for _, s := range sources {
+		if s.Format != "aws-cur" && s.Format != "aws-cur2" {
+			return LayoutFOCUS
+		}
+	}
+	return LayoutAWSCUR
+}
+
+// fileWriter writes the data files of one assembly, starting a new file
+// every RowsPerFile rows.
+type fileWriter struct {
+	ctx    context.Context
+	sink   Sink
+	layout Layout
+	header Header
+	paths  Paths
+
+	obj   Object
+	rw    RowWriter
+	sum   hash.Hash
+	count *countWriter
+	rows  int64
+	files []File
+}
+
+type countWriter struct {
+	n int64
+	w interface{ Write([]byte) (int, error) }
+	h hash.Hash
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	c.h.Write(p[:n])
+	return n, err
+}
+
+func (f *fileWriter) open() error {
+	key := f.paths.Data(len(f.files) + 1)
+	obj, err := f.sink.Create(f.ctx, key, "application/gzip")
+	if err != nil {
+		return err
+	}
+	f.obj, f.sum = obj, sha256.New()
+	f.count = &countWriter{w: obj, h: f.sum}
+	f.rows = 0
+	f.files = append(f.files, File{Key: key})
+	rw, err := f.layout.NewWriter(f.count, f.header)
+	if err != nil {
+		return err
+	}
+	f.rw = rw
+	return nil
+}
+
+func (f *fileWriter) write(it *Item) error {
+	if f.obj == nil || f.rows >= RowsPerFile {
+		if err := f.close(); err != nil {
+			return err
+		}
+		if err := f.open(); err != nil {
+			return err
+		}
+	}
+	f.rows++
+	return f.rw.Write(it)
+}
+
+func (f *fileWriter) close() error {
+	if f.obj == nil {
+		return nil
+	}
+	if err := f.rw.Close(); err != nil {
+		return err
+	}
+	if err := f.obj.Close(); err != nil {
+		return err
+	}
+	last := &f.files[len(f.files)-1]
+	last.Rows, last.Bytes, last.SHA256 = f.rows, f.count.n, hex.EncodeToString(f.sum.Sum(nil))
+	f.obj = nil
+	return nil
+}
+
+// finish closes the last file; a month without rows still gets one file
+// (its header), so the manifest replaces what was there.
+func (f *fileWriter) finish() error {
+	if f.obj == nil && len(f.files) == 0 {
+		if err := f.open(); err != nil {
+			return err
+		}
+	}
+	return f.close()
+}
+
+func (f *fileWriter) abort() {
+	if f.obj != nil {
+		f.obj.Abort()
+		f.obj = nil
+	}
+}
+
+// toResale puts the resale amount in every cost column and drops every
+// other amount: a resale export shows no cost anywhere.
+func toResale(it *Item) {
+	resale := it.Resale()
+	it.BilledCost, it.EffectiveCost = resale, resale
+	it.ListCost, it.ContractedCost = "", ""
+	it.ListUnitPrice, it.ContractedUnitPrice = "", ""
+	it.PricingCurrencyContractedUnitPrice, it.PricingCurrencyEffectiveCost, it.PricingCurrencyListUnitPrice = "", "", ""
+	it.SkuPriceDetails, it.ContractApplied = "", ""
+	it.ResaleCost = resale
+	for k := range it.Extras {
+		if CarriesAmount(k) {
+			delete(it.Extras, k)
+		}
+	}
+}
+
+// amountWords mark an x_ column whose value is a price or an amount.
+var amountWords = []string{"cost", "rate", "fee", "price", "amount", "commitment", "savings", "discount",
+	"credit", "refund", "charge", "spend", "blended", "amortized", "amortised", "tax", "payment", "upfront", "recurring"}
+
+// CarriesAmount reports whether an extra column's name says it holds a
+// price or an amount (x_LineItemNetUnblendedCost, x_PricingPublicOnDemandRate,
+// x_ReservationUnusedRecurringFee…). Resale exports drop these.
+func CarriesAmount(name string) bool {
+	n := strings.ToLower(name)
+	for _, w := range amountWords {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// Manifest describes one written month: its files, rows, totals per
+// currency, price basis, each file's SHA-256 and the ingestion runs it
+// was built from. Layouts render it in their own shape.
+type Manifest struct {
+	Layout      string
+	Basis       Basis
+	Provider    string
+	Month       time.Time
+	Customer    string
+	Assembly    string
+	Bucket      string
+	Prefix      string
+	Files       []File
+	Rows        int64
+	Totals      []billing.Money
+	Sources     []SourceVersion
+	Columns     Columns
+	GeneratedAt time.Time
+}
+
+// MonthEnd is the first instant after the manifest's month.
+func (m Manifest) MonthEnd() time.Time { return m.Month.AddDate(0, 1, 0) }
