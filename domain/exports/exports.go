@@ -15,6 +15,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/accounts"
 	"github.com/truecost/truecost/domain/billing"
 	"github.com/truecost/truecost/domain/connectors"
@@ -376,4 +377,30 @@ type Paths struct {
 	Data func(n int) string
 	// Manifests are written last, in order: each names the new files.
 	Manifests []string
+}
+
+// Layouts is a set of layout writers by name; it implements Formats.
+type Layouts []Layout
+
+// Layout returns the layout called name.
+func (ls Layouts) Layout(name string) (Layout, bool) {
+	for _, l := range ls {
+		if l.Name() == name {
+			return l, true
+		}
+	}
+	return nil, false
+}
+
+// SinksByKind opens each kind of destination with its own Sinks; it
+// implements Sinks.
+type SinksByKind map[DestinationKind]Sinks
+
+// Open opens d with the sinks of its kind.
+func (m SinksByKind) Open(ctx context.Context, d Destination, a Access) (Sink, error) {
+	s, ok := m[d.Kind]
+	if !ok || s == nil {
+		return nil, domain.Errorf(domain.Unavailable, "%s destinations are not available on this server", d.Kind)
+	}
+	return s.Open(ctx, d, a)
 }

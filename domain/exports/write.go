@@ -296,7 +296,7 @@ func (f *fileWriter) abort() {
 func toResale(it *Item) {
 	resale := it.Resale()
 	it.BilledCost, it.EffectiveCost = resale, resale
-	it.ListCost, it.ContractedCost = "", ""
+	it.ListCost, it.ContractedCost = resale, resale
 	it.ListUnitPrice, it.ContractedUnitPrice = "", ""
 	it.PricingCurrencyContractedUnitPrice, it.PricingCurrencyEffectiveCost, it.PricingCurrencyListUnitPrice = "", "", ""
 	it.SkuPriceDetails, it.ContractApplied = "", ""
@@ -347,3 +347,58 @@ type Manifest struct {
 
 // MonthEnd is the first instant after the manifest's month.
 func (m Manifest) MonthEnd() time.Time { return m.Month.AddDate(0, 1, 0) }
+
+// ManifestDoc is the manifest's JSON form: what Truecost writes beside
+// every month, and inside the AWS-shaped manifest of a CUR layout.
+type ManifestDoc struct {
+	Format        string          `json:"format"`
+	PriceBasis    Basis           `json:"priceBasis"`
+	Provider      string          `json:"provider"`
+	Customer      string          `json:"customer"`
+	BillingPeriod PeriodDoc       `json:"billingPeriod"`
+	AssemblyID    string          `json:"assemblyId"`
+	Files         []File          `json:"files"`
+	Rows          int64           `json:"rows"`
+	Totals        []MoneyDoc      `json:"totals"`
+	Sources       []SourceVersion `json:"sources"`
+	GeneratedAt   time.Time       `json:"generatedAt"`
+}
+
+// PeriodDoc is a month as manifests give it.
+type PeriodDoc struct {
+	Start string `json:"start"`
+	End   string `json:"end"`
+}
+
+// MoneyDoc is a total as manifests give it: the amount as exact decimal
+// text.
+type MoneyDoc struct {
+	Currency string `json:"currency"`
+	Amount   string `json:"amount"`
+}
+
+// Doc returns the manifest's JSON form.
+func (m Manifest) Doc() ManifestDoc {
+	d := ManifestDoc{Format: m.Layout, PriceBasis: m.Basis, Provider: m.Provider, Customer: m.Customer,
+		BillingPeriod: PeriodDoc{Start: m.Month.Format(time.RFC3339), End: m.MonthEnd().Format(time.RFC3339)},
+		AssemblyID: m.Assembly, Files: m.Files, Rows: m.Rows, Totals: []MoneyDoc{}, Sources: m.Sources,
+		GeneratedAt: m.GeneratedAt}
+	if d.Files == nil {
+		d.Files = []File{}
+	}
+	if d.Sources == nil {
+		d.Sources = []SourceVersion{}
+	}
+	for _, t := range m.Totals {
+		d.Totals = append(d.Totals, MoneyDoc{Currency: t.Currency, Amount: t.Amount.String()})
+	}
+	return d
+}
+
+// Period is the month's folder name in export layouts: yyyymmdd-yyyymmdd.
+func (t Target) Period() string {
+	return t.Month.Format("20060102") + "-" + t.Month.AddDate(0, 1, 0).Format("20060102")
+}
+
+// Join joins key parts with "/", skipping empty ones.
+func Join(parts ...string) string { return joinKey(parts...) }
