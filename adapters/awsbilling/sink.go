@@ -293,4 +293,3 @@ func (o *s3Object) Abort() {
 		Bucket: aws.String(o.sink.bucket), Key: aws.String(o.key), UploadId: aws.String(o.uploadID)})
 	o.uploadID, o.buf = "", nil
 }
-

@@ -381,7 +381,7 @@ type MoneyDoc struct {
 func (m Manifest) Doc() ManifestDoc {
 	d := ManifestDoc{Format: m.Layout, PriceBasis: m.Basis, Provider: m.Provider, Customer: m.Customer,
 		BillingPeriod: PeriodDoc{Start: m.Month.Format(time.RFC3339), End: m.MonthEnd().Format(time.RFC3339)},
-		AssemblyID: m.Assembly, Files: m.Files, Rows: m.Rows, Totals: []MoneyDoc{}, Sources: m.Sources,
+		AssemblyID:    m.Assembly, Files: m.Files, Rows: m.Rows, Totals: []MoneyDoc{}, Sources: m.Sources,
 		GeneratedAt: m.GeneratedAt}
 	if d.Files == nil {
 		d.Files = []File{}
