@@ -29,9 +29,11 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/truecost/truecost/adapters/awsbilling"
 	"github.com/truecost/truecost/adapters/billingsource"
 	"github.com/truecost/truecost/adapters/cloudhttp"
 	"github.com/truecost/truecost/adapters/cloudprovision"
+	"github.com/truecost/truecost/adapters/focusfile"
 	"github.com/truecost/truecost/adapters/localfiles"
 	"github.com/truecost/truecost/adapters/outbound"
 	"github.com/truecost/truecost/adapters/prommetrics"
@@ -41,6 +43,7 @@ import (
 	"github.com/truecost/truecost/domain/background"
 	"github.com/truecost/truecost/domain/billing"
 	"github.com/truecost/truecost/domain/connectors"
+	"github.com/truecost/truecost/domain/exports"
 	"github.com/truecost/truecost/domain/pricing"
 	"github.com/truecost/truecost/domain/tenancy"
 	"github.com/truecost/truecost/graph"
@@ -163,6 +166,7 @@ type app struct {
 	reporter   *billing.Reporter
 	metrics    *prommetrics.Metrics
 	pricing    *pricing.Service
+	exports    *exports.Service
 	// background runs the slow operations users start on pool.
 	background *background.Service
 	pool       *jobs.Pool
@@ -221,8 +225,12 @@ func openApp(ctx context.Context, g *Globals, log *slog.Logger) (*app, error) {
 		tenancy:      tenancy.NewService(store, rights),
 		reporter:     billing.NewReporter(store, store, rights),
 	}
+	a.exports = exports.NewService(exports.Deps{Store: store, Orgs: store, Rights: rights, Accounts: store, Connectors: store,
+		Sealer: sealer, Sinks: exportSinks(policy, timeouts), Formats: exports.Layouts{focusfile.Layout{}, awsbilling.CURLayout{}},
+		NewID: tenancy.NewID, Logger: log})
 	a.connectors = connectors.NewService(connectors.Deps{Store: store, Rights: rights, Sealer: sealer,
-		Sources: billingsource.Factory{Outbound: policy, Timeouts: timeouts}, Ingester: billing.NewIngester(store, tenancy.NewID).Observe(metrics),
+		Sources: billingsource.Factory{Outbound: policy, Timeouts: timeouts},
+		Ingester: billing.NewIngester(store, tenancy.NewID).Observe(ingestObservers{metrics, a.exports}),
 		NewID: tenancy.NewID, Logger: log})
 	a.accounts = accounts.NewService(accounts.Deps{Store: store, Rights: rights, Sealer: sealer, Connectors: a.connectors,
 		Provisioners: cloudprovision.New(cloudprovision.Endpoints{
@@ -234,7 +242,7 @@ func openApp(ctx context.Context, g *Globals, log *slog.Logger) (*app, error) {
 			GCPServiceUsage: os.Getenv("TRUECOST_GCP_SERVICEUSAGE_ENDPOINT"),
 		}, policy, timeouts),
 		NewID: tenancy.NewID, Logger: log})
-	a.pricing = pricing.NewService(store, store, tenancy.NewID)
+	a.pricing = pricing.NewService(store, store, tenancy.NewID).OnRepriced(a.exports.Repriced)
 	workers, err := jobWorkers()
 	if err != nil {
 		store.Close()
@@ -244,6 +252,26 @@ func openApp(ctx context.Context, g *Globals, log *slog.Logger) (*app, error) {
 	a.background = background.NewService(background.Deps{Store: store, Runner: a.pool, Rights: rights,
 		Connectors: a.connectors, Accounts: a.accounts, NewID: tenancy.NewID, Logger: log})
 	return a, nil
+}
+
+// ingestObservers tells each of its observers of every finished ingestion.
+type ingestObservers []billing.IngestObserver
+
+func (o ingestObservers) IngestFinished(run billing.IngestionRun) {
+	for _, ob := range o {
+		ob.IngestFinished(run)
+	}
+}
+
+// exportSinks are the bucket writers of billing exports, reached under the
+// outbound policy; TRUECOST_AWS_ENDPOINT_URL points S3 and STS elsewhere
+// (an emulator), as it does for provisioning.
+func exportSinks(policy *outbound.Policy, timeouts cloudhttp.Timeouts) exports.SinksByKind {
+	endpoint := os.Getenv("TRUECOST_AWS_ENDPOINT_URL")
+	return exports.SinksByKind{
+		exports.S3: awsbilling.NewSinks(awsbilling.SinkConfig{Endpoint: endpoint, STSEndpoint: endpoint,
+			BucketHTTPClient: policy.Client(), Timeouts: timeouts}),
+	}
 }
 
 // Close cancels the background jobs still running and closes the store.
@@ -571,7 +599,7 @@ func (c serveCmd) Run(ctx context.Context, e *env, g *Globals) error {
 func (a *app) scheduler(log *slog.Logger, interval time.Duration, clock clockwork.Clock, opts ...jobs.Option) (*jobs.Scheduler, error) {
 	return jobs.New(jobs.Deps{Housekeeper: a.store, Locks: a.store, Logger: log,
 		Connectors: a.connectors, SyncInterval: interval, Status: a.accounts, StatusAtStart: true, Attempts: a.tenancy, Clock: clock,
-		Observer: a.metrics}, opts...)
+		Observer: a.metrics, Exports: a.exports}, opts...)
 }
 
 // handler routes the console, the GraphQL API, the static assets and the

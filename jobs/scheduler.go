@@ -50,6 +50,12 @@ type Deps struct {
 	Attempts AttemptPruner
 	// Observer, when set, is told of every job run (metrics).
 	Observer JobObserver
+	// Exports writes queued billing exports. When nil, the export job is
+	// not scheduled.
+	Exports ExportWriter
+	// ExportInterval is how often queued exports are looked for; zero
+	// means every minute.
+	ExportInterval time.Duration
 }
 
 // JobObserver is told of every run of a job: its name, its outcome (ok,
@@ -103,6 +109,11 @@ func schedule(deps Deps) []job {
 	if deps.Status != nil {
 		jobs = append(jobs, job{name: BillingStatusJob, interval: deps.statusInterval(),
 			timeout: deps.statusTimeout(), run: BillingStatus})
+	}
+	if deps.Exports != nil {
+		// Exports stream whole months: a pass may take most of an hour.
+		jobs = append(jobs, job{name: BillingExportsJob, interval: deps.exportInterval(),
+			timeout: max(deps.exportInterval()*9/10, 50*time.Minute), run: WriteExports})
 	}
 	if deps.Attempts != nil {
 		jobs = append(jobs, job{name: LoginAttemptsJob, interval: time.Hour, timeout: 5 * time.Minute, run: PruneLoginAttempts})

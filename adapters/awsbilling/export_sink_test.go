@@ -351,7 +351,7 @@ func TestExportsWriteTheThreeConfigurationsAfterASync(t *testing.T) {
 		}
 
 		w.ingest(t)
-		n, err := w.svc.WriteQueued(ctx, 100)
+		n, err := w.svc.WriteQueued(ctx, system, 100)
 		if err != nil || n != 6 {
 			t.Fatalf("wrote %d exports (%v), want 3 configurations x 2 months", n, err)
 		}
@@ -437,7 +437,7 @@ func TestExportsWriteTheThreeConfigurationsAfterASync(t *testing.T) {
 		b, _ := json.Marshal(manifest)
 		put(t, w.srcClient, septemberDir+"/cur-daily-Manifest.json", b)
 		w.ingest(t)
-		if n, err := w.svc.WriteQueued(ctx, 100); err != nil || n != 3 {
+		if n, err := w.svc.WriteQueued(ctx, system, 100); err != nil || n != 3 {
 			t.Fatalf("restatement wrote %d exports (%v), want 3", n, err)
 		}
 		assembly, keys, _ := w.curManifest(t, "reseller-bucket", "cost/acme/truecost/20260901-20261001/truecost-Manifest.json")

@@ -244,6 +244,19 @@ func (s *Store) ClaimExports(ctx context.Context, now time.Time, limit int) ([]e
 	return out, nil
 }
 
+// RequeueStaleExports queues again the runs left running since before
+// startedBefore.
+func (s *Store) RequeueStaleExports(ctx context.Context, startedBefore, now time.Time) (int, error) {
+	res, err := s.db.NewUpdate().Model((*exportRunRow)(nil)).Set("status = ?", string(exports.RunQueued)).
+		Set("next_attempt_at = ?", now.UTC()).
+		Where("status = ? AND started_at < ?", string(exports.RunRunning), startedBefore.UTC()).Exec(ctx)
+	if err != nil {
+		return 0, mapErr(err, "requeue stale exports")
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
 // SaveExportRun writes a run whole.
 func (s *Store) SaveExportRun(ctx context.Context, r exports.Run) error {
 	row := newExportRunRow(r)

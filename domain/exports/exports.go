@@ -257,6 +257,9 @@ type Store interface {
 	// ClaimExports marks up to limit queued runs due at now as running and
 	// returns them; a run is claimed once.
 	ClaimExports(ctx context.Context, now time.Time, limit int) ([]Run, error)
+	// RequeueStaleExports queues again, due at now, the runs still running
+	// that started before startedBefore; it returns how many.
+	RequeueStaleExports(ctx context.Context, startedBefore, now time.Time) (int, error)
 	// SaveExportRun writes a run's outcome (or its requeue).
 	SaveExportRun(ctx context.Context, r Run) error
 	ExportRun(ctx context.Context, orgID, id string) (Run, error)

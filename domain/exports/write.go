@@ -25,11 +25,23 @@ const RowsPerFile = 5_000_000
 // backoff is the wait before attempt n+1 (n ≥ 1): 1, 2, 4, 8 minutes.
 func backoff(n int) time.Duration { return time.Minute << (n - 1) }
 
+// staleAfter is how long a run may stay running before the sweep takes
+// it for abandoned (its process died) and queues it again.
+const staleAfter = time.Hour
+
 // WriteQueued writes up to limit queued exports that are due, retrying a
-// failed one later with backoff, and returns how many it handled. The
-// export job calls it.
-func (s *Service) WriteQueued(ctx context.Context, limit int) (int, error) {
-	runs, err := s.store.ClaimExports(ctx, s.now().UTC(), limit)
+// failed one later with backoff, and returns how many it handled. Runs a
+// dead process left running are queued again first. Only the system (the
+// export job) calls it.
+func (s *Service) WriteQueued(ctx context.Context, p tenancy.Principal, limit int) (int, error) {
+	if err := s.rights.System(p, "write billing exports"); err != nil {
+		return 0, err
+	}
+	now := s.now().UTC()
+	if _, err := s.store.RequeueStaleExports(ctx, now.Add(-staleAfter), now); err != nil {
+		return 0, err
+	}
+	runs, err := s.store.ClaimExports(ctx, now, limit)
 	if err != nil {
 		return 0, err
 	}
