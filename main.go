@@ -229,9 +229,9 @@ func openApp(ctx context.Context, g *Globals, log *slog.Logger) (*app, error) {
 		Sealer: sealer, Sinks: exportSinks(policy, timeouts), Formats: exports.Layouts{focusfile.Layout{}, awsbilling.CURLayout{}},
 		NewID: tenancy.NewID, Logger: log})
 	a.connectors = connectors.NewService(connectors.Deps{Store: store, Rights: rights, Sealer: sealer,
-		Sources: billingsource.Factory{Outbound: policy, Timeouts: timeouts},
+		Sources:  billingsource.Factory{Outbound: policy, Timeouts: timeouts},
 		Ingester: billing.NewIngester(store, tenancy.NewID).Observe(ingestObservers{metrics, a.exports}),
-		NewID: tenancy.NewID, Logger: log})
+		NewID:    tenancy.NewID, Logger: log})
 	a.accounts = accounts.NewService(accounts.Deps{Store: store, Rights: rights, Sealer: sealer, Connectors: a.connectors,
 		Provisioners: cloudprovision.New(cloudprovision.Endpoints{
 			AWS:             os.Getenv("TRUECOST_AWS_ENDPOINT_URL"),
