@@ -167,6 +167,9 @@ type app struct {
 	metrics    *prommetrics.Metrics
 	pricing    *pricing.Service
 	exports    *exports.Service
+	// exportInterval is how often the export job runs (every minute when
+	// zero).
+	exportInterval time.Duration
 	// background runs the slow operations users start on pool.
 	background *background.Service
 	pool       *jobs.Pool
@@ -484,6 +487,8 @@ type serveCmd struct {
 	// ShutdownTimeout is how long a stopping server waits for requests and
 	// jobs in flight.
 	ShutdownTimeout time.Duration `name:"shutdown-timeout" env:"TRUECOST_SHUTDOWN_TIMEOUT" default:"30s" help:"On SIGTERM or SIGINT, how long requests and jobs in flight may take to finish."`
+	// ExportInterval is how often queued billing exports are written.
+	ExportInterval time.Duration `name:"export-interval" env:"TRUECOST_EXPORT_INTERVAL" default:"1m" help:"How often queued billing exports are looked for and written."`
 }
 
 func (c serveCmd) Run(ctx context.Context, e *env, g *Globals) error {
@@ -514,6 +519,10 @@ func (c serveCmd) Run(ctx context.Context, e *env, g *Globals) error {
 	if c.ShutdownTimeout <= 0 {
 		return domain.Errorf(domain.Invalid, "--shutdown-timeout must be positive")
 	}
+	if c.ExportInterval < time.Second {
+		return domain.Errorf(domain.Invalid, "--export-interval must be at least 1s")
+	}
+	a.exportInterval = c.ExportInterval
 	// Jobs left unfinished by a stopped server are failed, not left
 	// running forever: with SQLite no other process runs them; with
 	// Postgres those of live replicas keep their heartbeat fresh.
@@ -599,7 +608,7 @@ func (c serveCmd) Run(ctx context.Context, e *env, g *Globals) error {
 func (a *app) scheduler(log *slog.Logger, interval time.Duration, clock clockwork.Clock, opts ...jobs.Option) (*jobs.Scheduler, error) {
 	return jobs.New(jobs.Deps{Housekeeper: a.store, Locks: a.store, Logger: log,
 		Connectors: a.connectors, SyncInterval: interval, Status: a.accounts, StatusAtStart: true, Attempts: a.tenancy, Clock: clock,
-		Observer: a.metrics, Exports: a.exports}, opts...)
+		Observer: a.metrics, Exports: a.exports, ExportInterval: a.exportInterval}, opts...)
 }
 
 // handler routes the console, the GraphQL API, the static assets and the
@@ -608,7 +617,7 @@ func (a *app) handler(log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", graph.NewHandler(graph.Deps{
 		Tenancy: a.tenancy, Reporter: a.reporter, Connectors: a.connectors, Accounts: a.accounts,
-		Pricing: a.pricing, Background: a.background, AWSPrincipal: a.awsPrincipal, Logger: log,
+		Pricing: a.pricing, Exports: a.exports, Background: a.background, AWSPrincipal: a.awsPrincipal, Logger: log,
 	}))
 	mux.Handle("/static/", static.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -619,7 +628,7 @@ func (a *app) handler(log *slog.Logger) http.Handler {
 	mux.Handle("GET /metrics", a.metrics.Handler())
 	mux.Handle("/", views.NewHandler(views.Deps{
 		Tenancy: a.tenancy, Reporter: a.reporter, Connectors: a.connectors, Accounts: a.accounts,
-		Pricing: a.pricing, Background: a.background, AWSPrincipal: a.awsPrincipal, Logger: log,
+		Pricing: a.pricing, Exports: a.exports, Background: a.background, AWSPrincipal: a.awsPrincipal, Logger: log,
 	}))
 	return logRequests(log, a.metrics, mux)
 }

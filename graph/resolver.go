@@ -14,6 +14,7 @@ import (
 	"github.com/truecost/truecost/domain/background"
 	"github.com/truecost/truecost/domain/billing"
 	"github.com/truecost/truecost/domain/connectors"
+	"github.com/truecost/truecost/domain/exports"
 	"github.com/truecost/truecost/domain/pricing"
 	"github.com/truecost/truecost/domain/tenancy"
 	"github.com/truecost/truecost/graph/model"
@@ -77,6 +78,9 @@ type Deps struct {
 	// Pricing manages resellers' pricebooks and customers' pricing and
 	// makes bills; nil answers "unavailable".
 	Pricing *pricing.Service
+	// Exports manages billing export configurations and runs; nil answers
+	// "unavailable".
+	Exports *exports.Service
 	// Background starts the slow operations (connector test and sync,
 	// billing provisioning, billing status check) as jobs and reports on
 	// them; when nil, those mutations and the job query answer

@@ -11,6 +11,7 @@ import (
 	"github.com/truecost/truecost/domain/background"
 	"github.com/truecost/truecost/domain/billing"
 	"github.com/truecost/truecost/domain/connectors"
+	"github.com/truecost/truecost/domain/exports"
 	"github.com/truecost/truecost/domain/pricing"
 	"github.com/truecost/truecost/domain/tenancy"
 	"github.com/truecost/truecost/views/accountspage"
@@ -71,6 +72,9 @@ type Deps struct {
 	// Pricing serves the pricebooks, customers' pricing and the bills;
 	// without it those pages answer that pricing is not configured.
 	Pricing *pricing.Service
+	// Exports serves the Detailed Billing Exports pages; without it they
+	// answer that exports are not configured.
+	Exports *exports.Service
 	// Background runs Test connection, Sync now, Provision billing and
 	// Check now as jobs the pages poll; without it those actions answer
 	// that background jobs are not configured.
