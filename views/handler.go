@@ -17,6 +17,7 @@ import (
 	"github.com/truecost/truecost/views/accountspage"
 	"github.com/truecost/truecost/views/connectorspage"
 	"github.com/truecost/truecost/views/dashboardpage"
+	"github.com/truecost/truecost/views/exportspage"
 	"github.com/truecost/truecost/views/loginpage"
 	"github.com/truecost/truecost/views/pricingpage"
 	"github.com/truecost/truecost/views/runspage"
@@ -119,6 +120,7 @@ func NewHandler(deps Deps) http.Handler {
 	s.connectorRoutes(mux)
 	s.accountRoutes(mux)
 	s.pricingRoutes(mux)
+	s.exportRoutes(mux)
 	mux.Handle("/", s.signedIn(func(http.ResponseWriter, *http.Request) error {
 		return errPageNotFound
 	}))
@@ -231,6 +233,39 @@ func (s *server) pricingRoutes(mux *http.ServeMux) {
 			h = func(http.ResponseWriter, *http.Request) error { return errNoPricing }
 		}
 		mux.Handle(r.pattern, s.signedIn(h))
+	}
+}
+
+var errNoExports = domain.Errorf(domain.Unavailable, "billing exports are not configured on this server")
+
+// exportRoutes serves the Detailed Billing Exports pages, the reseller's
+// own (/exports) and each customer's, or an explanation when the console
+// has no export service.
+func (s *server) exportRoutes(mux *http.ServeMux) {
+	page := &exportspage.Handler{Tenancy: s.deps.Tenancy}
+	if s.deps.Exports != nil {
+		page.Exports = s.deps.Exports
+	}
+	if s.deps.Accounts != nil {
+		page.Accounts = s.deps.Accounts
+	}
+	for _, base := range []string{"/exports", "/customers/{org}/exports"} {
+		for _, r := range []struct {
+			method, path string
+			handle       handlerFunc
+		}{
+			{"GET", "", page.Show},
+			{"POST", "", page.Save},
+			{"POST", "/verify", page.Verify},
+			{"POST", "/{id}/delete", page.Delete},
+			{"POST", "/runs/{id}/retry", page.Retry},
+		} {
+			h := r.handle
+			if s.deps.Exports == nil {
+				h = func(http.ResponseWriter, *http.Request) error { return errNoExports }
+			}
+			mux.Handle(r.method+" "+base+r.path, s.signedIn(h))
+		}
 	}
 }
 

@@ -272,13 +272,13 @@ func Policy(d Destination, a Access) string {
 		if d.Prefix != "" {
 			resource = "arn:aws:s3:::" + d.Bucket + "/" + d.Prefix + "/*"
 		}
-		doc := map[string]any{
-			"Version": "2012-10-17",
-			"Statement": []map[string]any{{
-				"Sid": "TruecostBillingExport", "Effect": "Allow",
-				"Action": "s3:PutObject", "Resource": resource,
-			}},
+		type statement struct {
+			Sid, Effect, Action, Resource string
 		}
+		doc := struct {
+			Version   string
+			Statement []statement
+		}{"2012-10-17", []statement{{"TruecostBillingExport", "Allow", "s3:PutObject", resource}}}
 		b, _ := json.MarshalIndent(doc, "", "  ")
 		return string(b)
 	case GCS:
