@@ -131,8 +131,8 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, in 
 // formInput is the form as submitted, to show it again.
 type formInput struct {
 	ID, Basis, Format, Kind, AccountID, Bucket, Prefix, Region string
-	Enabled, Confirm                                          bool
-	Providers                                                 map[string]bool
+	Enabled, Confirm                                           bool
+	Providers                                                  map[string]bool
 }
 
 func readForm(r *http.Request) (formInput, exports.Input, error) {

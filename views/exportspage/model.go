@@ -43,8 +43,8 @@ type ConfigRow struct {
 // RunRow is one export run.
 type RunRow struct {
 	ID, Month, Customer, Provider, Basis, Layout, Status, Rows, Totals, Error, When string
-	Files                                                                          []string
-	Failed                                                                         bool
+	Files                                                                           []string
+	Failed                                                                          bool
 }
 
 var providerLabels = map[connectors.Provider]string{
