@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -198,17 +200,36 @@ func stsFailed(err error) bool {
 	return false
 }
 
-// s3Object buffers one part at a time.
+// s3Object buffers the object a part at a time; full parts are uploaded
+// by a goroutine while the next fills, at most partBuffers parts in
+// memory.
 type s3Object struct {
 	ctx         context.Context
 	sink        *s3Sink
 	key         string
 	contentType string
 	buf         []byte
-	uploadID    string
-	parts       []types.CompletedPart
 	err         error
+
+	uploadID  string
+	next      int32
+	allocated int
+	pending   chan s3Part
+	free      chan []byte
+	done      chan struct{}
+	mu        sync.Mutex
+	parts     []types.CompletedPart
+	upErr     error
 }
+
+type s3Part struct {
+	num  int32
+	data []byte
+}
+
+// partBuffers bounds the parts of one object in memory: the one filling,
+// the one uploading and one waiting.
+const partBuffers = 3
 
 func (o *s3Object) Write(p []byte) (int, error) {
 	if o.err != nil {
@@ -230,26 +251,78 @@ func (o *s3Object) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-func (o *s3Object) flushPart() error {
+// start begins the multipart upload and its uploading goroutine.
+func (o *s3Object) start() error {
 	k := o.sink
-	if o.uploadID == "" {
-		out, err := k.client.CreateMultipartUpload(o.ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(k.bucket),
-			Key: aws.String(o.key), ContentType: aws.String(o.contentType)})
-		if err != nil {
-			return k.wrap(err, "start upload of s3://%s/%s", k.bucket, o.key)
-		}
-		o.uploadID = aws.ToString(out.UploadId)
-	}
-	num := int32(len(o.parts) + 1)
-	out, err := k.client.UploadPart(o.ctx, &s3.UploadPartInput{Bucket: aws.String(k.bucket), Key: aws.String(o.key),
-		UploadId: aws.String(o.uploadID), PartNumber: aws.Int32(num), Body: bytes.NewReader(o.buf),
-		ContentLength: aws.Int64(int64(len(o.buf)))})
+	out, err := k.client.CreateMultipartUpload(o.ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(k.bucket),
+		Key: aws.String(o.key), ContentType: aws.String(o.contentType)})
 	if err != nil {
-		return k.wrap(err, "upload part %d of s3://%s/%s", num, k.bucket, o.key)
+		return k.wrap(err, "start upload of s3://%s/%s", k.bucket, o.key)
 	}
-	o.parts = append(o.parts, types.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(num)})
-	o.buf = o.buf[:0]
+	o.uploadID = aws.ToString(out.UploadId)
+	o.pending, o.free, o.done = make(chan s3Part, 1), make(chan []byte, partBuffers), make(chan struct{})
+	o.allocated = 1
+	go o.upload()
 	return nil
+}
+
+func (o *s3Object) upload() {
+	defer close(o.done)
+	k := o.sink
+	for p := range o.pending {
+		o.mu.Lock()
+		failed := o.upErr != nil
+		o.mu.Unlock()
+		if !failed {
+			out, err := k.client.UploadPart(o.ctx, &s3.UploadPartInput{Bucket: aws.String(k.bucket), Key: aws.String(o.key),
+				UploadId: aws.String(o.uploadID), PartNumber: aws.Int32(p.num), Body: bytes.NewReader(p.data),
+				ContentLength: aws.Int64(int64(len(p.data)))})
+			o.mu.Lock()
+			if err != nil {
+				o.upErr = k.wrap(err, "upload part %d of s3://%s/%s", p.num, k.bucket, o.key)
+			} else {
+				o.parts = append(o.parts, types.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(p.num)})
+			}
+			o.mu.Unlock()
+		}
+		o.free <- p.data[:0]
+	}
+}
+
+func (o *s3Object) uploadError() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.upErr
+}
+
+// flushPart hands the full buffer to the uploader and takes an empty one.
+func (o *s3Object) flushPart() error {
+	if o.uploadID == "" {
+		if err := o.start(); err != nil {
+			return err
+		}
+	}
+	if err := o.uploadError(); err != nil {
+		return err
+	}
+	o.next++
+	o.pending <- s3Part{num: o.next, data: o.buf}
+	if o.allocated < partBuffers {
+		o.allocated++
+		o.buf = make([]byte, 0, o.sink.partSize)
+		return nil
+	}
+	o.buf = <-o.free
+	return o.uploadError()
+}
+
+// finish stops the uploader and waits for it.
+func (o *s3Object) finish() {
+	if o.pending != nil {
+		close(o.pending)
+		<-o.done
+		o.pending = nil
+	}
 }
 
 // Close uploads what is left and completes the object.
@@ -270,6 +343,12 @@ func (o *s3Object) Close() error {
 			return err
 		}
 	}
+	o.finish()
+	if err := o.uploadError(); err != nil {
+		o.Abort()
+		return err
+	}
+	slices.SortFunc(o.parts, func(a, b types.CompletedPart) int { return int(aws.ToInt32(a.PartNumber) - aws.ToInt32(b.PartNumber)) })
 	_, err := k.client.CompleteMultipartUpload(o.ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String(k.bucket),
 		Key: aws.String(o.key), UploadId: aws.String(o.uploadID),
 		MultipartUpload: &types.CompletedMultipartUpload{Parts: o.parts}})
@@ -286,6 +365,7 @@ func (o *s3Object) Close() error {
 // parts stay until the bucket's lifecycle rule removes them; nothing
 // names them.
 func (o *s3Object) Abort() {
+	o.finish()
 	if o.uploadID == "" {
 		return
 	}

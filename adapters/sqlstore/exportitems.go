@@ -62,46 +62,89 @@ func (s *Store) ExportSources(ctx context.Context, sc exports.Scope) ([]exports.
 }
 
 // ExportColumns lists the extras keys and tag keys of the scope's rows,
-// found by the database.
+// found by the database (on Postgres in one scan of the rows).
 func (s *Store) ExportColumns(ctx context.Context, sc exports.Scope) (exports.Columns, error) {
 	var cols exports.Columns
-	for _, c := range []struct {
-		col string
-		dst *[]string
-	}{{"extras", &cols.Extras}, {"tags", &cols.TagKeys}} {
-		var q string
-		if s.dialect == Postgres {
-			q = "SELECT DISTINCT k FROM (SELECT jsonb_object_keys(li." + c.col + ") AS k" + exportWhere +
-				" AND li." + c.col + " IS NOT NULL) AS keys"
-		} else {
-			q = "SELECT DISTINCT j.key" + strings.Replace(exportWhere, " WHERE ", ", json_each(li."+c.col+") AS j WHERE ", 1) +
-				" AND li." + c.col + " IS NOT NULL AND li." + c.col + " <> ''"
+	var queries []string
+	if s.dialect == Postgres {
+		queries = []string{"SELECT DISTINCT x.kind, x.k" + strings.Replace(exportWhere, " WHERE ",
+			", LATERAL (SELECT 'e' AS kind, jsonb_object_keys(li.extras) AS k UNION ALL"+
+				" SELECT 't', jsonb_object_keys(li.tags)) AS x WHERE ", 1)}
+	} else {
+		for _, c := range []struct{ kind, col string }{{"e", "extras"}, {"t", "tags"}} {
+			queries = append(queries, "SELECT DISTINCT '"+c.kind+"', j.key"+
+				strings.Replace(exportWhere, " WHERE ", ", json_each(li."+c.col+") AS j WHERE ", 1)+
+				" AND li."+c.col+" IS NOT NULL AND li."+c.col+" <> ''")
 		}
+	}
+	for _, q := range queries {
 		rows, err := s.db.QueryContext(ctx, q, s.exportArgs(sc)...)
 		if err != nil {
 			return cols, mapErr(err, "export columns")
 		}
 		for rows.Next() {
-			var k string
-			if err := rows.Scan(&k); err != nil {
+			var kind, k string
+			if err := rows.Scan(&kind, &k); err != nil {
 				rows.Close()
 				return cols, mapErr(err, "export columns")
 			}
-			*c.dst = append(*c.dst, k)
+			if kind == "e" {
+				cols.Extras = append(cols.Extras, k)
+			} else {
+				cols.TagKeys = append(cols.TagKeys, k)
+			}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return cols, mapErr(err, "export columns")
 		}
-		slices.Sort(*c.dst)
 	}
+	slices.Sort(cols.Extras)
+	slices.Sort(cols.TagKeys)
 	return cols, nil
 }
 
-// ExportLineItems streams the scope's rows to fn, one at a time: the
-// driver reads them from the database as fn consumes them, so memory does
-// not grow with the month.
+// exportBatch is how many decoded rows pass at once from the reading
+// goroutine to the caller; exportBatches how many batches may wait.
+const exportBatch, exportBatches = 256, 4
+
+// ExportLineItems streams the scope's rows to fn, one at a time: a
+// goroutine reads and decodes them from the database while fn consumes
+// the ones before (at most exportBatch × exportBatches rows wait), so
+// memory does not grow with the month.
 func (s *Store) ExportLineItems(ctx context.Context, sc exports.Scope, fn func(*exports.Item) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan []exports.Item, exportBatches)
+	errc := make(chan error, 1)
+	go func() {
+		defer close(batches)
+		errc <- s.readExportItems(ctx, sc, func(batch []exports.Item) bool {
+			select {
+			case batches <- batch:
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		})
+	}()
+	for batch := range batches {
+		for i := range batch {
+			if err := fn(&batch[i]); err != nil {
+				cancel()
+				for range batches {
+				}
+				<-errc
+				return err
+			}
+		}
+	}
+	return <-errc
+}
+
+// readExportItems reads and decodes the scope's rows, handing them on in
+// batches until send refuses one.
+func (s *Store) readExportItems(ctx context.Context, sc exports.Scope, send func([]exports.Item) bool) error {
 	var b strings.Builder
 	b.WriteString("SELECT ")
 	for _, f := range billing.Fields {
@@ -128,12 +171,14 @@ func (s *Store) ExportLineItems(ctx context.Context, sc exports.Scope, fn func(*
 		}
 	}
 	vals[n], vals[n+1], vals[n+2] = &texts[n], &texts[n+1], &format
-	var it exports.Item
+	batch := make([]exports.Item, 0, exportBatch)
+	lastExtras := 0
 	for rows.Next() {
 		if err := rows.Scan(vals...); err != nil {
 			return mapErr(err, "export line items")
 		}
-		it = exports.Item{}
+		batch = append(batch, exports.Item{})
+		it := &batch[len(batch)-1]
 		for i, f := range billing.Fields {
 			switch f.Kind {
 			case billing.KindTime:
@@ -149,17 +194,118 @@ func (s *Store) ExportLineItems(ctx context.Context, sc exports.Scope, fn func(*
 			}
 		}
 		if e := texts[n].String; e != "" && e != "{}" {
-			if err := json.Unmarshal([]byte(e), &it.Extras); err != nil {
+			it.Extras = make(map[string]string, lastExtras)
+			if err := decodeExtras(e, it.Extras); err != nil {
 				return fmt.Errorf("export line items: extras: %w", err)
 			}
+			lastExtras = len(it.Extras)
 		}
 		it.ResaleCost = billing.Number(texts[n+1].String)
 		it.RunFormat = format
-		if err := fn(&it); err != nil {
-			return err
+		if len(batch) == exportBatch {
+			if !send(batch) {
+				return ctx.Err()
+			}
+			batch = make([]exports.Item, 0, exportBatch)
 		}
 	}
-	return mapErr(rows.Err(), "export line items")
+	if err := rows.Err(); err != nil {
+		return mapErr(err, "export line items")
+	}
+	if len(batch) > 0 && !send(batch) {
+		return ctx.Err()
+	}
+	return nil
+}
+
+// decodeExtras reads a stored extras object — string values only, as the
+// store writes them; Postgres's jsonb text puts a space after each colon
+// and comma — into m, without reflection. Anything else (escapes, other
+// value types) goes through encoding/json.
+func decodeExtras(s string, m map[string]string) error {
+	i := 0
+	ws := func() {
+		for i < len(s) && (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r') {
+			i++
+		}
+	}
+	str := func() (string, bool) {
+		if i >= len(s) || s[i] != '"' {
+			return "", false
+		}
+		j := i + 1
+		for j < len(s) && s[j] != '"' {
+			if s[j] == '\\' {
+				return "", false
+			}
+			j++
+		}
+		if j >= len(s) {
+			return "", false
+		}
+		v := s[i+1 : j]
+		i = j + 1
+		return v, true
+	}
+	slow := func() error {
+		clear(m)
+		var any map[string]any
+		if err := json.Unmarshal([]byte(s), &any); err != nil {
+			return err
+		}
+		for k, v := range any {
+			switch x := v.(type) {
+			case string:
+				m[k] = x
+			case nil:
+			default:
+				b, _ := json.Marshal(x)
+				m[k] = string(b)
+			}
+		}
+		return nil
+	}
+	ws()
+	if i >= len(s) || s[i] != '{' {
+		return slow()
+	}
+	i++
+	ws()
+	if i < len(s) && s[i] == '}' {
+		return nil
+	}
+	for {
+		ws()
+		k, ok := str()
+		if !ok {
+			return slow()
+		}
+		ws()
+		if i >= len(s) || s[i] != ':' {
+			return slow()
+		}
+		i++
+		ws()
+		v, ok := str()
+		if !ok {
+			return slow()
+		}
+		m[k] = v
+		ws()
+		if i < len(s) && s[i] == ',' {
+			i++
+			continue
+		}
+		if i < len(s) && s[i] == '}' {
+			i++
+			ws()
+			if i != len(s) {
+				return slow()
+			}
+			return nil
+		}
+		return slow()
+	}
 }
 
 // scannedTime reads a timestamp as Postgres (time.Time) or SQLite (text)
