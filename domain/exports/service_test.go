@@ -37,7 +37,9 @@ type memSink struct {
 	problem exports.Problem
 }
 
-func (m *memSink) Open(context.Context, exports.Destination, exports.Access) (exports.Sink, error) { return m, nil }
+func (m *memSink) Open(context.Context, exports.Destination, exports.Access) (exports.Sink, error) {
+	return m, nil
+}
 
 func (m *memSink) Verify(ctx context.Context, key string) exports.Verification {
 	if m.problem != "" {
@@ -118,7 +120,9 @@ func newWorld(t *testing.T) *world {
 	w.svc = exports.NewService(exports.Deps{Store: s, Orgs: s, Rights: rights, Accounts: s, Connectors: s, Sealer: sealer,
 		Sinks: w.sink, Formats: exports.Layouts{focusfile.Layout{}, awsbilling.CURLayout{}}, NewID: tenancy.NewID,
 		Now: func() time.Time { return w.now },
-		Closed: func(_ context.Context, org string, m time.Time) (bool, error) { return w.closed[org+m.Format("2006-01")], nil }})
+		Closed: func(_ context.Context, org string, m time.Time) (bool, error) {
+			return w.closed[org+m.Format("2006-01")], nil
+		}})
 	return w
 }
 
