@@ -34,6 +34,7 @@ import (
 	"github.com/truecost/truecost/adapters/cloudhttp"
 	"github.com/truecost/truecost/adapters/cloudprovision"
 	"github.com/truecost/truecost/adapters/focusfile"
+	"github.com/truecost/truecost/adapters/gcpbilling"
 	"github.com/truecost/truecost/adapters/localfiles"
 	"github.com/truecost/truecost/adapters/outbound"
 	"github.com/truecost/truecost/adapters/prommetrics"
@@ -268,12 +269,15 @@ func (o ingestObservers) IngestFinished(run billing.IngestionRun) {
 
 // exportSinks are the bucket writers of billing exports, reached under the
 // outbound policy; TRUECOST_AWS_ENDPOINT_URL points S3 and STS elsewhere
-// (an emulator), as it does for provisioning.
+// (an emulator), as it does for provisioning, and
+// TRUECOST_GCP_STORAGE_ENDPOINT Cloud Storage's JSON API.
 func exportSinks(policy *outbound.Policy, timeouts cloudhttp.Timeouts) exports.SinksByKind {
 	endpoint := os.Getenv("TRUECOST_AWS_ENDPOINT_URL")
 	return exports.SinksByKind{
 		exports.S3: awsbilling.NewSinks(awsbilling.SinkConfig{Endpoint: endpoint, STSEndpoint: endpoint,
 			BucketHTTPClient: policy.Client(), Timeouts: timeouts}),
+		exports.GCS: gcpbilling.NewSinks(gcpbilling.SinkConfig{Endpoint: os.Getenv("TRUECOST_GCP_STORAGE_ENDPOINT"),
+			Transport: policy.Transport(), Timeouts: timeouts}),
 	}
 }
 
