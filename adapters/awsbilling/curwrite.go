@@ -66,8 +66,19 @@ type curOut struct {
 func curTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
 
 // extra returns the row's x_ value for a CUR column, e.g. extra(it,
-// "lineItem/UsageType").
-func extra(it *exports.Item, legacy string) string { return it.Extras[extraKey(legacy)] }
+// "lineItem/UsageType"); the key is worked out once, not per row.
+func extra(legacy string) func(it *exports.Item) string {
+	key := extraKey(legacy)
+	return func(it *exports.Item) string { return it.Extras[key] }
+}
+
+// extraOr is the row's x_ value for a CUR column, or def when it has none.
+func extraOr(legacy string, def func(it *exports.Item) string) func(it *exports.Item) string {
+	get := extra(legacy)
+	return func(it *exports.Item) string { return firstOf(get(it), def(it)) }
+}
+
+var lineItemTypeOf = extra("lineItem/LineItemType")
 
 // extraKey is the x_ key DecodeCUR gives a CUR column.
 func extraKey(legacy string) string { return "x_" + pascal(canonical(legacy)) }
@@ -75,13 +86,13 @@ func extraKey(legacy string) string { return "x_" + pascal(canonical(legacy)) }
 // fixedColumns are written for every row, FOCUS columns mapped back to
 // their CUR names.
 var fixedColumns = []curOut{
-	{"identity/LineItemId", func(it *exports.Item) string { return extra(it, "identity/LineItemId") }},
+	{"identity/LineItemId", extra("identity/LineItemId")},
 	{"identity/TimeInterval", func(it *exports.Item) string {
 		return curTime(it.ChargePeriodStart) + "/" + curTime(it.ChargePeriodEnd)
 	}},
 	{"bill/InvoiceId", func(it *exports.Item) string { return it.InvoiceID }},
-	{"bill/BillingEntity", func(it *exports.Item) string { return firstOf(extra(it, "bill/BillingEntity"), "AWS") }},
-	{"bill/BillType", func(it *exports.Item) string { return firstOf(extra(it, "bill/BillType"), "Anniversary") }},
+	{"bill/BillingEntity", extraOr("bill/BillingEntity", func(*exports.Item) string { return "AWS" })},
+	{"bill/BillType", extraOr("bill/BillType", func(*exports.Item) string { return "Anniversary" })},
 	{"bill/PayerAccountId", func(it *exports.Item) string { return it.BillingAccountID }},
 	{"bill/BillingPeriodStartDate", func(it *exports.Item) string { return curTime(it.BillingPeriodStart) }},
 	{"bill/BillingPeriodEndDate", func(it *exports.Item) string { return curTime(it.BillingPeriodEnd) }},
@@ -89,9 +100,9 @@ var fixedColumns = []curOut{
 	{"lineItem/LineItemType", lineItemType},
 	{"lineItem/UsageStartDate", func(it *exports.Item) string { return curTime(it.ChargePeriodStart) }},
 	{"lineItem/UsageEndDate", func(it *exports.Item) string { return curTime(it.ChargePeriodEnd) }},
-	{"lineItem/ProductCode", func(it *exports.Item) string { return firstOf(extra(it, "lineItem/ProductCode"), it.ServiceName) }},
-	{"lineItem/UsageType", func(it *exports.Item) string { return extra(it, "lineItem/UsageType") }},
-	{"lineItem/Operation", func(it *exports.Item) string { return extra(it, "lineItem/Operation") }},
+	{"lineItem/ProductCode", extraOr("lineItem/ProductCode", func(it *exports.Item) string { return it.ServiceName })},
+	{"lineItem/UsageType", extra("lineItem/UsageType")},
+	{"lineItem/Operation", extra("lineItem/Operation")},
 	{"lineItem/AvailabilityZone", func(it *exports.Item) string { return it.AvailabilityZone }},
 	{"lineItem/ResourceId", func(it *exports.Item) string { return it.ResourceID }},
 	{"lineItem/UsageAmount", func(it *exports.Item) string { return string(it.PricingQuantity) }},
@@ -136,7 +147,7 @@ var resaleDropped = map[string]bool{
 // lineItemType is the row's CUR line item type: its own, or one matching
 // its FOCUS charge category (pricing's charges, FOCUS rows).
 func lineItemType(it *exports.Item) string {
-	if t := extra(it, "lineItem/LineItemType"); t != "" {
+	if t := lineItemTypeOf(it); t != "" {
 		return t
 	}
 	switch it.ChargeCategory {
@@ -186,7 +197,7 @@ func legacyName(key string) string {
 
 // NewWriter starts a CUR data file: gzip, then the header row.
 func (CURLayout) NewWriter(w io.Writer, h exports.Header) (exports.RowWriter, error) {
-	zw, err := gzip.NewWriterLevel(w, gzip.DefaultCompression)
+	zw, err := gzip.NewWriterLevel(w, gzip.BestSpeed)
 	if err != nil {
 		return nil, err
 	}

@@ -46,7 +46,7 @@ func (Layout) Manifest(m exports.Manifest) ([]byte, error) {
 
 // NewWriter starts a data file: gzip, then the header row.
 func (Layout) NewWriter(w io.Writer, h exports.Header) (exports.RowWriter, error) {
-	zw, err := gzip.NewWriterLevel(w, gzip.DefaultCompression)
+	zw, err := gzip.NewWriterLevel(w, gzip.BestSpeed)
 	if err != nil {
 		return nil, err
 	}

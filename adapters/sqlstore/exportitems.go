@@ -1,14 +1,19 @@
 package sqlstore
 
 import (
+	"bufio"
 	"context"
 	"database/sql"
+	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
 
 	"github.com/truecost/truecost/domain/billing"
@@ -145,6 +150,9 @@ func (s *Store) ExportLineItems(ctx context.Context, sc exports.Scope, fn func(*
 // readExportItems reads and decodes the scope's rows, handing them on in
 // batches until send refuses one.
 func (s *Store) readExportItems(ctx context.Context, sc exports.Scope, send func([]exports.Item) bool) error {
+	if s.dialect == Postgres {
+		return s.copyExportItems(ctx, sc, send)
+	}
 	var b strings.Builder
 	b.WriteString("SELECT ")
 	for _, f := range billing.Fields {
@@ -220,8 +228,8 @@ func (s *Store) readExportItems(ctx context.Context, sc exports.Scope, send func
 
 // decodeExtras reads a stored extras object — string values only, as the
 // store writes them; Postgres's jsonb text puts a space after each colon
-// and comma — into m, without reflection. Anything else (escapes, other
-// value types) goes through encoding/json.
+// and comma — into m, without reflection but for strings with escapes.
+// Anything else (other value types) goes through encoding/json.
 func decodeExtras(s string, m map[string]string) error {
 	i := 0
 	ws := func() {
@@ -233,18 +241,28 @@ func decodeExtras(s string, m map[string]string) error {
 		if i >= len(s) || s[i] != '"' {
 			return "", false
 		}
-		j := i + 1
+		j, escaped := i+1, false
 		for j < len(s) && s[j] != '"' {
 			if s[j] == '\\' {
-				return "", false
+				escaped = true
+				j++
 			}
 			j++
 		}
 		if j >= len(s) {
 			return "", false
 		}
-		v := s[i+1 : j]
+		tok := s[i : j+1]
 		i = j + 1
+		if !escaped {
+			return tok[1 : len(tok)-1], true
+		}
+		// Only a string with escapes (a JSON value kept as text) pays
+		// for encoding/json.
+		var v string
+		if json.Unmarshal([]byte(tok), &v) != nil {
+			return "", false
+		}
 		return v, true
 	}
 	slow := func() error {
@@ -365,4 +383,129 @@ func (s *Store) ExportMonths(ctx context.Context, orgID string) ([]time.Time, er
 	}
 	slices.SortFunc(out, func(a, b time.Time) int { return a.Compare(b) })
 	return out, nil
+}
+
+// copyExportItems reads the scope's rows on Postgres with COPY … TO
+// STDOUT as CSV — several times faster than row-by-row results — parsing
+// them as they stream. COPY takes no parameters, so the scope's values
+// are written as quoted literals. Timestamps are formatted in UTC by the
+// query; NULL and the empty string both read as "" (absent).
+func (s *Store) copyExportItems(ctx context.Context, sc exports.Scope, send func([]exports.Item) bool) error {
+	lit := func(v string) string { return "'" + strings.ReplaceAll(v, "'", "''") + "'" }
+	m := billing.MonthStart(sc.Month)
+	names := make([]string, 0, len(sc.ProviderNames)+1)
+	for _, n := range sc.ProviderNames {
+		names = append(names, lit(n))
+	}
+	if len(names) == 0 {
+		names = append(names, "''")
+	}
+	var b strings.Builder
+	b.WriteString("COPY (SELECT ")
+	for _, f := range billing.Fields {
+		if f.Kind == billing.KindTime {
+			b.WriteString("to_char(li." + f.Column + ` AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), `)
+		} else {
+			b.WriteString("li." + f.Column + ", ")
+		}
+	}
+	b.WriteString("li.extras, li.resale_cost, COALESCE(r.format, '')" +
+		" FROM cost_line_items AS li JOIN billing_partitions AS p ON p.org_id = li.org_id" +
+		" AND p.connector_id = li.connector_id AND p.billing_period_start = li.billing_period_start AND p.run_id = li.run_id" +
+		" LEFT JOIN ingestion_runs AS r ON r.org_id = li.org_id AND r.id = li.run_id" +
+		" WHERE li.org_id = " + lit(sc.OrgID) +
+		" AND p.billing_period_start >= " + lit(m.Format(time.RFC3339)) + "::timestamptz" +
+		" AND p.billing_period_start < " + lit(m.AddDate(0, 1, 0).Format(time.RFC3339)) + "::timestamptz" +
+		" AND COALESCE(li.provider_name, li.service_provider_name, '') IN (" + strings.Join(names, ", ") + ")" +
+		") TO STDOUT WITH (FORMAT csv)")
+	q := b.String()
+	conn, err := s.db.DB.Conn(ctx)
+	if err != nil {
+		return mapErr(err, "export line items")
+	}
+	defer conn.Close()
+	pr, pw := io.Pipe()
+	copied := make(chan error, 1)
+	go func() {
+		copied <- conn.Raw(func(driverConn any) error {
+			_, err := driverConn.(*stdlib.Conn).Conn().PgConn().CopyTo(ctx, pw, q)
+			pw.CloseWithError(err)
+			return err
+		})
+	}()
+	err = s.parseExportCSV(ctx, pr, send)
+	pr.CloseWithError(errStopReading)
+	cerr := <-copied
+	if err != nil {
+		return err
+	}
+	if cerr != nil {
+		return mapErr(cerr, "export line items")
+	}
+	return nil
+}
+
+var errStopReading = errors.New("export reading stopped")
+
+// parseExportCSV decodes COPY's CSV rows into batches.
+func (s *Store) parseExportCSV(ctx context.Context, r io.Reader, send func([]exports.Item) bool) error {
+	rd := csv.NewReader(bufio.NewReaderSize(r, 1<<20))
+	rd.ReuseRecord = true
+	n := len(billing.Fields)
+	rd.FieldsPerRecord = n + 3
+	type cached struct {
+		text string
+		t    time.Time
+	}
+	last := make([]cached, n)
+	batch := make([]exports.Item, 0, exportBatch)
+	lastExtras := 0
+	for {
+		rec, err := rd.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("export line items: %w", err)
+		}
+		batch = append(batch, exports.Item{})
+		it := &batch[len(batch)-1]
+		for i, f := range billing.Fields {
+			v := rec[i]
+			switch f.Kind {
+			case billing.KindTime:
+				if v != last[i].text {
+					t, err := time.Parse(time.RFC3339Nano, v)
+					if err != nil {
+						return fmt.Errorf("export line items: %s: %w", f.Column, err)
+					}
+					last[i] = cached{text: v, t: t.UTC()}
+				}
+				*f.Time(&it.LineItem) = last[i].t
+			case billing.KindDecimal:
+				*f.Num(&it.LineItem) = billing.Number(v)
+			default:
+				*f.Str(&it.LineItem) = v
+			}
+		}
+		if e := rec[n]; e != "" && e != "{}" {
+			it.Extras = make(map[string]string, lastExtras)
+			if err := decodeExtras(e, it.Extras); err != nil {
+				return fmt.Errorf("export line items: extras: %w", err)
+			}
+			lastExtras = len(it.Extras)
+		}
+		it.ResaleCost = billing.Number(rec[n+1])
+		it.RunFormat = rec[n+2]
+		if len(batch) == exportBatch {
+			if !send(batch) {
+				return ctx.Err()
+			}
+			batch = make([]exports.Item, 0, exportBatch)
+		}
+	}
+	if len(batch) > 0 && !send(batch) {
+		return ctx.Err()
+	}
+	return nil
 }

@@ -42,3 +42,14 @@ func TestDecodeExtrasReadsWhatEitherDatabaseReturns(t *testing.T) {
 		t.Error("a truncated object decoded")
 	}
 }
+
+func TestDecodeExtrasKeepsEscapedJSONText(t *testing.T) {
+	got := map[string]string{}
+	in := `{"x_CostCategories": "{\"team\":\"platform\"}", "x_Path": "a\\b", "x_Plain": "v"}`
+	if err := decodeExtras(in, got); err != nil {
+		t.Fatal(err)
+	}
+	if got["x_CostCategories"] != `{"team":"platform"}` || got["x_Path"] != `a\b` || got["x_Plain"] != "v" {
+		t.Errorf("got %v", got)
+	}
+}
