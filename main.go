@@ -30,6 +30,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/truecost/truecost/adapters/awsbilling"
+	"github.com/truecost/truecost/adapters/azurebilling"
 	"github.com/truecost/truecost/adapters/billingsource"
 	"github.com/truecost/truecost/adapters/cloudhttp"
 	"github.com/truecost/truecost/adapters/cloudprovision"
@@ -230,7 +231,7 @@ func openApp(ctx context.Context, g *Globals, log *slog.Logger) (*app, error) {
 		reporter:     billing.NewReporter(store, store, rights),
 	}
 	a.exports = exports.NewService(exports.Deps{Store: store, Orgs: store, Rights: rights, Accounts: store, Connectors: store,
-		Sealer: sealer, Sinks: exportSinks(policy, timeouts), Formats: exports.Layouts{focusfile.Layout{}, awsbilling.CURLayout{}},
+		Sealer: sealer, Sinks: exportSinks(policy, timeouts), Formats: exports.Layouts{focusfile.Layout{}, awsbilling.CURLayout{}, azurebilling.CostDetailsLayout{}},
 		NewID: tenancy.NewID, Logger: log})
 	a.connectors = connectors.NewService(connectors.Deps{Store: store, Rights: rights, Sealer: sealer,
 		Sources:  billingsource.Factory{Outbound: policy, Timeouts: timeouts},

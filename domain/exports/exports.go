@@ -43,8 +43,9 @@ const (
 
 // Layout names of written files, as manifests record them.
 const (
-	LayoutFOCUS  = "focus-1.2"
-	LayoutAWSCUR = "aws-cur"
+	LayoutFOCUS            = "focus-1.2"
+	LayoutAWSCUR           = "aws-cur"
+	LayoutAzureCostDetails = "azure-cost-details"
 )
 
 // DestinationKind is where an export is written.

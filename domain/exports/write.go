@@ -195,17 +195,33 @@ func (s *Service) write(ctx context.Context, r *Run) error {
 }
 
 // nativeLayout is the provider's own layout when every source of the
-// month was read from that provider's native export, FOCUS otherwise.
+// month was read from that provider's native export (pricing's charges
+// aside), FOCUS otherwise.
 func nativeLayout(p string, sources []SourceVersion) string {
-	if p != "aws" || len(sources) == 0 {
+	native := map[string]struct {
+		layout  string
+		formats []string
+	}{
+		"aws":   {LayoutAWSCUR, []string{"aws-cur", "aws-cur2"}},
+		"azure": {LayoutAzureCostDetails, []string{"azure"}},
+	}[p]
+	if native.layout == "" {
 		return LayoutFOCUS
 	}
+	seen := false
 	for _, s := range sources {
-		if s.Format != "aws-cur" && s.Format != "aws-cur2" {
+		if s.Format == "pricing" {
+			continue
+		}
+		if !slices.Contains(native.formats, s.Format) {
 			return LayoutFOCUS
 		}
+		seen = true
 	}
-	return LayoutAWSCUR
+	if !seen {
+		return LayoutFOCUS
+	}
+	return native.layout
 }
 
 // fileWriter writes the data files of one assembly, starting a new file
