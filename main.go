@@ -37,6 +37,7 @@ import (
 	"github.com/truecost/truecost/adapters/focusfile"
 	"github.com/truecost/truecost/adapters/gcpbilling"
 	"github.com/truecost/truecost/adapters/localfiles"
+	"github.com/truecost/truecost/adapters/ocibilling"
 	"github.com/truecost/truecost/adapters/outbound"
 	"github.com/truecost/truecost/adapters/prommetrics"
 	"github.com/truecost/truecost/adapters/sqlstore"
@@ -231,7 +232,8 @@ func openApp(ctx context.Context, g *Globals, log *slog.Logger) (*app, error) {
 		reporter:     billing.NewReporter(store, store, rights),
 	}
 	a.exports = exports.NewService(exports.Deps{Store: store, Orgs: store, Rights: rights, Accounts: store, Connectors: store,
-		Sealer: sealer, Sinks: exportSinks(policy, timeouts), Formats: exports.Layouts{focusfile.Layout{}, awsbilling.CURLayout{}, azurebilling.CostDetailsLayout{}},
+		Sealer: sealer, Sinks: exportSinks(policy, timeouts), Formats: exports.Layouts{focusfile.Layout{}, awsbilling.CURLayout{},
+			azurebilling.CostDetailsLayout{}, ocibilling.CostReportLayout{}},
 		NewID: tenancy.NewID, Logger: log})
 	a.connectors = connectors.NewService(connectors.Deps{Store: store, Rights: rights, Sealer: sealer,
 		Sources:  billingsource.Factory{Outbound: policy, Timeouts: timeouts},

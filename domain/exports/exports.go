@@ -46,6 +46,7 @@ const (
 	LayoutFOCUS            = "focus-1.2"
 	LayoutAWSCUR           = "aws-cur"
 	LayoutAzureCostDetails = "azure-cost-details"
+	LayoutOCICostReport    = "oci-cost-report"
 )
 
 // DestinationKind is where an export is written.

@@ -204,6 +204,7 @@ func nativeLayout(p string, sources []SourceVersion) string {
 	}{
 		"aws":   {LayoutAWSCUR, []string{"aws-cur", "aws-cur2"}},
 		"azure": {LayoutAzureCostDetails, []string{"azure"}},
+		"oci":   {LayoutOCICostReport, []string{"oci"}},
 	}[p]
 	if native.layout == "" {
 		return LayoutFOCUS
