@@ -233,7 +233,7 @@ func openApp(ctx context.Context, g *Globals, log *slog.Logger) (*app, error) {
 	}
 	a.exports = exports.NewService(exports.Deps{Store: store, Orgs: store, Rights: rights, Accounts: store, Connectors: store,
 		Sealer: sealer, Sinks: exportSinks(policy, timeouts), Formats: exports.Layouts{focusfile.Layout{}, awsbilling.CURLayout{},
-			azurebilling.CostDetailsLayout{}, ocibilling.CostReportLayout{}},
+			azurebilling.CostDetailsLayout{}, gcpbilling.BillingExportLayout{}, ocibilling.CostReportLayout{}},
 		NewID: tenancy.NewID, Logger: log})
 	a.connectors = connectors.NewService(connectors.Deps{Store: store, Rights: rights, Sealer: sealer,
 		Sources:  billingsource.Factory{Outbound: policy, Timeouts: timeouts},

@@ -47,6 +47,7 @@ const (
 	LayoutAWSCUR           = "aws-cur"
 	LayoutAzureCostDetails = "azure-cost-details"
 	LayoutOCICostReport    = "oci-cost-report"
+	LayoutGCPBillingExport = "gcp-billing-export"
 )
 
 // DestinationKind is where an export is written.

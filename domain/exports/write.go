@@ -205,6 +205,7 @@ func nativeLayout(p string, sources []SourceVersion) string {
 		"aws":   {LayoutAWSCUR, []string{"aws-cur", "aws-cur2"}},
 		"azure": {LayoutAzureCostDetails, []string{"azure"}},
 		"oci":   {LayoutOCICostReport, []string{"oci"}},
+		"gcp":   {LayoutGCPBillingExport, []string{"gcp", "gcp-bigquery"}},
 	}[p]
 	if native.layout == "" {
 		return LayoutFOCUS
