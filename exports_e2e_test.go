@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -90,6 +92,7 @@ func TestExportsAreWrittenAfterASyncThroughTheBinary(t *testing.T) {
 				}
 				dbURL = u
 			}
+			root, _ := os.Getwd() // cmd moves into dir
 			s3URL, client := exportS3(t)
 			t.Setenv(outbound.EnvAllow, "127.0.0.1")
 			t.Setenv("TRUECOST_AWS_ENDPOINT_URL", s3URL)
@@ -236,7 +239,78 @@ func TestExportsAreWrittenAfterASyncThroughTheBinary(t *testing.T) {
 					t.Errorf("reseller export key %s is not under the customer's folder", r.Files[0].Key)
 				}
 			}
+
+			// AWS restates September: the next sync rewrites its exports under
+			// a new assembly, and the manifest names only the new files.
+			manifest := func() (string, []string) {
+				out, err := client.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String("reseller-exports"),
+					Key: aws.String("cost/acme/truecost/20260901-20261001/truecost-Manifest.json")})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer out.Body.Close()
+				var m struct {
+					AssemblyID string
+					ReportKeys []string
+				}
+				if err := json.NewDecoder(out.Body).Decode(&m); err != nil {
+					t.Fatal(err)
+				}
+				return m.AssemblyID, m.ReportKeys
+			}
+			oldAssembly, oldKeys := manifest()
+			restateSeptember(t, client, root)
+			jobData(t, url, reseller, `mutation($org: ID, $id: ID!) { syncConnector(organizationId: $org, id: $id) { id } }`,
+				map[string]any{"org": acme, "id": conn.CreateConnector.ID}, `ingestionRun { status }`, &synced)
+			waitExports(t, url, reseller, 9)
+			assembly, keys := manifest()
+			if assembly == oldAssembly || len(keys) != 1 || !strings.Contains(keys[0], "/"+assembly+"/") || slices.Contains(keys, oldKeys[0]) {
+				t.Errorf("restated September: assembly %s keys %v, before %s %v", assembly, keys, oldAssembly, oldKeys)
+			}
 		})
+	}
+}
+
+// restateSeptember puts a new September assembly (the first 1000 rows of
+// the sample) and a manifest naming it into the CUR bucket, as AWS does
+// when it refreshes a month.
+func restateSeptember(t *testing.T, c *s3.Client, root string) {
+	t.Helper()
+	ctx := context.Background()
+	dir := "cur-prefix/cur-daily/20260901-20261001"
+	raw, err := os.ReadFile(filepath.Join(root, "adapters", "awsbilling", "testdata", "bucket", dir, "7b349f95-bd1e-46ed-a116-229417e08def", "September-2026-cur-daily.csv.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(text), "\n")
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	io.WriteString(zw, strings.Join(lines[:1001], ""))
+	zw.Close()
+	key := dir + "/5f0c2a9e-1111-4222-8333-444455556666/September-2026-cur-daily.csv.gz"
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("cur-bucket"), Key: aws.String(key), Body: bytes.NewReader(buf.Bytes())}); err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	mb, err := os.ReadFile(filepath.Join(root, "adapters", "awsbilling", "testdata", "bucket", dir, "cur-daily-Manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(mb, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["assemblyId"], m["reportKeys"] = "5f0c2a9e-1111-4222-8333-444455556666", []string{key}
+	mb, _ = json.Marshal(m)
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("cur-bucket"), Key: aws.String(dir + "/cur-daily-Manifest.json"), Body: bytes.NewReader(mb)}); err != nil {
+		t.Fatal(err)
 	}
 }
 
