@@ -197,6 +197,11 @@ func TestBrowserResellerConfiguresACustomersS3ExportAndSeesItWritten(t *testing.
 		t.Fatalf("export runs %q, want September and October succeeded", statuses)
 	}
 	b.screenshot("export-runs.png")
+	var files string
+	b.run("read the runs' files", chromedp.Text(testID("export-run-files"), &files, chromedp.ByQuery))
+	if !strings.Contains(files, "billing/truecost/") || !strings.Contains(files, ".csv.gz") {
+		t.Errorf("run files %q, want the written CUR file", files)
+	}
 	out, err := client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("contoso-exports"), Prefix: aws.String("billing/truecost/")})
 	if err != nil {
 		t.Fatal(err)
