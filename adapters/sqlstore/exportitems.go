@@ -43,11 +43,23 @@ func (s *Store) exportArgs(sc exports.Scope) []any {
 
 // ExportSources lists the active ingestion runs the scope's rows come
 // from, with the format each read; pricing's charges have format
-// "pricing".
+// "pricing". It reads the month's partitions, asking the line items only
+// whether a run holds a row of the providers (the first one found
+// answers).
 func (s *Store) ExportSources(ctx context.Context, sc exports.Scope) ([]exports.SourceVersion, error) {
-	q := "SELECT DISTINCT li.connector_id, li.run_id, COALESCE(r.format, ''), COALESCE(r.source_version, '')" + exportWhere
-	q = strings.Replace(q, " WHERE ", " LEFT JOIN ingestion_runs AS r ON r.org_id = li.org_id AND r.id = li.run_id WHERE ", 1)
-	rows, err := s.db.QueryContext(ctx, q+" ORDER BY 1, 2", s.exportArgs(sc)...)
+	m := billing.MonthStart(sc.Month)
+	names := sc.ProviderNames
+	if len(names) == 0 {
+		names = []string{""}
+	}
+	q := "SELECT p.connector_id, p.run_id, COALESCE(r.format, ''), COALESCE(r.source_version, '')" +
+		" FROM billing_partitions AS p LEFT JOIN ingestion_runs AS r ON r.org_id = p.org_id AND r.id = p.run_id" +
+		" WHERE p.org_id = ? AND p.billing_period_start >= ? AND p.billing_period_start < ?" +
+		" AND EXISTS (SELECT 1 FROM cost_line_items AS li WHERE li.org_id = p.org_id AND li.run_id = p.run_id" +
+		" AND li.billing_period_start = p.billing_period_start" +
+		" AND COALESCE(li.provider_name, li.service_provider_name, '') IN (?))" +
+		" ORDER BY 1, 2"
+	rows, err := s.db.QueryContext(ctx, q, sc.OrgID, s.timeArg(m), s.timeArg(m.AddDate(0, 1, 0)), bun.In(names))
 	if err != nil {
 		return nil, mapErr(err, "export sources")
 	}
@@ -61,7 +73,9 @@ func (s *Store) ExportSources(ctx context.Context, sc exports.Scope) ([]exports.
 		if v.ConnectorID == PricingConnector {
 			v.Format, v.Version = "pricing", "pricing"
 		}
-		out = append(out, v)
+		if len(out) == 0 || out[len(out)-1] != v {
+			out = append(out, v)
+		}
 	}
 	return out, mapErr(rows.Err(), "export sources")
 }
