@@ -2,6 +2,8 @@ package sqlstore_test
 
 import (
 	"context"
+	"encoding/json"
+	"maps"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -107,6 +109,29 @@ func TestExportLineItemsStreamTheActiveMonthOfOneOrganization(t *testing.T) {
 		}
 		if len(cols.TagKeys) == 0 {
 			t.Errorf("columns %+v: want the sample's tag keys", cols)
+		}
+		// The database's keys are exactly those of the rows.
+		extras, tags := map[string]bool{}, map[string]bool{}
+		err = s.ExportLineItems(ctx, exports.Scope{OrgID: acme.ID, Month: date("2024-09-01"), ProviderNames: all}, func(it *exports.Item) error {
+			for k := range it.Extras {
+				extras[k] = true
+			}
+			var m map[string]any
+			if it.Tags != "" {
+				if err := json.Unmarshal([]byte(it.Tags), &m); err != nil {
+					return err
+				}
+			}
+			for k := range m {
+				tags[k] = true
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(cols.Extras, slices.Sorted(maps.Keys(extras))) || !slices.Equal(cols.TagKeys, slices.Sorted(maps.Keys(tags))) {
+			t.Errorf("columns %+v, the rows have extras %v and tags %v", cols, slices.Sorted(maps.Keys(extras)), slices.Sorted(maps.Keys(tags)))
 		}
 		months, err := s.ExportMonths(ctx, acme.ID)
 		if err != nil {
