@@ -35,6 +35,10 @@ import (
 // the emulator as the CUR layout (CSV.gz, multipart upload), each in a
 // child process so that the peak RSS measured is Truecost's alone (the
 // emulator runs in this process). It prints rows/s and peak RSS of both.
+// For looking closer: BENCH_CHILD_PHASES=1 also times the export's key
+// scan and a bare read, BENCH_CHILD_PROFILE=FILE writes the export's CPU
+// profile, BENCH_KEEP_DB=URL loads into that (empty) database and leaves
+// it there.
 //
 //	go test -run '^$' -bench BenchmarkExportCURToS3 -benchtime 1x ./adapters/awsbilling/
 func BenchmarkExportCURToS3(b *testing.B) {
