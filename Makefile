@@ -65,13 +65,14 @@ test: assets postgres chromium check-generated lint
 		export TRUECOST_TEST_POSTGRES_URL='$(PG_DEFAULT_URL)'; fi; \
 	$(GO) test -race -count=1 -timeout 20m ./...
 
-## bench: ingestion throughput and memory against psql \copy and sqlite3 .import, repricing,
-## closing a month and restating a closed one, and report shapes against the same GROUP BY over raw line items, as tables
+## bench: ingestion throughput and memory against psql \copy and sqlite3 .import, export of a month
+## to an S3 emulator beside ingesting it, repricing, closing a month and restating a closed one,
+## and report shapes against the same GROUP BY over raw line items, as tables
 ## (BENCH_ROWS, BENCH_CUSTOMERS, BENCH_MONTHS, BENCH_BIG_ROWS size the data; BENCH_RAW_RUNS
 ## how often each raw reference runs; BENCH_EXPLAIN=1 prints plans)
 bench: build postgres
 	TRUECOST_TEST_POSTGRES_URL=$${TRUECOST_TEST_POSTGRES_URL:-$(PG_DEFAULT_URL)} \
-		$(GO) test -run '^$$' -bench 'BenchmarkIngest|BenchmarkScale|BenchmarkReprice|BenchmarkCloseMonth' -benchtime 1x -timeout 180m ./adapters/sqlstore/ ./adapters/awsbilling/
+		$(GO) test -run '^$$' -bench 'BenchmarkIngest|BenchmarkScale|BenchmarkReprice|BenchmarkCloseMonth|BenchmarkExport' -benchtime 1x -timeout 180m ./adapters/sqlstore/ ./adapters/awsbilling/
 
 clean:
 	rm -rf bin var static/vendor

@@ -29,10 +29,15 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/truecost/truecost/adapters/awsbilling"
+	"github.com/truecost/truecost/adapters/azurebilling"
 	"github.com/truecost/truecost/adapters/billingsource"
 	"github.com/truecost/truecost/adapters/cloudhttp"
 	"github.com/truecost/truecost/adapters/cloudprovision"
+	"github.com/truecost/truecost/adapters/focusfile"
+	"github.com/truecost/truecost/adapters/gcpbilling"
 	"github.com/truecost/truecost/adapters/localfiles"
+	"github.com/truecost/truecost/adapters/ocibilling"
 	"github.com/truecost/truecost/adapters/outbound"
 	"github.com/truecost/truecost/adapters/prommetrics"
 	"github.com/truecost/truecost/adapters/sqlstore"
@@ -41,6 +46,7 @@ import (
 	"github.com/truecost/truecost/domain/background"
 	"github.com/truecost/truecost/domain/billing"
 	"github.com/truecost/truecost/domain/connectors"
+	"github.com/truecost/truecost/domain/exports"
 	"github.com/truecost/truecost/domain/pricing"
 	"github.com/truecost/truecost/domain/tenancy"
 	"github.com/truecost/truecost/graph"
@@ -166,6 +172,10 @@ type app struct {
 	// closeAfterDays, when positive, schedules the close of customers'
 	// months that many days after they end.
 	closeAfterDays int
+	exports        *exports.Service
+	// exportInterval is how often the export job runs (every minute when
+	// zero).
+	exportInterval time.Duration
 	// background runs the slow operations users start on pool.
 	background *background.Service
 	pool       *jobs.Pool
@@ -224,9 +234,18 @@ func openApp(ctx context.Context, g *Globals, log *slog.Logger) (*app, error) {
 		tenancy:      tenancy.NewService(store, rights),
 		reporter:     billing.NewReporter(store, store, rights),
 	}
-	a.connectors = connectors.NewService(connectors.Deps{Store: store, Rights: rights, Sealer: sealer,
-		Sources: billingsource.Factory{Outbound: policy, Timeouts: timeouts}, Ingester: billing.NewIngester(store, tenancy.NewID).Observe(metrics),
+	a.exports = exports.NewService(exports.Deps{Store: store, Orgs: store, Rights: rights, Accounts: store, Connectors: store,
+		Sealer: sealer, Sinks: exportSinks(policy, timeouts), Formats: exports.Layouts{focusfile.Layout{}, awsbilling.CURLayout{},
+			azurebilling.CostDetailsLayout{}, gcpbilling.BillingExportLayout{}, ocibilling.CostReportLayout{}},
+		// A closed month's resale export stays as it was written at close.
+		Closed: func(ctx context.Context, customerID string, month time.Time) (bool, error) {
+			return a.pricing.MonthClosed(ctx, system, customerID, month)
+		},
 		NewID: tenancy.NewID, Logger: log})
+	a.connectors = connectors.NewService(connectors.Deps{Store: store, Rights: rights, Sealer: sealer,
+		Sources:  billingsource.Factory{Outbound: policy, Timeouts: timeouts},
+		Ingester: billing.NewIngester(store, tenancy.NewID).Observe(ingestObservers{metrics, a.exports}),
+		NewID:    tenancy.NewID, Logger: log})
 	a.accounts = accounts.NewService(accounts.Deps{Store: store, Rights: rights, Sealer: sealer, Connectors: a.connectors,
 		Provisioners: cloudprovision.New(cloudprovision.Endpoints{
 			AWS:             os.Getenv("TRUECOST_AWS_ENDPOINT_URL"),
@@ -237,7 +256,7 @@ func openApp(ctx context.Context, g *Globals, log *slog.Logger) (*app, error) {
 			GCPServiceUsage: os.Getenv("TRUECOST_GCP_SERVICEUSAGE_ENDPOINT"),
 		}, policy, timeouts),
 		NewID: tenancy.NewID, Logger: log})
-	a.pricing = pricing.NewService(store, store, tenancy.NewID)
+	a.pricing = pricing.NewService(store, store, tenancy.NewID, pricing.WithCloseObserver(a.exports.MonthClosed)).OnRepriced(a.exports.Repriced)
 	workers, err := jobWorkers()
 	if err != nil {
 		store.Close()
@@ -247,6 +266,29 @@ func openApp(ctx context.Context, g *Globals, log *slog.Logger) (*app, error) {
 	a.background = background.NewService(background.Deps{Store: store, Runner: a.pool, Rights: rights,
 		Connectors: a.connectors, Accounts: a.accounts, NewID: tenancy.NewID, Logger: log})
 	return a, nil
+}
+
+// ingestObservers tells each of its observers of every finished ingestion.
+type ingestObservers []billing.IngestObserver
+
+func (o ingestObservers) IngestFinished(run billing.IngestionRun) {
+	for _, ob := range o {
+		ob.IngestFinished(run)
+	}
+}
+
+// exportSinks are the bucket writers of billing exports, reached under the
+// outbound policy; TRUECOST_AWS_ENDPOINT_URL points S3 and STS elsewhere
+// (an emulator), as it does for provisioning, and
+// TRUECOST_GCP_STORAGE_ENDPOINT Cloud Storage's JSON API.
+func exportSinks(policy *outbound.Policy, timeouts cloudhttp.Timeouts) exports.SinksByKind {
+	endpoint := os.Getenv("TRUECOST_AWS_ENDPOINT_URL")
+	return exports.SinksByKind{
+		exports.S3: awsbilling.NewSinks(awsbilling.SinkConfig{Endpoint: endpoint, STSEndpoint: endpoint,
+			BucketHTTPClient: policy.Client(), Timeouts: timeouts}),
+		exports.GCS: gcpbilling.NewSinks(gcpbilling.SinkConfig{Endpoint: os.Getenv("TRUECOST_GCP_STORAGE_ENDPOINT"),
+			Transport: policy.Transport(), Timeouts: timeouts}),
+	}
 }
 
 // Close cancels the background jobs still running and closes the store.
@@ -461,6 +503,8 @@ type serveCmd struct {
 	ShutdownTimeout time.Duration `name:"shutdown-timeout" env:"TRUECOST_SHUTDOWN_TIMEOUT" default:"30s" help:"On SIGTERM or SIGINT, how long requests and jobs in flight may take to finish."`
 	// CloseAfterDays schedules the close of resellers' customers' months.
 	CloseAfterDays int `name:"close-after-days" env:"TRUECOST_CLOSE_AFTER_DAYS" default:"0" help:"Close every reseller customer's month this many days after it ends (0: never; months are closed by hand)."`
+	// ExportInterval is how often queued billing exports are written.
+	ExportInterval time.Duration `name:"export-interval" env:"TRUECOST_EXPORT_INTERVAL" default:"1m" help:"How often queued billing exports are looked for and written."`
 }
 
 func (c serveCmd) Run(ctx context.Context, e *env, g *Globals) error {
@@ -495,6 +539,10 @@ func (c serveCmd) Run(ctx context.Context, e *env, g *Globals) error {
 		return domain.Errorf(domain.Invalid, "--close-after-days must be from 0 to 365")
 	}
 	a.closeAfterDays = c.CloseAfterDays
+	if c.ExportInterval < time.Second {
+		return domain.Errorf(domain.Invalid, "--export-interval must be at least 1s")
+	}
+	a.exportInterval = c.ExportInterval
 	// Jobs left unfinished by a stopped server are failed, not left
 	// running forever: with SQLite no other process runs them; with
 	// Postgres those of live replicas keep their heartbeat fresh.
@@ -580,7 +628,7 @@ func (c serveCmd) Run(ctx context.Context, e *env, g *Globals) error {
 func (a *app) scheduler(log *slog.Logger, interval time.Duration, clock clockwork.Clock, opts ...jobs.Option) (*jobs.Scheduler, error) {
 	deps := jobs.Deps{Housekeeper: a.store, Locks: a.store, Logger: log,
 		Connectors: a.connectors, SyncInterval: interval, Status: a.accounts, StatusAtStart: true, Attempts: a.tenancy, Clock: clock,
-		Observer: a.metrics}
+		Observer: a.metrics, Exports: a.exports, ExportInterval: a.exportInterval}
 	if a.closeAfterDays > 0 {
 		deps.Cycles, deps.CloseAfterDays = a.pricing, a.closeAfterDays
 	}
@@ -593,7 +641,7 @@ func (a *app) handler(log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", graph.NewHandler(graph.Deps{
 		Tenancy: a.tenancy, Reporter: a.reporter, Connectors: a.connectors, Accounts: a.accounts,
-		Pricing: a.pricing, Members: a.tenancy, Background: a.background, AWSPrincipal: a.awsPrincipal, Logger: log,
+		Pricing: a.pricing, Members: a.tenancy, Exports: a.exports, Background: a.background, AWSPrincipal: a.awsPrincipal, Logger: log,
 	}))
 	mux.Handle("/static/", static.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -604,7 +652,7 @@ func (a *app) handler(log *slog.Logger) http.Handler {
 	mux.Handle("GET /metrics", a.metrics.Handler())
 	mux.Handle("/", views.NewHandler(views.Deps{
 		Tenancy: a.tenancy, Reporter: a.reporter, Connectors: a.connectors, Accounts: a.accounts,
-		Pricing: a.pricing, Members: a.tenancy, Background: a.background, AWSPrincipal: a.awsPrincipal, Logger: log,
+		Pricing: a.pricing, Members: a.tenancy, Exports: a.exports, Background: a.background, AWSPrincipal: a.awsPrincipal, Logger: log,
 	}))
 	return logRequests(log, a.metrics, mux)
 }

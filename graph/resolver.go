@@ -14,6 +14,7 @@ import (
 	"github.com/truecost/truecost/domain/background"
 	"github.com/truecost/truecost/domain/billing"
 	"github.com/truecost/truecost/domain/connectors"
+	"github.com/truecost/truecost/domain/exports"
 	"github.com/truecost/truecost/domain/pricing"
 	"github.com/truecost/truecost/domain/tenancy"
 	"github.com/truecost/truecost/graph/model"
@@ -80,6 +81,9 @@ type Deps struct {
 	// Members adds customers and manages users; nil answers
 	// "unavailable".
 	Members Members
+	// Exports manages billing export configurations and runs; nil answers
+	// "unavailable".
+	Exports *exports.Service
 	// Background starts the slow operations (connector test and sync,
 	// billing provisioning, billing status check) as jobs and reports on
 	// them; when nil, those mutations and the job query answer

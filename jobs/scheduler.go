@@ -58,6 +58,12 @@ type Deps struct {
 	// CycleCloseInterval is how often due months are looked for; zero
 	// means hourly.
 	CycleCloseInterval time.Duration
+	// Exports writes queued billing exports. When nil, the export job is
+	// not scheduled.
+	Exports ExportWriter
+	// ExportInterval is how often queued exports are looked for; zero
+	// means every minute.
+	ExportInterval time.Duration
 }
 
 // JobObserver is told of every run of a job: its name, its outcome (ok,
@@ -115,6 +121,11 @@ func schedule(deps Deps) []job {
 	if deps.Cycles != nil {
 		jobs = append(jobs, job{name: CycleCloseJob, interval: deps.cycleCloseInterval(),
 			timeout: min(15*time.Minute, deps.cycleCloseInterval()*9/10), run: CloseDueCycles})
+	}
+	if deps.Exports != nil {
+		// Exports stream whole months: a pass may take most of an hour.
+		jobs = append(jobs, job{name: BillingExportsJob, interval: deps.exportInterval(),
+			timeout: max(deps.exportInterval()*9/10, 50*time.Minute), run: WriteExports})
 	}
 	if deps.Attempts != nil {
 		jobs = append(jobs, job{name: LoginAttemptsJob, interval: time.Hour, timeout: 5 * time.Minute, run: PruneLoginAttempts})

@@ -11,6 +11,7 @@ import (
 	"github.com/truecost/truecost/domain/background"
 	"github.com/truecost/truecost/domain/billing"
 	"github.com/truecost/truecost/domain/connectors"
+	"github.com/truecost/truecost/domain/exports"
 	"github.com/truecost/truecost/domain/pricing"
 	"github.com/truecost/truecost/domain/tenancy"
 	"github.com/truecost/truecost/views/accountspage"
@@ -18,6 +19,7 @@ import (
 	"github.com/truecost/truecost/views/customerspage"
 	"github.com/truecost/truecost/views/dashboardpage"
 	"github.com/truecost/truecost/views/invitepage"
+	"github.com/truecost/truecost/views/exportspage"
 	"github.com/truecost/truecost/views/loginpage"
 	"github.com/truecost/truecost/views/pricingpage"
 	"github.com/truecost/truecost/views/runspage"
@@ -85,6 +87,9 @@ type Deps struct {
 	// without it the customers pages and invitation links answer that
 	// they are not configured.
 	Members Members
+	// Exports serves the Detailed Billing Exports pages; without it they
+	// answer that exports are not configured.
+	Exports *exports.Service
 	// Background runs Test connection, Sync now, Provision billing and
 	// Check now as jobs the pages poll; without it those actions answer
 	// that background jobs are not configured.
@@ -130,6 +135,7 @@ func NewHandler(deps Deps) http.Handler {
 	s.accountRoutes(mux)
 	s.pricingRoutes(mux)
 	s.customerRoutes(mux)
+	s.exportRoutes(mux)
 	mux.Handle("/", s.signedIn(func(http.ResponseWriter, *http.Request) error {
 		return errPageNotFound
 	}))
@@ -242,6 +248,39 @@ func (s *server) pricingRoutes(mux *http.ServeMux) {
 			h = func(http.ResponseWriter, *http.Request) error { return errNoPricing }
 		}
 		mux.Handle(r.pattern, s.signedIn(h))
+	}
+}
+
+var errNoExports = domain.Errorf(domain.Unavailable, "billing exports are not configured on this server")
+
+// exportRoutes serves the Detailed Billing Exports pages, the reseller's
+// own (/exports) and each customer's, or an explanation when the console
+// has no export service.
+func (s *server) exportRoutes(mux *http.ServeMux) {
+	page := &exportspage.Handler{Tenancy: s.deps.Tenancy}
+	if s.deps.Exports != nil {
+		page.Exports = s.deps.Exports
+	}
+	if s.deps.Accounts != nil {
+		page.Accounts = s.deps.Accounts
+	}
+	for _, base := range []string{"/exports", "/customers/{org}/exports"} {
+		for _, r := range []struct {
+			method, path string
+			handle       handlerFunc
+		}{
+			{"GET", "", page.Show},
+			{"POST", "", page.Save},
+			{"POST", "/verify", page.Verify},
+			{"POST", "/{id}/delete", page.Delete},
+			{"POST", "/runs/{id}/retry", page.Retry},
+		} {
+			h := r.handle
+			if s.deps.Exports == nil {
+				h = func(http.ResponseWriter, *http.Request) error { return errNoExports }
+			}
+			mux.Handle(r.method+" "+base+r.path, s.signedIn(h))
+		}
 	}
 }
 

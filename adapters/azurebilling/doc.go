@@ -9,8 +9,4 @@
 // each month by its manifest.json and turning rows into FOCUS 1.2 line items
 // (Decode); NewBucket and NewBlobBucket give a Blob Storage container as a
 // billing.Bucket.
-//
-// ExportWriter goes the other way for detailed billing exports: it writes
-// stored line items back as a cost-details CSV (ExportFormat), at cost or
-// at resale price, which Decode reads as the same line items.
 package azurebilling

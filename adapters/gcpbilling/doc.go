@@ -16,9 +16,4 @@
 // credit amount), so that the billed total of a month is cost + Σ credits,
 // exactly as the invoice computes it. Amounts stay the decimal text the
 // source wrote.
-//
-// ExportWriter goes the other way for detailed billing exports: it writes
-// stored line items back in the export's columns flattened for CSV
-// (ExportFormat), credits folded into their rows, at cost or at resale
-// price.
 package gcpbilling

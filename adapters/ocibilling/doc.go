@@ -14,8 +14,4 @@
 //     OCID), built from a Config holding the API signing key.
 //
 // Usage reports (reports/usage-csv/) carry no cost and are ignored.
-//
-// ExportWriter goes the other way for detailed billing exports: it writes
-// stored line items back as a cost report CSV (ExportFormat), at cost or at
-// resale price, which DecodeCostReport reads as the same line items.
 package ocibilling

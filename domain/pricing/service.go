@@ -65,6 +65,26 @@ type Service struct {
 	newID   func() string
 	now     func() time.Time
 	onClose []CloseObserver
+	// onRepriced are told of each customer repriced (billing exports).
+	onRepriced []func(ctx context.Context, orgID string)
+}
+
+// OnRepriced makes s call fn after each repricing of a customer, and
+// returns s.
+func (s *Service) OnRepriced(fn func(ctx context.Context, orgID string)) *Service {
+	s.onRepriced = append(s.onRepriced, fn)
+	return s
+}
+
+// reprice reprices a customer and tells the OnRepriced functions.
+func (s *Service) reprice(ctx context.Context, orgID string) error {
+	if err := s.store.Reprice(ctx, orgID); err != nil {
+		return err
+	}
+	for _, fn := range s.onRepriced {
+		fn(ctx, orgID)
+	}
+	return nil
 }
 
 // NewService returns a pricing service over store.
@@ -255,7 +275,7 @@ func (s *Service) repriceUsers(ctx context.Context, p tenancy.Principal, pricebo
 		return err
 	}
 	for _, id := range orgs {
-		if err := s.store.Reprice(ctx, id); err != nil {
+		if err := s.reprice(ctx, id); err != nil {
 			return err
 		}
 	}
@@ -402,7 +422,7 @@ func (s *Service) RemoveCredit(ctx context.Context, p tenancy.Principal, orgID, 
 }
 
 func (s *Service) repriced(ctx context.Context, orgID string) (Customer, error) {
-	if err := s.store.Reprice(ctx, orgID); err != nil {
+	if err := s.reprice(ctx, orgID); err != nil {
 		return Customer{}, err
 	}
 	return s.store.Customer(ctx, orgID)

@@ -236,6 +236,75 @@ type ComplexityRoot struct {
 		Value     func(childComplexity int) int
 	}
 
+	ExportConfig struct {
+		Basis              func(childComplexity int) int
+		Destination        func(childComplexity int) int
+		Enabled            func(childComplexity int) int
+		Format             func(childComplexity int) int
+		HasKey             func(childComplexity int) int
+		ID                 func(childComplexity int) int
+		OrganizationID     func(childComplexity int) int
+		OverwriteConfirmed func(childComplexity int) int
+		Providers          func(childComplexity int) int
+		UpdatedAt          func(childComplexity int) int
+		VerifiedAt         func(childComplexity int) int
+	}
+
+	ExportDestination struct {
+		AccountID func(childComplexity int) int
+		Bucket    func(childComplexity int) int
+		Kind      func(childComplexity int) int
+		Prefix    func(childComplexity int) int
+		Region    func(childComplexity int) int
+	}
+
+	ExportFile struct {
+		Bytes  func(childComplexity int) int
+		Key    func(childComplexity int) int
+		Rows   func(childComplexity int) int
+		Sha256 func(childComplexity int) int
+	}
+
+	ExportOverlap struct {
+		Message func(childComplexity int) int
+		What    func(childComplexity int) int
+	}
+
+	ExportRun struct {
+		Assembly       func(childComplexity int) int
+		Attempts       func(childComplexity int) int
+		Basis          func(childComplexity int) int
+		ConfigID       func(childComplexity int) int
+		CustomerID     func(childComplexity int) int
+		Error          func(childComplexity int) int
+		Files          func(childComplexity int) int
+		FinishedAt     func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Layout         func(childComplexity int) int
+		Month          func(childComplexity int) int
+		NextAttemptAt  func(childComplexity int) int
+		OrganizationID func(childComplexity int) int
+		Provider       func(childComplexity int) int
+		QueuedAt       func(childComplexity int) int
+		Reason         func(childComplexity int) int
+		Rows           func(childComplexity int) int
+		Status         func(childComplexity int) int
+		Totals         func(childComplexity int) int
+	}
+
+	ExportSaveResult struct {
+		Config       func(childComplexity int) int
+		Verification func(childComplexity int) int
+	}
+
+	ExportVerification struct {
+		Message func(childComplexity int) int
+		Ok      func(childComplexity int) int
+		Overlap func(childComplexity int) int
+		Policy  func(childComplexity int) int
+		Problem func(childComplexity int) int
+	}
+
 	IngestionRun struct {
 		ConnectorID     func(childComplexity int) int
 		DurationSeconds func(childComplexity int) int
@@ -319,6 +388,7 @@ type ComplexityRoot struct {
 		CreatePricebook    func(childComplexity int, name string) int
 		DeleteCloudAccount func(childComplexity int, organizationID *string, id string) int
 		DeleteConnector    func(childComplexity int, organizationID *string, id string) int
+		DeleteExport       func(childComplexity int, organizationID *string, id string) int
 		DeletePricebook    func(childComplexity int, id string) int
 		DeprovisionBilling func(childComplexity int, organizationID *string, provider model.CloudProvider, confirm bool) int
 		ProvisionBilling   func(childComplexity int, organizationID *string, accountID string, input model.ProvisionBillingInput) int
@@ -329,6 +399,8 @@ type ComplexityRoot struct {
 		RemoveUser         func(childComplexity int, organizationID string, userID string) int
 		RenamePricebook    func(childComplexity int, id string, name string) int
 		ReopenBillingCycle func(childComplexity int, organizationID string, month string, reason string) int
+		RetryExportRun     func(childComplexity int, organizationID *string, id string) int
+		SaveExport         func(childComplexity int, organizationID *string, input model.ExportConfigInput) int
 		SetPriceAdjustment func(childComplexity int, organizationID string, percent decimal.Decimal, effectiveMonth *string) int
 		SetSupportPlan     func(childComplexity int, plan model.SupportPlanInput) int
 		SetUserRole        func(childComplexity int, organizationID string, userID string, role model.Role) int
@@ -336,6 +408,7 @@ type ComplexityRoot struct {
 		TestConnector      func(childComplexity int, organizationID *string, id string) int
 		UpdateCloudAccount func(childComplexity int, organizationID *string, id string, input model.CloudAccountInput) int
 		UpdateConnector    func(childComplexity int, organizationID *string, id string, input model.ConnectorInput) int
+		VerifyExport       func(childComplexity int, organizationID *string, input model.ExportConfigInput) int
 	}
 
 	Organization struct {
@@ -383,6 +456,8 @@ type ComplexityRoot struct {
 		Costs                 func(childComplexity int, query model.CostQuery) int
 		CustomerPricing       func(childComplexity int, organizationID string) int
 		Customers             func(childComplexity int, month *string) int
+		ExportConfigs         func(childComplexity int, organizationID *string) int
+		ExportRuns            func(childComplexity int, organizationID *string, limit *int) int
 		IngestionRuns         func(childComplexity int, organizationID *string, limit *int) int
 		Job                   func(childComplexity int, organizationID *string, id string) int
 		Organizations         func(childComplexity int) int
@@ -459,6 +534,10 @@ type MutationResolver interface {
 	RemoveUser(ctx context.Context, organizationID string, userID string) (bool, error)
 	CloseBillingCycle(ctx context.Context, organizationID string, month string) (*model.BillingCycle, error)
 	ReopenBillingCycle(ctx context.Context, organizationID string, month string, reason string) (*model.BillingCycle, error)
+	VerifyExport(ctx context.Context, organizationID *string, input model.ExportConfigInput) (*model.ExportVerification, error)
+	SaveExport(ctx context.Context, organizationID *string, input model.ExportConfigInput) (*model.ExportSaveResult, error)
+	DeleteExport(ctx context.Context, organizationID *string, id string) (bool, error)
+	RetryExportRun(ctx context.Context, organizationID *string, id string) (*model.ExportRun, error)
 	CreatePricebook(ctx context.Context, name string) (*model.Pricebook, error)
 	RenamePricebook(ctx context.Context, id string, name string) (*model.Pricebook, error)
 	DeletePricebook(ctx context.Context, id string) (bool, error)
@@ -483,6 +562,8 @@ type QueryResolver interface {
 	Users(ctx context.Context, organizationID *string) ([]model.User, error)
 	BillingCycles(ctx context.Context, organizationID *string) ([]model.BillingCycle, error)
 	BillingCycleEvents(ctx context.Context, organizationID string) ([]model.BillingCycleEvent, error)
+	ExportConfigs(ctx context.Context, organizationID *string) ([]model.ExportConfig, error)
+	ExportRuns(ctx context.Context, organizationID *string, limit *int) ([]model.ExportRun, error)
 	IngestionRuns(ctx context.Context, organizationID *string, limit *int) ([]model.IngestionRun, error)
 	Job(ctx context.Context, organizationID *string, id string) (*model.Job, error)
 	Pricebooks(ctx context.Context) ([]model.Pricebook, error)
@@ -1374,6 +1455,301 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.DimensionValue.Value(childComplexity), true
 
+	case "ExportConfig.basis":
+		if e.ComplexityRoot.ExportConfig.Basis == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportConfig.Basis(childComplexity), true
+	case "ExportConfig.destination":
+		if e.ComplexityRoot.ExportConfig.Destination == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportConfig.Destination(childComplexity), true
+	case "ExportConfig.enabled":
+		if e.ComplexityRoot.ExportConfig.Enabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportConfig.Enabled(childComplexity), true
+	case "ExportConfig.format":
+		if e.ComplexityRoot.ExportConfig.Format == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportConfig.Format(childComplexity), true
+	case "ExportConfig.hasKey":
+		if e.ComplexityRoot.ExportConfig.HasKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportConfig.HasKey(childComplexity), true
+	case "ExportConfig.id":
+		if e.ComplexityRoot.ExportConfig.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportConfig.ID(childComplexity), true
+	case "ExportConfig.organizationId":
+		if e.ComplexityRoot.ExportConfig.OrganizationID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportConfig.OrganizationID(childComplexity), true
+	case "ExportConfig.overwriteConfirmed":
+		if e.ComplexityRoot.ExportConfig.OverwriteConfirmed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportConfig.OverwriteConfirmed(childComplexity), true
+	case "ExportConfig.providers":
+		if e.ComplexityRoot.ExportConfig.Providers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportConfig.Providers(childComplexity), true
+	case "ExportConfig.updatedAt":
+		if e.ComplexityRoot.ExportConfig.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportConfig.UpdatedAt(childComplexity), true
+	case "ExportConfig.verifiedAt":
+		if e.ComplexityRoot.ExportConfig.VerifiedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportConfig.VerifiedAt(childComplexity), true
+
+	case "ExportDestination.accountId":
+		if e.ComplexityRoot.ExportDestination.AccountID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportDestination.AccountID(childComplexity), true
+	case "ExportDestination.bucket":
+		if e.ComplexityRoot.ExportDestination.Bucket == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportDestination.Bucket(childComplexity), true
+	case "ExportDestination.kind":
+		if e.ComplexityRoot.ExportDestination.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportDestination.Kind(childComplexity), true
+	case "ExportDestination.prefix":
+		if e.ComplexityRoot.ExportDestination.Prefix == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportDestination.Prefix(childComplexity), true
+	case "ExportDestination.region":
+		if e.ComplexityRoot.ExportDestination.Region == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportDestination.Region(childComplexity), true
+
+	case "ExportFile.bytes":
+		if e.ComplexityRoot.ExportFile.Bytes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportFile.Bytes(childComplexity), true
+	case "ExportFile.key":
+		if e.ComplexityRoot.ExportFile.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportFile.Key(childComplexity), true
+	case "ExportFile.rows":
+		if e.ComplexityRoot.ExportFile.Rows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportFile.Rows(childComplexity), true
+	case "ExportFile.sha256":
+		if e.ComplexityRoot.ExportFile.Sha256 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportFile.Sha256(childComplexity), true
+
+	case "ExportOverlap.message":
+		if e.ComplexityRoot.ExportOverlap.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportOverlap.Message(childComplexity), true
+	case "ExportOverlap.what":
+		if e.ComplexityRoot.ExportOverlap.What == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportOverlap.What(childComplexity), true
+
+	case "ExportRun.assembly":
+		if e.ComplexityRoot.ExportRun.Assembly == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportRun.Assembly(childComplexity), true
+	case "ExportRun.attempts":
+		if e.ComplexityRoot.ExportRun.Attempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportRun.Attempts(childComplexity), true
+	case "ExportRun.basis":
+		if e.ComplexityRoot.ExportRun.Basis == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportRun.Basis(childComplexity), true
+	case "ExportRun.configId":
+		if e.ComplexityRoot.ExportRun.ConfigID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportRun.ConfigID(childComplexity), true
+	case "ExportRun.customerId":
+		if e.ComplexityRoot.ExportRun.CustomerID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportRun.CustomerID(childComplexity), true
+	case "ExportRun.error":
+		if e.ComplexityRoot.ExportRun.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportRun.Error(childComplexity), true
+	case "ExportRun.files":
+		if e.ComplexityRoot.ExportRun.Files == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportRun.Files(childComplexity), true
+	case "ExportRun.finishedAt":
+		if e.ComplexityRoot.ExportRun.FinishedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportRun.FinishedAt(childComplexity), true
+	case "ExportRun.id":
+		if e.ComplexityRoot.ExportRun.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportRun.ID(childComplexity), true
+	case "ExportRun.layout":
+		if e.ComplexityRoot.ExportRun.Layout == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportRun.Layout(childComplexity), true
+	case "ExportRun.month":
+		if e.ComplexityRoot.ExportRun.Month == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportRun.Month(childComplexity), true
+	case "ExportRun.nextAttemptAt":
+		if e.ComplexityRoot.ExportRun.NextAttemptAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportRun.NextAttemptAt(childComplexity), true
+	case "ExportRun.organizationId":
+		if e.ComplexityRoot.ExportRun.OrganizationID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportRun.OrganizationID(childComplexity), true
+	case "ExportRun.provider":
+		if e.ComplexityRoot.ExportRun.Provider == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportRun.Provider(childComplexity), true
+	case "ExportRun.queuedAt":
+		if e.ComplexityRoot.ExportRun.QueuedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportRun.QueuedAt(childComplexity), true
+	case "ExportRun.reason":
+		if e.ComplexityRoot.ExportRun.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportRun.Reason(childComplexity), true
+	case "ExportRun.rows":
+		if e.ComplexityRoot.ExportRun.Rows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportRun.Rows(childComplexity), true
+	case "ExportRun.status":
+		if e.ComplexityRoot.ExportRun.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportRun.Status(childComplexity), true
+	case "ExportRun.totals":
+		if e.ComplexityRoot.ExportRun.Totals == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportRun.Totals(childComplexity), true
+
+	case "ExportSaveResult.config":
+		if e.ComplexityRoot.ExportSaveResult.Config == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportSaveResult.Config(childComplexity), true
+	case "ExportSaveResult.verification":
+		if e.ComplexityRoot.ExportSaveResult.Verification == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportSaveResult.Verification(childComplexity), true
+
+	case "ExportVerification.message":
+		if e.ComplexityRoot.ExportVerification.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportVerification.Message(childComplexity), true
+	case "ExportVerification.ok":
+		if e.ComplexityRoot.ExportVerification.Ok == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportVerification.Ok(childComplexity), true
+	case "ExportVerification.overlap":
+		if e.ComplexityRoot.ExportVerification.Overlap == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportVerification.Overlap(childComplexity), true
+	case "ExportVerification.policy":
+		if e.ComplexityRoot.ExportVerification.Policy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportVerification.Policy(childComplexity), true
+	case "ExportVerification.problem":
+		if e.ComplexityRoot.ExportVerification.Problem == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExportVerification.Problem(childComplexity), true
+
 	case "IngestionRun.connectorId":
 		if e.ComplexityRoot.IngestionRun.ConnectorID == nil {
 			break
@@ -1802,6 +2178,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteConnector(childComplexity, args["organizationId"].(*string), args["id"].(string)), true
+	case "Mutation.deleteExport":
+		if e.ComplexityRoot.Mutation.DeleteExport == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteExport_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteExport(childComplexity, args["organizationId"].(*string), args["id"].(string)), true
 	case "Mutation.deletePricebook":
 		if e.ComplexityRoot.Mutation.DeletePricebook == nil {
 			break
@@ -1912,6 +2299,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ReopenBillingCycle(childComplexity, args["organizationId"].(string), args["month"].(string), args["reason"].(string)), true
+	case "Mutation.retryExportRun":
+		if e.ComplexityRoot.Mutation.RetryExportRun == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_retryExportRun_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RetryExportRun(childComplexity, args["organizationId"].(*string), args["id"].(string)), true
+	case "Mutation.saveExport":
+		if e.ComplexityRoot.Mutation.SaveExport == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_saveExport_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SaveExport(childComplexity, args["organizationId"].(*string), args["input"].(model.ExportConfigInput)), true
 	case "Mutation.setPriceAdjustment":
 		if e.ComplexityRoot.Mutation.SetPriceAdjustment == nil {
 			break
@@ -1989,6 +2398,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateConnector(childComplexity, args["organizationId"].(*string), args["id"].(string), args["input"].(model.ConnectorInput)), true
+	case "Mutation.verifyExport":
+		if e.ComplexityRoot.Mutation.VerifyExport == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_verifyExport_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.VerifyExport(childComplexity, args["organizationId"].(*string), args["input"].(model.ExportConfigInput)), true
 
 	case "Organization.id":
 		if e.ComplexityRoot.Organization.ID == nil {
@@ -2241,6 +2661,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Customers(childComplexity, args["month"].(*string)), true
+	case "Query.exportConfigs":
+		if e.ComplexityRoot.Query.ExportConfigs == nil {
+			break
+		}
+
+		args, err := ec.field_Query_exportConfigs_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ExportConfigs(childComplexity, args["organizationId"].(*string)), true
+	case "Query.exportRuns":
+		if e.ComplexityRoot.Query.ExportRuns == nil {
+			break
+		}
+
+		args, err := ec.field_Query_exportRuns_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ExportRuns(childComplexity, args["organizationId"].(*string), args["limit"].(*int)), true
 	case "Query.ingestionRuns":
 		if e.ComplexityRoot.Query.IngestionRuns == nil {
 			break
@@ -2440,6 +2882,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputCostFilter,
 		ec.unmarshalInputCostQuery,
 		ec.unmarshalInputCreditInput,
+		ec.unmarshalInputExportConfigInput,
 		ec.unmarshalInputPricingRuleInput,
 		ec.unmarshalInputProvisionBillingInput,
 		ec.unmarshalInputSupportPlanInput,
@@ -3331,6 +3774,161 @@ extend type Mutation {
   reopenBillingCycle(organizationId: ID!, month: String!, reason: String!): BillingCycle!
 }
 `, BuiltIn: false},
+	{Name: "../exports.graphqls", Input: `# Detailed billing exports: the processed bill written into an
+# organization's own S3 or GCS bucket. A reseller's configurations export
+# every customer (each under PREFIX/CUSTOMER-SLUG/), at cost or at resale
+# price; a customer's export its own data at the price it is billed.
+
+enum ExportBasis {
+  "The reseller's cost (resellers and direct customers only)."
+  COST
+  "The resale price: no cost anywhere in the files."
+  RESALE
+}
+
+enum ExportFormat {
+  "Each provider's own layout where the data came from its native export (AWS: the legacy CUR layout), FOCUS otherwise."
+  NATIVE
+  "FOCUS 1.2 CSV with x_ResaleCost, for every provider."
+  FOCUS
+}
+
+enum ExportDestinationKind {
+  S3
+  GCS
+}
+
+enum ExportProblem {
+  BUCKET_MISSING
+  ACCESS_DENIED
+  WRONG_REGION
+  BAD_CREDENTIALS
+  UNREACHABLE
+}
+
+enum ExportRunStatus {
+  QUEUED
+  RUNNING
+  SUCCEEDED
+  FAILED
+}
+
+type ExportDestination {
+  kind: ExportDestinationKind!
+  bucket: String!
+  prefix: String!
+  "S3: the bucket's region (us-east-1 when null)."
+  region: String
+  "S3: the organization's AWS cloud account whose role reaches the bucket."
+  accountId: ID
+}
+
+type ExportConfig {
+  id: ID!
+  organizationId: ID!
+  enabled: Boolean!
+  "aws, azure, gcp, oci."
+  providers: [String!]!
+  basis: ExportBasis!
+  format: ExportFormat!
+  destination: ExportDestination!
+  "A GCS service-account key is stored; it is never returned."
+  hasKey: Boolean!
+  overwriteConfirmed: Boolean!
+  verifiedAt: Time
+  updatedAt: Time!
+}
+
+input ExportConfigInput {
+  "Empty to create a configuration."
+  id: ID
+  enabled: Boolean!
+  providers: [String!]!
+  "Defaults to RESALE for a reseller's customer, COST otherwise."
+  basis: ExportBasis
+  format: ExportFormat = NATIVE
+  kind: ExportDestinationKind!
+  bucket: String!
+  prefix: String
+  region: String
+  accountId: ID
+  "GCS: the service account's JSON key; omitted keeps the stored one."
+  serviceAccountKey: String
+  "Save although a cloud billing export writes to the same bucket."
+  confirmOverwrite: Boolean = false
+}
+
+"A cloud billing export writing where the configuration would."
+type ExportOverlap {
+  what: String!
+  message: String!
+}
+
+type ExportVerification {
+  ok: Boolean!
+  problem: ExportProblem
+  message: String!
+  "What to grant, filled in with the bucket."
+  policy: String!
+  overlap: ExportOverlap
+}
+
+type ExportSaveResult {
+  config: ExportConfig!
+  verification: ExportVerification!
+}
+
+type ExportFile {
+  key: String!
+  rows: Int!
+  bytes: Int!
+  sha256: String!
+}
+
+type ExportRun {
+  id: ID!
+  organizationId: ID!
+  configId: ID!
+  customerId: ID!
+  provider: String!
+  "YYYY-MM."
+  month: String!
+  reason: String!
+  status: ExportRunStatus!
+  attempts: Int!
+  basis: ExportBasis!
+  layout: String!
+  assembly: String!
+  files: [ExportFile!]!
+  rows: Int!
+  totals: [Money!]!
+  "What went wrong and what to fix; empty when it succeeded."
+  error: String!
+  queuedAt: Time!
+  nextAttemptAt: Time
+  finishedAt: Time
+}
+
+extend type Query {
+  "The export configurations of an organization (the caller's own when omitted)."
+  exportConfigs(organizationId: ID): [ExportConfig!]!
+  "Export runs, newest first: one organization's, or every one the caller reads."
+  exportRuns(organizationId: ID, limit: Int = 50): [ExportRun!]!
+}
+
+extend type Mutation {
+  "Writes a small object to the destination and says what happened, with the policy to attach."
+  verifyExport(organizationId: ID, input: ExportConfigInput!): ExportVerification!
+  """
+  Saves a configuration. An enabled one must verify; an overlap with a
+  cloud billing export's bucket is refused (conflict) unless confirmOverwrite.
+  """
+  saveExport(organizationId: ID, input: ExportConfigInput!): ExportSaveResult!
+  deleteExport(organizationId: ID, id: ID!): Boolean!
+  "Queues a failed export run again."
+  retryExportRun(organizationId: ID, id: ID!): ExportRun!
+}
+`, BuiltIn: false},
 	{Name: "../ingestion.graphqls", Input: `# Ingestion runs: each load of a billing connector's data.
 
 "How an ingestion run ended (or that it is still running)."
@@ -4126,6 +4724,144 @@ func (ec *executionContext) childFields_DimensionValue(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type DimensionValue", field.Name)
 }
 
+func (ec *executionContext) childFields_ExportConfig(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ExportConfig_id(ctx, field)
+	case "organizationId":
+		return ec.fieldContext_ExportConfig_organizationId(ctx, field)
+	case "enabled":
+		return ec.fieldContext_ExportConfig_enabled(ctx, field)
+	case "providers":
+		return ec.fieldContext_ExportConfig_providers(ctx, field)
+	case "basis":
+		return ec.fieldContext_ExportConfig_basis(ctx, field)
+	case "format":
+		return ec.fieldContext_ExportConfig_format(ctx, field)
+	case "destination":
+		return ec.fieldContext_ExportConfig_destination(ctx, field)
+	case "hasKey":
+		return ec.fieldContext_ExportConfig_hasKey(ctx, field)
+	case "overwriteConfirmed":
+		return ec.fieldContext_ExportConfig_overwriteConfirmed(ctx, field)
+	case "verifiedAt":
+		return ec.fieldContext_ExportConfig_verifiedAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_ExportConfig_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ExportConfig", field.Name)
+}
+
+func (ec *executionContext) childFields_ExportDestination(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_ExportDestination_kind(ctx, field)
+	case "bucket":
+		return ec.fieldContext_ExportDestination_bucket(ctx, field)
+	case "prefix":
+		return ec.fieldContext_ExportDestination_prefix(ctx, field)
+	case "region":
+		return ec.fieldContext_ExportDestination_region(ctx, field)
+	case "accountId":
+		return ec.fieldContext_ExportDestination_accountId(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ExportDestination", field.Name)
+}
+
+func (ec *executionContext) childFields_ExportFile(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_ExportFile_key(ctx, field)
+	case "rows":
+		return ec.fieldContext_ExportFile_rows(ctx, field)
+	case "bytes":
+		return ec.fieldContext_ExportFile_bytes(ctx, field)
+	case "sha256":
+		return ec.fieldContext_ExportFile_sha256(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ExportFile", field.Name)
+}
+
+func (ec *executionContext) childFields_ExportOverlap(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "what":
+		return ec.fieldContext_ExportOverlap_what(ctx, field)
+	case "message":
+		return ec.fieldContext_ExportOverlap_message(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ExportOverlap", field.Name)
+}
+
+func (ec *executionContext) childFields_ExportRun(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ExportRun_id(ctx, field)
+	case "organizationId":
+		return ec.fieldContext_ExportRun_organizationId(ctx, field)
+	case "configId":
+		return ec.fieldContext_ExportRun_configId(ctx, field)
+	case "customerId":
+		return ec.fieldContext_ExportRun_customerId(ctx, field)
+	case "provider":
+		return ec.fieldContext_ExportRun_provider(ctx, field)
+	case "month":
+		return ec.fieldContext_ExportRun_month(ctx, field)
+	case "reason":
+		return ec.fieldContext_ExportRun_reason(ctx, field)
+	case "status":
+		return ec.fieldContext_ExportRun_status(ctx, field)
+	case "attempts":
+		return ec.fieldContext_ExportRun_attempts(ctx, field)
+	case "basis":
+		return ec.fieldContext_ExportRun_basis(ctx, field)
+	case "layout":
+		return ec.fieldContext_ExportRun_layout(ctx, field)
+	case "assembly":
+		return ec.fieldContext_ExportRun_assembly(ctx, field)
+	case "files":
+		return ec.fieldContext_ExportRun_files(ctx, field)
+	case "rows":
+		return ec.fieldContext_ExportRun_rows(ctx, field)
+	case "totals":
+		return ec.fieldContext_ExportRun_totals(ctx, field)
+	case "error":
+		return ec.fieldContext_ExportRun_error(ctx, field)
+	case "queuedAt":
+		return ec.fieldContext_ExportRun_queuedAt(ctx, field)
+	case "nextAttemptAt":
+		return ec.fieldContext_ExportRun_nextAttemptAt(ctx, field)
+	case "finishedAt":
+		return ec.fieldContext_ExportRun_finishedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ExportRun", field.Name)
+}
+
+func (ec *executionContext) childFields_ExportSaveResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "config":
+		return ec.fieldContext_ExportSaveResult_config(ctx, field)
+	case "verification":
+		return ec.fieldContext_ExportSaveResult_verification(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ExportSaveResult", field.Name)
+}
+
+func (ec *executionContext) childFields_ExportVerification(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "ok":
+		return ec.fieldContext_ExportVerification_ok(ctx, field)
+	case "problem":
+		return ec.fieldContext_ExportVerification_problem(ctx, field)
+	case "message":
+		return ec.fieldContext_ExportVerification_message(ctx, field)
+	case "policy":
+		return ec.fieldContext_ExportVerification_policy(ctx, field)
+	case "overlap":
+		return ec.fieldContext_ExportVerification_overlap(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ExportVerification", field.Name)
+}
+
 func (ec *executionContext) childFields_IngestionRun(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -4790,6 +5526,28 @@ func (ec *executionContext) field_Mutation_deleteConnector_args(ctx context.Cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_deleteExport_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "organizationId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["organizationId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_deletePricebook_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5034,6 +5792,50 @@ func (ec *executionContext) field_Mutation_reopenBillingCycle_args(ctx context.C
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_retryExportRun_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "organizationId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["organizationId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_saveExport_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "organizationId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["organizationId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ExportConfigInput, error) {
+			return ec.unmarshalNExportConfigInput2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportConfigInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_setPriceAdjustment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5209,6 +6011,28 @@ func (ec *executionContext) field_Mutation_updateConnector_args(ctx context.Cont
 		return nil, err
 	}
 	args["input"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_verifyExport_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "organizationId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["organizationId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ExportConfigInput, error) {
+			return ec.unmarshalNExportConfigInput2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportConfigInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
 	return args, nil
 }
 
@@ -5401,6 +6225,42 @@ func (ec *executionContext) field_Query_customers_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["month"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_exportConfigs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "organizationId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["organizationId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_exportRuns_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "organizationId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["organizationId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "limit",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["limit"] = arg1
 	return args, nil
 }
 
@@ -9001,6 +9861,1164 @@ func (ec *executionContext) fieldContext_DimensionValue_label(_ context.Context,
 	return graphql.NewScalarFieldContext("DimensionValue", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _ExportConfig_id(ctx context.Context, field graphql.CollectedField, obj *model.ExportConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportConfig_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExportConfig_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExportConfig", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _ExportConfig_organizationId(ctx context.Context, field graphql.CollectedField, obj *model.ExportConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportConfig_organizationId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OrganizationID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExportConfig_organizationId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExportConfig", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _ExportConfig_enabled(ctx context.Context, field graphql.CollectedField, obj *model.ExportConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportConfig_enabled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Enabled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExportConfig_enabled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExportConfig", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _ExportConfig_providers(ctx context.Context, field graphql.CollectedField, obj *model.ExportConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportConfig_providers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Providers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExportConfig_providers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExportConfig", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ExportConfig_basis(ctx context.Context, field graphql.CollectedField, obj *model.ExportConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportConfig_basis(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Basis, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.ExportBasis) graphql.Marshaler {
+			return ec.marshalNExportBasis2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportBasis(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExportConfig_basis(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExportConfig", field, false, false, errors.New("field of type ExportBasis does not have child fields"))
+}
+
+func (ec *executionContext) _ExportConfig_format(ctx context.Context, field graphql.CollectedField, obj *model.ExportConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportConfig_format(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Format, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.ExportFormat) graphql.Marshaler {
+			return ec.marshalNExportFormat2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportFormat(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExportConfig_format(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExportConfig", field, false, false, errors.New("field of type ExportFormat does not have child fields"))
+}
+
+func (ec *executionContext) _ExportConfig_destination(ctx context.Context, field graphql.CollectedField, obj *model.ExportConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportConfig_destination(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Destination, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ExportDestination) graphql.Marshaler {
+			return ec.marshalNExportDestination2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportDestination(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExportConfig_destination(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ExportConfig",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ExportDestination(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ExportConfig_hasKey(ctx context.Context, field graphql.CollectedField, obj *model.ExportConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportConfig_hasKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HasKey, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExportConfig_hasKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExportConfig", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _ExportConfig_overwriteConfirmed(ctx context.Context, field graphql.CollectedField, obj *model.ExportConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportConfig_overwriteConfirmed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OverwriteConfirmed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExportConfig_overwriteConfirmed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExportConfig", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _ExportConfig_verifiedAt(ctx context.Context, field graphql.CollectedField, obj *model.ExportConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportConfig_verifiedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.VerifiedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ExportConfig_verifiedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExportConfig", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _ExportConfig_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.ExportConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportConfig_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExportConfig_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExportConfig", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _ExportDestination_kind(ctx context.Context, field graphql.CollectedField, obj *model.ExportDestination) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportDestination_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.ExportDestinationKind) graphql.Marshaler {
+			return ec.marshalNExportDestinationKind2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportDestinationKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExportDestination_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExportDestination", field, false, false, errors.New("field of type ExportDestinationKind does not have child fields"))
+}
+
+func (ec *executionContext) _ExportDestination_bucket(ctx context.Context, field graphql.CollectedField, obj *model.ExportDestination) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportDestination_bucket(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Bucket, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExportDestination_bucket(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExportDestination", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ExportDestination_prefix(ctx context.Context, field graphql.CollectedField, obj *model.ExportDestination) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportDestination_prefix(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Prefix, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExportDestination_prefix(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExportDestination", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ExportDestination_region(ctx context.Context, field graphql.CollectedField, obj *model.ExportDestination) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportDestination_region(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Region, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ExportDestination_region(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExportDestination", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ExportDestination_accountId(ctx context.Context, field graphql.CollectedField, obj *model.ExportDestination) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportDestination_accountId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AccountID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ExportDestination_accountId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExportDestination", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _ExportFile_key(ctx context.Context, field graphql.CollectedField, obj *model.ExportFile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportFile_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExportFile_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExportFile", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ExportFile_rows(ctx context.Context, field graphql.CollectedField, obj *model.ExportFile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportFile_rows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rows, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExportFile_rows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExportFile", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ExportFile_bytes(ctx context.Context, field graphql.CollectedField, obj *model.ExportFile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportFile_bytes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Bytes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExportFile_bytes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExportFile", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ExportFile_sha256(ctx context.Context, field graphql.CollectedField, obj *model.ExportFile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportFile_sha256(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sha256, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExportFile_sha256(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExportFile", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ExportOverlap_what(ctx context.Context, field graphql.CollectedField, obj *model.ExportOverlap) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportOverlap_what(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.What, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExportOverlap_what(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExportOverlap", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ExportOverlap_message(ctx context.Context, field graphql.CollectedField, obj *model.ExportOverlap) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportOverlap_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExportOverlap_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExportOverlap", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ExportRun_id(ctx context.Context, field graphql.CollectedField, obj *model.ExportRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportRun_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExportRun_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExportRun", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _ExportRun_organizationId(ctx context.Context, field graphql.CollectedField, obj *model.ExportRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportRun_organizationId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OrganizationID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExportRun_organizationId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExportRun", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _ExportRun_configId(ctx context.Context, field graphql.CollectedField, obj *model.ExportRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportRun_configId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ConfigID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExportRun_configId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExportRun", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _ExportRun_customerId(ctx context.Context, field graphql.CollectedField, obj *model.ExportRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportRun_customerId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CustomerID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExportRun_customerId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExportRun", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _ExportRun_provider(ctx context.Context, field graphql.CollectedField, obj *model.ExportRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportRun_provider(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Provider, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExportRun_provider(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExportRun", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ExportRun_month(ctx context.Context, field graphql.CollectedField, obj *model.ExportRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportRun_month(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Month, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExportRun_month(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExportRun", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ExportRun_reason(ctx context.Context, field graphql.CollectedField, obj *model.ExportRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportRun_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExportRun_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExportRun", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ExportRun_status(ctx context.Context, field graphql.CollectedField, obj *model.ExportRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportRun_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.ExportRunStatus) graphql.Marshaler {
+			return ec.marshalNExportRunStatus2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportRunStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExportRun_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExportRun", field, false, false, errors.New("field of type ExportRunStatus does not have child fields"))
+}
+
+func (ec *executionContext) _ExportRun_attempts(ctx context.Context, field graphql.CollectedField, obj *model.ExportRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportRun_attempts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attempts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExportRun_attempts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExportRun", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ExportRun_basis(ctx context.Context, field graphql.CollectedField, obj *model.ExportRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportRun_basis(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Basis, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.ExportBasis) graphql.Marshaler {
+			return ec.marshalNExportBasis2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportBasis(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExportRun_basis(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExportRun", field, false, false, errors.New("field of type ExportBasis does not have child fields"))
+}
+
+func (ec *executionContext) _ExportRun_layout(ctx context.Context, field graphql.CollectedField, obj *model.ExportRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportRun_layout(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Layout, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExportRun_layout(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExportRun", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ExportRun_assembly(ctx context.Context, field graphql.CollectedField, obj *model.ExportRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportRun_assembly(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Assembly, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExportRun_assembly(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExportRun", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ExportRun_files(ctx context.Context, field graphql.CollectedField, obj *model.ExportRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportRun_files(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Files, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.ExportFile) graphql.Marshaler {
+			return ec.marshalNExportFile2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportFileᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExportRun_files(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ExportRun",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ExportFile(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ExportRun_rows(ctx context.Context, field graphql.CollectedField, obj *model.ExportRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportRun_rows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rows, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExportRun_rows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExportRun", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ExportRun_totals(ctx context.Context, field graphql.CollectedField, obj *model.ExportRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportRun_totals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Totals, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐMoneyᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExportRun_totals(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ExportRun",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ExportRun_error(ctx context.Context, field graphql.CollectedField, obj *model.ExportRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportRun_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Error, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExportRun_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExportRun", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ExportRun_queuedAt(ctx context.Context, field graphql.CollectedField, obj *model.ExportRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportRun_queuedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.QueuedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExportRun_queuedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExportRun", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _ExportRun_nextAttemptAt(ctx context.Context, field graphql.CollectedField, obj *model.ExportRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportRun_nextAttemptAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NextAttemptAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ExportRun_nextAttemptAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExportRun", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _ExportRun_finishedAt(ctx context.Context, field graphql.CollectedField, obj *model.ExportRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportRun_finishedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FinishedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ExportRun_finishedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExportRun", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _ExportSaveResult_config(ctx context.Context, field graphql.CollectedField, obj *model.ExportSaveResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportSaveResult_config(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Config, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ExportConfig) graphql.Marshaler {
+			return ec.marshalNExportConfig2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportConfig(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExportSaveResult_config(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ExportSaveResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ExportConfig(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ExportSaveResult_verification(ctx context.Context, field graphql.CollectedField, obj *model.ExportSaveResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportSaveResult_verification(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Verification, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ExportVerification) graphql.Marshaler {
+			return ec.marshalNExportVerification2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportVerification(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExportSaveResult_verification(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ExportSaveResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ExportVerification(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ExportVerification_ok(ctx context.Context, field graphql.CollectedField, obj *model.ExportVerification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportVerification_ok(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ok, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExportVerification_ok(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExportVerification", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _ExportVerification_problem(ctx context.Context, field graphql.CollectedField, obj *model.ExportVerification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportVerification_problem(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Problem, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ExportProblem) graphql.Marshaler {
+			return ec.marshalOExportProblem2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportProblem(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ExportVerification_problem(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExportVerification", field, false, false, errors.New("field of type ExportProblem does not have child fields"))
+}
+
+func (ec *executionContext) _ExportVerification_message(ctx context.Context, field graphql.CollectedField, obj *model.ExportVerification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportVerification_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExportVerification_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExportVerification", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ExportVerification_policy(ctx context.Context, field graphql.CollectedField, obj *model.ExportVerification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportVerification_policy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Policy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExportVerification_policy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExportVerification", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ExportVerification_overlap(ctx context.Context, field graphql.CollectedField, obj *model.ExportVerification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExportVerification_overlap(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Overlap, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ExportOverlap) graphql.Marshaler {
+			return ec.marshalOExportOverlap2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportOverlap(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ExportVerification_overlap(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ExportVerification",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ExportOverlap(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _IngestionRun_id(ctx context.Context, field graphql.CollectedField, obj *model.IngestionRun) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10971,6 +12989,182 @@ func (ec *executionContext) fieldContext_Mutation_reopenBillingCycle(ctx context
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_verifyExport(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_verifyExport(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().VerifyExport(ctx, fc.Args["organizationId"].(*string), fc.Args["input"].(model.ExportConfigInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ExportVerification) graphql.Marshaler {
+			return ec.marshalNExportVerification2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportVerification(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_verifyExport(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ExportVerification(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_verifyExport_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_saveExport(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_saveExport(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SaveExport(ctx, fc.Args["organizationId"].(*string), fc.Args["input"].(model.ExportConfigInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ExportSaveResult) graphql.Marshaler {
+			return ec.marshalNExportSaveResult2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportSaveResult(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_saveExport(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ExportSaveResult(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_saveExport_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteExport(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteExport(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteExport(ctx, fc.Args["organizationId"].(*string), fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteExport(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteExport_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_retryExportRun(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_retryExportRun(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RetryExportRun(ctx, fc.Args["organizationId"].(*string), fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ExportRun) graphql.Marshaler {
+			return ec.marshalNExportRun2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportRun(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_retryExportRun(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ExportRun(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_retryExportRun_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_createPricebook(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12422,6 +14616,94 @@ func (ec *executionContext) fieldContext_Query_billingCycleEvents(ctx context.Co
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_billingCycleEvents_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_exportConfigs(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_exportConfigs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ExportConfigs(ctx, fc.Args["organizationId"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.ExportConfig) graphql.Marshaler {
+			return ec.marshalNExportConfig2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportConfigᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_exportConfigs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ExportConfig(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_exportConfigs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_exportRuns(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_exportRuns(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ExportRuns(ctx, fc.Args["organizationId"].(*string), fc.Args["limit"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.ExportRun) graphql.Marshaler {
+			return ec.marshalNExportRun2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportRunᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_exportRuns(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ExportRun(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_exportRuns_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -15105,6 +17387,120 @@ func (ec *executionContext) unmarshalInputCreditInput(ctx context.Context, obj a
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputExportConfigInput(ctx context.Context, obj any) (model.ExportConfigInput, error) {
+	var it model.ExportConfigInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["format"]; !present {
+		asMap["format"] = "NATIVE"
+	}
+	if _, present := asMap["confirmOverwrite"]; !present {
+		asMap["confirmOverwrite"] = false
+	}
+
+	fieldsInOrder := [...]string{"id", "enabled", "providers", "basis", "format", "kind", "bucket", "prefix", "region", "accountId", "serviceAccountKey", "confirmOverwrite"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "enabled":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enabled"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Enabled = data
+		case "providers":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("providers"))
+			data, err := ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Providers = data
+		case "basis":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("basis"))
+			data, err := ec.unmarshalOExportBasis2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportBasis(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Basis = data
+		case "format":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("format"))
+			data, err := ec.unmarshalOExportFormat2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportFormat(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Format = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNExportDestinationKind2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportDestinationKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "bucket":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bucket"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Bucket = data
+		case "prefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("prefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Prefix = data
+		case "region":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("region"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Region = data
+		case "accountId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accountId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AccountID = data
+		case "serviceAccountKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("serviceAccountKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ServiceAccountKey = data
+		case "confirmOverwrite":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("confirmOverwrite"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ConfirmOverwrite = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputPricingRuleInput(ctx context.Context, obj any) (model.PricingRuleInput, error) {
 	var it model.PricingRuleInput
 	if obj == nil {
@@ -16851,6 +19247,477 @@ func (ec *executionContext) _DimensionValue(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var exportConfigImplementors = []string{"ExportConfig"}
+
+func (ec *executionContext) _ExportConfig(ctx context.Context, sel ast.SelectionSet, obj *model.ExportConfig) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, exportConfigImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ExportConfig")
+		case "id":
+			out.Values[i] = ec._ExportConfig_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "organizationId":
+			out.Values[i] = ec._ExportConfig_organizationId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "enabled":
+			out.Values[i] = ec._ExportConfig_enabled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "providers":
+			out.Values[i] = ec._ExportConfig_providers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "basis":
+			out.Values[i] = ec._ExportConfig_basis(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "format":
+			out.Values[i] = ec._ExportConfig_format(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "destination":
+			out.Values[i] = ec._ExportConfig_destination(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hasKey":
+			out.Values[i] = ec._ExportConfig_hasKey(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "overwriteConfirmed":
+			out.Values[i] = ec._ExportConfig_overwriteConfirmed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "verifiedAt":
+			out.Values[i] = ec._ExportConfig_verifiedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._ExportConfig_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var exportDestinationImplementors = []string{"ExportDestination"}
+
+func (ec *executionContext) _ExportDestination(ctx context.Context, sel ast.SelectionSet, obj *model.ExportDestination) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, exportDestinationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ExportDestination")
+		case "kind":
+			out.Values[i] = ec._ExportDestination_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bucket":
+			out.Values[i] = ec._ExportDestination_bucket(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "prefix":
+			out.Values[i] = ec._ExportDestination_prefix(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "region":
+			out.Values[i] = ec._ExportDestination_region(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "accountId":
+			out.Values[i] = ec._ExportDestination_accountId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var exportFileImplementors = []string{"ExportFile"}
+
+func (ec *executionContext) _ExportFile(ctx context.Context, sel ast.SelectionSet, obj *model.ExportFile) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, exportFileImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ExportFile")
+		case "key":
+			out.Values[i] = ec._ExportFile_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rows":
+			out.Values[i] = ec._ExportFile_rows(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bytes":
+			out.Values[i] = ec._ExportFile_bytes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sha256":
+			out.Values[i] = ec._ExportFile_sha256(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var exportOverlapImplementors = []string{"ExportOverlap"}
+
+func (ec *executionContext) _ExportOverlap(ctx context.Context, sel ast.SelectionSet, obj *model.ExportOverlap) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, exportOverlapImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ExportOverlap")
+		case "what":
+			out.Values[i] = ec._ExportOverlap_what(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._ExportOverlap_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var exportRunImplementors = []string{"ExportRun"}
+
+func (ec *executionContext) _ExportRun(ctx context.Context, sel ast.SelectionSet, obj *model.ExportRun) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, exportRunImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ExportRun")
+		case "id":
+			out.Values[i] = ec._ExportRun_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "organizationId":
+			out.Values[i] = ec._ExportRun_organizationId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "configId":
+			out.Values[i] = ec._ExportRun_configId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "customerId":
+			out.Values[i] = ec._ExportRun_customerId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "provider":
+			out.Values[i] = ec._ExportRun_provider(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "month":
+			out.Values[i] = ec._ExportRun_month(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._ExportRun_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._ExportRun_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "attempts":
+			out.Values[i] = ec._ExportRun_attempts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "basis":
+			out.Values[i] = ec._ExportRun_basis(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "layout":
+			out.Values[i] = ec._ExportRun_layout(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "assembly":
+			out.Values[i] = ec._ExportRun_assembly(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "files":
+			out.Values[i] = ec._ExportRun_files(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rows":
+			out.Values[i] = ec._ExportRun_rows(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totals":
+			out.Values[i] = ec._ExportRun_totals(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "error":
+			out.Values[i] = ec._ExportRun_error(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "queuedAt":
+			out.Values[i] = ec._ExportRun_queuedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nextAttemptAt":
+			out.Values[i] = ec._ExportRun_nextAttemptAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "finishedAt":
+			out.Values[i] = ec._ExportRun_finishedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var exportSaveResultImplementors = []string{"ExportSaveResult"}
+
+func (ec *executionContext) _ExportSaveResult(ctx context.Context, sel ast.SelectionSet, obj *model.ExportSaveResult) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, exportSaveResultImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ExportSaveResult")
+		case "config":
+			out.Values[i] = ec._ExportSaveResult_config(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "verification":
+			out.Values[i] = ec._ExportSaveResult_verification(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var exportVerificationImplementors = []string{"ExportVerification"}
+
+func (ec *executionContext) _ExportVerification(ctx context.Context, sel ast.SelectionSet, obj *model.ExportVerification) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, exportVerificationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ExportVerification")
+		case "ok":
+			out.Values[i] = ec._ExportVerification_ok(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "problem":
+			out.Values[i] = ec._ExportVerification_problem(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._ExportVerification_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "policy":
+			out.Values[i] = ec._ExportVerification_policy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "overlap":
+			out.Values[i] = ec._ExportVerification_overlap(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var ingestionRunImplementors = []string{"IngestionRun"}
 
 func (ec *executionContext) _IngestionRun(ctx context.Context, sel ast.SelectionSet, obj *model.IngestionRun) graphql.Marshaler {
@@ -17471,6 +20338,34 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "verifyExport":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_verifyExport(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "saveExport":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_saveExport(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteExport":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteExport(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "retryExportRun":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_retryExportRun(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "createPricebook":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createPricebook(ctx, field)
@@ -18056,6 +20951,50 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 					}
 				}()
 				res = ec._Query_billingCycleEvents(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "exportConfigs":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_exportConfigs(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "exportRuns":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_exportRuns(ctx, field)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -19471,6 +22410,161 @@ func (ec *executionContext) marshalNDimensionValue2ᚕgithubᚗcomᚋtruecostᚋ
 	return ret
 }
 
+func (ec *executionContext) unmarshalNExportBasis2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportBasis(ctx context.Context, v any) (model.ExportBasis, error) {
+	var res model.ExportBasis
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNExportBasis2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportBasis(ctx context.Context, sel ast.SelectionSet, v model.ExportBasis) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNExportConfig2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportConfig(ctx context.Context, sel ast.SelectionSet, v model.ExportConfig) graphql.Marshaler {
+	return ec._ExportConfig(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNExportConfig2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportConfigᚄ(ctx context.Context, sel ast.SelectionSet, v []model.ExportConfig) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNExportConfig2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportConfig(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNExportConfig2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportConfig(ctx context.Context, sel ast.SelectionSet, v *model.ExportConfig) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ExportConfig(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNExportConfigInput2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportConfigInput(ctx context.Context, v any) (model.ExportConfigInput, error) {
+	res, err := ec.unmarshalInputExportConfigInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNExportDestination2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportDestination(ctx context.Context, sel ast.SelectionSet, v *model.ExportDestination) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ExportDestination(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNExportDestinationKind2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportDestinationKind(ctx context.Context, v any) (model.ExportDestinationKind, error) {
+	var res model.ExportDestinationKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNExportDestinationKind2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportDestinationKind(ctx context.Context, sel ast.SelectionSet, v model.ExportDestinationKind) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNExportFile2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportFile(ctx context.Context, sel ast.SelectionSet, v model.ExportFile) graphql.Marshaler {
+	return ec._ExportFile(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNExportFile2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportFileᚄ(ctx context.Context, sel ast.SelectionSet, v []model.ExportFile) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNExportFile2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportFile(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNExportFormat2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportFormat(ctx context.Context, v any) (model.ExportFormat, error) {
+	var res model.ExportFormat
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNExportFormat2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportFormat(ctx context.Context, sel ast.SelectionSet, v model.ExportFormat) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNExportRun2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportRun(ctx context.Context, sel ast.SelectionSet, v model.ExportRun) graphql.Marshaler {
+	return ec._ExportRun(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNExportRun2ᚕgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportRunᚄ(ctx context.Context, sel ast.SelectionSet, v []model.ExportRun) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNExportRun2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportRun(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNExportRun2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportRun(ctx context.Context, sel ast.SelectionSet, v *model.ExportRun) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ExportRun(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNExportRunStatus2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportRunStatus(ctx context.Context, v any) (model.ExportRunStatus, error) {
+	var res model.ExportRunStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNExportRunStatus2githubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportRunStatus(ctx context.Context, sel ast.SelectionSet, v model.ExportRunStatus) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNExportSaveResult2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportSaveResult(ctx context.Context, sel ast.SelectionSet, v *model.ExportSaveResult) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ExportSaveResult(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNExportVerification2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportVerification(ctx context.Context, sel ast.SelectionSet, v *model.ExportVerification) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ExportVerification(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
 	res, err := graphql.UnmarshalFloatContext(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -20399,6 +23493,61 @@ func (ec *executionContext) marshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecim
 	_ = ctx
 	res := model.MarshalDecimal(*v)
 	return res
+}
+
+func (ec *executionContext) unmarshalOExportBasis2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportBasis(ctx context.Context, v any) (*model.ExportBasis, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.ExportBasis)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOExportBasis2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportBasis(ctx context.Context, sel ast.SelectionSet, v *model.ExportBasis) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOExportFormat2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportFormat(ctx context.Context, v any) (*model.ExportFormat, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.ExportFormat)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOExportFormat2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportFormat(ctx context.Context, sel ast.SelectionSet, v *model.ExportFormat) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) marshalOExportOverlap2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportOverlap(ctx context.Context, sel ast.SelectionSet, v *model.ExportOverlap) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ExportOverlap(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOExportProblem2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportProblem(ctx context.Context, v any) (*model.ExportProblem, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.ExportProblem)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOExportProblem2ᚖgithubᚗcomᚋtruecostᚋtruecostᚋgraphᚋmodelᚐExportProblem(ctx context.Context, sel ast.SelectionSet, v *model.ExportProblem) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) unmarshalOFloat2ᚖfloat64(ctx context.Context, v any) (*float64, error) {

@@ -457,6 +457,102 @@ type DimensionValue struct {
 	Label *string `json:"label,omitempty"`
 }
 
+type ExportConfig struct {
+	ID             string `json:"id"`
+	OrganizationID string `json:"organizationId"`
+	Enabled        bool   `json:"enabled"`
+	// aws, azure, gcp, oci.
+	Providers   []string           `json:"providers"`
+	Basis       ExportBasis        `json:"basis"`
+	Format      ExportFormat       `json:"format"`
+	Destination *ExportDestination `json:"destination"`
+	// A GCS service-account key is stored; it is never returned.
+	HasKey             bool       `json:"hasKey"`
+	OverwriteConfirmed bool       `json:"overwriteConfirmed"`
+	VerifiedAt         *time.Time `json:"verifiedAt,omitempty"`
+	UpdatedAt          time.Time  `json:"updatedAt"`
+}
+
+type ExportConfigInput struct {
+	// Empty to create a configuration.
+	ID        *string  `json:"id,omitempty"`
+	Enabled   bool     `json:"enabled"`
+	Providers []string `json:"providers"`
+	// Defaults to RESALE for a reseller's customer, COST otherwise.
+	Basis     *ExportBasis          `json:"basis,omitempty"`
+	Format    *ExportFormat         `json:"format,omitempty"`
+	Kind      ExportDestinationKind `json:"kind"`
+	Bucket    string                `json:"bucket"`
+	Prefix    *string               `json:"prefix,omitempty"`
+	Region    *string               `json:"region,omitempty"`
+	AccountID *string               `json:"accountId,omitempty"`
+	// GCS: the service account's JSON key; omitted keeps the stored one.
+	ServiceAccountKey *string `json:"serviceAccountKey,omitempty"`
+	// Save although a cloud billing export writes to the same bucket.
+	ConfirmOverwrite *bool `json:"confirmOverwrite,omitempty"`
+}
+
+type ExportDestination struct {
+	Kind   ExportDestinationKind `json:"kind"`
+	Bucket string                `json:"bucket"`
+	Prefix string                `json:"prefix"`
+	// S3: the bucket's region (us-east-1 when null).
+	Region *string `json:"region,omitempty"`
+	// S3: the organization's AWS cloud account whose role reaches the bucket.
+	AccountID *string `json:"accountId,omitempty"`
+}
+
+type ExportFile struct {
+	Key    string `json:"key"`
+	Rows   int    `json:"rows"`
+	Bytes  int    `json:"bytes"`
+	Sha256 string `json:"sha256"`
+}
+
+// A cloud billing export writing where the configuration would.
+type ExportOverlap struct {
+	What    string `json:"what"`
+	Message string `json:"message"`
+}
+
+type ExportRun struct {
+	ID             string `json:"id"`
+	OrganizationID string `json:"organizationId"`
+	ConfigID       string `json:"configId"`
+	CustomerID     string `json:"customerId"`
+	Provider       string `json:"provider"`
+	// YYYY-MM.
+	Month    string          `json:"month"`
+	Reason   string          `json:"reason"`
+	Status   ExportRunStatus `json:"status"`
+	Attempts int             `json:"attempts"`
+	Basis    ExportBasis     `json:"basis"`
+	Layout   string          `json:"layout"`
+	Assembly string          `json:"assembly"`
+	Files    []ExportFile    `json:"files"`
+	Rows     int             `json:"rows"`
+	Totals   []Money         `json:"totals"`
+	// What went wrong and what to fix; empty when it succeeded.
+	Error         string     `json:"error"`
+	QueuedAt      time.Time  `json:"queuedAt"`
+	NextAttemptAt *time.Time `json:"nextAttemptAt,omitempty"`
+	FinishedAt    *time.Time `json:"finishedAt,omitempty"`
+}
+
+type ExportSaveResult struct {
+	Config       *ExportConfig       `json:"config"`
+	Verification *ExportVerification `json:"verification"`
+}
+
+type ExportVerification struct {
+	Ok      bool           `json:"ok"`
+	Problem *ExportProblem `json:"problem,omitempty"`
+	Message string         `json:"message"`
+	// What to grant, filled in with the bucket.
+	Policy  string         `json:"policy"`
+	Overlap *ExportOverlap `json:"overlap,omitempty"`
+}
+
 // One load of a connector's source.
 type IngestionRun struct {
 	ID             string          `json:"id"`
@@ -1383,6 +1479,295 @@ func (e *DateBasis) UnmarshalJSON(b []byte) error {
 }
 
 func (e DateBasis) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type ExportBasis string
+
+const (
+	// The reseller's cost (resellers and direct customers only).
+	ExportBasisCost ExportBasis = "COST"
+	// The resale price: no cost anywhere in the files.
+	ExportBasisResale ExportBasis = "RESALE"
+)
+
+var AllExportBasis = []ExportBasis{
+	ExportBasisCost,
+	ExportBasisResale,
+}
+
+func (e ExportBasis) IsValid() bool {
+	switch e {
+	case ExportBasisCost, ExportBasisResale:
+		return true
+	}
+	return false
+}
+
+func (e ExportBasis) String() string {
+	return string(e)
+}
+
+func (e *ExportBasis) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ExportBasis(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ExportBasis", str)
+	}
+	return nil
+}
+
+func (e ExportBasis) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ExportBasis) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ExportBasis) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type ExportDestinationKind string
+
+const (
+	ExportDestinationKindS3  ExportDestinationKind = "S3"
+	ExportDestinationKindGcs ExportDestinationKind = "GCS"
+)
+
+var AllExportDestinationKind = []ExportDestinationKind{
+	ExportDestinationKindS3,
+	ExportDestinationKindGcs,
+}
+
+func (e ExportDestinationKind) IsValid() bool {
+	switch e {
+	case ExportDestinationKindS3, ExportDestinationKindGcs:
+		return true
+	}
+	return false
+}
+
+func (e ExportDestinationKind) String() string {
+	return string(e)
+}
+
+func (e *ExportDestinationKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ExportDestinationKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ExportDestinationKind", str)
+	}
+	return nil
+}
+
+func (e ExportDestinationKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ExportDestinationKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ExportDestinationKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type ExportFormat string
+
+const (
+	// Each provider's own layout where the data came from its native export (AWS: the legacy CUR layout), FOCUS otherwise.
+	ExportFormatNative ExportFormat = "NATIVE"
+	// FOCUS 1.2 CSV with x_ResaleCost, for every provider.
+	ExportFormatFocus ExportFormat = "FOCUS"
+)
+
+var AllExportFormat = []ExportFormat{
+	ExportFormatNative,
+	ExportFormatFocus,
+}
+
+func (e ExportFormat) IsValid() bool {
+	switch e {
+	case ExportFormatNative, ExportFormatFocus:
+		return true
+	}
+	return false
+}
+
+func (e ExportFormat) String() string {
+	return string(e)
+}
+
+func (e *ExportFormat) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ExportFormat(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ExportFormat", str)
+	}
+	return nil
+}
+
+func (e ExportFormat) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ExportFormat) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ExportFormat) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type ExportProblem string
+
+const (
+	ExportProblemBucketMissing  ExportProblem = "BUCKET_MISSING"
+	ExportProblemAccessDenied   ExportProblem = "ACCESS_DENIED"
+	ExportProblemWrongRegion    ExportProblem = "WRONG_REGION"
+	ExportProblemBadCredentials ExportProblem = "BAD_CREDENTIALS"
+	ExportProblemUnreachable    ExportProblem = "UNREACHABLE"
+)
+
+var AllExportProblem = []ExportProblem{
+	ExportProblemBucketMissing,
+	ExportProblemAccessDenied,
+	ExportProblemWrongRegion,
+	ExportProblemBadCredentials,
+	ExportProblemUnreachable,
+}
+
+func (e ExportProblem) IsValid() bool {
+	switch e {
+	case ExportProblemBucketMissing, ExportProblemAccessDenied, ExportProblemWrongRegion, ExportProblemBadCredentials, ExportProblemUnreachable:
+		return true
+	}
+	return false
+}
+
+func (e ExportProblem) String() string {
+	return string(e)
+}
+
+func (e *ExportProblem) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ExportProblem(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ExportProblem", str)
+	}
+	return nil
+}
+
+func (e ExportProblem) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ExportProblem) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ExportProblem) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type ExportRunStatus string
+
+const (
+	ExportRunStatusQueued    ExportRunStatus = "QUEUED"
+	ExportRunStatusRunning   ExportRunStatus = "RUNNING"
+	ExportRunStatusSucceeded ExportRunStatus = "SUCCEEDED"
+	ExportRunStatusFailed    ExportRunStatus = "FAILED"
+)
+
+var AllExportRunStatus = []ExportRunStatus{
+	ExportRunStatusQueued,
+	ExportRunStatusRunning,
+	ExportRunStatusSucceeded,
+	ExportRunStatusFailed,
+}
+
+func (e ExportRunStatus) IsValid() bool {
+	switch e {
+	case ExportRunStatusQueued, ExportRunStatusRunning, ExportRunStatusSucceeded, ExportRunStatusFailed:
+		return true
+	}
+	return false
+}
+
+func (e ExportRunStatus) String() string {
+	return string(e)
+}
+
+func (e *ExportRunStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ExportRunStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ExportRunStatus", str)
+	}
+	return nil
+}
+
+func (e ExportRunStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ExportRunStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ExportRunStatus) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
