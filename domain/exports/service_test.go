@@ -315,12 +315,27 @@ func TestResaleExportsOfAClosedMonthWaitForClose(t *testing.T) {
 	if _, err := w.svc.Queue(ctx, w.acmeAdmin, w.acme.ID, connectors.AWS, time.Date(2024, 9, 1, 0, 0, 0, 0, time.UTC), "close"); domain.ErrorCode(err) != domain.Forbidden {
 		t.Errorf("a user queued a close: %v", err)
 	}
-	if n, err := w.svc.Queue(ctx, system, w.acme.ID, connectors.AWS, time.Date(2024, 9, 1, 0, 0, 0, 0, time.UTC), "close"); err != nil || n != 1 {
-		t.Fatalf("queue at close: %d %v", n, err)
-	}
+	// Closing the month (pricing's close observer) queues it once more.
+	w.svc.MonthClosed(ctx, w.acme.ID, time.Date(2024, 9, 1, 0, 0, 0, 0, time.UTC))
 	_, _ = w.svc.WriteQueued(ctx, system, 10)
 	if len(w.sink.objects) == 0 {
 		t.Error("the export queued at close was not written")
+	}
+	runs, err := w.svc.Runs(ctx, w.acmeAdmin, w.acme.ID, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closes := 0
+	for _, r := range runs {
+		if r.Reason == "close" {
+			closes++
+			if r.Provider != connectors.AWS || r.Status != exports.RunSucceeded {
+				t.Errorf("run queued at close: %+v", r)
+			}
+		}
+	}
+	if closes != 1 {
+		t.Errorf("%d runs queued at close, want 1 (the configuration exports AWS only)", closes)
 	}
 }
 
