@@ -74,7 +74,7 @@ func exportS3(t *testing.T) (string, *s3.Client) {
 }
 
 type e2eRun struct {
-	ID, Status, Month, Basis, Layout, Error, ConfigID, Provider string
+	ID, Status, Month, Basis, Layout, Error, ConfigID, Provider, Reason string
 	Rows                                                        int
 	Files                                                       []struct{ Key string }
 	Totals                                                      []struct{ Amount, Currency string }
@@ -267,6 +267,23 @@ func TestExportsAreWrittenAfterASyncThroughTheBinary(t *testing.T) {
 			if assembly == oldAssembly || len(keys) != 1 || !strings.Contains(keys[0], "/"+assembly+"/") || slices.Contains(keys, oldKeys[0]) {
 				t.Errorf("restated September: assembly %s keys %v, before %s %v", assembly, keys, oldAssembly, oldKeys)
 			}
+
+			// The reseller closes September: its two resale exports are
+			// written once more, queued by the close.
+			graphqlData(t, url, reseller, `mutation($org: ID!) { closeBillingCycle(organizationId: $org, month: "2026-09") { state } }`,
+				map[string]any{"org": acme}, nil)
+			closed := 0
+			for _, r := range waitExports(t, url, reseller, 11) {
+				if r.Reason == "close" {
+					closed++
+					if r.Month != "2026-09" || r.Basis != "RESALE" {
+						t.Errorf("run queued at close: %+v", r)
+					}
+				}
+			}
+			if closed != 2 {
+				t.Errorf("%d export runs queued by the close, want the 2 resale configurations", closed)
+			}
 		})
 	}
 }
@@ -320,7 +337,7 @@ func waitExports(t *testing.T, url, token string, n int) []e2eRun {
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		var data struct{ ExportRuns []e2eRun }
-		graphqlData(t, url, token, `{ exportRuns(limit: 100) { id status month basis layout error configId provider rows files { key } totals { amount currency } } }`, nil, &data)
+		graphqlData(t, url, token, `{ exportRuns(limit: 100) { id status month basis layout error configId provider reason rows files { key } totals { amount currency } } }`, nil, &data)
 		done := 0
 		for _, r := range data.ExportRuns {
 			if r.Status == "SUCCEEDED" {
