@@ -75,9 +75,9 @@ func exportS3(t *testing.T) (string, *s3.Client) {
 
 type e2eRun struct {
 	ID, Status, Month, Basis, Layout, Error, ConfigID, Provider, Reason string
-	Rows                                                        int
-	Files                                                       []struct{ Key string }
-	Totals                                                      []struct{ Amount, Currency string }
+	Rows                                                                int
+	Files                                                               []struct{ Key string }
+	Totals                                                              []struct{ Amount, Currency string }
 }
 
 func TestExportsAreWrittenAfterASyncThroughTheBinary(t *testing.T) {
