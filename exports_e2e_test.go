@@ -77,7 +77,7 @@ type e2eRun struct {
 	ID, Status, Month, Basis, Layout, Error, ConfigID, Provider, Reason string
 	Rows                                                                int
 	Files                                                               []struct{ Key string }
-	Totals                                                              []struct{ Amount, Currency string }
+	Totals                                                              []e2eMoney
 }
 
 func TestExportsAreWrittenAfterASyncThroughTheBinary(t *testing.T) {
@@ -186,19 +186,22 @@ func TestExportsAreWrittenAfterASyncThroughTheBinary(t *testing.T) {
 			var synced struct{ SyncConnector struct{ Status string } }
 			jobData(t, url, reseller, `mutation($org: ID, $id: ID!) { syncConnector(organizationId: $org, id: $id) { id } }`,
 				map[string]any{"org": acme, "id": conn.CreateConnector.ID}, `ingestionRun { status }`, &synced)
-			runs := waitExports(t, url, reseller, 6)
+			runs := waitExports(t, url, reseller, 10)
 
-			costs := func(month, metric string) string {
+			// costs is a month's total of one export stream: AWS's data, or
+			// the bill's own charges ("reseller").
+			costs := func(month, metric, provider string) decimal.Decimal {
 				var data struct {
-					Costs struct{ Totals []struct{ Amount string } }
+					Costs struct{ Totals []e2eMoney }
 				}
+				name := map[string]string{"aws": "AWS", "reseller": "Reseller"}[provider]
 				from, _ := time.Parse("2006-01", month)
-				graphqlData(t, url, reseller, `query($org: ID, $from: Date!, $to: Date!) { costs(query: {from: $from, to: $to,
-					dateBasis: BILLING_PERIOD, organizationId: $org, metric: `+metric+`}) { totals { amount } } }`,
-					map[string]any{"org": acme, "from": from.Format(time.DateOnly), "to": from.AddDate(0, 1, 0).Format(time.DateOnly)}, &data)
-				return data.Costs.Totals[0].Amount
+				graphqlData(t, url, reseller, `query($org: ID, $from: Date!, $to: Date!, $p: [String!]) { costs(query: {from: $from, to: $to,
+					dateBasis: BILLING_PERIOD, organizationId: $org, metric: `+metric+`, filter: {providers: $p}}) { totals { amount } } }`,
+					map[string]any{"org": acme, "from": from.Format(time.DateOnly), "to": from.AddDate(0, 1, 0).Format(time.DateOnly), "p": []string{name}}, &data)
+				return moneySum(data.Costs.Totals)
 			}
-			if costs("2026-09", "RESALE_COST") == costs("2026-09", "BILLED_COST") {
+			if costs("2026-09", "RESALE_COST", "aws").Equal(costs("2026-09", "BILLED_COST", "aws")) {
 				t.Fatal("pricing did not apply")
 			}
 			for _, r := range runs {
@@ -206,9 +209,9 @@ func TestExportsAreWrittenAfterASyncThroughTheBinary(t *testing.T) {
 				if r.Basis == "COST" {
 					metric = "BILLED_COST"
 				}
-				want := costs(r.Month, metric)
-				if len(r.Totals) != 1 || !decimal.RequireFromString(r.Totals[0].Amount).Equal(decimal.RequireFromString(want)) {
-					t.Errorf("run %s %s %s: totals %+v, costs says %s", r.Month, r.Basis, r.Layout, r.Totals, want)
+				want := costs(r.Month, metric, r.Provider)
+				if got := moneySum(r.Totals); len(r.Totals) > 1 || !got.Equal(want) {
+					t.Errorf("run %s %s %s %s: totals %+v, costs says %s", r.Month, r.Provider, r.Basis, r.Layout, r.Totals, want)
 				}
 				if r.Layout != "aws-cur" {
 					continue
@@ -232,7 +235,7 @@ func TestExportsAreWrittenAfterASyncThroughTheBinary(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				if !sum.Equal(decimal.RequireFromString(want)) {
+				if !sum.Equal(want) {
 					t.Errorf("%s %s read back by the CUR reader: %s, costs says %s", r.Month, r.Basis, sum, want)
 				}
 				if r.Basis == "COST" && !strings.HasPrefix(r.Files[0].Key, "cost/acme/truecost/") {
@@ -259,10 +262,10 @@ func TestExportsAreWrittenAfterASyncThroughTheBinary(t *testing.T) {
 				return m.AssemblyID, m.ReportKeys
 			}
 			oldAssembly, oldKeys := manifest()
-			restateSeptember(t, client, root)
+			restateSeptember(t, client, root, 1000, "5f0c2a9e-1111-4222-8333-444455556666")
 			jobData(t, url, reseller, `mutation($org: ID, $id: ID!) { syncConnector(organizationId: $org, id: $id) { id } }`,
 				map[string]any{"org": acme, "id": conn.CreateConnector.ID}, `ingestionRun { status }`, &synced)
-			waitExports(t, url, reseller, 9)
+			waitExports(t, url, reseller, 15)
 			assembly, keys := manifest()
 			if assembly == oldAssembly || len(keys) != 1 || !strings.Contains(keys[0], "/"+assembly+"/") || slices.Contains(keys, oldKeys[0]) {
 				t.Errorf("restated September: assembly %s keys %v, before %s %v", assembly, keys, oldAssembly, oldKeys)
@@ -273,25 +276,65 @@ func TestExportsAreWrittenAfterASyncThroughTheBinary(t *testing.T) {
 			graphqlData(t, url, reseller, `mutation($org: ID!) { closeBillingCycle(organizationId: $org, month: "2026-09") { state } }`,
 				map[string]any{"org": acme}, nil)
 			closed := 0
-			for _, r := range waitExports(t, url, reseller, 11) {
+			for _, r := range waitExports(t, url, reseller, 19) {
 				if r.Reason == "close" {
 					closed++
-					if r.Month != "2026-09" || r.Basis != "RESALE" {
+					if r.Month != "2026-09" || r.Basis != "RESALE" || (r.Provider != "aws" && r.Provider != "reseller") {
 						t.Errorf("run queued at close: %+v", r)
 					}
 				}
 			}
-			if closed != 2 {
-				t.Errorf("%d export runs queued by the close, want the 2 resale configurations", closed)
+			if closed != 4 {
+				t.Errorf("%d export runs queued by the close, want 4 (AWS and the charges of the 2 resale configurations)", closed)
+			}
+
+			// AWS restates the closed September: its resale files stay as
+			// closed, and the month the difference is carried into has its
+			// resale exports written again, adjustment included.
+			restateSeptember(t, client, root, 500, "6a1d3b0f-2222-4333-8444-555566667777")
+			jobData(t, url, reseller, `mutation($org: ID, $id: ID!) { syncConnector(organizationId: $org, id: $id) { id } }`,
+				map[string]any{"org": acme, "id": conn.CreateConnector.ID}, `ingestionRun { status }`, &synced)
+			deadline := time.Now().Add(60 * time.Second)
+			for {
+				var carried []e2eRun
+				for _, r := range waitExports(t, url, reseller, 20) {
+					if r.Reason == "restatement" && r.Status == "SUCCEEDED" {
+						carried = append(carried, r)
+					}
+				}
+				if len(carried) == 4 {
+					for _, r := range carried {
+						if want := costs(r.Month, "RESALE_COST", r.Provider); r.Month != "2026-10" || !moneySum(r.Totals).Equal(want) {
+							t.Errorf("export of the month carrying the restatement: %+v, costs says %s", r, want)
+						}
+					}
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%d resale exports rewritten for the restatement's month after 60s, want 4 (AWS and the charges, two configurations)", len(carried))
+				}
+				time.Sleep(200 * time.Millisecond)
 			}
 		})
 	}
 }
 
-// restateSeptember puts a new September assembly (the first 1000 rows of
-// the sample) and a manifest naming it into the CUR bucket, as AWS does
-// when it refreshes a month.
-func restateSeptember(t *testing.T, c *s3.Client, root string) {
+// e2eMoney is a Money of the GraphQL answers.
+type e2eMoney struct{ Amount, Currency string }
+
+// moneySum adds amounts of one currency (none: zero).
+func moneySum(ms []e2eMoney) decimal.Decimal {
+	sum := decimal.Zero
+	for _, m := range ms {
+		sum = sum.Add(decimal.RequireFromString(m.Amount))
+	}
+	return sum
+}
+
+// restateSeptember puts a new September assembly (the first rows of the
+// sample) and a manifest naming it into the CUR bucket, as AWS does when it
+// refreshes a month.
+func restateSeptember(t *testing.T, c *s3.Client, root string, rows int, assembly string) {
 	t.Helper()
 	ctx := context.Background()
 	dir := "cur-prefix/cur-daily/20260901-20261001"
@@ -310,9 +353,9 @@ func restateSeptember(t *testing.T, c *s3.Client, root string) {
 	lines := strings.SplitAfter(string(text), "\n")
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
-	io.WriteString(zw, strings.Join(lines[:1001], ""))
+	io.WriteString(zw, strings.Join(lines[:rows+1], ""))
 	zw.Close()
-	key := dir + "/5f0c2a9e-1111-4222-8333-444455556666/September-2026-cur-daily.csv.gz"
+	key := dir + "/" + assembly + "/September-2026-cur-daily.csv.gz"
 	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("cur-bucket"), Key: aws.String(key), Body: bytes.NewReader(buf.Bytes())}); err != nil {
 		t.Fatal(err)
 	}
@@ -324,30 +367,33 @@ func restateSeptember(t *testing.T, c *s3.Client, root string) {
 	if err := json.Unmarshal(mb, &m); err != nil {
 		t.Fatal(err)
 	}
-	m["assemblyId"], m["reportKeys"] = "5f0c2a9e-1111-4222-8333-444455556666", []string{key}
+	m["assemblyId"], m["reportKeys"] = assembly, []string{key}
 	mb, _ = json.Marshal(m)
 	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("cur-bucket"), Key: aws.String(dir + "/cur-daily-Manifest.json"), Body: bytes.NewReader(mb)}); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// waitExports polls exportRuns until n runs have succeeded.
+// waitExports polls exportRuns until n runs have succeeded and none is
+// waiting or running.
 func waitExports(t *testing.T, url, token string, n int) []e2eRun {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		var data struct{ ExportRuns []e2eRun }
 		graphqlData(t, url, token, `{ exportRuns(limit: 100) { id status month basis layout error configId provider reason rows files { key } totals { amount currency } } }`, nil, &data)
-		done := 0
+		done, pending := 0, 0
 		for _, r := range data.ExportRuns {
-			if r.Status == "SUCCEEDED" {
+			switch r.Status {
+			case "SUCCEEDED":
 				done++
-			}
-			if r.Status == "FAILED" {
+			case "FAILED":
 				t.Fatalf("export run failed: %+v", r)
+			default:
+				pending++
 			}
 		}
-		if done >= n {
+		if done >= n && pending == 0 {
 			return data.ExportRuns
 		}
 		if time.Now().After(deadline) {

@@ -352,15 +352,16 @@ func TestExportsWriteTheThreeConfigurationsAfterASync(t *testing.T) {
 
 		w.ingest(t)
 		n, err := w.svc.WriteQueued(ctx, system, 100)
-		if err != nil || n != 6 {
-			t.Fatalf("wrote %d exports (%v), want 3 configurations x 2 months", n, err)
+		if err != nil || n != 10 {
+			t.Fatalf("wrote %d exports (%v), want 3 configurations x 2 months, and the bill's charges of the 2 resale ones", n, err)
 		}
 		runs, err := w.svc.Runs(ctx, w.resAdmin, "", 50)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, r := range runs {
-			if r.Status != exports.RunSucceeded || len(r.Files) != 1 || r.Rows == 0 {
+			// The customer's bill has no charges of its own here.
+			if r.Status != exports.RunSucceeded || len(r.Files) != 1 || (r.Rows == 0) != (r.Provider == exports.Charges) {
 				t.Errorf("run %+v", r)
 			}
 		}
@@ -437,8 +438,8 @@ func TestExportsWriteTheThreeConfigurationsAfterASync(t *testing.T) {
 		b, _ := json.Marshal(manifest)
 		put(t, w.srcClient, septemberDir+"/cur-daily-Manifest.json", b)
 		w.ingest(t)
-		if n, err := w.svc.WriteQueued(ctx, system, 100); err != nil || n != 3 {
-			t.Fatalf("restatement wrote %d exports (%v), want 3", n, err)
+		if n, err := w.svc.WriteQueued(ctx, system, 100); err != nil || n != 5 {
+			t.Fatalf("restatement wrote %d exports (%v), want 3, and the bill's charges of the 2 resale configurations", n, err)
 		}
 		assembly, keys, _ := w.curManifest(t, "reseller-bucket", "cost/acme/truecost/20260901-20261001/truecost-Manifest.json")
 		if assembly == oldAssembly || len(keys) != 1 || !strings.Contains(keys[0], "/"+assembly+"/") || slices.Contains(keys, oldKeys[0]) {

@@ -93,8 +93,18 @@ type Config struct {
 	UpdatedAt          time.Time
 }
 
+// Charges stands for what pricing adds to a customer's bill outside any
+// cloud's data — support fees, discounts and uplifts on the whole bill,
+// credits, and the adjustments that carry a closed month's restatement
+// into the next open month. Resale exports write them as a file of their
+// own, in FOCUS, beside each cloud's.
+const Charges connectors.Provider = "reseller"
+
 // Exports reports whether the configuration covers provider.
 func (c Config) Exports(p connectors.Provider) bool {
+	if p == Charges {
+		return c.Basis == AtResale
+	}
 	for _, q := range c.Providers {
 		if q == p {
 			return true

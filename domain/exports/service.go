@@ -537,9 +537,65 @@ func (s *Service) IngestFinished(run billing.IngestionRun) {
 			providers = []connectors.Provider{p}
 		}
 	}
+	// The bill's charges (a support fee is a share of the spend) may
+	// change with the data.
+	providers = append(slices.Clip(providers), Charges)
 	if _, err := s.queue(ctx, run.OrgID, providers, months, "ingest", nil); err != nil {
 		s.log.ErrorContext(ctx, "queueing billing exports after an ingestion failed", "org", run.OrgID, "run", run.ID, "err", err)
 	}
+	next, err := s.carriedInto(ctx, run.OrgID, months)
+	if err == nil && len(next) > 0 {
+		_, err = s.queue(ctx, run.OrgID, providers, next, "restatement", func(c Config) bool { return c.Basis == AtResale })
+	}
+	if err != nil {
+		s.log.ErrorContext(ctx, "queueing the resale exports a restatement changed failed", "org", run.OrgID, "run", run.ID, "err", err)
+	}
+}
+
+// carriedInto returns the open months that restatements of the closed
+// ones among months were carried into: for each, the first open month after
+// it that has data. Their resale exports change with the adjustment lines.
+func (s *Service) carriedInto(ctx context.Context, orgID string, months []time.Time) ([]time.Time, error) {
+	if s.closed == nil {
+		return nil, nil
+	}
+	var restated []time.Time
+	for _, m := range months {
+		closed, err := s.closed(ctx, orgID, m)
+		if err != nil {
+			return nil, err
+		}
+		if closed {
+			restated = append(restated, m)
+		}
+	}
+	if len(restated) == 0 {
+		return nil, nil
+	}
+	have, err := s.store.ExportMonths(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(have, func(a, b time.Time) int { return a.Compare(b) })
+	var next []time.Time
+	for _, m := range restated {
+		for _, h := range have {
+			if !h.After(m) {
+				continue
+			}
+			closed, err := s.closed(ctx, orgID, h)
+			if err != nil {
+				return nil, err
+			}
+			if !closed {
+				if !slices.ContainsFunc(next, h.Equal) {
+					next = append(next, h)
+				}
+				break
+			}
+		}
+	}
+	return next, nil
 }
 
 // Repriced queues the resale exports of every month of a customer with
@@ -547,7 +603,7 @@ func (s *Service) IngestFinished(run billing.IngestionRun) {
 func (s *Service) Repriced(ctx context.Context, orgID string) {
 	months, err := s.store.ExportMonths(ctx, orgID)
 	if err == nil && len(months) > 0 {
-		_, err = s.queue(ctx, orgID, connectors.CloudProviders, months, "reprice", func(c Config) bool { return c.Basis == AtResale })
+		_, err = s.queue(ctx, orgID, withCharges(), months, "reprice", func(c Config) bool { return c.Basis == AtResale })
 	}
 	if err != nil {
 		s.log.ErrorContext(ctx, "queueing billing exports after repricing failed", "org", orgID, "err", err)
@@ -559,10 +615,15 @@ func (s *Service) Repriced(ctx context.Context, orgID string) {
 // left alone (a later restatement shows in the next open month). It
 // implements pricing's close observer; failures are logged.
 func (s *Service) MonthClosed(ctx context.Context, orgID string, month time.Time) {
-	_, err := s.queue(ctx, orgID, connectors.CloudProviders, []time.Time{month}, "close", func(c Config) bool { return c.Basis == AtResale })
+	_, err := s.queue(ctx, orgID, withCharges(), []time.Time{month}, "close", func(c Config) bool { return c.Basis == AtResale })
 	if err != nil {
 		s.log.ErrorContext(ctx, "queueing billing exports after a month closed failed", "org", orgID, "month", month.Format("2006-01"), "err", err)
 	}
+}
+
+// withCharges lists every cloud and the bill's own charges.
+func withCharges() []connectors.Provider {
+	return append(slices.Clip(connectors.CloudProviders), Charges)
 }
 
 func providerOfFormat(format string) connectors.Provider {
@@ -590,6 +651,8 @@ func ProviderNames(p connectors.Provider) []string {
 		return []string{"Google Cloud", "Google Cloud Platform", "Google"}
 	case connectors.OCI:
 		return []string{"Oracle", "Oracle Cloud Infrastructure", "OCI"}
+	case Charges:
+		return []string{"Reseller"}
 	}
 	return nil
 }
