@@ -21,8 +21,9 @@ func TestSecondIngestOfASourceSaysAlreadyRunning(t *testing.T) {
 		mustRun(t, dir, dbURL, "migrate")
 		mustRun(t, dir, dbURL, "orgs", "create", "acme")
 		src := filepath.Join(dir, "export", "focus.csv")
-		// Long enough for the second to start while the first runs.
-		rows := 60_000
+		// Long enough for the second to start while the first runs: a
+		// Postgres ingest takes about a second for 150,000 rows.
+		rows := 400_000
 		if strings.HasPrefix(dbURL, "sqlite://") {
 			rows = 30_000
 		}
