@@ -1,10 +1,8 @@
 package sqlstore
 
 import (
-	"bufio"
 	"context"
 	"database/sql"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +16,7 @@ import (
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 
+	"github.com/truecost/truecost/adapters/csvfile"
 	"github.com/truecost/truecost/domain/billing"
 	"github.com/truecost/truecost/domain/exports"
 )
@@ -451,7 +450,7 @@ func (s *Store) copyExportItems(ctx context.Context, sc exports.Scope, send func
 		" AND p.billing_period_start >= " + lit(m.Format(time.RFC3339)) + "::timestamptz" +
 		" AND p.billing_period_start < " + lit(m.AddDate(0, 1, 0).Format(time.RFC3339)) + "::timestamptz" +
 		" AND COALESCE(li.provider_name, li.service_provider_name, '') IN (" + strings.Join(names, ", ") + ")" +
-		") TO STDOUT WITH (FORMAT csv)")
+		") TO STDOUT WITH (FORMAT csv, HEADER true)")
 	q := b.String()
 	conn, err := s.db.DB.Conn(ctx)
 	if err != nil {
@@ -470,23 +469,28 @@ func (s *Store) copyExportItems(ctx context.Context, sc exports.Scope, send func
 	err = s.parseExportCSV(ctx, pr, send)
 	pr.CloseWithError(errStopReading)
 	cerr := <-copied
-	if err != nil {
-		return err
-	}
-	if cerr != nil {
+	if cerr != nil && !errors.Is(cerr, errStopReading) {
+		// The reader saw the copy's failure as its input's: say it is the
+		// database's.
 		return mapErr(cerr, "export line items")
 	}
-	return nil
+	return err
 }
 
 var errStopReading = errors.New("export reading stopped")
 
 // parseExportCSV decodes COPY's CSV rows into batches.
 func (s *Store) parseExportCSV(ctx context.Context, r io.Reader, send func([]exports.Item) bool) error {
-	rd := csv.NewReader(bufio.NewReaderSize(r, 1<<20))
-	rd.ReuseRecord = true
+	// The header row gives the reader the field count it checks each
+	// record against.
+	rd, err := csvfile.Open("export line items", r, "a header row")
+	if err != nil {
+		return fmt.Errorf("export line items: %w", err)
+	}
 	n := len(billing.Fields)
-	rd.FieldsPerRecord = n + 3
+	if len(rd.Header()) != n+3 {
+		return fmt.Errorf("export line items: %d columns, want %d", len(rd.Header()), n+3)
+	}
 	type cached struct {
 		text string
 		t    time.Time
