@@ -2,9 +2,7 @@ package azurebilling
 
 import (
 	"encoding/csv"
-	"encoding/json"
 	"io"
-	"strconv"
 	"strings"
 	"time"
 
@@ -30,17 +28,11 @@ func (CostDetailsLayout) Name() string { return exports.LayoutAzureCostDetails }
 
 // Paths names one write's files.
 func (CostDetailsLayout) Paths(t exports.Target) exports.Paths {
-	dir := exports.Join(t.Prefix, "azure-cost-details", t.Period())
-	return exports.Paths{
-		Data:      func(n int) string { return exports.Join(dir, t.Assembly, "part_"+strconv.Itoa(n)+".csv.gz") },
-		Manifests: []string{exports.Join(dir, t.Assembly, "manifest.json"), exports.Join(dir, "manifest.json")},
-	}
+	return exports.FolderPaths(t, "azure-cost-details", "part_")
 }
 
 // Manifest is the manifest's JSON.
-func (CostDetailsLayout) Manifest(m exports.Manifest) ([]byte, error) {
-	return json.MarshalIndent(m.Doc(), "", "  ")
-}
+func (CostDetailsLayout) Manifest(m exports.Manifest) ([]byte, error) { return exports.ManifestJSON(m) }
 
 type azOut struct {
 	name string

@@ -2,9 +2,7 @@ package focusfile
 
 import (
 	"encoding/csv"
-	"encoding/json"
 	"io"
-	"strconv"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
@@ -30,19 +28,11 @@ func (Layout) Name() string { return exports.LayoutFOCUS }
 
 // Paths names one write's files.
 func (Layout) Paths(t exports.Target) exports.Paths {
-	dir := exports.Join(t.Prefix, "focus", string(t.Provider), t.Period())
-	return exports.Paths{
-		Data: func(n int) string {
-			return exports.Join(dir, t.Assembly, string(t.Provider)+"-focus-"+strconv.Itoa(n)+".csv.gz")
-		},
-		Manifests: []string{exports.Join(dir, t.Assembly, "manifest.json"), exports.Join(dir, "manifest.json")},
-	}
+	return exports.FolderPaths(t, exports.Join("focus", string(t.Provider)), string(t.Provider)+"-focus-")
 }
 
 // Manifest is the manifest's JSON.
-func (Layout) Manifest(m exports.Manifest) ([]byte, error) {
-	return json.MarshalIndent(m.Doc(), "", "  ")
-}
+func (Layout) Manifest(m exports.Manifest) ([]byte, error) { return exports.ManifestJSON(m) }
 
 // NewWriter starts a data file: gzip, then the header row.
 func (Layout) NewWriter(w io.Writer, h exports.Header) (exports.RowWriter, error) {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"sort"
-	"strconv"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
@@ -32,18 +31,12 @@ func (BillingExportLayout) Name() string { return exports.LayoutGCPBillingExport
 
 // Paths names one write's files.
 func (BillingExportLayout) Paths(t exports.Target) exports.Paths {
-	dir := exports.Join(t.Prefix, "gcp-billing-export", t.Period())
-	return exports.Paths{
-		Data: func(n int) string {
-			return exports.Join(dir, t.Assembly, "billing_export-"+strconv.Itoa(n)+".csv.gz")
-		},
-		Manifests: []string{exports.Join(dir, t.Assembly, "manifest.json"), exports.Join(dir, "manifest.json")},
-	}
+	return exports.FolderPaths(t, "gcp-billing-export", "billing_export-")
 }
 
 // Manifest is the manifest's JSON.
 func (BillingExportLayout) Manifest(m exports.Manifest) ([]byte, error) {
-	return json.MarshalIndent(m.Doc(), "", "  ")
+	return exports.ManifestJSON(m)
 }
 
 type bqOut struct {

@@ -31,17 +31,11 @@ func (CostReportLayout) Name() string { return exports.LayoutOCICostReport }
 
 // Paths names one write's files.
 func (CostReportLayout) Paths(t exports.Target) exports.Paths {
-	dir := exports.Join(t.Prefix, "oci-cost-report", t.Period())
-	return exports.Paths{
-		Data:      func(n int) string { return exports.Join(dir, t.Assembly, "report_cost-"+strconv.Itoa(n)+".csv.gz") },
-		Manifests: []string{exports.Join(dir, t.Assembly, "manifest.json"), exports.Join(dir, "manifest.json")},
-	}
+	return exports.FolderPaths(t, "oci-cost-report", "report_cost-")
 }
 
 // Manifest is the manifest's JSON.
-func (CostReportLayout) Manifest(m exports.Manifest) ([]byte, error) {
-	return json.MarshalIndent(m.Doc(), "", "  ")
-}
+func (CostReportLayout) Manifest(m exports.Manifest) ([]byte, error) { return exports.ManifestJSON(m) }
 
 type ociOut struct {
 	name   string

@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"hash"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -432,3 +434,18 @@ func (t Target) Period() string {
 
 // Join joins key parts with "/", skipping empty ones.
 func Join(parts ...string) string { return joinKey(parts...) }
+
+// FolderPaths names the files of a layout that keeps a month under
+// PREFIX/FOLDER/yyyymmdd-yyyymmdd: the data files ASSEMBLY/STEM-N.csv.gz,
+// then manifest.json in the assembly and, written last, beside it.
+func FolderPaths(t Target, folder, stem string) Paths {
+	dir := Join(t.Prefix, folder, t.Period())
+	return Paths{
+		Data:      func(n int) string { return Join(dir, t.Assembly, stem+strconv.Itoa(n)+".csv.gz") },
+		Manifests: []string{Join(dir, t.Assembly, "manifest.json"), Join(dir, "manifest.json")},
+	}
+}
+
+// ManifestJSON is the manifest of the layouts whose manifest is
+// Truecost's own document, indented.
+func ManifestJSON(m Manifest) ([]byte, error) { return json.MarshalIndent(m.Doc(), "", "  ") }
