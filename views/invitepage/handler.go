@@ -7,20 +7,21 @@ package invitepage
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/subtle"
-	"encoding/base64"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/tenancy"
+	"github.com/truecost/truecost/views/viewkit"
 )
 
 // CSRFCookie holds the double-submit token of the form.
 const CSRFCookie = "truecost_invite_csrf"
+
+// form is the CSRF token of the page's form.
+var form = viewkit.PreSessionForm{Cookie: CSRFCookie, Path: "/invite"}
 
 // Invites reads invitations and accepts them; *tenancy.Service implements
 // it.
@@ -52,7 +53,7 @@ func (h *Handler) Show(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	csrf, err := formToken(w, r)
+	csrf, err := form.Token(w, r)
 	if err != nil {
 		return err
 	}
@@ -66,7 +67,7 @@ func (h *Handler) Submit(w http.ResponseWriter, r *http.Request) error {
 	v := View{Action: "/invite/" + url.PathEscape(token)}
 	cookie, err := r.Cookie(CSRFCookie)
 	if err != nil || !sameToken(cookie.Value, r.PostFormValue(tenancy.CSRFFormField)) {
-		if v.CSRFToken, err = newFormToken(w, r); err != nil {
+		if v.CSRFToken, err = form.New(w, r); err != nil {
 			return err
 		}
 		v.Error = "This form has expired. Please try again."
@@ -91,8 +92,7 @@ func (h *Handler) Submit(w http.ResponseWriter, r *http.Request) error {
 	}
 	http.SetCookie(w, &http.Cookie{Name: tenancy.SessionCookie, Value: session, Path: "/", Expires: sess.ExpiresAt,
 		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
-	http.SetCookie(w, &http.Cookie{Name: CSRFCookie, Path: "/invite", MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil,
-		SameSite: http.SameSiteStrictMode})
+	form.Forget(w, r)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 	return nil
 }
@@ -102,24 +102,6 @@ func render(w http.ResponseWriter, r *http.Request, status int, v View) error {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	return Page(v).Render(r.Context(), w)
-}
-
-func formToken(w http.ResponseWriter, r *http.Request) (string, error) {
-	if c, err := r.Cookie(CSRFCookie); err == nil && len(c.Value) >= 32 {
-		return c.Value, nil
-	}
-	return newFormToken(w, r)
-}
-
-func newFormToken(w http.ResponseWriter, r *http.Request) (string, error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("read random: %w", err)
-	}
-	token := base64.RawURLEncoding.EncodeToString(b)
-	http.SetCookie(w, &http.Cookie{Name: CSRFCookie, Value: token, Path: "/invite", HttpOnly: true, Secure: r.TLS != nil,
-		SameSite: http.SameSiteStrictMode})
-	return token, nil
 }
 
 func sameToken(a, b string) bool {

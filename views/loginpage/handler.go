@@ -6,20 +6,21 @@ package loginpage
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/subtle"
-	"encoding/base64"
-	"fmt"
 	"net/http"
 	"strconv"
 
 	"github.com/truecost/truecost/domain"
 	"github.com/truecost/truecost/domain/tenancy"
 	"github.com/truecost/truecost/views/layout"
+	"github.com/truecost/truecost/views/viewkit"
 )
 
 // CSRFCookie holds the double-submit token of the sign-in form.
 const CSRFCookie = "truecost_login_csrf"
+
+// form is the CSRF token of the page's form.
+var form = viewkit.PreSessionForm{Cookie: CSRFCookie, Path: "/login"}
 
 // Auth opens, checks and ends console sessions.
 type Auth interface {
@@ -49,7 +50,7 @@ func (h *Handler) Show(w http.ResponseWriter, r *http.Request) error {
 			return nil
 		}
 	}
-	token, err := formToken(w, r)
+	token, err := form.Token(w, r)
 	if err != nil {
 		return err
 	}
@@ -65,7 +66,7 @@ func (h *Handler) Submit(w http.ResponseWriter, r *http.Request) error {
 	password := r.PostFormValue("password")
 	cookie, err := r.Cookie(CSRFCookie)
 	if err != nil || !sameToken(cookie.Value, r.PostFormValue(tenancy.CSRFFormField)) {
-		token, err := newFormToken(w, r)
+		token, err := form.New(w, r)
 		if err != nil {
 			return err
 		}
@@ -96,7 +97,7 @@ func (h *Handler) Submit(w http.ResponseWriter, r *http.Request) error {
 		Secure:   r.TLS != nil,
 		SameSite: http.SameSiteLaxMode,
 	})
-	http.SetCookie(w, &http.Cookie{Name: CSRFCookie, Path: "/login", MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+	form.Forget(w, r)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 	return nil
 }
@@ -131,32 +132,6 @@ func render(w http.ResponseWriter, r *http.Request, status int, v View) error {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	return Page(v).Render(r.Context(), w)
-}
-
-// formToken returns the sign-in form's CSRF token, reusing the one in the
-// request's cookie so that several open tabs keep working.
-func formToken(w http.ResponseWriter, r *http.Request) (string, error) {
-	if c, err := r.Cookie(CSRFCookie); err == nil && len(c.Value) >= 32 {
-		return c.Value, nil
-	}
-	return newFormToken(w, r)
-}
-
-func newFormToken(w http.ResponseWriter, r *http.Request) (string, error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("read random: %w", err)
-	}
-	token := base64.RawURLEncoding.EncodeToString(b)
-	http.SetCookie(w, &http.Cookie{
-		Name:     CSRFCookie,
-		Value:    token,
-		Path:     "/login",
-		HttpOnly: true,
-		Secure:   r.TLS != nil,
-		SameSite: http.SameSiteStrictMode,
-	})
-	return token, nil
 }
 
 func sameToken(a, b string) bool {

@@ -1,6 +1,9 @@
 package viewkit
 
 import (
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -129,4 +132,39 @@ func PostedSecrets[M ~map[string]string](r *http.Request, names []string, into M
 			into[name] = s
 		}
 	}
+}
+
+// PreSessionForm is the double-submit CSRF token of a form shown before
+// anyone is signed in (sign-in, an invitation): a random value in a cookie
+// scoped to the form's path, echoed by the form in a hidden field.
+type PreSessionForm struct {
+	Cookie string // the cookie's name
+	Path   string // the form's path, the only one the cookie is sent to
+}
+
+// Token returns the token of the request's cookie, so that several open
+// tabs keep working, or sets a new one.
+func (f PreSessionForm) Token(w http.ResponseWriter, r *http.Request) (string, error) {
+	if c, err := r.Cookie(f.Cookie); err == nil && len(c.Value) >= 32 {
+		return c.Value, nil
+	}
+	return f.New(w, r)
+}
+
+// New sets a new token and returns it.
+func (f PreSessionForm) New(w http.ResponseWriter, r *http.Request) (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("read random: %w", err)
+	}
+	token := base64.RawURLEncoding.EncodeToString(b)
+	http.SetCookie(w, &http.Cookie{Name: f.Cookie, Value: token, Path: f.Path, HttpOnly: true, Secure: r.TLS != nil,
+		SameSite: http.SameSiteStrictMode})
+	return token, nil
+}
+
+// Forget deletes the token once the form has done its work.
+func (f PreSessionForm) Forget(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, &http.Cookie{Name: f.Cookie, Path: f.Path, MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil,
+		SameSite: http.SameSiteStrictMode})
 }
