@@ -57,6 +57,17 @@ func caller(r *http.Request) (tenancy.Principal, error) {
 	return p, nil
 }
 
+// request returns who asks, the organization whose exports they work on,
+// and the page's path.
+func (h *Handler) request(r *http.Request) (tenancy.Principal, tenancy.Organization, string, error) {
+	p, err := caller(r)
+	if err != nil {
+		return tenancy.Principal{}, tenancy.Organization{}, "", err
+	}
+	org, base, _, err := h.target(r, p)
+	return p, org, base, err
+}
+
 // target is the organization a request is about: the path's {org}, or
 // the caller's own; and the page's base path.
 func (h *Handler) target(r *http.Request, p tenancy.Principal) (tenancy.Organization, string, []tenancy.Organization, error) {
@@ -161,11 +172,7 @@ func readForm(r *http.Request) (formInput, exports.Input, error) {
 // Verify writes the test object and answers the verification fragment,
 // which also enables Save when it succeeded.
 func (h *Handler) Verify(w http.ResponseWriter, r *http.Request) error {
-	p, err := caller(r)
-	if err != nil {
-		return err
-	}
-	org, _, _, err := h.target(r, p)
+	p, org, _, err := h.request(r)
 	if err != nil {
 		return err
 	}
@@ -183,11 +190,7 @@ func (h *Handler) Verify(w http.ResponseWriter, r *http.Request) error {
 
 // Save stores the form; a refusal shows the form again with the reason.
 func (h *Handler) Save(w http.ResponseWriter, r *http.Request) error {
-	p, err := caller(r)
-	if err != nil {
-		return err
-	}
-	org, base, _, err := h.target(r, p)
+	p, org, base, err := h.request(r)
 	if err != nil {
 		return err
 	}
@@ -212,11 +215,7 @@ func (h *Handler) Save(w http.ResponseWriter, r *http.Request) error {
 
 // Delete removes a configuration.
 func (h *Handler) Delete(w http.ResponseWriter, r *http.Request) error {
-	p, err := caller(r)
-	if err != nil {
-		return err
-	}
-	org, base, _, err := h.target(r, p)
+	p, org, base, err := h.request(r)
 	if err != nil {
 		return err
 	}
@@ -229,11 +228,7 @@ func (h *Handler) Delete(w http.ResponseWriter, r *http.Request) error {
 
 // Retry queues a failed run again.
 func (h *Handler) Retry(w http.ResponseWriter, r *http.Request) error {
-	p, err := caller(r)
-	if err != nil {
-		return err
-	}
-	org, base, _, err := h.target(r, p)
+	p, org, base, err := h.request(r)
 	if err != nil {
 		return err
 	}
