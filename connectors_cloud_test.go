@@ -334,12 +334,7 @@ func adminToken(t *testing.T, dir, dbURL, slug string) string {
 	if out, code := cmd(t, dir, dbURL, "", "orgs", "create", slug); code != 0 {
 		t.Fatalf("orgs create: %d %s", code, out)
 	}
-	out, code := cmd(t, dir, dbURL, "", "users", "create", "ops@"+slug+".example", "--org", slug, "--role", "admin", "--token")
-	if code != 0 {
-		t.Fatalf("users create: %d %s", code, out)
-	}
-	f := strings.Fields(out)
-	return f[len(f)-1]
+	return userToken(t, dir, dbURL, "ops@"+slug+".example", slug)
 }
 
 func writeDemo(t *testing.T, dir string) string {

@@ -84,16 +84,10 @@ func TestResellerClosesACustomerMonthThroughTheAPI(t *testing.T) {
 				}
 				dbURL = u
 			}
-			for _, s := range [][]string{{"migrate"}, {"orgs", "create", "northwind", "--kind", "reseller"}} {
-				if out, code := cmd(t, dir, dbURL, "", s...); code != 0 {
-					t.Fatalf("%v: %d %s", s, code, out)
-				}
-			}
-			out, code := cmd(t, dir, dbURL, "", "users", "create", "ops@northwind.example", "--org", "northwind", "--role", "admin", "--token")
-			if code != 0 {
-				t.Fatalf("users create: %d %s", code, out)
-			}
-			reseller := strings.Fields(out)[len(strings.Fields(out))-1]
+			mustCmds(t, dir, dbURL,
+				[]string{"migrate"},
+				[]string{"orgs", "create", "northwind", "--kind", "reseller"})
+			reseller := userToken(t, dir, dbURL, "ops@northwind.example", "northwind")
 			url := serve(t, dir, dbURL)
 
 			var created struct {

@@ -98,20 +98,11 @@ func TestExportsAreWrittenAfterASyncThroughTheBinary(t *testing.T) {
 			t.Setenv("TRUECOST_AWS_ENDPOINT_URL", s3URL)
 			t.Setenv("TRUECOST_EXPORT_INTERVAL", "1s")
 			t.Setenv("TRUECOST_SECRET_KEY", base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{3}, 32)))
-			for _, s := range [][]string{
-				{"migrate"},
-				{"orgs", "create", "northwind", "--kind", "reseller"},
-				{"orgs", "create", "acme", "--reseller", "northwind"},
-			} {
-				if out, code := cmd(t, dir, dbURL, "", s...); code != 0 {
-					t.Fatalf("%v: %d %s", s, code, out)
-				}
-			}
-			out, code := cmd(t, dir, dbURL, "", "users", "create", "ops@northwind.example", "--org", "northwind", "--role", "admin", "--token")
-			if code != 0 {
-				t.Fatalf("users create: %d %s", code, out)
-			}
-			reseller := strings.Fields(out)[len(strings.Fields(out))-1]
+			mustCmds(t, dir, dbURL,
+				[]string{"migrate"},
+				[]string{"orgs", "create", "northwind", "--kind", "reseller"},
+				[]string{"orgs", "create", "acme", "--reseller", "northwind"})
+			reseller := userToken(t, dir, dbURL, "ops@northwind.example", "northwind")
 			url := serve(t, dir, dbURL)
 			var orgs struct{ Organizations []struct{ ID, Slug string } }
 			graphqlData(t, url, reseller, `{ organizations { id slug } }`, nil, &orgs)

@@ -78,20 +78,11 @@ func TestCustomerExportToGCSAfterALocalIngestThroughTheBinary(t *testing.T) {
 			t.Setenv("TRUECOST_GCP_STORAGE_ENDPOINT", endpoint)
 			t.Setenv("TRUECOST_EXPORT_INTERVAL", "1s")
 			t.Setenv("TRUECOST_SECRET_KEY", base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{4}, 32)))
-			for _, s := range [][]string{
-				{"migrate"},
-				{"orgs", "create", "northwind", "--kind", "reseller"},
-				{"orgs", "create", "acme", "--reseller", "northwind"},
-			} {
-				if out, code := cmd(t, dir, dbURL, "", s...); code != 0 {
-					t.Fatalf("%v: %d %s", s, code, out)
-				}
-			}
-			out, code := cmd(t, dir, dbURL, "", "users", "create", "finance@acme.example", "--org", "acme", "--role", "admin", "--token")
-			if code != 0 {
-				t.Fatalf("users create: %d %s", code, out)
-			}
-			token := strings.Fields(out)[len(strings.Fields(out))-1]
+			mustCmds(t, dir, dbURL,
+				[]string{"migrate"},
+				[]string{"orgs", "create", "northwind", "--kind", "reseller"},
+				[]string{"orgs", "create", "acme", "--reseller", "northwind"})
+			token := userToken(t, dir, dbURL, "finance@acme.example", "acme")
 			url := serve(t, dir, dbURL)
 
 			// The customer's admin sets up its own export (configuration 3).

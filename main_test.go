@@ -29,6 +29,27 @@ func cmd(t *testing.T, dir, dbURL, stdin string, args ...string) (string, int) {
 	return out.String() + errOut.String(), code
 }
 
+// mustCmds runs truecost commands in turn, failing the test at the first
+// that fails.
+func mustCmds(t *testing.T, dir, dbURL string, cmds ...[]string) {
+	t.Helper()
+	for _, c := range cmds {
+		if out, code := cmd(t, dir, dbURL, "", c...); code != 0 {
+			t.Fatalf("%v: %d %s", c, code, out)
+		}
+	}
+}
+
+// userToken creates an admin of org and returns its API token.
+func userToken(t *testing.T, dir, dbURL, email, org string) string {
+	t.Helper()
+	out, code := cmd(t, dir, dbURL, "", "users", "create", email, "--org", org, "--role", "admin", "--token")
+	if code != 0 {
+		t.Fatalf("users create: %d %s", code, out)
+	}
+	return strings.Fields(out)[len(strings.Fields(out))-1]
+}
+
 func TestCLIEndToEnd(t *testing.T) {
 	for _, db := range []string{"sqlite", "postgres"} {
 		t.Run(db, func(t *testing.T) {
