@@ -31,14 +31,11 @@ import (
 const exportWhere = " FROM cost_line_items AS li JOIN billing_partitions AS p ON p.org_id = li.org_id" +
 	" AND p.connector_id = li.connector_id AND p.billing_period_start = li.billing_period_start AND p.run_id = li.run_id" +
 	" WHERE li.org_id = ? AND p.billing_period_start >= ? AND p.billing_period_start < ?" +
-	" AND COALESCE(li.provider_name, li.service_provider_name, '') IN (?)"
+	" AND lower(COALESCE(li.provider_name, li.service_provider_name, '')) IN (?)"
 
 func (s *Store) exportArgs(sc exports.Scope) []any {
 	m := billing.MonthStart(sc.Month)
-	names := sc.ProviderNames
-	if len(names) == 0 {
-		names = []string{""}
-	}
+	names := lowerNames(sc.ProviderNames)
 	return []any{sc.OrgID, s.timeArg(m), s.timeArg(m.AddDate(0, 1, 0)), bun.In(names)}
 }
 
@@ -49,16 +46,13 @@ func (s *Store) exportArgs(sc exports.Scope) []any {
 // answers).
 func (s *Store) ExportSources(ctx context.Context, sc exports.Scope) ([]exports.SourceVersion, error) {
 	m := billing.MonthStart(sc.Month)
-	names := sc.ProviderNames
-	if len(names) == 0 {
-		names = []string{""}
-	}
+	names := lowerNames(sc.ProviderNames)
 	q := "SELECT p.connector_id, p.run_id, COALESCE(r.format, ''), COALESCE(r.source_version, '')" +
 		" FROM billing_partitions AS p LEFT JOIN ingestion_runs AS r ON r.org_id = p.org_id AND r.id = p.run_id" +
 		" WHERE p.org_id = ? AND p.billing_period_start >= ? AND p.billing_period_start < ?" +
 		" AND EXISTS (SELECT 1 FROM cost_line_items AS li WHERE li.org_id = p.org_id AND li.run_id = p.run_id" +
 		" AND li.billing_period_start = p.billing_period_start" +
-		" AND COALESCE(li.provider_name, li.service_provider_name, '') IN (?))" +
+		" AND lower(COALESCE(li.provider_name, li.service_provider_name, '')) IN (?))" +
 		" ORDER BY 1, 2"
 	rows, err := s.db.QueryContext(ctx, q, sc.OrgID, s.timeArg(m), s.timeArg(m.AddDate(0, 1, 0)), bun.In(names))
 	if err != nil {
@@ -427,7 +421,7 @@ func (s *Store) copyExportItems(ctx context.Context, sc exports.Scope, send func
 	lit := func(v string) string { return "'" + strings.ReplaceAll(v, "'", "''") + "'" }
 	m := billing.MonthStart(sc.Month)
 	names := make([]string, 0, len(sc.ProviderNames)+1)
-	for _, n := range sc.ProviderNames {
+	for _, n := range lowerNames(sc.ProviderNames) {
 		names = append(names, lit(n))
 	}
 	if len(names) == 0 {
@@ -449,7 +443,7 @@ func (s *Store) copyExportItems(ctx context.Context, sc exports.Scope, send func
 		" WHERE li.org_id = " + lit(sc.OrgID) +
 		" AND p.billing_period_start >= " + lit(m.Format(time.RFC3339)) + "::timestamptz" +
 		" AND p.billing_period_start < " + lit(m.AddDate(0, 1, 0).Format(time.RFC3339)) + "::timestamptz" +
-		" AND COALESCE(li.provider_name, li.service_provider_name, '') IN (" + strings.Join(names, ", ") + ")" +
+		" AND lower(COALESCE(li.provider_name, li.service_provider_name, '')) IN (" + strings.Join(names, ", ") + ")" +
 		") TO STDOUT WITH (FORMAT csv, HEADER true)")
 	q := b.String()
 	conn, err := s.db.DB.Conn(ctx)
@@ -546,4 +540,18 @@ func (s *Store) parseExportCSV(ctx context.Context, r io.Reader, send func([]exp
 		return ctx.Err()
 	}
 	return nil
+}
+
+// lowerNames lower-cases an export's provider names, which the queries
+// compare with the lower-cased provider of each row; no names match only
+// rows without a provider.
+func lowerNames(names []string) []string {
+	if len(names) == 0 {
+		return []string{""}
+	}
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = strings.ToLower(n)
+	}
+	return out
 }

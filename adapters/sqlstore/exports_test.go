@@ -6,6 +6,7 @@ import (
 	"maps"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,6 +87,13 @@ func TestExportLineItemsStreamTheActiveMonthOfOneOrganization(t *testing.T) {
 			}
 			if rows == 0 {
 				t.Errorf("%s: no rows", provider)
+			}
+			// Names match whatever their case.
+			upper := 0
+			err = s.ExportLineItems(ctx, exports.Scope{OrgID: acme.ID, Month: sc.Month, ProviderNames: []string{strings.ToUpper(provider)}},
+				func(*exports.Item) error { upper++; return nil })
+			if err != nil || upper != rows {
+				t.Errorf("%s upper-cased: %d rows (%v), want %d", provider, upper, err, rows)
 			}
 			srcs, err := s.ExportSources(ctx, sc)
 			if err != nil {

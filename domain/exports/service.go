@@ -640,21 +640,32 @@ func providerOfFormat(format string) connectors.Provider {
 	return ""
 }
 
-// ProviderNames are the FOCUS ProviderName values of a provider's data.
+// ProviderNames are the FOCUS ProviderName values of a provider's data,
+// lower-cased: the names billing.CloudNames gives the provider's cloud, so
+// that an export and the CLOUD dimension of reports agree on whose rows
+// are whose. Stores compare them case-insensitively.
 func ProviderNames(p connectors.Provider) []string {
-	switch p {
-	case connectors.AWS:
-		return []string{"AWS", "Amazon Web Services"}
-	case connectors.Azure:
-		return []string{"Microsoft", "Microsoft Azure", "Azure"}
-	case connectors.GCP:
-		return []string{"Google Cloud", "Google Cloud Platform", "Google"}
-	case connectors.OCI:
-		return []string{"Oracle", "Oracle Cloud Infrastructure", "OCI"}
-	case Charges:
-		return []string{"Reseller"}
+	if p == Charges {
+		return []string{string(Charges)}
 	}
-	return nil
+	cloud, ok := providerClouds[p]
+	if !ok {
+		return nil
+	}
+	var names []string
+	for name, c := range billing.CloudNames {
+		if c == cloud {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// providerClouds maps a connector's provider to its CLOUD value.
+var providerClouds = map[connectors.Provider]string{
+	connectors.AWS: billing.CloudAWS, connectors.Azure: billing.CloudAzure,
+	connectors.GCP: billing.CloudGCP, connectors.OCI: billing.CloudOCI,
 }
 
 func joinKey(parts ...string) string {

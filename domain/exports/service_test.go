@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/csv"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -379,4 +380,31 @@ func keys(m map[string][]byte) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// Every provider name reports group under a cloud selects that cloud's
+// rows for export, whatever its case, and no name selects two clouds.
+func TestProviderNamesCoverEveryCloudName(t *testing.T) {
+	owner := map[string]connectors.Provider{}
+	for _, p := range append(slices.Clone(connectors.CloudProviders), exports.Charges) {
+		for _, n := range exports.ProviderNames(p) {
+			if prev, ok := owner[n]; ok {
+				t.Errorf("%q is a name of both %s and %s", n, prev, p)
+			}
+			owner[n] = p
+		}
+	}
+	for name, cloud := range billing.CloudNames {
+		p, ok := owner[strings.ToLower(name)]
+		if !ok {
+			t.Errorf("%q (%s) is not exported with any provider", name, cloud)
+			continue
+		}
+		if got := billing.CloudOf(exports.ProviderNames(p)[0]); got != cloud {
+			t.Errorf("%q is exported with %s, whose rows report as %s, not %s", name, p, got, cloud)
+		}
+	}
+	if got := exports.ProviderNames(exports.Charges); !slices.Equal(got, []string{"reseller"}) {
+		t.Errorf("charges are exported as %v", got)
+	}
 }
