@@ -63,6 +63,10 @@ type partitionWriter struct {
 	extras extrasEncoder
 }
 
+// analyzeTarget is the statistics target of the ANALYZE that follows a
+// run table's COPY: a sample of 3,000 rows, some 0.15 s for 300,000.
+const analyzeTarget = "10"
+
 // tableCopy is one COPY stream into a run's month table.
 type tableCopy struct {
 	w    *bufio.Writer
@@ -141,6 +145,13 @@ func (w *partitionWriter) open(ctx context.Context, month time.Time) (*tableCopy
 			pr.CloseWithError(io.ErrClosedPipe) // a writer still writing learns COPY stopped
 			if err != nil {
 				return fmt.Errorf("copy into %s: %w", table, err)
+			}
+			// A table never analyzed reads to the planner as a few pages:
+			// reports that read it would get no parallel scan until
+			// autovacuum came by. A small sample is enough to say its size.
+			_, err = pg.Exec(ctx, "SET default_statistics_target = "+analyzeTarget+"; ANALYZE "+table+"; RESET default_statistics_target").ReadAll()
+			if err != nil {
+				return fmt.Errorf("analyze %s: %w", table, err)
 			}
 			return nil
 		})
