@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -87,7 +86,7 @@ func BenchmarkExportCURToS3(b *testing.B) {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestExportBenchChild$", "-test.count=1", "-test.v")
 		cmd.Env = append(os.Environ(), "BENCH_CHILD_S3="+ts.URL, "BENCH_CHILD_DB="+pgURL, "BENCH_CHILD_STEP="+step)
 		start := time.Now()
-		out, err := cmd.CombinedOutput()
+		out, peak, err := sqltest.CombinedOutputPeak(cmd)
 		wall := time.Since(start)
 		if err != nil {
 			b.Fatalf("%s child: %v\n%s", step, err, out)
@@ -95,7 +94,7 @@ func BenchmarkExportCURToS3(b *testing.B) {
 		if os.Getenv("BENCH_CHILD_PHASES") != "" {
 			b.Logf("%s child:\n%s", step, out)
 		}
-		return wall, cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10
+		return wall, peak
 	}
 	for i := 0; i < b.N; i++ {
 		ingestWall, ingestRSS := child("ingest")

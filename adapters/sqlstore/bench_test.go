@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -75,14 +74,13 @@ func ingestWithBinary(b *testing.B, bin, dbURL, source string) ingestResult {
 	cmd := exec.Command(bin, "ingest", "--org", "bench", "--source", source, "--format", "focus")
 	cmd.Env, cmd.Dir = env, work
 	start := time.Now()
-	out, err := cmd.CombinedOutput()
+	out, peak, err := sqltest.CombinedOutputPeak(cmd)
 	wall := time.Since(start)
 	if err != nil {
 		b.Fatalf("ingest: %v\n%s", err, out)
 	}
 	b.Logf("%s", strings.TrimSpace(string(out)))
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	return ingestResult{wall: wall, maxRSS: ru.Maxrss << 10}
+	return ingestResult{wall: wall, maxRSS: peak}
 }
 
 // psqlCopy creates an unindexed table with the line items' typed FOCUS
