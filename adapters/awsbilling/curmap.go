@@ -2,6 +2,7 @@ package awsbilling
 
 import (
 	"encoding/json"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -35,7 +36,10 @@ type curMapper struct {
 		kv   []kv
 	}
 	pairs      []kv // scratch for tags and cost categories
-	lastExtras int
+	extraPairs []kv // scratch for a row's extras
+	extrasBuf  []byte
+	// jsonExtras has rows carry their extras as ExtrasJSON, not Extras.
+	jsonExtras bool
 }
 
 type kv struct{ k, v string }
@@ -82,6 +86,10 @@ func newCURMapper(name string, header []string) (*curMapper, error) {
 		m.extras = append(m.extras, keyedCol{idx: i, key: "x_" + pascal(c),
 			dropNone: strings.HasPrefix(c, "savings_plan_") || strings.HasPrefix(c, "reservation_")})
 	}
+	// Columns in key order, so a row's extras need sorting only when the
+	// cost categories or a product map add keys; of equal keys, the later
+	// column still comes later.
+	slices.SortStableFunc(m.extras, func(a, b keyedCol) int { return strings.Compare(a.key, b.key) })
 	if isFOCUSHeader(m.header) {
 		return nil, billing.InputError(name, 1, "", "a FOCUS file, not a Cost and Usage Report")
 	}
@@ -313,19 +321,25 @@ func (d rowDecoder) keyed(l *billing.LineItem) error {
 		}
 		pairs = append(pairs, kvs...)
 	}
-	// Rows of one file fill about as many extras as the row before.
-	extras := make(map[string]string, m.lastExtras+2)
-	if obj := jsonObject(pairs); obj != "" {
-		extras["x_CostCategories"] = obj
-	}
+	costCats := jsonObject(pairs)
 	m.pairs = pairs
+	// The extras sorted by key, the later of two equal keys winning as in
+	// a map filled in this order: the cost categories, the columns, then
+	// the product map's keys.
+	ex := m.extraPairs[:0]
 	for _, c := range m.extras {
 		v := d.rec[c.idx]
 		if v == "" || (c.dropNone && v == "None") {
 			continue
 		}
-		extras[c.key] = v
+		ex = append(ex, kv{c.key, v})
 	}
+	if costCats != "" {
+		const key = "x_CostCategories"
+		i := sort.Search(len(ex), func(i int) bool { return ex[i].k >= key })
+		ex = slices.Insert(ex, i, kv{key, costCats})
+	}
+	sorted := true
 	if m.idx[colProductMap] >= 0 {
 		kvs, err := d.jsonMap(colProductMap)
 		if err != nil {
@@ -340,15 +354,48 @@ func (d rowDecoder) keyed(l *billing.LineItem) error {
 			case "location":
 				l.RegionName = firstOf(l.RegionName, p.v)
 			default:
-				extras["x_Product"+pascal(p.k)] = p.v
+				ex = append(ex, kv{"x_Product" + pascal(p.k), p.v})
+				sorted = false
 			}
 		}
 	}
-	m.lastExtras = len(extras)
-	if len(extras) > 0 {
+	m.extraPairs = ex
+	switch {
+	case len(ex) == 0:
+	case m.jsonExtras:
+		if !sorted {
+			slices.SortStableFunc(ex, func(a, b kv) int { return strings.Compare(a.k, b.k) })
+		}
+		l.ExtrasJSON = m.encodeExtras(ex)
+	default:
+		// Rows of one file fill about as many extras as the row before.
+		extras := make(map[string]string, len(ex))
+		for _, p := range ex {
+			extras[p.k] = p.v
+		}
 		l.Extras = extras
 	}
 	return nil
+}
+
+// encodeExtras writes extras sorted by key as the store writes an Extras
+// map (see billing.AppendJSONString); of equal keys, the last is kept.
+func (m *curMapper) encodeExtras(ex []kv) string {
+	b := append(m.extrasBuf[:0], '{')
+	for i, p := range ex {
+		if i+1 < len(ex) && ex[i+1].k == p.k {
+			continue
+		}
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		b = billing.AppendJSONString(b, p.k)
+		b = append(b, ':')
+		b = billing.AppendJSONString(b, p.v)
+	}
+	b = append(b, '}')
+	m.extrasBuf = b
+	return string(b)
 }
 
 // jsonMap reads a CUR 2.0 map column (a JSON object in CSV), in key order.
