@@ -19,6 +19,21 @@ type keyedCol struct {
 	dropNone bool // "None" means null in this column
 }
 
+// extraKV is one of a row's extras; col is its column among the mapper's
+// extras, or -1 for keys the row's maps add.
+type extraKV struct {
+	k, v string
+	col  int
+}
+
+// encodedCol is an extras column's key as JSON, and the JSON of the last
+// value it held, which the next rows mostly repeat.
+type encodedCol struct {
+	key   []byte // "key":
+	raw   string // never empty once set: empty values are not extras
+	value []byte
+}
+
 // curMapper maps the rows of one CUR file to FOCUS line items.
 type curMapper struct {
 	name    string
@@ -35,8 +50,9 @@ type curMapper struct {
 		text string
 		kv   []kv
 	}
-	pairs      []kv // scratch for tags and cost categories
-	extraPairs []kv // scratch for a row's extras
+	pairs      []kv         // scratch for tags and cost categories
+	extraPairs []extraKV    // scratch for a row's extras
+	encoded    []encodedCol // by column of extras
 	extrasBuf  []byte
 	// jsonExtras has rows carry their extras as ExtrasJSON, not Extras.
 	jsonExtras bool
@@ -90,6 +106,10 @@ func newCURMapper(name string, header []string) (*curMapper, error) {
 	// cost categories or a product map add keys; of equal keys, the later
 	// column still comes later.
 	slices.SortStableFunc(m.extras, func(a, b keyedCol) int { return strings.Compare(a.key, b.key) })
+	m.encoded = make([]encodedCol, len(m.extras))
+	for i, c := range m.extras {
+		m.encoded[i].key = append(billing.AppendJSONString(nil, c.key), ':')
+	}
 	if isFOCUSHeader(m.header) {
 		return nil, billing.InputError(name, 1, "", "a FOCUS file, not a Cost and Usage Report")
 	}
@@ -327,17 +347,17 @@ func (d rowDecoder) keyed(l *billing.LineItem) error {
 	// a map filled in this order: the cost categories, the columns, then
 	// the product map's keys.
 	ex := m.extraPairs[:0]
-	for _, c := range m.extras {
+	for i, c := range m.extras {
 		v := d.rec[c.idx]
 		if v == "" || (c.dropNone && v == "None") {
 			continue
 		}
-		ex = append(ex, kv{c.key, v})
+		ex = append(ex, extraKV{c.key, v, i})
 	}
 	if costCats != "" {
 		const key = "x_CostCategories"
 		i := sort.Search(len(ex), func(i int) bool { return ex[i].k >= key })
-		ex = slices.Insert(ex, i, kv{key, costCats})
+		ex = slices.Insert(ex, i, extraKV{key, costCats, -1})
 	}
 	sorted := true
 	if m.idx[colProductMap] >= 0 {
@@ -354,7 +374,7 @@ func (d rowDecoder) keyed(l *billing.LineItem) error {
 			case "location":
 				l.RegionName = firstOf(l.RegionName, p.v)
 			default:
-				ex = append(ex, kv{"x_Product" + pascal(p.k), p.v})
+				ex = append(ex, extraKV{"x_Product" + pascal(p.k), p.v, -1})
 				sorted = false
 			}
 		}
@@ -364,7 +384,7 @@ func (d rowDecoder) keyed(l *billing.LineItem) error {
 	case len(ex) == 0:
 	case m.jsonExtras:
 		if !sorted {
-			slices.SortStableFunc(ex, func(a, b kv) int { return strings.Compare(a.k, b.k) })
+			slices.SortStableFunc(ex, func(a, b extraKV) int { return strings.Compare(a.k, b.k) })
 		}
 		l.ExtrasJSON = m.encodeExtras(ex)
 	default:
@@ -380,7 +400,7 @@ func (d rowDecoder) keyed(l *billing.LineItem) error {
 
 // encodeExtras writes extras sorted by key as the store writes an Extras
 // map (see billing.AppendJSONString); of equal keys, the last is kept.
-func (m *curMapper) encodeExtras(ex []kv) string {
+func (m *curMapper) encodeExtras(ex []extraKV) string {
 	b := append(m.extrasBuf[:0], '{')
 	for i, p := range ex {
 		if i+1 < len(ex) && ex[i+1].k == p.k {
@@ -389,9 +409,20 @@ func (m *curMapper) encodeExtras(ex []kv) string {
 		if len(b) > 1 {
 			b = append(b, ',')
 		}
-		b = billing.AppendJSONString(b, p.k)
-		b = append(b, ':')
-		b = billing.AppendJSONString(b, p.v)
+		if p.col < 0 {
+			b = billing.AppendJSONString(b, p.k)
+			b = append(b, ':')
+			b = billing.AppendJSONString(b, p.v)
+			continue
+		}
+		c := &m.encoded[p.col]
+		b = append(b, c.key...)
+		if c.raw != p.v {
+			// The reader's strings are not reused, so p.v may be kept.
+			c.value = billing.AppendJSONString(c.value[:0], p.v)
+			c.raw = p.v
+		}
+		b = append(b, c.value...)
 	}
 	b = append(b, '}')
 	m.extrasBuf = b

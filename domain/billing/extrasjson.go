@@ -12,8 +12,7 @@ import (
 // readers that fill ExtrasJSON, so both give the same text.
 func AppendJSONString(buf []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' || c >= utf8.RuneSelf {
+		if !jsonPlain[s[i]] {
 			b, _ := json.Marshal(s) // a string always encodes
 			return append(buf, b...)
 		}
@@ -22,6 +21,15 @@ func AppendJSONString(buf []byte, s string) []byte {
 	buf = append(buf, s...)
 	return append(buf, '"')
 }
+
+// jsonPlain marks the bytes encoding/json writes as they are: printable
+// ASCII but the quote, the backslash and the HTML-escaped <, > and &.
+var jsonPlain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
 
 // extrasNUL returns the key of an ExtrasJSON object whose key or value
 // holds a NUL, which encoding/json writes as \u0000; "" when none does.
