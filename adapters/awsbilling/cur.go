@@ -53,7 +53,7 @@ func decodeCURText(ctx context.Context, name string, r io.Reader, jsonExtras boo
 	}
 	m.jsonExtras = jsonExtras
 	var item billing.LineItem
-	return rd.Each(ctx, func(rec []string, line int) error {
+	return eachRecord(ctx, name, rd, func(rec []string, line int) error {
 		if err := m.decode(rec, line, &item); err != nil {
 			return err
 		}
