@@ -160,6 +160,12 @@ func TestCURIngestChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("ingested %d rows, %v", run.Rows, run.Totals)
+	printPeakRSS(t)
+}
+
+// printPeakRSS prints a benchmark child's peak resident set (VmHWM) for
+// childPeakRSS to read.
+func printPeakRSS(t *testing.T) {
 	status, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		t.Fatal(err)
