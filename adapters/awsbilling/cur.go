@@ -25,10 +25,24 @@ func DecodeCUR(ctx context.Context, name string, r io.Reader, fn func(*billing.L
 		return err
 	}
 	defer done()
-	return decodeCURText(ctx, name, br, fn)
+	return decodeCURText(ctx, name, br, false, fn)
 }
 
-func decodeCURText(ctx context.Context, name string, r io.Reader, fn func(*billing.LineItem) error) error {
+// DecodeCURForLoad decodes like DecodeCUR for a caller that hands the rows
+// to a store: each row's extras come pre-encoded in ExtrasJSON, and Extras
+// is nil, which saves building a map per row.
+func DecodeCURForLoad(ctx context.Context, name string, r io.Reader, fn func(*billing.LineItem) error) error {
+	br, done, err := decompress(name, r)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return decodeCURText(ctx, name, br, true, fn)
+}
+
+// decodeCURText decodes a CUR's CSV text; jsonExtras says rows carry their
+// extras in ExtrasJSON rather than Extras.
+func decodeCURText(ctx context.Context, name string, r io.Reader, jsonExtras bool, fn func(*billing.LineItem) error) error {
 	rd, err := csvfile.Open(name, r, "a CUR header row")
 	if err != nil {
 		return err
@@ -37,8 +51,9 @@ func decodeCURText(ctx context.Context, name string, r io.Reader, fn func(*billi
 	if err != nil {
 		return err
 	}
+	m.jsonExtras = jsonExtras
 	var item billing.LineItem
-	return rd.Each(ctx, func(rec []string, line int) error {
+	return eachRecord(ctx, name, rd, func(rec []string, line int) error {
 		if err := m.decode(rec, line, &item); err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package awsbilling
 
 import (
 	"encoding/json"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -16,6 +17,21 @@ type keyedCol struct {
 	idx      int
 	key      string
 	dropNone bool // "None" means null in this column
+}
+
+// extraKV is one of a row's extras; col is its column among the mapper's
+// extras, or -1 for keys the row's maps add.
+type extraKV struct {
+	k, v string
+	col  int
+}
+
+// encodedCol is an extras column's key as JSON, and the JSON of the last
+// value it held, which the next rows mostly repeat.
+type encodedCol struct {
+	key   []byte // "key":
+	raw   string // never empty once set: empty values are not extras
+	value []byte
 }
 
 // curMapper maps the rows of one CUR file to FOCUS line items.
@@ -34,8 +50,12 @@ type curMapper struct {
 		text string
 		kv   []kv
 	}
-	pairs      []kv // scratch for tags and cost categories
-	lastExtras int
+	pairs      []kv         // scratch for tags and cost categories
+	extraPairs []extraKV    // scratch for a row's extras
+	encoded    []encodedCol // by column of extras
+	extrasBuf  []byte
+	// jsonExtras has rows carry their extras as ExtrasJSON, not Extras.
+	jsonExtras bool
 }
 
 type kv struct{ k, v string }
@@ -81,6 +101,14 @@ func newCURMapper(name string, header []string) (*curMapper, error) {
 		}
 		m.extras = append(m.extras, keyedCol{idx: i, key: "x_" + pascal(c),
 			dropNone: strings.HasPrefix(c, "savings_plan_") || strings.HasPrefix(c, "reservation_")})
+	}
+	// Columns in key order, so a row's extras need sorting only when the
+	// cost categories or a product map add keys; of equal keys, the later
+	// column still comes later.
+	slices.SortStableFunc(m.extras, func(a, b keyedCol) int { return strings.Compare(a.key, b.key) })
+	m.encoded = make([]encodedCol, len(m.extras))
+	for i, c := range m.extras {
+		m.encoded[i].key = append(billing.AppendJSONString(nil, c.key), ':')
 	}
 	if isFOCUSHeader(m.header) {
 		return nil, billing.InputError(name, 1, "", "a FOCUS file, not a Cost and Usage Report")
@@ -313,19 +341,25 @@ func (d rowDecoder) keyed(l *billing.LineItem) error {
 		}
 		pairs = append(pairs, kvs...)
 	}
-	// Rows of one file fill about as many extras as the row before.
-	extras := make(map[string]string, m.lastExtras+2)
-	if obj := jsonObject(pairs); obj != "" {
-		extras["x_CostCategories"] = obj
-	}
+	costCats := jsonObject(pairs)
 	m.pairs = pairs
-	for _, c := range m.extras {
+	// The extras sorted by key, the later of two equal keys winning as in
+	// a map filled in this order: the cost categories, the columns, then
+	// the product map's keys.
+	ex := m.extraPairs[:0]
+	for i, c := range m.extras {
 		v := d.rec[c.idx]
 		if v == "" || (c.dropNone && v == "None") {
 			continue
 		}
-		extras[c.key] = v
+		ex = append(ex, extraKV{c.key, v, i})
 	}
+	if costCats != "" {
+		const key = "x_CostCategories"
+		i := sort.Search(len(ex), func(i int) bool { return ex[i].k >= key })
+		ex = slices.Insert(ex, i, extraKV{key, costCats, -1})
+	}
+	sorted := true
 	if m.idx[colProductMap] >= 0 {
 		kvs, err := d.jsonMap(colProductMap)
 		if err != nil {
@@ -340,15 +374,59 @@ func (d rowDecoder) keyed(l *billing.LineItem) error {
 			case "location":
 				l.RegionName = firstOf(l.RegionName, p.v)
 			default:
-				extras["x_Product"+pascal(p.k)] = p.v
+				ex = append(ex, extraKV{"x_Product" + pascal(p.k), p.v, -1})
+				sorted = false
 			}
 		}
 	}
-	m.lastExtras = len(extras)
-	if len(extras) > 0 {
+	m.extraPairs = ex
+	switch {
+	case len(ex) == 0:
+	case m.jsonExtras:
+		if !sorted {
+			slices.SortStableFunc(ex, func(a, b extraKV) int { return strings.Compare(a.k, b.k) })
+		}
+		l.ExtrasJSON = m.encodeExtras(ex)
+	default:
+		// Rows of one file fill about as many extras as the row before.
+		extras := make(map[string]string, len(ex))
+		for _, p := range ex {
+			extras[p.k] = p.v
+		}
 		l.Extras = extras
 	}
 	return nil
+}
+
+// encodeExtras writes extras sorted by key as the store writes an Extras
+// map (see billing.AppendJSONString); of equal keys, the last is kept.
+func (m *curMapper) encodeExtras(ex []extraKV) string {
+	b := append(m.extrasBuf[:0], '{')
+	for i, p := range ex {
+		if i+1 < len(ex) && ex[i+1].k == p.k {
+			continue
+		}
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		if p.col < 0 {
+			b = billing.AppendJSONString(b, p.k)
+			b = append(b, ':')
+			b = billing.AppendJSONString(b, p.v)
+			continue
+		}
+		c := &m.encoded[p.col]
+		b = append(b, c.key...)
+		if c.raw != p.v {
+			// The reader's strings are not reused, so p.v may be kept.
+			c.value = billing.AppendJSONString(c.value[:0], p.v)
+			c.raw = p.v
+		}
+		b = append(b, c.value...)
+	}
+	b = append(b, '}')
+	m.extrasBuf = b
+	return string(b)
 }
 
 // jsonMap reads a CUR 2.0 map column (a JSON object in CSV), in key order.

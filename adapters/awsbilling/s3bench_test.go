@@ -39,9 +39,11 @@ const (
 // (default 1,000,000: the September sample's rows repeated) from an
 // in-process S3 emulator and ingests it into Postgres in a child process,
 // then times psql's \copy of the same rows, uncompressed, into an unindexed
-// table of text columns. It prints rows/s, the child's peak RSS and the
-// wall-time ratio. BENCH_CPUPROFILE=FILE writes the ingesting process's CPU
-// profile there.
+// table of text columns. It prints rows/s, the child's peak RSS (its own
+// VmHWM), the wall-time ratio and the child's CPU time (user+sys).
+// BENCH_CPUPROFILE=FILE writes the ingesting process's CPU
+// profile there; BENCH_CHILD_LOG=FILE its output (with GODEBUG=gctrace=1,
+// its collections).
 //
 //	go test -run '^$' -bench BenchmarkIngestCURFromS3 -benchtime 1x ./adapters/awsbilling/
 func BenchmarkIngestCURFromS3(b *testing.B) {
@@ -94,16 +96,29 @@ func BenchmarkIngestCURFromS3(b *testing.B) {
 		child := exec.Command(os.Args[0], args...)
 		child.Env = append(os.Environ(), "BENCH_CHILD_S3="+ts.URL, "BENCH_CHILD_DB="+pgURL)
 		start := time.Now()
-		out, err := child.CombinedOutput()
+		out, rss, err := sqltest.CombinedOutputPeak(child)
 		wall := time.Since(start)
 		if err != nil {
 			b.Fatalf("ingest child: %v\n%s", err, out)
 		}
-		rss := child.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10
+		if log := os.Getenv("BENCH_CHILD_LOG"); log != "" {
+			if err := os.WriteFile(log, out, 0o644); err != nil {
+				b.Fatal(err)
+			}
+		}
+		ru := child.ProcessState.SysUsage().(*syscall.Rusage)
+		// The peak is the child's own VmHWM, not ru.Maxrss (see
+		// sqltest.CombinedOutputPeak).
+		cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 		fmt.Printf("\n%-34s %10s %10s %10s %13s\n", fmt.Sprintf("CUR month of %d rows", rows), "wall (s)", "rows/s", "peak RSS", "÷ psql \\copy")
 		fmt.Printf("%-34s %10.2f %10.0f %10s %13s\n", "psql \\copy (csv, text columns)", copyWall.Seconds(), float64(rows)/copyWall.Seconds(), "-", "1.00")
 		fmt.Printf("%-34s %10.2f %10.0f %6d MiB %13.2f\n", "S3 emulator → truecost → Postgres", wall.Seconds(), float64(rows)/wall.Seconds(), rss>>20, wall.Seconds()/copyWall.Seconds())
+		var self syscall.Rusage
+		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &self)
+		fmt.Printf("%-34s %d MiB (what the child's ru_maxrss says: %d MiB)\n", "peak RSS of this benchmark process", self.Maxrss>>10, ru.Maxrss>>10)
+		fmt.Printf("%-34s %10.2f (user %.2f, sys %.2f)\n", "truecost CPU (s)", cpu.Seconds(), time.Duration(ru.Utime.Nano()).Seconds(), time.Duration(ru.Stime.Nano()).Seconds())
 		b.ReportMetric(wall.Seconds()/copyWall.Seconds(), "ratio")
+		b.ReportMetric(cpu.Seconds(), "cpu-s")
 		b.ReportMetric(float64(rss>>20), "MiB")
 	}
 }

@@ -276,7 +276,7 @@ func (s *Source) readFile(ctx context.Context, name string, legacy bool, fn func
 	}
 	defer done()
 	if legacy {
-		return decodeCURText(ctx, name, text, fn)
+		return decodeCURText(ctx, name, text, true, fn)
 	}
 	focus := isFOCUSHeader(peekHeader(text))
 	switch {
@@ -287,7 +287,7 @@ func (s *Source) readFile(ctx context.Context, name string, legacy bool, fn func
 	case focus:
 		return focusfile.Decode(ctx, name, text, fn)
 	}
-	return decodeCURText(ctx, name, text, fn)
+	return decodeCURText(ctx, name, text, true, fn)
 }
 
 // peekHeader returns the first CSV row without consuming it.

@@ -151,7 +151,7 @@ func (s *fileSource) Read(ctx context.Context, _ billing.Part, fn func(*billing.
 	r := &focusfile.CountingReader{R: f, Report: progress}
 	switch s.kind {
 	case kindCUR, kindCUR2:
-		return awsbilling.DecodeCUR(ctx, s.path, r, fn)
+		return awsbilling.DecodeCURForLoad(ctx, s.path, r, fn)
 	case kindAzure:
 		return azurebilling.Decode(ctx, s.path, r, azurebilling.DecodeOptions{Dataset: azureDataset(s.path)}, fn)
 	case kindFOCUS:

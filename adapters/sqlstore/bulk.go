@@ -167,7 +167,7 @@ func (r lineItemRows) AppendArgs(args []any, i int) []any {
 			args = append(args, nullString(*f.Str(l)))
 		}
 	}
-	return append(args, nullString(string(r.extras.append(nil, l.Extras))))
+	return append(args, nullString(r.extras.extrasText(l)))
 }
 
 // timeTexts remembers the SQLite text of recent times: a load's rows share

@@ -1,9 +1,9 @@
 package sqlstore
 
 import (
-	"encoding/json"
 	"slices"
-	"unicode/utf8"
+
+	"github.com/truecost/truecost/domain/billing"
 )
 
 // extrasEncoder writes a line item's Extras as the JSON object
@@ -12,6 +12,23 @@ import (
 // the row before, as rows of one file mostly do.
 type extrasEncoder struct {
 	keys []string // the previous row's keys, sorted
+}
+
+// extrasText returns a line item's extras as stored: its ExtrasJSON when a
+// reader encoded them, else Extras encoded here; "" when it has none.
+func (e *extrasEncoder) extrasText(l *billing.LineItem) string {
+	if l.ExtrasJSON != "" {
+		return l.ExtrasJSON
+	}
+	return string(e.append(nil, l.Extras))
+}
+
+// appendItem appends a line item's extras as stored (see extrasText).
+func (e *extrasEncoder) appendItem(buf []byte, l *billing.LineItem) []byte {
+	if l.ExtrasJSON != "" {
+		return append(buf, l.ExtrasJSON...)
+	}
+	return e.append(buf, l.Extras)
 }
 
 // append appends the JSON object of extras to buf; nothing when it is
@@ -35,9 +52,9 @@ func (e *extrasEncoder) append(buf []byte, extras map[string]string) []byte {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
-		buf = appendJSONString(buf, k)
+		buf = billing.AppendJSONString(buf, k)
 		buf = append(buf, ':')
-		buf = appendJSONString(buf, extras[k])
+		buf = billing.AppendJSONString(buf, extras[k])
 	}
 	return append(buf, '}')
 }
@@ -52,19 +69,4 @@ func (e *extrasEncoder) sameKeys(extras map[string]string) bool {
 		}
 	}
 	return true
-}
-
-// appendJSONString appends s as a JSON string, escaped as encoding/json
-// escapes it: plain text is copied, anything else is left to encoding/json.
-func appendJSONString(buf []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' || c >= utf8.RuneSelf {
-			b, _ := json.Marshal(s) // a string always encodes
-			return append(buf, b...)
-		}
-	}
-	buf = append(buf, '"')
-	buf = append(buf, s...)
-	return append(buf, '"')
 }

@@ -67,6 +67,9 @@ func checkBounds(l *LineItem) error {
 			return &RowError{Column: k, Message: "holds a NUL byte"}
 		}
 	}
+	if k, ok := extrasNUL(l.ExtrasJSON); ok {
+		return &RowError{Column: k, Message: "holds a NUL byte"}
+	}
 	if l.BillingPeriodEnd.Before(l.BillingPeriodStart) {
 		return &RowError{Column: "BillingPeriodEnd", Message: fmt.Sprintf("%s is before BillingPeriodStart %s",
 			l.BillingPeriodEnd.Format(time.RFC3339), l.BillingPeriodStart.Format(time.RFC3339))}

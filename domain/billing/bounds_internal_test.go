@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -45,6 +46,26 @@ func TestISOCurrencyUpperCasesKnownCodes(t *testing.T) {
 		got, ok := ISOCurrency(in)
 		if (want == "") == ok || got != want {
 			t.Errorf("ISOCurrency(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+}
+
+func TestCheckBoundsFindsANULInPreEncodedExtras(t *testing.T) {
+	l := LineItem{BillingCurrency: "USD", BilledCost: "1", EffectiveCost: "1",
+		BillingPeriodStart: EarliestTime, BillingPeriodEnd: EarliestTime, ChargePeriodStart: EarliestTime, ChargePeriodEnd: EarliestTime}
+	for _, tc := range []struct{ extras, column string }{
+		{`{"x_A":"1","x_B":"a\u0000b"}`, "x_B"},
+		{`{"x_A":"a\\u0000b"}`, ""}, // a backslash, then text
+		{`{"x_A":"plain"}`, ""},
+	} {
+		l.ExtrasJSON = tc.extras
+		err := checkBounds(&l)
+		var rowErr *RowError
+		switch {
+		case tc.column == "" && err != nil:
+			t.Errorf("%s: %v, want accepted", tc.extras, err)
+		case tc.column != "" && (!errors.As(err, &rowErr) || rowErr.Column != tc.column || !strings.Contains(rowErr.Message, "NUL")):
+			t.Errorf("%s: %v, want a NUL byte in %s", tc.extras, err, tc.column)
 		}
 	}
 }

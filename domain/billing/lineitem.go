@@ -81,6 +81,12 @@ type LineItem struct {
 	// Extras holds provider-specific x_* columns (and any other column the
 	// FOCUS version read does not define), by source column name.
 	Extras map[string]string
+	// ExtrasJSON, when not empty, is the extras already encoded as stores
+	// keep them (see AppendJSONString): one JSON object of strings, keys
+	// sorted, escaped as encoding/json escapes them. A reader whose rows
+	// only go to a store may fill it instead of Extras, which is then nil;
+	// stores write it as it is.
+	ExtrasJSON string
 }
 
 // Kind is the type of a FOCUS column.

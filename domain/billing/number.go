@@ -115,8 +115,16 @@ func (s *Sum) addAmount(a *amount) {
 	if a.n == "" {
 		return
 	}
-	if !a.small || !addSmall(&s.mant, &s.exp, a.mant, a.exp) {
+	if !a.small {
 		s.big = s.big.Add(a.decimal())
+		return
+	}
+	if !addSmall(&s.mant, &s.exp, a.mant, a.exp) {
+		// The int64 part is full (amounts with many decimals fill it after
+		// a few rows): it moves to the arbitrary-precision part, and a
+		// starts it again, so most amounts still add without allocating.
+		s.big = s.big.Add(decimal.New(s.mant, s.exp))
+		s.mant, s.exp = a.mant, a.exp
 	}
 }
 

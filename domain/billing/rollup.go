@@ -546,12 +546,20 @@ func (s *aggSums) add(r *rowAmounts) {
 		if a.n == "" {
 			continue
 		}
-		if !a.small || !addSmall(&s.mant[i], &s.exp[i], a.mant, a.exp) {
-			if s.big == nil {
-				s.big = new([4]decimal.Decimal)
-			}
-			s.big[i] = s.big[i].Add(a.decimal())
+		if a.small && addSmall(&s.mant[i], &s.exp[i], a.mant, a.exp) {
+			continue
 		}
+		if s.big == nil {
+			s.big = new([4]decimal.Decimal)
+		}
+		if !a.small {
+			s.big[i] = s.big[i].Add(a.decimal())
+			continue
+		}
+		// The int64 part is full: it moves to the arbitrary-precision
+		// part and a starts it again, as Sum does.
+		s.big[i] = s.big[i].Add(decimal.New(s.mant[i], s.exp[i]))
+		s.mant[i], s.exp[i] = a.mant, a.exp
 	}
 	s.rows++
 }
