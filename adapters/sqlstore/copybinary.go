@@ -218,10 +218,9 @@ func (r lineItemRows) AppendCopyBinary(buf, digits []byte, i int) ([]byte, []byt
 	if len(l.Extras) == 0 && l.ExtrasJSON == "" {
 		return appendBinaryNull(buf), digits, nil
 	}
-	// Extras are text holding a JSON object (migration 20261208000001).
-	// Its length goes before it: write the object, then fill it in.
+	// The jsonb's length goes before it: write the object, then fill it in.
 	at := len(buf)
-	buf = appendInt32(buf, 0)
+	buf = append(appendInt32(buf, 0), 1)
 	buf = r.extras.appendItem(buf, l)
 	binary.BigEndian.PutUint32(buf[at:], uint32(len(buf)-at-4))
 	return buf, digits, nil

@@ -79,8 +79,7 @@ func (s *Store) ExportSources(ctx context.Context, sc exports.Scope) ([]exports.
 // found by the database. On Postgres the keys of a sample of rows are
 // taken first; then one scan finds the keys the other rows have besides
 // those (jsonb minus the known keys), which costs a fraction of listing
-// every row's keys, and is as exact. Extras are stored as text (migration
-// 20261208000001), so both cast them.
+// every row's keys, and is as exact.
 func (s *Store) ExportColumns(ctx context.Context, sc exports.Scope) (exports.Columns, error) {
 	var cols exports.Columns
 	collect := func(q string, args ...any) error {
@@ -104,13 +103,13 @@ func (s *Store) ExportColumns(ctx context.Context, sc exports.Scope) (exports.Co
 	}
 	if s.dialect == Postgres {
 		sample := "SELECT DISTINCT x.kind, x.k FROM (SELECT li.extras, li.tags" + exportWhere + " LIMIT " +
-			strconv.Itoa(exportKeySample) + ") AS s, LATERAL (SELECT 'e' AS kind, jsonb_object_keys(s.extras::jsonb) AS k" +
+			strconv.Itoa(exportKeySample) + ") AS s, LATERAL (SELECT 'e' AS kind, jsonb_object_keys(s.extras) AS k" +
 			" UNION ALL SELECT 't', jsonb_object_keys(s.tags)) AS x"
 		if err := collect(sample, s.exportArgs(sc)...); err != nil {
 			return cols, err
 		}
 		rest := "SELECT DISTINCT x.kind, x.k" + strings.Replace(exportWhere, " WHERE ",
-			", LATERAL (SELECT 'e' AS kind, jsonb_object_keys(li.extras::jsonb - ?::text[]) AS k UNION ALL"+
+			", LATERAL (SELECT 'e' AS kind, jsonb_object_keys(li.extras - ?::text[]) AS k UNION ALL"+
 				" SELECT 't', jsonb_object_keys(li.tags - ?::text[])) AS x WHERE ", 1)
 		args := append([]any{pgdialect.Array(nonNil(cols.Extras)), pgdialect.Array(nonNil(cols.TagKeys))}, s.exportArgs(sc)...)
 		if err := collect(rest, args...); err != nil {
@@ -255,8 +254,8 @@ func (s *Store) readExportItems(ctx context.Context, sc exports.Scope, send func
 }
 
 // decodeExtras reads a stored extras object — string values only, as the
-// store writes them; the jsonb text of objects stored before migration
-// 20261208000001 puts a space after each colon and comma — into m, without reflection but for strings with escapes.
+// store writes them; Postgres's jsonb text puts a space after each colon
+// and comma — into m, without reflection but for strings with escapes.
 // Anything else (other value types) goes through encoding/json.
 func decodeExtras(s string, m map[string]string) error {
 	i := 0
