@@ -1,10 +1,13 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/binary"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/truecost/truecost/domain/billing"
@@ -23,6 +26,9 @@ var tagRollupColumns = []string{"org_id", "connector_id", "run_id", "billing_per
 // rollup tables, inside the publishing transaction open on conn.
 func (s *Store) writeRollups(ctx context.Context, conn *sql.Conn, run billing.IngestionRun, r *billing.Rollups) error {
 	enc := rollupEncoder{run: &run}
+	if s.dialect == SQLite {
+		sortRollups(r)
+	}
 	const chunk = 4096
 	var dims, tags []rowSet
 	for i := 0; i < len(r.Dims); i += chunk {
@@ -35,6 +41,19 @@ func (s *Store) writeRollups(ctx context.Context, conn *sql.Conn, run billing.In
 		return err
 	}
 	return s.bulkLoadInTx(ctx, conn, "cost_tag_rollups", tagRollupColumns, each(tags))
+}
+
+// sortRollups orders the rollups by the keys of their tables' indexes
+// (period and day; tag key, period and day), which the ingester built in
+// no particular order: each row then goes after the last one of every
+// index, which SQLite appends without searching the index from its root.
+func sortRollups(r *billing.Rollups) {
+	slices.SortFunc(r.Dims, func(a, b billing.DimRollup) int {
+		return cmp.Or(a.BillingPeriodStart.Compare(b.BillingPeriodStart), a.Day.Compare(b.Day))
+	})
+	slices.SortFunc(r.Tags, func(a, b billing.TagRollup) int {
+		return cmp.Or(strings.Compare(a.Key, b.Key), a.BillingPeriodStart.Compare(b.BillingPeriodStart), a.Day.Compare(b.Day))
+	})
 }
 
 // each hands a bulk load the sets one by one.
