@@ -121,7 +121,6 @@ func (l *sqliteLoader) load(ctx context.Context, next func() (rowSet, bool)) err
 	// The statements run without ctx's cancellation; see above.
 	run := context.WithoutCancel(ctx)
 	var (
-		args    []any
 		vals    []driver.NamedValue // the values of the pending rows
 		mask    []byte
 		pending int      // rows of pat not written yet
@@ -157,8 +156,10 @@ func (l *sqliteLoader) load(ctx context.Context, next func() (rowSet, bool)) err
 		}
 		return nil
 	}
+	sets, stop := readSets(next)
+	defer stop()
 	for {
-		set, ok := next()
+		set, ok := <-sets
 		// A cancelled load says so, even when its input ended meanwhile.
 		if err := ctx.Err(); err != nil {
 			return err
@@ -166,15 +167,7 @@ func (l *sqliteLoader) load(ctx context.Context, next func() (rowSet, bool)) err
 		if !ok {
 			return nil
 		}
-		if set.Len() == 0 {
-			continue
-		}
-		nShared := 0
-		if sa, ok := set.(sharedArgs); ok {
-			nShared = sa.SharedArgs()
-		}
-		args = set.AppendArgs(args[:0], 0)
-		if err := l.share(args[:nShared]); err != nil {
+		if err := l.share(set.args[:set.nShared]); err != nil {
 			return err
 		}
 		if !l.outerTx {
@@ -183,13 +176,13 @@ func (l *sqliteLoader) load(ctx context.Context, next func() (rowSet, bool)) err
 			}
 			l.inTx = true
 		}
-		for i := 0; i < set.Len(); i++ {
-			args = set.AppendArgs(args[:0], i)
+		for i := 0; i < len(set.args); i += set.width {
+			args := set.args[i : i+set.width]
 			mask = mask[:0]
 			for range (len(args) + 7) / 8 {
 				mask = append(mask, 0)
 			}
-			for j := nShared; j < len(args); j++ {
+			for j := set.nShared; j < len(args); j++ {
 				if args[j] != nil || !l.omittable[j] {
 					mask[j/8] |= 1 << (j % 8)
 				}
@@ -197,7 +190,7 @@ func (l *sqliteLoader) load(ctx context.Context, next func() (rowSet, bool)) err
 			p, ok := l.patterns[string(mask)]
 			if !ok {
 				var err error
-				if p, err = l.pattern(run, mask, nShared); err != nil {
+				if p, err = l.pattern(run, mask, set.nShared); err != nil {
 					return l.abort(err)
 				}
 			}
@@ -207,7 +200,7 @@ func (l *sqliteLoader) load(ctx context.Context, next func() (rowSet, bool)) err
 				}
 				pat = p
 			}
-			for j := nShared; j < len(args); j++ {
+			for j := set.nShared; j < len(args); j++ {
 				if p.mask[j/8]&(1<<(j%8)) != 0 {
 					vals = append(vals, driver.NamedValue{Ordinal: len(vals) + 1, Value: args[j]})
 				}
@@ -221,6 +214,7 @@ func (l *sqliteLoader) load(ctx context.Context, next func() (rowSet, bool)) err
 		if err := flush(); err != nil {
 			return l.abort(err)
 		}
+		set.release()
 		if l.inTx {
 			l.inTx = false
 			if _, err := l.conn.ExecContext(run, "COMMIT", nil); err != nil {
@@ -228,6 +222,66 @@ func (l *sqliteLoader) load(ctx context.Context, next func() (rowSet, bool)) err
 				return l.abort(err)
 			}
 		}
+	}
+}
+
+// argSet is a set's rows as SQLite arguments, row after row.
+type argSet struct {
+	args    []any
+	width   int // values a row
+	nShared int // leading values every row shares
+	free    chan<- []any
+}
+
+// release hands the set's buffer back for another set.
+func (s argSet) release() {
+	clear(s.args)
+	select {
+	case s.free <- s.args[:0]:
+	default:
+	}
+}
+
+// readSets turns the sets next yields into arguments on a goroutine of
+// its own, so that a load's Go side runs beside SQLite's. stop ends the
+// goroutine, which may first wait for next's set at hand.
+func readSets(next func() (rowSet, bool)) (sets <-chan argSet, stop func()) {
+	out, done, finished := make(chan argSet, 1), make(chan struct{}), make(chan struct{})
+	free := make(chan []any, 3)
+	go func() {
+		defer close(finished)
+		defer close(out)
+		for {
+			set, ok := next()
+			if !ok {
+				return
+			}
+			if set.Len() == 0 {
+				continue
+			}
+			var buf []any
+			select {
+			case buf = <-free:
+			default:
+			}
+			a := argSet{free: free}
+			if sa, ok := set.(sharedArgs); ok {
+				a.nShared = sa.SharedArgs()
+			}
+			for i := 0; i < set.Len(); i++ {
+				buf = set.AppendArgs(buf, i)
+			}
+			a.args, a.width = buf, len(buf)/set.Len()
+			select {
+			case out <- a:
+			case <-done:
+				return
+			}
+		}
+	}()
+	return out, func() {
+		close(done)
+		<-finished
 	}
 }
 
