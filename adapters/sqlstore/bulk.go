@@ -221,24 +221,32 @@ func (s *Store) checkpointAside(ctx context.Context, conn *sql.Conn) (stop func(
 	if _, err := conn.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 0"); err != nil {
 		return nil, fmt.Errorf("defer checkpoints: %w", err)
 	}
-	done, finished := make(chan struct{}), make(chan struct{})
+	// Waiting for a connection stops with the load: a small pool may have
+	// none to spare while the load holds one.
+	waiting, done := context.WithCancel(ctx)
+	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
 		t := time.NewTicker(checkpointInterval)
 		defer t.Stop()
 		for {
 			select {
-			case <-done:
+			case <-waiting.Done():
 				return
 			case <-t.C:
+				c, err := s.db.DB.Conn(waiting)
+				if err != nil {
+					continue
+				}
 				// A failed checkpoint leaves the pages in the WAL for the
 				// next one, or for the connection's automatic checkpoint.
-				_, _ = s.db.DB.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
+				_, _ = c.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
+				c.Close()
 			}
 		}
 	}()
 	return func() error {
-		close(done)
+		done()
 		<-finished
 		// The connection goes back to the pool with the default restored,
 		// even when ctx is done.
