@@ -246,8 +246,8 @@ func (s argSet) release() {
 // its own, so that a load's Go side runs beside SQLite's. stop ends the
 // goroutine, which may first wait for next's set at hand.
 func readSets(next func() (rowSet, bool)) (sets <-chan argSet, stop func()) {
-	out, done, finished := make(chan argSet, 1), make(chan struct{}), make(chan struct{})
-	free := make(chan []any, 3)
+	out, done, finished := make(chan argSet), make(chan struct{}), make(chan struct{})
+	free := make(chan []any, 2)
 	go func() {
 		defer close(finished)
 		defer close(out)
