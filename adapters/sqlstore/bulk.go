@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -33,25 +34,9 @@ type binaryRowSet interface {
 	AppendCopyBinary(buf []byte, i int) ([]byte, error)
 }
 
-// bulkLoad writes every rowSet next yields into table, on a connection of
-// its own: one COPY on Postgres, prepared single-row INSERTs in one
-// transaction per set on SQLite (see sqlite_insert.go).
-func (s *Store) bulkLoad(ctx context.Context, table string, cols []string, next func() (rowSet, bool)) error {
-	// Read before taking the load's connection, which a small pool would
-	// otherwise be waiting for.
-	omittable, err := s.omittable(ctx, table, cols)
-	if err != nil {
-		return err
-	}
-	conn, err := s.db.DB.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("get connection: %w", err)
-	}
-	defer conn.Close()
-	return s.loadOn(ctx, conn, false, table, cols, omittable, next)
-}
-
-// bulkLoadInTx writes like bulkLoad, inside the transaction open on conn.
+// bulkLoadInTx writes every rowSet next yields into table, inside the
+// transaction open on conn: COPY on Postgres, prepared INSERTs on SQLite
+// (see sqlite_insert.go).
 func (s *Store) bulkLoadInTx(ctx context.Context, conn *sql.Conn, table string, cols []string, next func() (rowSet, bool)) error {
 	omittable, err := s.omittable(ctx, table, cols)
 	if err != nil {
@@ -191,14 +176,83 @@ func (c *timeTexts) text(t time.Time) any {
 	return e.text
 }
 
-// WriteLineItems loads a run's line items as they arrive.
+// WriteLineItems loads a run's line items as they arrive, on a connection
+// of its own: one COPY a month on Postgres (see copyLineItems), prepared
+// INSERTs in one transaction per batch on SQLite (see sqlite_insert.go).
 func (s *Store) WriteLineItems(ctx context.Context, run billing.IngestionRun, batches <-chan []billing.LineItem) error {
 	if s.dialect == Postgres {
 		return s.copyLineItems(ctx, run, batches)
 	}
 	times, extras := new(timeTexts), new(extrasEncoder)
-	return s.bulkLoad(ctx, "cost_line_items", lineItemColumns, func() (rowSet, bool) {
+	omittable, err := s.omittable(ctx, "cost_line_items", lineItemColumns)
+	if err != nil {
+		return err
+	}
+	conn, err := s.db.DB.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("get connection: %w", err)
+	}
+	defer conn.Close()
+	stop, err := s.checkpointAside(ctx, conn)
+	if err != nil {
+		return err
+	}
+	err = s.loadOn(ctx, conn, false, "cost_line_items", lineItemColumns, omittable, func() (rowSet, bool) {
 		items, ok := <-batches
 		return lineItemRows{run: &run, items: items, times: times, extras: extras}, ok
 	})
+	return errors.Join(err, stop())
+}
+
+// sqliteAutoCheckpoint is SQLite's default wal_autocheckpoint, in pages.
+const sqliteAutoCheckpoint = 1000
+
+// checkpointInterval is how often checkpointAside copies the WAL's new
+// pages into the database.
+const checkpointInterval = 200 * time.Millisecond
+
+// checkpointAside moves the WAL checkpoints of a long load on conn off the
+// load's connection: by default the commit that fills the WAL copies it
+// into the database file, in the loading goroutine. Passive checkpoints on
+// another connection do that meanwhile, on another core; a passive
+// checkpoint waits for no one and leaves the writer be. stop restores the
+// connection's automatic checkpoints.
+func (s *Store) checkpointAside(ctx context.Context, conn *sql.Conn) (stop func() error, err error) {
+	if _, err := conn.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 0"); err != nil {
+		return nil, fmt.Errorf("defer checkpoints: %w", err)
+	}
+	// Waiting for a connection stops with the load: a small pool may have
+	// none to spare while the load holds one.
+	waiting, done := context.WithCancel(ctx)
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(checkpointInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-waiting.Done():
+				return
+			case <-t.C:
+				c, err := s.db.DB.Conn(waiting)
+				if err != nil {
+					continue
+				}
+				// A failed checkpoint leaves the pages in the WAL for the
+				// next one, or for the connection's automatic checkpoint.
+				_, _ = c.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
+				c.Close()
+			}
+		}
+	}()
+	return func() error {
+		done()
+		<-finished
+		// The connection goes back to the pool with the default restored,
+		// even when ctx is done.
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", sqliteAutoCheckpoint)); err != nil {
+			return fmt.Errorf("restore checkpoints: %w", err)
+		}
+		return nil
+	}, nil
 }

@@ -142,7 +142,15 @@ FROM cost_dim_rollups AS li
 WHERE li.org_id = ? AND li.run_id = ? AND li.billing_period_start IN (?)
 GROUP BY li.org_id, li.connector_id, li.run_id, li.billing_period_start, li.day, li.cloud, li.provider_name,
     li.service_name, li.service_category, li.charge_category, li.charge_class, li.currency`
-	if _, err := db.NewRaw(svc, run.OrgID, run.ID, bun.In(periods)).Exec(ctx); err != nil {
+	// SQLite derives them from the built dimension rollup in Go, which
+	// spares grouping it again in the database; the sums are the same
+	// exact decimals.
+	derived := built != nil && s.dialect == SQLite
+	if derived {
+		if err := s.writeServiceRollups(ctx, conn, run, built); err != nil {
+			return fmt.Errorf("service rollups: %w", err)
+		}
+	} else if _, err := db.NewRaw(svc, run.OrgID, run.ID, bun.In(periods)).Exec(ctx); err != nil {
 		return fmt.Errorf("service rollup: %w", err)
 	}
 	month := s.monthOfDay("li.day")
@@ -157,8 +165,10 @@ FROM cost_service_rollups AS li
 WHERE li.org_id = ? AND li.run_id = ? AND li.billing_period_start IN (?)
 GROUP BY li.org_id, li.connector_id, li.run_id, li.billing_period_start, ` + month + `, li.cloud, li.provider_name,
     li.service_name, li.service_category, li.charge_category, li.charge_class, li.currency`
-	if _, err := db.NewRaw(monthly, run.OrgID, run.ID, bun.In(periods)).Exec(ctx); err != nil {
-		return fmt.Errorf("month rollup: %w", err)
+	if !derived { // else written with the service rollup above
+		if _, err := db.NewRaw(monthly, run.OrgID, run.ID, bun.In(periods)).Exec(ctx); err != nil {
+			return fmt.Errorf("month rollup: %w", err)
+		}
 	}
 
 	var rolled []string

@@ -49,7 +49,7 @@ func insertOn(ctx context.Context, conn *sql.Conn, inTx bool, table string, cols
 			return fmt.Errorf("unexpected SQLite driver connection %T", driverConn)
 		}
 		l := &sqliteLoader{conn: c, table: table, cols: cols, omittable: omittable, outerTx: inTx,
-			stmts: make(map[string]driver.StmtExecContext)}
+			patterns: make(map[string]*pattern)}
 		err := l.load(ctx, next)
 		if cerr := l.close(); err == nil {
 			err = cerr
@@ -94,24 +94,72 @@ type sqliteLoader struct {
 	cols      []string
 	omittable []bool
 
-	shared []any                             // the literal leading values of the statements
-	stmts  map[string]driver.StmtExecContext // by the bitmap of the columns they set
-	all    driver.StmtExecContext            // every column, once stmts is full
+	shared   []any               // the literal leading values of the statements
+	patterns map[string]*pattern // by the bitmap of the columns they set
+	all      *pattern            // every column, once patterns is full
 
 	inTx    bool // a transaction of the loader's own is open
 	outerTx bool // the caller's transaction is open: the loader begins none
 }
 
+// pattern holds the statements of one pattern of set columns.
+type pattern struct {
+	mask []byte
+	one  driver.StmtExecContext // one row
+	many driver.StmtExecContext // sqliteRowsPerStatement rows, prepared once needed
+}
+
+// sqliteRowsPerStatement is how many rows of one pattern an INSERT
+// writes at once. Rows of one statement share its cursors, so that SQLite
+// appends each after the last without searching the table and its index
+// from their roots again, and the statement's start and end are paid
+// once. The driver binds a statement's values in time growing with the
+// square of their count, which bounds the rows per statement.
+const sqliteRowsPerStatement = 4
+
 func (l *sqliteLoader) load(ctx context.Context, next func() (rowSet, bool)) error {
 	// The statements run without ctx's cancellation; see above.
 	run := context.WithoutCancel(ctx)
 	var (
-		args []any
-		vals []driver.NamedValue
-		mask []byte
+		vals    []driver.NamedValue // the values of the pending rows
+		mask    []byte
+		pending int      // rows of pat not written yet
+		pat     *pattern // the pattern of the pending rows
 	)
+	// flush writes the pending rows: all at once when there are enough,
+	// else one by one.
+	flush := func() error {
+		if pending == 0 {
+			return nil
+		}
+		defer func() { pending, vals = 0, vals[:0] }()
+		if pending == sqliteRowsPerStatement {
+			if pat.many == nil {
+				stmt, err := l.prepare(run, pat.mask, sqliteRowsPerStatement)
+				if err != nil {
+					return err
+				}
+				pat.many = stmt
+			}
+			_, err := pat.many.ExecContext(run, vals)
+			return err
+		}
+		n := len(vals) / pending
+		for r := 0; r < pending; r++ {
+			row := vals[r*n : (r+1)*n]
+			for j := range row {
+				row[j].Ordinal = j + 1
+			}
+			if _, err := pat.one.ExecContext(run, row); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	sets, stop := readSets(next)
+	defer stop()
 	for {
-		set, ok := next()
+		set, ok := <-sets
 		// A cancelled load says so, even when its input ended meanwhile.
 		if err := ctx.Err(); err != nil {
 			return err
@@ -119,15 +167,7 @@ func (l *sqliteLoader) load(ctx context.Context, next func() (rowSet, bool)) err
 		if !ok {
 			return nil
 		}
-		if set.Len() == 0 {
-			continue
-		}
-		nShared := 0
-		if sa, ok := set.(sharedArgs); ok {
-			nShared = sa.SharedArgs()
-		}
-		args = set.AppendArgs(args[:0], 0)
-		if err := l.share(args[:nShared]); err != nil {
+		if err := l.share(set.args[:set.nShared]); err != nil {
 			return err
 		}
 		if !l.outerTx {
@@ -136,37 +176,45 @@ func (l *sqliteLoader) load(ctx context.Context, next func() (rowSet, bool)) err
 			}
 			l.inTx = true
 		}
-		for i := 0; i < set.Len(); i++ {
-			args = set.AppendArgs(args[:0], i)
+		for i := 0; i < len(set.args); i += set.width {
+			args := set.args[i : i+set.width]
 			mask = mask[:0]
 			for range (len(args) + 7) / 8 {
 				mask = append(mask, 0)
 			}
-			vals = vals[:0]
-			for j := nShared; j < len(args); j++ {
-				if args[j] == nil && l.omittable[j] {
-					continue
+			for j := set.nShared; j < len(args); j++ {
+				if args[j] != nil || !l.omittable[j] {
+					mask[j/8] |= 1 << (j % 8)
 				}
-				mask[j/8] |= 1 << (j % 8)
-				vals = append(vals, driver.NamedValue{Ordinal: len(vals) + 1, Value: args[j]})
 			}
-			stmt, ok := l.stmts[string(mask)]
+			p, ok := l.patterns[string(mask)]
 			if !ok {
 				var err error
-				if stmt, err = l.prepare(run, mask, nShared); err != nil {
+				if p, err = l.pattern(run, mask, set.nShared); err != nil {
 					return l.abort(err)
 				}
 			}
-			if stmt == l.all && len(vals) != len(args)-nShared {
-				vals = vals[:0]
-				for j := nShared; j < len(args); j++ {
+			if p != pat {
+				if err := flush(); err != nil {
+					return l.abort(err)
+				}
+				pat = p
+			}
+			for j := set.nShared; j < len(args); j++ {
+				if p.mask[j/8]&(1<<(j%8)) != 0 {
 					vals = append(vals, driver.NamedValue{Ordinal: len(vals) + 1, Value: args[j]})
 				}
 			}
-			if _, err := stmt.ExecContext(run, vals); err != nil {
-				return l.abort(err)
+			if pending++; pending == sqliteRowsPerStatement {
+				if err := flush(); err != nil {
+					return l.abort(err)
+				}
 			}
 		}
+		if err := flush(); err != nil {
+			return l.abort(err)
+		}
+		set.release()
 		if l.inTx {
 			l.inTx = false
 			if _, err := l.conn.ExecContext(run, "COMMIT", nil); err != nil {
@@ -174,6 +222,66 @@ func (l *sqliteLoader) load(ctx context.Context, next func() (rowSet, bool)) err
 				return l.abort(err)
 			}
 		}
+	}
+}
+
+// argSet is a set's rows as SQLite arguments, row after row.
+type argSet struct {
+	args    []any
+	width   int // values a row
+	nShared int // leading values every row shares
+	free    chan<- []any
+}
+
+// release hands the set's buffer back for another set.
+func (s argSet) release() {
+	clear(s.args)
+	select {
+	case s.free <- s.args[:0]:
+	default:
+	}
+}
+
+// readSets turns the sets next yields into arguments on a goroutine of
+// its own, so that a load's Go side runs beside SQLite's. stop ends the
+// goroutine, which may first wait for next's set at hand.
+func readSets(next func() (rowSet, bool)) (sets <-chan argSet, stop func()) {
+	out, done, finished := make(chan argSet), make(chan struct{}), make(chan struct{})
+	free := make(chan []any, 2)
+	go func() {
+		defer close(finished)
+		defer close(out)
+		for {
+			set, ok := next()
+			if !ok {
+				return
+			}
+			if set.Len() == 0 {
+				continue
+			}
+			var buf []any
+			select {
+			case buf = <-free:
+			default:
+			}
+			a := argSet{free: free}
+			if sa, ok := set.(sharedArgs); ok {
+				a.nShared = sa.SharedArgs()
+			}
+			for i := 0; i < set.Len(); i++ {
+				buf = set.AppendArgs(buf, i)
+			}
+			a.args, a.width = buf, len(buf)/set.Len()
+			select {
+			case out <- a:
+			case <-done:
+				return
+			}
+		}
+	}()
+	return out, func() {
+		close(done)
+		<-finished
 	}
 }
 
@@ -201,25 +309,54 @@ func (l *sqliteLoader) share(vals []any) error {
 	return nil
 }
 
-// prepare returns the statement setting the columns of mask, or the one
-// setting every column when there are too many statements already.
-func (l *sqliteLoader) prepare(ctx context.Context, mask []byte, nShared int) (driver.StmtExecContext, error) {
-	full := len(l.stmts) >= sqliteMaxStatements
-	if full && l.all != nil {
+// pattern returns the pattern setting the columns of mask, with its
+// statement of one row prepared, or the one setting every column when
+// there are too many patterns already.
+func (l *sqliteLoader) pattern(ctx context.Context, mask []byte, nShared int) (*pattern, error) {
+	if len(l.patterns) >= sqliteMaxStatements {
+		if l.all == nil {
+			all := make([]byte, len(mask))
+			for j := nShared; j < len(l.cols); j++ {
+				all[j/8] |= 1 << (j % 8)
+			}
+			stmt, err := l.prepare(ctx, all, 1)
+			if err != nil {
+				return nil, err
+			}
+			l.all = &pattern{mask: all, one: stmt}
+		}
 		return l.all, nil
 	}
+	p := &pattern{mask: append([]byte(nil), mask...)}
+	stmt, err := l.prepare(ctx, p.mask, 1)
+	if err != nil {
+		return nil, err
+	}
+	p.one = stmt
+	l.patterns[string(p.mask)] = p
+	return p, nil
+}
+
+// prepare prepares the INSERT of rows rows setting the columns of mask
+// besides the shared ones.
+func (l *sqliteLoader) prepare(ctx context.Context, mask []byte, rows int) (driver.StmtExecContext, error) {
 	var names, values []string
 	for j, col := range l.cols {
 		switch {
-		case j < nShared:
+		case j < len(l.shared):
 			names = append(names, col)
 			values = append(values, "'"+strings.ReplaceAll(l.shared[j].(string), "'", "''")+"'")
-		case full || mask[j/8]&(1<<(j%8)) != 0:
+		case mask[j/8]&(1<<(j%8)) != 0:
 			names = append(names, col)
 			values = append(values, "?")
 		}
 	}
-	query := "INSERT INTO " + l.table + " (" + strings.Join(names, ", ") + ") VALUES (" + strings.Join(values, ", ") + ")"
+	row := "(" + strings.Join(values, ", ") + ")"
+	tuples := make([]string, rows)
+	for i := range tuples {
+		tuples[i] = row
+	}
+	query := "INSERT OR FAIL INTO " + l.table + " (" + strings.Join(names, ", ") + ") VALUES " + strings.Join(tuples, ", ")
 	prepared, err := l.conn.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
@@ -228,11 +365,6 @@ func (l *sqliteLoader) prepare(ctx context.Context, mask []byte, nShared int) (d
 	if !ok {
 		prepared.Close()
 		return nil, fmt.Errorf("unexpected SQLite statement %T", prepared)
-	}
-	if full {
-		l.all = stmt
-	} else {
-		l.stmts[string(mask)] = stmt
 	}
 	return stmt, nil
 }
@@ -252,12 +384,19 @@ func (l *sqliteLoader) abort(err error) error {
 
 func (l *sqliteLoader) closeStatements() error {
 	var errs []error
-	for key, stmt := range l.stmts {
-		errs = append(errs, stmt.(driver.Stmt).Close())
-		delete(l.stmts, key)
+	closePattern := func(p *pattern) {
+		for _, stmt := range []driver.StmtExecContext{p.one, p.many} {
+			if stmt != nil {
+				errs = append(errs, stmt.(driver.Stmt).Close())
+			}
+		}
+	}
+	for key, p := range l.patterns {
+		closePattern(p)
+		delete(l.patterns, key)
 	}
 	if l.all != nil {
-		errs = append(errs, l.all.(driver.Stmt).Close())
+		closePattern(l.all)
 		l.all = nil
 	}
 	return errors.Join(errs...)

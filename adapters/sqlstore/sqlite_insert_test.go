@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -172,5 +173,88 @@ func TestSQLiteLoadStopsWhenCancelled(t *testing.T) {
 	close(batches)
 	if err := <-done; err != context.Canceled && !strings.Contains(fmt.Sprint(err), context.Canceled.Error()) {
 		t.Fatalf("err = %v, want cancellation", err)
+	}
+}
+
+// TestSQLiteLoadWritesRunsOfAPatternTogether: consecutive rows of one
+// pattern of null columns go into multi-row statements, with the rows left
+// over one by one; every row is stored as bound, in order, and a failing
+// row inside a multi-row statement fails its whole set.
+func TestSQLiteLoadWritesRunsOfAPatternTogether(t *testing.T) {
+	s := openSQLite(t)
+	ctx := context.Background()
+	var items []billing.LineItem
+	for i, l := range patternedItems(60) {
+		for k := range 1 + i%(2*sqliteRowsPerStatement+1) {
+			l.BilledCost = billing.Number(fmt.Sprintf("%d.%d", i, k))
+			items = append(items, l)
+		}
+	}
+	run := billing.IngestionRun{ID: "run-1", OrgID: "org-1", ConnectorID: "conn-1"}
+	if err := s.WriteLineItems(ctx, run, sendBatches(items, 37)); err != nil {
+		t.Fatal(err)
+	}
+	got := storedRows(t, s, run.ID)
+	if len(got) != len(items) {
+		t.Fatalf("%d rows, want %d", len(got), len(items))
+	}
+	want := lineItemRows{run: &run, items: items, times: new(timeTexts)}
+	for i := range items {
+		if w := want.AppendArgs(nil, i); !reflect.DeepEqual(got[i], w) {
+			t.Fatalf("row %d:\n got %q\nwant %q", i, got[i], w)
+		}
+	}
+
+	bad := slices.Clone(items[:40])
+	for i := range bad {
+		bad[i] = items[100]
+	}
+	for i := 24; i < len(bad); i++ {
+		bad[i].BilledCost = "" // NOT NULL: fails a statement of several rows
+	}
+	run2 := billing.IngestionRun{ID: "run-2", OrgID: "org-1", ConnectorID: "conn-1"}
+	err := s.WriteLineItems(ctx, run2, sendBatches(bad, 20))
+	if err == nil || !strings.Contains(err.Error(), "NOT NULL") {
+		t.Fatalf("err = %v, want a NOT NULL failure", err)
+	}
+	if got := storedRows(t, s, run2.ID); len(got) != 20 {
+		t.Fatalf("%d rows kept, want the 20 of the set before the failed one", len(got))
+	}
+}
+
+// TestSQLiteLoadRestoresAutomaticCheckpoints: a line item load moves the
+// WAL checkpoints off its connection while it runs, also with a pool of a
+// single connection, and gives the connection back with SQLite's default.
+func TestSQLiteLoadRestoresAutomaticCheckpoints(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "truecost.db"), WithMaxConns(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	batches := make(chan []billing.LineItem)
+	run := billing.IngestionRun{ID: "run-1", OrgID: "org-1", ConnectorID: "conn-1"}
+	done := make(chan error, 1)
+	go func() { done <- s.WriteLineItems(ctx, run, batches) }()
+	items := patternedItems(100)
+	batches <- items
+	time.Sleep(3 * checkpointInterval) // checkpoints wait for the only connection
+	batches <- items
+	close(batches)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var pages int
+	if err := s.db.QueryRowContext(ctx, "PRAGMA wal_autocheckpoint").Scan(&pages); err != nil {
+		t.Fatal(err)
+	}
+	if pages != sqliteAutoCheckpoint {
+		t.Fatalf("wal_autocheckpoint = %d after the load, want %d", pages, sqliteAutoCheckpoint)
+	}
+	if got := storedRows(t, s, run.ID); len(got) != 200 {
+		t.Fatalf("%d rows, want 200", len(got))
 	}
 }

@@ -1,10 +1,13 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/binary"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/truecost/truecost/domain/billing"
@@ -23,6 +26,9 @@ var tagRollupColumns = []string{"org_id", "connector_id", "run_id", "billing_per
 // rollup tables, inside the publishing transaction open on conn.
 func (s *Store) writeRollups(ctx context.Context, conn *sql.Conn, run billing.IngestionRun, r *billing.Rollups) error {
 	enc := rollupEncoder{run: &run}
+	if s.dialect == SQLite {
+		sortRollups(r)
+	}
 	const chunk = 4096
 	var dims, tags []rowSet
 	for i := 0; i < len(r.Dims); i += chunk {
@@ -35,6 +41,92 @@ func (s *Store) writeRollups(ctx context.Context, conn *sql.Conn, run billing.In
 		return err
 	}
 	return s.bulkLoadInTx(ctx, conn, "cost_tag_rollups", tagRollupColumns, each(tags))
+}
+
+var serviceRollupColumns = []string{"org_id", "connector_id", "run_id", "billing_period_start", "day", "cloud", "provider_name",
+	"service_name", "service_category", "charge_category", "charge_class", "currency",
+	"billed_cost", "effective_cost", "list_cost", "contracted_cost", "resale_cost", "row_count"}
+
+// writeServiceRollups writes the service rollup and the month rollup of
+// a run, derived from the dimension rollup the ingester built, inside the
+// publishing transaction open on conn: what buildRollups' GROUP BYs of the
+// dimension rollup insert, with the same exact sums.
+func (s *Store) writeServiceRollups(ctx context.Context, conn *sql.Conn, run billing.IngestionRun, r *billing.Rollups) error {
+	type key struct {
+		period, day                                                          time.Time
+		provider, service, serviceCategory, chargeCategory, chargeClass, cur string
+	}
+	byDay, byMonth := map[key]int{}, map[key]int{}
+	var days, months []serviceRollup
+	add := func(index map[key]int, rows *[]serviceRollup, k key, sums *billing.RollupSums) {
+		i, ok := index[k]
+		if !ok {
+			i = len(*rows)
+			index[k] = i
+			*rows = append(*rows, serviceRollup{period: k.period, day: k.day, dims: []string{billing.CloudOf(k.provider), k.provider,
+				k.service, k.serviceCategory, k.chargeCategory, k.chargeClass, k.cur}})
+		}
+		t := &(*rows)[i].sums
+		t.BilledCost.AddSum(sums.BilledCost)
+		t.EffectiveCost.AddSum(sums.EffectiveCost)
+		t.ListCost.AddSum(sums.ListCost)
+		t.ContractedCost.AddSum(sums.ContractedCost)
+		t.ResaleCost.AddSum(sums.ResaleCost)
+		t.Rows += sums.Rows
+	}
+	for i := range r.Dims {
+		d := &r.Dims[i]
+		k := key{d.BillingPeriodStart.UTC(), d.Day.UTC(), d.ProviderName, d.ServiceName, d.ServiceCategory, d.ChargeCategory, d.ChargeClass, d.Currency}
+		add(byDay, &days, k, &d.Sums)
+		k.day = time.Date(k.day.Year(), k.day.Month(), 1, 0, 0, 0, 0, time.UTC)
+		add(byMonth, &months, k, &d.Sums)
+	}
+	enc := rollupEncoder{run: &run}
+	for _, t := range []struct {
+		table string
+		rows  []serviceRollup
+	}{{"cost_service_rollups", days}, {"cost_month_rollups", months}} {
+		slices.SortFunc(t.rows, func(a, b serviceRollup) int {
+			return cmp.Or(a.period.Compare(b.period), a.day.Compare(b.day))
+		})
+		if err := s.bulkLoadInTx(ctx, conn, t.table, serviceRollupColumns, each([]rowSet{serviceRows{enc, t.rows}})); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// serviceRollup is a row of the service or the month rollup.
+type serviceRollup struct {
+	period, day time.Time
+	dims        []string // cloud, provider, service, service category, charge category and class, currency
+	sums        billing.RollupSums
+}
+
+type serviceRows struct {
+	enc  rollupEncoder
+	rows []serviceRollup
+}
+
+func (r serviceRows) Len() int        { return len(r.rows) }
+func (r serviceRows) SharedArgs() int { return 3 }
+
+func (r serviceRows) AppendArgs(args []any, i int) []any {
+	row := &r.rows[i]
+	return r.enc.appendArgs(args, row.period, row.day, row.dims, &row.sums)
+}
+
+// sortRollups orders the rollups by the keys of their tables' indexes
+// (period and day; tag key, period and day), which the ingester built in
+// no particular order: each row then goes after the last one of every
+// index, which SQLite appends without searching the index from its root.
+func sortRollups(r *billing.Rollups) {
+	slices.SortFunc(r.Dims, func(a, b billing.DimRollup) int {
+		return cmp.Or(a.BillingPeriodStart.Compare(b.BillingPeriodStart), a.Day.Compare(b.Day))
+	})
+	slices.SortFunc(r.Tags, func(a, b billing.TagRollup) int {
+		return cmp.Or(strings.Compare(a.Key, b.Key), a.BillingPeriodStart.Compare(b.BillingPeriodStart), a.Day.Compare(b.Day))
+	})
 }
 
 // each hands a bulk load the sets one by one.

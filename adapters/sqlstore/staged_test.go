@@ -152,7 +152,7 @@ func TestStagedRollupsMatchTheDatabasesRollups(t *testing.T) {
 			Ingest(ctx, billing.IngestRequest{OrgID: built.ID, ConnectorID: "conn-1", Source: itemsSource(items)}); err != nil {
 			t.Fatal(err)
 		}
-		for _, table := range []string{"cost_dim_rollups", "cost_service_rollups", "cost_tag_rollups"} {
+		for _, table := range []string{"cost_dim_rollups", "cost_service_rollups", "cost_month_rollups", "cost_tag_rollups"} {
 			got, want := rollupRows(t, s, table, staged.ID), rollupRows(t, s, table, built.ID)
 			if len(want) == 0 {
 				t.Fatalf("%s: no rows built", table)
