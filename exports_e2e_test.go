@@ -25,7 +25,6 @@ import (
 
 	"github.com/truecost/truecost/adapters/awsbilling"
 	"github.com/truecost/truecost/adapters/outbound"
-	"github.com/truecost/truecost/adapters/sqlstore/sqltest"
 	"github.com/truecost/truecost/domain/billing"
 )
 
@@ -81,233 +80,222 @@ type e2eRun struct {
 }
 
 func TestExportsAreWrittenAfterASyncThroughTheBinary(t *testing.T) {
-	for _, db := range []string{"sqlite", "postgres"} {
-		t.Run(db, func(t *testing.T) {
-			dir := t.TempDir()
-			dbURL := "sqlite://var/truecost.db"
-			if db == "postgres" {
-				u, ok := sqltest.PostgresURL(t)
-				if !ok {
-					return
-				}
-				dbURL = u
+	eachDB(t, func(t *testing.T, dir, dbURL string) {
+		root, _ := os.Getwd() // cmd moves into dir
+		s3URL, client := exportS3(t)
+		t.Setenv(outbound.EnvAllow, "127.0.0.1")
+		t.Setenv("TRUECOST_AWS_ENDPOINT_URL", s3URL)
+		t.Setenv("TRUECOST_EXPORT_INTERVAL", "1s")
+		t.Setenv("TRUECOST_SECRET_KEY", base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{3}, 32)))
+		mustCmds(t, dir, dbURL,
+			[]string{"migrate"},
+			[]string{"orgs", "create", "northwind", "--kind", "reseller"},
+			[]string{"orgs", "create", "acme", "--reseller", "northwind"})
+		reseller := userToken(t, dir, dbURL, "ops@northwind.example", "northwind")
+		url := serve(t, dir, dbURL)
+		var orgs struct{ Organizations []struct{ ID, Slug string } }
+		graphqlData(t, url, reseller, `{ organizations { id slug } }`, nil, &orgs)
+		acme := ""
+		for _, o := range orgs.Organizations {
+			if o.Slug == "acme" {
+				acme = o.ID
 			}
-			root, _ := os.Getwd() // cmd moves into dir
-			s3URL, client := exportS3(t)
-			t.Setenv(outbound.EnvAllow, "127.0.0.1")
-			t.Setenv("TRUECOST_AWS_ENDPOINT_URL", s3URL)
-			t.Setenv("TRUECOST_EXPORT_INTERVAL", "1s")
-			t.Setenv("TRUECOST_SECRET_KEY", base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{3}, 32)))
-			mustCmds(t, dir, dbURL,
-				[]string{"migrate"},
-				[]string{"orgs", "create", "northwind", "--kind", "reseller"},
-				[]string{"orgs", "create", "acme", "--reseller", "northwind"})
-			reseller := userToken(t, dir, dbURL, "ops@northwind.example", "northwind")
-			url := serve(t, dir, dbURL)
-			var orgs struct{ Organizations []struct{ ID, Slug string } }
-			graphqlData(t, url, reseller, `{ organizations { id slug } }`, nil, &orgs)
-			acme := ""
-			for _, o := range orgs.Organizations {
-				if o.Slug == "acme" {
-					acme = o.ID
-				}
-			}
-			account := func(org string) string {
-				var out struct{ CreateCloudAccount struct{ ID string } }
-				graphqlData(t, url, reseller, `mutation($org: ID) { createCloudAccount(organizationId: $org, input: {provider: AWS, name: "Payer",
-					providerAccountId: "123456789012", credentials: {accessKeyId: "AKIAE2E", secretAccessKey: "s"}}) { id } }`,
-					map[string]any{"org": org}, &out)
-				return out.CreateCloudAccount.ID
-			}
-			resAcct, acmeAcct := account(""), account(acme)
-			var conn struct{ CreateConnector struct{ ID string } }
-			graphqlData(t, url, reseller, `mutation($org: ID, $in: ConnectorInput!) { createConnector(organizationId: $org, input: $in) { id } }`,
-				map[string]any{"org": acme, "in": map[string]any{"provider": "AWS", "name": "Acme CUR", "config": map[string]any{
-					"awsAccountId": "123456789012", "bucket": "cur-bucket", "path": "cur-prefix", "fileType": "cur", "endpoint": s3URL},
-					"secret": map[string]any{"accessKeyId": "AKIAE2E", "secretAccessKey": "s"}}}, &conn)
+		}
+		account := func(org string) string {
+			var out struct{ CreateCloudAccount struct{ ID string } }
+			graphqlData(t, url, reseller, `mutation($org: ID) { createCloudAccount(organizationId: $org, input: {provider: AWS, name: "Payer",
+				providerAccountId: "123456789012", credentials: {accessKeyId: "AKIAE2E", secretAccessKey: "s"}}) { id } }`,
+				map[string]any{"org": org}, &out)
+			return out.CreateCloudAccount.ID
+		}
+		resAcct, acmeAcct := account(""), account(acme)
+		var conn struct{ CreateConnector struct{ ID string } }
+		graphqlData(t, url, reseller, `mutation($org: ID, $in: ConnectorInput!) { createConnector(organizationId: $org, input: $in) { id } }`,
+			map[string]any{"org": acme, "in": map[string]any{"provider": "AWS", "name": "Acme CUR", "config": map[string]any{
+				"awsAccountId": "123456789012", "bucket": "cur-bucket", "path": "cur-prefix", "fileType": "cur", "endpoint": s3URL},
+				"secret": map[string]any{"accessKeyId": "AKIAE2E", "secretAccessKey": "s"}}}, &conn)
 
-			// The reseller prices acme at cost + 12.5%.
-			var pb struct{ CreatePricebook struct{ ID string } }
-			graphqlData(t, url, reseller, `mutation { createPricebook(name: "Standard") { id } }`, nil, &pb)
-			graphqlData(t, url, reseller, `mutation($pb: ID!) { putPricingRule(pricebookId: $pb, rule: {scope: ALL, type: MARKUP, percent: "12.5"}) { version } }`,
-				map[string]any{"pb": pb.CreatePricebook.ID}, nil)
-			graphqlData(t, url, reseller, `mutation($org: ID!, $pb: ID) { assignPricebook(organizationId: $org, pricebookId: $pb, effectiveMonth: "2026-01") { adjustmentPercent } }`,
-				map[string]any{"org": acme, "pb": pb.CreatePricebook.ID}, nil)
+		// The reseller prices acme at cost + 12.5%.
+		var pb struct{ CreatePricebook struct{ ID string } }
+		graphqlData(t, url, reseller, `mutation { createPricebook(name: "Standard") { id } }`, nil, &pb)
+		graphqlData(t, url, reseller, `mutation($pb: ID!) { putPricingRule(pricebookId: $pb, rule: {scope: ALL, type: MARKUP, percent: "12.5"}) { version } }`,
+			map[string]any{"pb": pb.CreatePricebook.ID}, nil)
+		graphqlData(t, url, reseller, `mutation($org: ID!, $pb: ID) { assignPricebook(organizationId: $org, pricebookId: $pb, effectiveMonth: "2026-01") { adjustmentPercent } }`,
+			map[string]any{"org": acme, "pb": pb.CreatePricebook.ID}, nil)
 
-			in := func(basis, format, bucket, prefix, acct string) map[string]any {
-				return map[string]any{"enabled": true, "providers": []string{"aws"}, "basis": basis, "format": format,
-					"kind": "S3", "bucket": bucket, "prefix": prefix, "accountId": acct}
+		in := func(basis, format, bucket, prefix, acct string) map[string]any {
+			return map[string]any{"enabled": true, "providers": []string{"aws"}, "basis": basis, "format": format,
+				"kind": "S3", "bucket": bucket, "prefix": prefix, "accountId": acct}
+		}
+		type verification struct {
+			Ok      bool
+			Problem *string
+			Message string
+			Policy  string
+			Overlap *struct{ Message string }
+		}
+		verify := `mutation($org: ID, $in: ExportConfigInput!) { verifyExport(organizationId: $org, input: $in) { ok problem message policy overlap { message } } }`
+		for _, c := range []struct{ bucket, problem, says string }{
+			{"missing-bucket", "BUCKET_MISSING", "does not exist"},
+			{"denied-bucket", "ACCESS_DENIED", "Access denied"},
+		} {
+			var v struct{ VerifyExport verification }
+			graphqlData(t, url, reseller, verify, map[string]any{"in": in("COST", "NATIVE", c.bucket, "", resAcct)}, &v)
+			got := v.VerifyExport
+			if got.Ok || got.Problem == nil || *got.Problem != c.problem || !strings.Contains(got.Message, c.says) ||
+				!strings.Contains(got.Policy, "arn:aws:s3:::"+c.bucket+"/*") {
+				t.Errorf("verify %s: %+v", c.bucket, got)
 			}
-			type verification struct {
-				Ok      bool
-				Problem *string
-				Message string
-				Policy  string
-				Overlap *struct{ Message string }
-			}
-			verify := `mutation($org: ID, $in: ExportConfigInput!) { verifyExport(organizationId: $org, input: $in) { ok problem message policy overlap { message } } }`
-			for _, c := range []struct{ bucket, problem, says string }{
-				{"missing-bucket", "BUCKET_MISSING", "does not exist"},
-				{"denied-bucket", "ACCESS_DENIED", "Access denied"},
-			} {
-				var v struct{ VerifyExport verification }
-				graphqlData(t, url, reseller, verify, map[string]any{"in": in("COST", "NATIVE", c.bucket, "", resAcct)}, &v)
-				got := v.VerifyExport
-				if got.Ok || got.Problem == nil || *got.Problem != c.problem || !strings.Contains(got.Message, c.says) ||
-					!strings.Contains(got.Policy, "arn:aws:s3:::"+c.bucket+"/*") {
-					t.Errorf("verify %s: %+v", c.bucket, got)
-				}
-			}
-			save := `mutation($org: ID, $in: ExportConfigInput!) { saveExport(organizationId: $org, input: $in) { config { id } verification { ok } } }`
-			if errs, _ := gql(t, url, reseller, save, map[string]any{"org": acme, "in": in("RESALE", "NATIVE", "cur-bucket", "", acmeAcct)}, nil); len(errs) == 0 ||
-				errs[0].Extensions.Code != "conflict" || !strings.Contains(errs[0].Message, "Acme CUR") {
-				t.Errorf("overwrite guard on the connector's bucket: %+v", errs)
-			}
-			for _, c := range []struct {
-				org string
-				in  map[string]any
-			}{
-				{"", in("COST", "NATIVE", "reseller-exports", "cost", resAcct)},
-				{"", in("RESALE", "FOCUS", "reseller-exports", "resale", resAcct)},
-				{acme, in("RESALE", "NATIVE", "acme-exports", "", acmeAcct)},
-			} {
-				graphqlData(t, url, reseller, save, map[string]any{"org": c.org, "in": c.in}, nil)
-			}
+		}
+		save := `mutation($org: ID, $in: ExportConfigInput!) { saveExport(organizationId: $org, input: $in) { config { id } verification { ok } } }`
+		if errs, _ := gql(t, url, reseller, save, map[string]any{"org": acme, "in": in("RESALE", "NATIVE", "cur-bucket", "", acmeAcct)}, nil); len(errs) == 0 ||
+			errs[0].Extensions.Code != "conflict" || !strings.Contains(errs[0].Message, "Acme CUR") {
+			t.Errorf("overwrite guard on the connector's bucket: %+v", errs)
+		}
+		for _, c := range []struct {
+			org string
+			in  map[string]any
+		}{
+			{"", in("COST", "NATIVE", "reseller-exports", "cost", resAcct)},
+			{"", in("RESALE", "FOCUS", "reseller-exports", "resale", resAcct)},
+			{acme, in("RESALE", "NATIVE", "acme-exports", "", acmeAcct)},
+		} {
+			graphqlData(t, url, reseller, save, map[string]any{"org": c.org, "in": c.in}, nil)
+		}
 
-			var synced struct{ SyncConnector struct{ Status string } }
-			jobData(t, url, reseller, `mutation($org: ID, $id: ID!) { syncConnector(organizationId: $org, id: $id) { id } }`,
-				map[string]any{"org": acme, "id": conn.CreateConnector.ID}, `ingestionRun { status }`, &synced)
-			runs := waitExports(t, url, reseller, 10)
+		var synced struct{ SyncConnector struct{ Status string } }
+		jobData(t, url, reseller, `mutation($org: ID, $id: ID!) { syncConnector(organizationId: $org, id: $id) { id } }`,
+			map[string]any{"org": acme, "id": conn.CreateConnector.ID}, `ingestionRun { status }`, &synced)
+		runs := waitExports(t, url, reseller, 10)
 
-			// costs is a month's total of one export stream: AWS's data, or
-			// the bill's own charges ("reseller").
-			costs := func(month, metric, provider string) decimal.Decimal {
-				var data struct {
-					Costs struct{ Totals []e2eMoney }
-				}
-				name := map[string]string{"aws": "AWS", "reseller": "Reseller"}[provider]
-				from, _ := time.Parse("2006-01", month)
-				graphqlData(t, url, reseller, `query($org: ID, $from: Date!, $to: Date!, $p: [String!]) { costs(query: {from: $from, to: $to,
-					dateBasis: BILLING_PERIOD, organizationId: $org, metric: `+metric+`, filter: {providers: $p}}) { totals { amount } } }`,
-					map[string]any{"org": acme, "from": from.Format(time.DateOnly), "to": from.AddDate(0, 1, 0).Format(time.DateOnly), "p": []string{name}}, &data)
-				return moneySum(data.Costs.Totals)
+		// costs is a month's total of one export stream: AWS's data, or
+		// the bill's own charges ("reseller").
+		costs := func(month, metric, provider string) decimal.Decimal {
+			var data struct {
+				Costs struct{ Totals []e2eMoney }
 			}
-			if costs("2026-09", "RESALE_COST", "aws").Equal(costs("2026-09", "BILLED_COST", "aws")) {
-				t.Fatal("pricing did not apply")
+			name := map[string]string{"aws": "AWS", "reseller": "Reseller"}[provider]
+			from, _ := time.Parse("2006-01", month)
+			graphqlData(t, url, reseller, `query($org: ID, $from: Date!, $to: Date!, $p: [String!]) { costs(query: {from: $from, to: $to,
+				dateBasis: BILLING_PERIOD, organizationId: $org, metric: `+metric+`, filter: {providers: $p}}) { totals { amount } } }`,
+				map[string]any{"org": acme, "from": from.Format(time.DateOnly), "to": from.AddDate(0, 1, 0).Format(time.DateOnly), "p": []string{name}}, &data)
+			return moneySum(data.Costs.Totals)
+		}
+		if costs("2026-09", "RESALE_COST", "aws").Equal(costs("2026-09", "BILLED_COST", "aws")) {
+			t.Fatal("pricing did not apply")
+		}
+		for _, r := range runs {
+			metric := "RESALE_COST"
+			if r.Basis == "COST" {
+				metric = "BILLED_COST"
 			}
-			for _, r := range runs {
-				metric := "RESALE_COST"
-				if r.Basis == "COST" {
-					metric = "BILLED_COST"
-				}
-				want := costs(r.Month, metric, r.Provider)
-				if got := moneySum(r.Totals); len(r.Totals) > 1 || !got.Equal(want) {
-					t.Errorf("run %s %s %s %s: totals %+v, costs says %s", r.Month, r.Provider, r.Basis, r.Layout, r.Totals, want)
-				}
-				if r.Layout != "aws-cur" {
-					continue
-				}
-				bucket := "acme-exports"
-				if r.Basis == "COST" {
-					bucket = "reseller-exports"
-				}
-				sum := decimal.Zero
-				for _, f := range r.Files {
-					out, err := client.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(f.Key)})
-					if err != nil {
-						t.Fatal(err)
-					}
-					err = awsbilling.DecodeCUR(context.Background(), f.Key, out.Body, func(l *billing.LineItem) error {
-						sum = sum.Add(l.BilledCost.Decimal())
-						return nil
-					})
-					out.Body.Close()
-					if err != nil {
-						t.Fatal(err)
-					}
-				}
-				if !sum.Equal(want) {
-					t.Errorf("%s %s read back by the CUR reader: %s, costs says %s", r.Month, r.Basis, sum, want)
-				}
-				if r.Basis == "COST" && !strings.HasPrefix(r.Files[0].Key, "cost/acme/truecost/") {
-					t.Errorf("reseller export key %s is not under the customer's folder", r.Files[0].Key)
-				}
+			want := costs(r.Month, metric, r.Provider)
+			if got := moneySum(r.Totals); len(r.Totals) > 1 || !got.Equal(want) {
+				t.Errorf("run %s %s %s %s: totals %+v, costs says %s", r.Month, r.Provider, r.Basis, r.Layout, r.Totals, want)
 			}
-
-			// AWS restates September: the next sync rewrites its exports under
-			// a new assembly, and the manifest names only the new files.
-			manifest := func() (string, []string) {
-				out, err := client.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String("reseller-exports"),
-					Key: aws.String("cost/acme/truecost/20260901-20261001/truecost-Manifest.json")})
+			if r.Layout != "aws-cur" {
+				continue
+			}
+			bucket := "acme-exports"
+			if r.Basis == "COST" {
+				bucket = "reseller-exports"
+			}
+			sum := decimal.Zero
+			for _, f := range r.Files {
+				out, err := client.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(f.Key)})
 				if err != nil {
 					t.Fatal(err)
 				}
-				defer out.Body.Close()
-				var m struct {
-					AssemblyID string
-					ReportKeys []string
-				}
-				if err := json.NewDecoder(out.Body).Decode(&m); err != nil {
+				err = awsbilling.DecodeCUR(context.Background(), f.Key, out.Body, func(l *billing.LineItem) error {
+					sum = sum.Add(l.BilledCost.Decimal())
+					return nil
+				})
+				out.Body.Close()
+				if err != nil {
 					t.Fatal(err)
 				}
-				return m.AssemblyID, m.ReportKeys
 			}
-			oldAssembly, oldKeys := manifest()
-			restateSeptember(t, client, root, 1000, "5f0c2a9e-1111-4222-8333-444455556666")
-			jobData(t, url, reseller, `mutation($org: ID, $id: ID!) { syncConnector(organizationId: $org, id: $id) { id } }`,
-				map[string]any{"org": acme, "id": conn.CreateConnector.ID}, `ingestionRun { status }`, &synced)
-			waitExports(t, url, reseller, 15)
-			assembly, keys := manifest()
-			if assembly == oldAssembly || len(keys) != 1 || !strings.Contains(keys[0], "/"+assembly+"/") || slices.Contains(keys, oldKeys[0]) {
-				t.Errorf("restated September: assembly %s keys %v, before %s %v", assembly, keys, oldAssembly, oldKeys)
+			if !sum.Equal(want) {
+				t.Errorf("%s %s read back by the CUR reader: %s, costs says %s", r.Month, r.Basis, sum, want)
 			}
+			if r.Basis == "COST" && !strings.HasPrefix(r.Files[0].Key, "cost/acme/truecost/") {
+				t.Errorf("reseller export key %s is not under the customer's folder", r.Files[0].Key)
+			}
+		}
 
-			// The reseller closes September: its two resale exports are
-			// written once more, queued by the close.
-			graphqlData(t, url, reseller, `mutation($org: ID!) { closeBillingCycle(organizationId: $org, month: "2026-09") { state } }`,
-				map[string]any{"org": acme}, nil)
-			closed := 0
-			for _, r := range waitExports(t, url, reseller, 19) {
-				if r.Reason == "close" {
-					closed++
-					if r.Month != "2026-09" || r.Basis != "RESALE" || (r.Provider != "aws" && r.Provider != "reseller") {
-						t.Errorf("run queued at close: %+v", r)
-					}
-				}
+		// AWS restates September: the next sync rewrites its exports under
+		// a new assembly, and the manifest names only the new files.
+		manifest := func() (string, []string) {
+			out, err := client.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String("reseller-exports"),
+				Key: aws.String("cost/acme/truecost/20260901-20261001/truecost-Manifest.json")})
+			if err != nil {
+				t.Fatal(err)
 			}
-			if closed != 4 {
-				t.Errorf("%d export runs queued by the close, want 4 (AWS and the charges of the 2 resale configurations)", closed)
+			defer out.Body.Close()
+			var m struct {
+				AssemblyID string
+				ReportKeys []string
 			}
+			if err := json.NewDecoder(out.Body).Decode(&m); err != nil {
+				t.Fatal(err)
+			}
+			return m.AssemblyID, m.ReportKeys
+		}
+		oldAssembly, oldKeys := manifest()
+		restateSeptember(t, client, root, 1000, "5f0c2a9e-1111-4222-8333-444455556666")
+		jobData(t, url, reseller, `mutation($org: ID, $id: ID!) { syncConnector(organizationId: $org, id: $id) { id } }`,
+			map[string]any{"org": acme, "id": conn.CreateConnector.ID}, `ingestionRun { status }`, &synced)
+		waitExports(t, url, reseller, 15)
+		assembly, keys := manifest()
+		if assembly == oldAssembly || len(keys) != 1 || !strings.Contains(keys[0], "/"+assembly+"/") || slices.Contains(keys, oldKeys[0]) {
+			t.Errorf("restated September: assembly %s keys %v, before %s %v", assembly, keys, oldAssembly, oldKeys)
+		}
 
-			// AWS restates the closed September: its resale files stay as
-			// closed, and the month the difference is carried into has its
-			// resale exports written again, adjustment included.
-			restateSeptember(t, client, root, 500, "6a1d3b0f-2222-4333-8444-555566667777")
-			jobData(t, url, reseller, `mutation($org: ID, $id: ID!) { syncConnector(organizationId: $org, id: $id) { id } }`,
-				map[string]any{"org": acme, "id": conn.CreateConnector.ID}, `ingestionRun { status }`, &synced)
-			deadline := time.Now().Add(60 * time.Second)
-			for {
-				var carried []e2eRun
-				for _, r := range waitExports(t, url, reseller, 20) {
-					if r.Reason == "restatement" && r.Status == "SUCCEEDED" {
-						carried = append(carried, r)
-					}
+		// The reseller closes September: its two resale exports are
+		// written once more, queued by the close.
+		graphqlData(t, url, reseller, `mutation($org: ID!) { closeBillingCycle(organizationId: $org, month: "2026-09") { state } }`,
+			map[string]any{"org": acme}, nil)
+		closed := 0
+		for _, r := range waitExports(t, url, reseller, 19) {
+			if r.Reason == "close" {
+				closed++
+				if r.Month != "2026-09" || r.Basis != "RESALE" || (r.Provider != "aws" && r.Provider != "reseller") {
+					t.Errorf("run queued at close: %+v", r)
 				}
-				if len(carried) == 4 {
-					for _, r := range carried {
-						if want := costs(r.Month, "RESALE_COST", r.Provider); r.Month != "2026-10" || !moneySum(r.Totals).Equal(want) {
-							t.Errorf("export of the month carrying the restatement: %+v, costs says %s", r, want)
-						}
-					}
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("%d resale exports rewritten for the restatement's month after 60s, want 4 (AWS and the charges, two configurations)", len(carried))
-				}
-				time.Sleep(200 * time.Millisecond)
 			}
-		})
-	}
+		}
+		if closed != 4 {
+			t.Errorf("%d export runs queued by the close, want 4 (AWS and the charges of the 2 resale configurations)", closed)
+		}
+
+		// AWS restates the closed September: its resale files stay as
+		// closed, and the month the difference is carried into has its
+		// resale exports written again, adjustment included.
+		restateSeptember(t, client, root, 500, "6a1d3b0f-2222-4333-8444-555566667777")
+		jobData(t, url, reseller, `mutation($org: ID, $id: ID!) { syncConnector(organizationId: $org, id: $id) { id } }`,
+			map[string]any{"org": acme, "id": conn.CreateConnector.ID}, `ingestionRun { status }`, &synced)
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			var carried []e2eRun
+			for _, r := range waitExports(t, url, reseller, 20) {
+				if r.Reason == "restatement" && r.Status == "SUCCEEDED" {
+					carried = append(carried, r)
+				}
+			}
+			if len(carried) == 4 {
+				for _, r := range carried {
+					if want := costs(r.Month, "RESALE_COST", r.Provider); r.Month != "2026-10" || !moneySum(r.Totals).Equal(want) {
+						t.Errorf("export of the month carrying the restatement: %+v, costs says %s", r, want)
+					}
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d resale exports rewritten for the restatement's month after 60s, want 4 (AWS and the charges, two configurations)", len(carried))
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	})
 }
 
 // e2eMoney is a Money of the GraphQL answers.

@@ -17,7 +17,6 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/truecost/truecost/adapters/localfiles"
-	"github.com/truecost/truecost/adapters/sqlstore/sqltest"
 )
 
 // cmd runs one truecost command in dir and returns its output.
@@ -51,95 +50,84 @@ func userToken(t *testing.T, dir, dbURL, email, org string) string {
 }
 
 func TestCLIEndToEnd(t *testing.T) {
-	for _, db := range []string{"sqlite", "postgres"} {
-		t.Run(db, func(t *testing.T) {
-			dir := t.TempDir()
-			dbURL := "sqlite://var/truecost.db"
-			if db == "postgres" {
-				u, ok := sqltest.PostgresURL(t)
-				if !ok {
-					return
-				}
-				dbURL = u
+	eachDB(t, func(t *testing.T, dir, dbURL string) {
+		if out, code := cmd(t, dir, dbURL, "", "migrate"); code != 0 || !strings.Contains(out, "applied") {
+			t.Fatalf("migrate: %d %s", code, out)
+		}
+		steps := [][]string{
+			{"orgs", "create", "northwind", "--name", "Northwind Cloud", "--kind", "reseller"},
+			{"orgs", "create", "acme", "--reseller", "northwind"},
+			{"orgs", "create", "globex"},
+		}
+		for _, s := range steps {
+			if out, code := cmd(t, dir, dbURL, "", s...); code != 0 {
+				t.Fatalf("%v: %d %s", s, code, out)
 			}
-			if out, code := cmd(t, dir, dbURL, "", "migrate"); code != 0 || !strings.Contains(out, "applied") {
-				t.Fatalf("migrate: %d %s", code, out)
-			}
-			steps := [][]string{
-				{"orgs", "create", "northwind", "--name", "Northwind Cloud", "--kind", "reseller"},
-				{"orgs", "create", "acme", "--reseller", "northwind"},
-				{"orgs", "create", "globex"},
-			}
-			for _, s := range steps {
-				if out, code := cmd(t, dir, dbURL, "", s...); code != 0 {
-					t.Fatalf("%v: %d %s", s, code, out)
-				}
-			}
-			out, code := cmd(t, dir, dbURL, "secret-password\n", "users", "create", "Ops@Northwind.example", "--org", "northwind", "--role", "admin", "--password-stdin", "--token")
-			if code != 0 {
-				t.Fatalf("users create: %d %s", code, out)
-			}
-			fields := strings.Fields(out)
-			token := fields[len(fields)-1]
-			if !strings.HasPrefix(token, "tc_") {
-				t.Fatalf("last word %q is not a token:\n%s", token, out)
-			}
-			// The bundled demo export for acme: the FOCUS 1.2 sample, gzipped.
-			folders, err := localfiles.WriteDemo(filepath.Join(dir, "demo"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			src := filepath.Join(dir, "demo", "acme", "focus")
-			_ = folders
-			out, code = cmd(t, dir, dbURL, "", "ingest", "--org", "acme", "--source", src, "--format", "focus")
-			if code != 0 || !strings.Contains(out, "ingested 1000 rows") || !strings.Contains(out, "USD 409294.570856199999819") {
-				t.Fatalf("ingest: %d %s", code, out)
-			}
-			out, code = cmd(t, dir, dbURL, "", "ingest", "--org", "acme", "--source", src)
-			if code != 0 || !strings.Contains(out, "source unchanged") {
-				t.Errorf("second ingest: %d %s", code, out)
-			}
-			out, code = cmd(t, dir, dbURL, "", "ingest", "--org", "nobody", "--source", src)
-			if code == 0 || !strings.Contains(out, "organization nobody not found") {
-				t.Errorf("unknown org: %d %s", code, out)
-			}
-			out, code = cmd(t, dir, dbURL, "", "orgs", "create", "Bad Slug")
-			if code != 2 || !strings.Contains(out, "must be 2-63 lowercase") {
-				t.Errorf("bad slug: %d %s", code, out)
-			}
+		}
+		out, code := cmd(t, dir, dbURL, "secret-password\n", "users", "create", "Ops@Northwind.example", "--org", "northwind", "--role", "admin", "--password-stdin", "--token")
+		if code != 0 {
+			t.Fatalf("users create: %d %s", code, out)
+		}
+		fields := strings.Fields(out)
+		token := fields[len(fields)-1]
+		if !strings.HasPrefix(token, "tc_") {
+			t.Fatalf("last word %q is not a token:\n%s", token, out)
+		}
+		// The bundled demo export for acme: the FOCUS 1.2 sample, gzipped.
+		folders, err := localfiles.WriteDemo(filepath.Join(dir, "demo"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		src := filepath.Join(dir, "demo", "acme", "focus")
+		_ = folders
+		out, code = cmd(t, dir, dbURL, "", "ingest", "--org", "acme", "--source", src, "--format", "focus")
+		if code != 0 || !strings.Contains(out, "ingested 1000 rows") || !strings.Contains(out, "USD 409294.570856199999819") {
+			t.Fatalf("ingest: %d %s", code, out)
+		}
+		out, code = cmd(t, dir, dbURL, "", "ingest", "--org", "acme", "--source", src)
+		if code != 0 || !strings.Contains(out, "source unchanged") {
+			t.Errorf("second ingest: %d %s", code, out)
+		}
+		out, code = cmd(t, dir, dbURL, "", "ingest", "--org", "nobody", "--source", src)
+		if code == 0 || !strings.Contains(out, "organization nobody not found") {
+			t.Errorf("unknown org: %d %s", code, out)
+		}
+		out, code = cmd(t, dir, dbURL, "", "orgs", "create", "Bad Slug")
+		if code != 2 || !strings.Contains(out, "must be 2-63 lowercase") {
+			t.Errorf("bad slug: %d %s", code, out)
+		}
 
-			url := serve(t, dir, dbURL)
-			body := graphql(t, url, token, `{ costs(query: {from: "2024-09-01", to: "2024-10-01", groupBy: [PROVIDER]}) { totals { amount currency } groups { keys { value } total { amount } } } }`)
-			var resp struct {
-				Data struct {
-					Costs struct {
-						Totals []struct{ Amount, Currency string }
-						Groups []struct {
-							Keys  []struct{ Value string }
-							Total struct{ Amount string }
-						}
+		url := serve(t, dir, dbURL)
+		body := graphql(t, url, token, `{ costs(query: {from: "2024-09-01", to: "2024-10-01", groupBy: [PROVIDER]}) { totals { amount currency } groups { keys { value } total { amount } } } }`)
+		var resp struct {
+			Data struct {
+				Costs struct {
+					Totals []struct{ Amount, Currency string }
+					Groups []struct {
+						Keys  []struct{ Value string }
+						Total struct{ Amount string }
 					}
 				}
 			}
-			if err := json.Unmarshal(body, &resp); err != nil {
-				t.Fatalf("%v: %s", err, body)
+		}
+		if err := json.Unmarshal(body, &resp); err != nil {
+			t.Fatalf("%v: %s", err, body)
+		}
+		want := map[string]string{"AWS": "93672.998281940000073", "Microsoft": "111643.501602049999716",
+			"Google": "93468.59701118999982", "Oracle": "110509.47396102000021"}
+		if len(resp.Data.Costs.Groups) != 4 {
+			t.Fatalf("groups: %s", body)
+		}
+		for _, g := range resp.Data.Costs.Groups {
+			if !decimal.RequireFromString(g.Total.Amount).Equal(decimal.RequireFromString(want[g.Keys[0].Value])) {
+				t.Errorf("%s: %s, want %s", g.Keys[0].Value, g.Total.Amount, want[g.Keys[0].Value])
 			}
-			want := map[string]string{"AWS": "93672.998281940000073", "Microsoft": "111643.501602049999716",
-				"Google": "93468.59701118999982", "Oracle": "110509.47396102000021"}
-			if len(resp.Data.Costs.Groups) != 4 {
-				t.Fatalf("groups: %s", body)
-			}
-			for _, g := range resp.Data.Costs.Groups {
-				if !decimal.RequireFromString(g.Total.Amount).Equal(decimal.RequireFromString(want[g.Keys[0].Value])) {
-					t.Errorf("%s: %s, want %s", g.Keys[0].Value, g.Total.Amount, want[g.Keys[0].Value])
-				}
-			}
-			if tot := resp.Data.Costs.Totals; len(tot) != 1 || tot[0].Currency != "USD" ||
-				!decimal.RequireFromString(tot[0].Amount).Equal(decimal.RequireFromString("409294.570856199999819")) {
-				t.Errorf("totals %+v", tot)
-			}
-		})
-	}
+		}
+		if tot := resp.Data.Costs.Totals; len(tot) != 1 || tot[0].Currency != "USD" ||
+			!decimal.RequireFromString(tot[0].Amount).Equal(decimal.RequireFromString("409294.570856199999819")) {
+			t.Errorf("totals %+v", tot)
+		}
+	})
 }
 
 // serve starts `truecost serve` on a free port and returns its base URL.

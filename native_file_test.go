@@ -8,8 +8,6 @@ import (
 	"testing"
 
 	"github.com/shopspring/decimal"
-
-	"github.com/truecost/truecost/adapters/sqlstore/sqltest"
 )
 
 var billedUSD = regexp.MustCompile(`BilledCost USD (-?[0-9.]+)`)
@@ -39,41 +37,30 @@ func TestSingleNativeFilesAreIngestedByTheirHeader(t *testing.T) {
 		{"oci", data("ocibilling/testdata/bucket/report_cost-1950_2026-09.csv"), "auto", "2880", "331.98480"},
 		{"oci-format", data("ocibilling/testdata/bucket/report_cost-7576_2026-10.csv"), "oci", "288", "33.19848"},
 	}
-	for _, db := range []string{"sqlite", "postgres"} {
-		t.Run(db, func(t *testing.T) {
-			dir := t.TempDir()
-			dbURL := "sqlite://var/truecost.db"
-			if db == "postgres" {
-				u, ok := sqltest.PostgresURL(t)
-				if !ok {
-					return
-				}
-				dbURL = u
+	eachDB(t, func(t *testing.T, dir, dbURL string) {
+		for _, c := range cases {
+			if out, code := cmd(t, dir, dbURL, "", "orgs", "create", c.org); code != 0 {
+				t.Fatal(out)
 			}
-			for _, c := range cases {
-				if out, code := cmd(t, dir, dbURL, "", "orgs", "create", c.org); code != 0 {
-					t.Fatal(out)
-				}
-				out, code := cmd(t, dir, dbURL, "", "ingest", "--org", c.org, "--source", c.file, "--format", c.format)
-				if code != 0 || (c.rows != "" && !strings.Contains(out, "ingested "+c.rows+" rows from 1 file(s)")) {
-					t.Errorf("%s: exit %d\n%s", c.org, code, out)
-					continue
-				}
-				if c.want == "" {
-					continue
-				}
-				m := billedUSD.FindStringSubmatch(out)
-				if m == nil || !decimal.RequireFromString(m[1]).Equal(decimal.RequireFromString(c.want)) {
-					t.Errorf("%s: %s\nwant BilledCost USD %s", c.org, out, c.want)
-				}
+			out, code := cmd(t, dir, dbURL, "", "ingest", "--org", c.org, "--source", c.file, "--format", c.format)
+			if code != 0 || (c.rows != "" && !strings.Contains(out, "ingested "+c.rows+" rows from 1 file(s)")) {
+				t.Errorf("%s: exit %d\n%s", c.org, code, out)
+				continue
 			}
-			// Re-reading the unchanged file does nothing.
-			out, code := cmd(t, dir, dbURL, "", "ingest", "--org", "ea-auto", "--source", cases[0].file)
-			if code != 0 || !strings.Contains(out, "source unchanged") {
-				t.Errorf("second ingest: %d %s", code, out)
+			if c.want == "" {
+				continue
 			}
-		})
-	}
+			m := billedUSD.FindStringSubmatch(out)
+			if m == nil || !decimal.RequireFromString(m[1]).Equal(decimal.RequireFromString(c.want)) {
+				t.Errorf("%s: %s\nwant BilledCost USD %s", c.org, out, c.want)
+			}
+		}
+		// Re-reading the unchanged file does nothing.
+		out, code := cmd(t, dir, dbURL, "", "ingest", "--org", "ea-auto", "--source", cases[0].file)
+		if code != 0 || !strings.Contains(out, "source unchanged") {
+			t.Errorf("second ingest: %d %s", code, out)
+		}
+	})
 }
 
 func TestSingleFileOfTheWrongKindIsRefusedByName(t *testing.T) {
