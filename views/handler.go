@@ -193,10 +193,7 @@ func (s *server) connectorRoutes(mux *http.ServeMux) {
 	if s.deps.Background != nil {
 		page.Jobs = s.deps.Background
 	}
-	routes := []struct {
-		pattern string
-		handle  handlerFunc
-	}{
+	routes := []route{
 		{"GET /connectors", page.List},
 		{"GET /connectors/new", page.New},
 		{"GET /connectors/fields", page.Fields},
@@ -209,13 +206,7 @@ func (s *server) connectorRoutes(mux *http.ServeMux) {
 		{"POST /connectors/{id}/sync", page.Sync},
 		{"GET /connectors/{id}/jobs/{job}", page.JobStatus},
 	}
-	for _, r := range routes {
-		h := r.handle
-		if s.deps.Connectors == nil {
-			h = func(http.ResponseWriter, *http.Request) error { return errNoConnectors }
-		}
-		mux.Handle(r.pattern, s.signedIn(h))
-	}
+	s.handleSignedIn(mux, routes, s.deps.Connectors == nil, errNoConnectors)
 }
 
 var errNoPricing = domain.Errorf(domain.Unavailable, "pricing is not configured on this server")
@@ -227,10 +218,7 @@ func (s *server) pricingRoutes(mux *http.ServeMux) {
 	if s.deps.Pricing != nil {
 		page.Pricing = s.deps.Pricing
 	}
-	routes := []struct {
-		pattern string
-		handle  handlerFunc
-	}{
+	routes := []route{
 		{"GET /pricebooks", page.Pricebooks},
 		{"POST /pricebooks", page.CreatePricebook},
 		{"GET /pricebooks/{id}", page.Editor},
@@ -242,13 +230,7 @@ func (s *server) pricingRoutes(mux *http.ServeMux) {
 		{"GET /bills", page.Bill},
 		{"GET /bills.csv", page.BillCSV},
 	}
-	for _, r := range routes {
-		h := r.handle
-		if s.deps.Pricing == nil {
-			h = func(http.ResponseWriter, *http.Request) error { return errNoPricing }
-		}
-		mux.Handle(r.pattern, s.signedIn(h))
-	}
+	s.handleSignedIn(mux, routes, s.deps.Pricing == nil, errNoPricing)
 }
 
 var errNoExports = domain.Errorf(domain.Unavailable, "billing exports are not configured on this server")
@@ -264,24 +246,16 @@ func (s *server) exportRoutes(mux *http.ServeMux) {
 	if s.deps.Accounts != nil {
 		page.Accounts = s.deps.Accounts
 	}
+	var routes []route
 	for _, base := range []string{"/exports", "/customers/{org}/exports"} {
-		for _, r := range []struct {
-			method, path string
-			handle       handlerFunc
-		}{
-			{"GET", "", page.Show},
-			{"POST", "", page.Save},
-			{"POST", "/verify", page.Verify},
-			{"POST", "/{id}/delete", page.Delete},
-			{"POST", "/runs/{id}/retry", page.Retry},
-		} {
-			h := r.handle
-			if s.deps.Exports == nil {
-				h = func(http.ResponseWriter, *http.Request) error { return errNoExports }
-			}
-			mux.Handle(r.method+" "+base+r.path, s.signedIn(h))
-		}
+		routes = append(routes,
+			route{"GET " + base, page.Show},
+			route{"POST " + base, page.Save},
+			route{"POST " + base + "/verify", page.Verify},
+			route{"POST " + base + "/{id}/delete", page.Delete},
+			route{"POST " + base + "/runs/{id}/retry", page.Retry})
 	}
+	s.handleSignedIn(mux, routes, s.deps.Exports == nil, errNoExports)
 }
 
 var errNoAccounts = domain.Errorf(domain.Unavailable, "cloud accounts are not configured on this server")
@@ -296,10 +270,7 @@ func (s *server) accountRoutes(mux *http.ServeMux) {
 	if s.deps.Background != nil {
 		page.Jobs = s.deps.Background
 	}
-	routes := []struct {
-		pattern string
-		handle  handlerFunc
-	}{
+	routes := []route{
 		{"GET /accounts", page.List},
 		{"GET /accounts/new", page.New},
 		{"GET /accounts/fields", page.Fields},
@@ -316,13 +287,7 @@ func (s *server) accountRoutes(mux *http.ServeMux) {
 		{"GET /accounts/{id}/deprovision", page.ConfirmDeprovision},
 		{"POST /accounts/{id}/deprovision", page.Deprovision},
 	}
-	for _, r := range routes {
-		h := r.handle
-		if s.deps.Accounts == nil {
-			h = func(http.ResponseWriter, *http.Request) error { return errNoAccounts }
-		}
-		mux.Handle(r.pattern, s.signedIn(h))
-	}
+	s.handleSignedIn(mux, routes, s.deps.Accounts == nil, errNoAccounts)
 }
 
 var errNoCustomers = domain.Errorf(domain.Unavailable, "customer management is not configured on this server")
@@ -345,10 +310,7 @@ func (s *server) customerRoutes(mux *http.ServeMux) {
 		page.Connectors = s.deps.Connectors
 	}
 	unavailable := s.deps.Pricing == nil || s.deps.Members == nil
-	routes := []struct {
-		pattern string
-		handle  handlerFunc
-	}{
+	routes := []route{
 		{"GET /customers", page.List},
 		{"POST /customers", page.Create},
 		{"GET /customers/{org}", page.Show},
@@ -358,13 +320,7 @@ func (s *server) customerRoutes(mux *http.ServeMux) {
 		{"POST /customers/{org}/users/{user}/{action}", page.ChangeUser},
 		{"GET /cycles", page.OwnCycles},
 	}
-	for _, r := range routes {
-		h := r.handle
-		if unavailable {
-			h = func(http.ResponseWriter, *http.Request) error { return errNoCustomers }
-		}
-		mux.Handle(r.pattern, s.signedIn(h))
-	}
+	s.handleSignedIn(mux, routes, unavailable, errNoCustomers)
 	show, submit := handlerFunc(invite.Show), handlerFunc(invite.Submit)
 	if s.deps.Members == nil {
 		show = func(http.ResponseWriter, *http.Request) error { return errNoCustomers }
@@ -372,4 +328,22 @@ func (s *server) customerRoutes(mux *http.ServeMux) {
 	}
 	mux.Handle("GET /invite/{token}", s.public(show))
 	mux.Handle("POST /invite/{token}", s.public(submit))
+}
+
+// route is a console page's pattern and its handler.
+type route struct {
+	pattern string
+	handle  handlerFunc
+}
+
+// handleSignedIn serves routes to signed-in users; when off (the feature
+// is not configured on this server), every one of them answers with err.
+func (s *server) handleSignedIn(mux *http.ServeMux, routes []route, off bool, err error) {
+	for _, r := range routes {
+		h := r.handle
+		if off {
+			h = func(http.ResponseWriter, *http.Request) error { return err }
+		}
+		mux.Handle(r.pattern, s.signedIn(h))
+	}
 }
