@@ -169,24 +169,7 @@ func (s *Service) Login(ctx context.Context, email, password, client string) (st
 	if err := s.store.DeleteAttempt(ctx, account); err != nil {
 		return "", Session{}, Principal{}, err
 	}
-	p, err := s.principal(ctx, u.OrgID, u.ID)
-	if err != nil {
-		return "", Session{}, Principal{}, err
-	}
-	token, err := newSecret("", 32)
-	if err != nil {
-		return "", Session{}, Principal{}, err
-	}
-	csrf, err := newSecret("", 32)
-	if err != nil {
-		return "", Session{}, Principal{}, err
-	}
-	now := s.now().UTC()
-	sess := Session{ID: NewID(), OrgID: u.OrgID, UserID: u.ID, Hash: HashToken(token), CSRF: csrf, CreatedAt: now, ExpiresAt: now.Add(SessionLifetime)}
-	if err := s.store.CreateSession(ctx, sess); err != nil {
-		return "", Session{}, Principal{}, err
-	}
-	return token, sess, p, nil
+	return s.openSession(ctx, u.OrgID, u.ID)
 }
 
 // checkPassword returns the user of a normalised email when password is
