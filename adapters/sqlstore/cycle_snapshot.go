@@ -62,13 +62,8 @@ func newSnapshot(cust pricing.Customer, month time.Time, lines []pricing.BillLin
 	}
 	for _, p := range cust.SupportPlans {
 		pj := planJSON{Cloud: p.Cloud, Percent: p.Percent.String(), Minimum: p.Minimum.String(), Currency: p.Currency}
-		for _, t := range p.Tiers {
-			tj := tierJSON{Percent: t.Percent.String()}
-			if t.UpTo != nil {
-				v := t.UpTo.String()
-				tj.UpTo = &v
-			}
-			pj.Tiers = append(pj.Tiers, tj)
+		if len(p.Tiers) > 0 {
+			pj.Tiers = tiersJSON(p.Tiers)
 		}
 		snap.Pricing.SupportPlans = append(snap.Pricing.SupportPlans, pj)
 	}
@@ -99,14 +94,7 @@ func (sn snapshotJSON) customer(orgID string, month time.Time) pricing.Customer 
 	c := pricing.Customer{OrgID: orgID, Adjustment: dec(sn.Pricing.Adjustment)}
 	for _, p := range sn.Pricing.SupportPlans {
 		plan := pricing.SupportPlan{OrgID: orgID, Cloud: p.Cloud, Percent: dec(p.Percent), Minimum: dec(p.Minimum), Currency: p.Currency}
-		for _, t := range p.Tiers {
-			tier := pricing.Tier{Percent: dec(t.Percent)}
-			if t.UpTo != nil {
-				v := dec(*t.UpTo)
-				tier.UpTo = &v
-			}
-			plan.Tiers = append(plan.Tiers, tier)
-		}
+		plan.Tiers = domainTiers(p.Tiers)
 		c.SupportPlans = append(c.SupportPlans, plan)
 	}
 	for _, cr := range sn.Pricing.Credits {

@@ -84,6 +84,33 @@ type tierJSON struct {
 	Percent string  `json:"percent"`
 }
 
+// tiersJSON writes a support plan's tiers as the store keeps them.
+func tiersJSON(tiers []pricing.Tier) []tierJSON {
+	out := make([]tierJSON, len(tiers))
+	for i, t := range tiers {
+		out[i].Percent = t.Percent.String()
+		if t.UpTo != nil {
+			v := t.UpTo.String()
+			out[i].UpTo = &v
+		}
+	}
+	return out
+}
+
+// domainTiers reads tiers the store kept.
+func domainTiers(tiers []tierJSON) []pricing.Tier {
+	var out []pricing.Tier
+	for _, t := range tiers {
+		tier := pricing.Tier{Percent: dec(t.Percent)}
+		if t.UpTo != nil {
+			v := dec(*t.UpTo)
+			tier.UpTo = &v
+		}
+		out = append(out, tier)
+	}
+	return out
+}
+
 // dec reads a decimal column; the store only ever writes valid ones.
 func dec(s string) decimal.Decimal {
 	d, err := decimal.NewFromString(s)
@@ -302,14 +329,7 @@ func loadCustomer(ctx context.Context, db bun.IDB, orgID string) (pricing.Custom
 		if err := json.Unmarshal([]byte(p.Tiers), &tiers); err != nil {
 			return c, fmt.Errorf("read support plan tiers: %w", err)
 		}
-		for _, t := range tiers {
-			tier := pricing.Tier{Percent: dec(t.Percent)}
-			if t.UpTo != nil {
-				v := dec(*t.UpTo)
-				tier.UpTo = &v
-			}
-			plan.Tiers = append(plan.Tiers, tier)
-		}
+		plan.Tiers = domainTiers(tiers)
 		c.SupportPlans = append(c.SupportPlans, plan)
 	}
 	var credits []creditRow
@@ -348,15 +368,7 @@ func (s *Store) SetAdjustment(ctx context.Context, orgID string, pct decimal.Dec
 
 // PutSupportPlan sets a customer's support plan for its cloud.
 func (s *Store) PutSupportPlan(ctx context.Context, p pricing.SupportPlan) error {
-	tiers := make([]tierJSON, len(p.Tiers))
-	for i, t := range p.Tiers {
-		tiers[i].Percent = t.Percent.String()
-		if t.UpTo != nil {
-			v := t.UpTo.String()
-			tiers[i].UpTo = &v
-		}
-	}
-	b, err := json.Marshal(tiers)
+	b, err := json.Marshal(tiersJSON(p.Tiers))
 	if err != nil {
 		return err
 	}
