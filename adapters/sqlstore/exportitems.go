@@ -420,12 +420,9 @@ func (s *Store) ExportMonths(ctx context.Context, orgID string) ([]time.Time, er
 func (s *Store) copyExportItems(ctx context.Context, sc exports.Scope, send func([]exports.Item) bool) error {
 	lit := func(v string) string { return "'" + strings.ReplaceAll(v, "'", "''") + "'" }
 	m := billing.MonthStart(sc.Month)
-	names := make([]string, 0, len(sc.ProviderNames)+1)
+	var names []string
 	for _, n := range lowerNames(sc.ProviderNames) {
 		names = append(names, lit(n))
-	}
-	if len(names) == 0 {
-		names = append(names, "''")
 	}
 	var b strings.Builder
 	b.WriteString("COPY (SELECT ")
